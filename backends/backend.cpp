@@ -1,0 +1,96 @@
+// backends/backend.cpp — default kernels (each throws NotImplementedError), backend choice per device, and the
+// switch that forces the reference kernels.
+#include "backends/backend.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/reference/reference_backend.h"
+
+namespace nabla {
+
+void Backend::not_implemented(std::string_view kernel) const {
+    throw NotImplementedError(detail::concat("kernel '", kernel, "' is not implemented by the ", name(), " backend"));
+}
+
+void Backend::copy_(const Tensor&, const Tensor&) { not_implemented("copy_"); }
+void Backend::fill_(const Tensor&, double) { not_implemented("fill_"); }
+void Backend::unary(UnaryOp, const Tensor&, const Tensor&, UnaryArgs) { not_implemented("unary"); }
+void Backend::unary_backward(UnaryOp, const Tensor&, const Tensor&, const Tensor&, UnaryArgs) { not_implemented("unary_backward"); }
+void Backend::binary(BinaryOp, const Tensor&, const Tensor&, const Tensor&) { not_implemented("binary"); }
+void Backend::where(const Tensor&, const Tensor&, const Tensor&, const Tensor&) { not_implemented("where"); }
+Tensor Backend::reduce(ReduceOp, const Tensor&, const Shape&, bool) { not_implemented("reduce"); }
+ValuesIndices Backend::reduce_with_indices(ReduceOp, const Tensor&, int64_t, bool) { not_implemented("reduce_with_indices"); }
+Tensor Backend::matmul(const Tensor&, const Tensor&) { not_implemented("matmul"); }
+Tensor Backend::conv2d(const Tensor&, const Tensor&, const Tensor&, const ConvParams&) { not_implemented("conv2d"); }
+ConvGrads Backend::conv2d_backward(const Tensor&, const Tensor&, const Tensor&, const ConvParams&, std::array<bool, 3>) {
+    not_implemented("conv2d_backward");
+}
+Tensor Backend::conv_transpose2d(const Tensor&, const Tensor&, const Tensor&, const ConvParams&) {
+    not_implemented("conv_transpose2d");
+}
+ConvGrads Backend::conv_transpose2d_backward(const Tensor&, const Tensor&, const Tensor&, const ConvParams&,
+                                             std::array<bool, 3>) {
+    not_implemented("conv_transpose2d_backward");
+}
+ValuesIndices Backend::max_pool2d(const Tensor&, const PoolParams&) { not_implemented("max_pool2d"); }
+Tensor Backend::max_pool2d_backward(const Tensor&, const Tensor&, const Shape&) { not_implemented("max_pool2d_backward"); }
+Tensor Backend::avg_pool2d(const Tensor&, const PoolParams&) { not_implemented("avg_pool2d"); }
+Tensor Backend::avg_pool2d_backward(const Tensor&, const Shape&, const PoolParams&) { not_implemented("avg_pool2d_backward"); }
+Tensor Backend::adaptive_avg_pool2d(const Tensor&, Int2) { not_implemented("adaptive_avg_pool2d"); }
+Tensor Backend::adaptive_avg_pool2d_backward(const Tensor&, const Shape&) { not_implemented("adaptive_avg_pool2d_backward"); }
+Tensor Backend::upsample(const Tensor&, const UpsampleParams&) { not_implemented("upsample"); }
+Tensor Backend::upsample_backward(const Tensor&, const Shape&, const UpsampleParams&) { not_implemented("upsample_backward"); }
+Tensor Backend::im2col(const Tensor&, const UnfoldOptions&) { not_implemented("im2col"); }
+Tensor Backend::col2im(const Tensor&, Int2, const UnfoldOptions&) { not_implemented("col2im"); }
+BatchNormResult Backend::batch_norm(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool, double,
+                                    double) {
+    not_implemented("batch_norm");
+}
+ConvGrads Backend::batch_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
+                                       std::array<bool, 3>) {
+    not_implemented("batch_norm_backward");
+}
+Tensor Backend::softmax(const Tensor&, int64_t, bool) { not_implemented("softmax"); }
+Tensor Backend::softmax_backward(const Tensor&, const Tensor&, int64_t, bool) { not_implemented("softmax_backward"); }
+Tensor Backend::index_select(const Tensor&, int64_t, const Tensor&) { not_implemented("index_select"); }
+void Backend::index_add_(const Tensor&, int64_t, const Tensor&, const Tensor&) { not_implemented("index_add_"); }
+Tensor Backend::gather(const Tensor&, int64_t, const Tensor&) { not_implemented("gather"); }
+void Backend::scatter_add_(const Tensor&, int64_t, const Tensor&, const Tensor&) { not_implemented("scatter_add_"); }
+Tensor Backend::index(const Tensor&, const std::vector<Tensor>&) { not_implemented("index"); }
+void Backend::index_put_(const Tensor&, const std::vector<Tensor>&, const Tensor&, bool) { not_implemented("index_put_"); }
+Tensor Backend::pad(const Tensor&, const Shape&, PadMode, double) { not_implemented("pad"); }
+Tensor Backend::pad_backward(const Tensor&, const Shape&, const Shape&, PadMode) { not_implemented("pad_backward"); }
+Tensor Backend::flip(const Tensor&, const Shape&) { not_implemented("flip"); }
+ValuesIndices Backend::sort(const Tensor&, int64_t, bool) { not_implemented("sort"); }
+ValuesIndices Backend::topk(const Tensor&, int64_t, int64_t, bool, bool) { not_implemented("topk"); }
+
+// --- choosing a backend ---
+namespace {
+
+Kernels initial_kernels_mode() {
+    const char* env = std::getenv("NABLA_KERNELS");
+    return env && std::strcmp(env, "reference") == 0 ? Kernels::reference : Kernels::fast;
+}
+
+thread_local Kernels t_kernels = initial_kernels_mode();
+Backend* g_device_backends[2] = {nullptr, nullptr};
+
+}  // namespace
+
+Kernels kernels_mode() { return t_kernels; }
+void set_kernels_mode(Kernels k) { t_kernels = k; }
+
+void register_backend(DeviceType type, Backend* backend) { g_device_backends[static_cast<int>(type)] = backend; }
+
+Backend& backend_for(Device device) {
+    static ReferenceBackend reference;
+    static CpuBackend cpu;
+    if (device.is_cpu()) return t_kernels == Kernels::reference ? static_cast<Backend&>(reference) : cpu;
+    Backend* b = g_device_backends[static_cast<int>(device.type)];
+    if (!b) throw NotImplementedError(detail::concat("no backend for device ", device.str(), ": Nabla was built without CUDA"));
+    return *b;
+}
+
+}  // namespace nabla

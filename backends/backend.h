@@ -1,0 +1,150 @@
+// backends/backend.h — the kernel interface that the reference, cpu and cuda backends implement.
+//
+// One block per op file. Every method has a default that throws NotImplementedError naming the kernel and the
+// backend, so a new backend starts as an empty class and fills in kernels one by one (the cuda backend does just
+// that). ReferenceBackend implements all of them with plain loops for float and double; CpuBackend derives from it
+// and overrides what oneDNN or vectorised loops do faster, so anything it lacks falls back to the reference.
+//
+// Conventions: the op layer (ops/*.cpp) checks shapes and dtypes and makes inputs contiguous where a kernel says so;
+// kernels trust their arguments. Elementwise kernels write into `out` (so in-place ops share them) and accept any
+// strides, including the zero strides of broadcasting; the other kernels return fresh contiguous tensors.
+// An undefined Tensor stands for an absent optional argument (no bias) or a gradient nobody needs.
+#pragma once
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/options.h"
+
+namespace nabla {
+
+struct ConvParams {  // conv2d and conv_transpose2d after the op layer resolved defaults
+    Int2 stride = 1, padding = 0, dilation = 1, output_padding = 0;
+    int64_t groups = 1;
+};
+
+struct PoolParams {  // max_pool2d and avg_pool2d, stride resolved, output size computed by the op layer
+    Int2 kernel_size, stride, padding, dilation = 1;
+    bool ceil_mode = false;
+    bool count_include_pad = true;
+    int64_t out_h = 0, out_w = 0;
+};
+
+struct ValuesIndices {  // torch.return_types.max / sort / topk
+    Tensor values;
+    Tensor indices;
+};
+
+struct ConvGrads {
+    Tensor input, weight, bias;
+};
+
+struct BatchNormResult {
+    Tensor output;
+    Tensor save_mean;    // [C], the batch mean in training, the running mean in eval
+    Tensor save_invstd;  // [C], 1 / sqrt(var + eps) with the matching variance
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual std::string_view name() const = 0;
+
+    // --- memory (core/tensor.cpp): strided, dtype-converting copy (dst and src have equal shapes; for a device
+    // backend one of them may be on the host); fill with a scalar ---
+    virtual void copy_(const Tensor& dst, const Tensor& src);
+    virtual void fill_(const Tensor& dst, double value);
+
+    // --- elementwise (ops/elementwise.cpp, ops/activation.cpp) ---
+    virtual void unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryArgs args);
+    // gx = gy * f'(.), where `saved` is the op's output y if unary_grad_uses_output(op), else its input x.
+    virtual void unary_backward(UnaryOp op, const Tensor& gy, const Tensor& saved, const Tensor& gx, UnaryArgs args);
+    // a, b already expanded to out's shape (zero strides allowed) and of one dtype; out is bool for comparisons.
+    virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+    virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
+
+    // --- reductions (ops/reduce.cpp): dims sorted, unique, non-negative ---
+    virtual Tensor reduce(ReduceOp op, const Tensor& x, const Shape& dims, bool keepdim);
+    virtual ValuesIndices reduce_with_indices(ReduceOp op, const Tensor& x, int64_t dim, bool keepdim);  // Max, Min
+
+    // --- matmul (ops/matmul.cpp): a [B, M, K] @ b [B, K, N] -> [B, M, N]; any strides, batch stride 0 broadcasts ---
+    virtual Tensor matmul(const Tensor& a, const Tensor& b);
+
+    // --- conv (ops/conv.cpp): contiguous NCHW input, OIHW weight ([C_in, C_out/g, kh, kw] for transposed) ---
+    virtual Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p);
+    virtual ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvParams& p,
+                                      std::array<bool, 3> needs);
+    virtual Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p);
+    virtual ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvParams& p,
+                                                std::array<bool, 3> needs);
+
+    // --- pooling (ops/pool.cpp): contiguous NCHW ---
+    virtual ValuesIndices max_pool2d(const Tensor& x, const PoolParams& p);  // indices: int64 flat h*W+w per plane
+    virtual Tensor max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape);
+    virtual Tensor avg_pool2d(const Tensor& x, const PoolParams& p);
+    virtual Tensor avg_pool2d_backward(const Tensor& gy, const Shape& x_shape, const PoolParams& p);
+    virtual Tensor adaptive_avg_pool2d(const Tensor& x, Int2 output_size);
+    virtual Tensor adaptive_avg_pool2d_backward(const Tensor& gy, const Shape& x_shape);
+
+    // --- interpolate (ops/interpolate.cpp): contiguous NCHW ---
+    virtual Tensor upsample(const Tensor& x, const UpsampleParams& p);
+    virtual Tensor upsample_backward(const Tensor& gy, const Shape& x_shape, const UpsampleParams& p);
+
+    // --- unfold / fold (ops/unfold.cpp): x [N, C, H, W] <-> cols [N, C*kh*kw, L] ---
+    virtual Tensor im2col(const Tensor& x, const UnfoldOptions& p);
+    virtual Tensor col2im(const Tensor& cols, Int2 output_size, const UnfoldOptions& p);
+
+    // --- batch norm (ops/batch_norm.cpp): contiguous [N, C, *]; running stats updated in place when training ---
+    virtual BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                       const Tensor& running_mean, const Tensor& running_var, bool training,
+                                       double momentum, double eps);
+    virtual ConvGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
+                                          const Tensor& save_mean, const Tensor& save_invstd, bool training,
+                                          std::array<bool, 3> needs);  // {input, weight, bias}
+
+    // --- softmax (ops/softmax.cpp): contiguous ---
+    virtual Tensor softmax(const Tensor& x, int64_t dim, bool log);
+    virtual Tensor softmax_backward(const Tensor& gy, const Tensor& y, int64_t dim, bool log);
+
+    // --- indexing (ops/indexing.cpp, ops/pad.cpp, ops/sort.cpp): index tensors are int64 ---
+    virtual Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+    virtual void index_add_(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src);
+    virtual Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+    virtual void scatter_add_(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src);
+    // x[i0, i1, ..., ik-1] for k integer index tensors already broadcast to one shape: out [*idx_shape, rest...]
+    virtual Tensor index(const Tensor& x, const std::vector<Tensor>& indices);
+    virtual void index_put_(const Tensor& out, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate);
+    // pads: PyTorch order, last dim first: (left, right, top, bottom, ...)
+    virtual Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, double value);
+    virtual Tensor pad_backward(const Tensor& gy, const Shape& x_shape, const Shape& pads, PadMode mode);
+    virtual Tensor flip(const Tensor& x, const Shape& dims);
+    virtual ValuesIndices sort(const Tensor& x, int64_t dim, bool descending);  // stable
+    virtual ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted);
+
+protected:
+    [[noreturn]] void not_implemented(std::string_view kernel) const;
+};
+
+// The backend that runs kernels for tensors on `device`: cpu (or reference when forced) on the host, cuda on GPUs.
+Backend& backend_for(Device device);
+inline Backend& backend_for(const Tensor& t) { return backend_for(t.device()); }
+
+// Forcing the reference kernels, for tests and readers: NABLA_KERNELS=reference in the environment, or
+//   with_kernels(Kernels::reference, [&] { return conv2d(x, w); })
+enum class Kernels { fast, reference };
+Kernels kernels_mode();
+void set_kernels_mode(Kernels k);  // for this thread
+template <class F>
+auto with_kernels(Kernels k, F&& f) {
+    struct Restore {
+        Kernels old;
+        ~Restore() { set_kernels_mode(old); }
+    } restore{kernels_mode()};
+    set_kernels_mode(k);
+    return f();
+}
+
+void register_backend(DeviceType type, Backend* backend);  // the cuda backend registers itself at start-up
+
+}  // namespace nabla

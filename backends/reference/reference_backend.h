@@ -1,0 +1,66 @@
+// backends/reference/reference_backend.h — the textbook: every kernel as plain loops, templated on float and double.
+// It is the oracle of the tests (every other backend is compared against it) and the fallback of the cpu backend.
+// One .cpp per op family, named as in ops/. Loops are written for reading, not speed: no blocking, no intrinsics;
+// they walk any strides through backends/reference/strided.h.
+#pragma once
+#include "backends/backend.h"
+
+namespace nabla {
+
+class ReferenceBackend : public Backend {
+public:
+    std::string_view name() const override { return "reference"; }
+
+    // backends/reference/memory.cpp
+    void copy_(const Tensor& dst, const Tensor& src) override;
+    void fill_(const Tensor& dst, double value) override;
+    // backends/reference/elementwise.cpp
+    void unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryArgs args) override;
+    void unary_backward(UnaryOp op, const Tensor& gy, const Tensor& saved, const Tensor& gx, UnaryArgs args) override;
+    void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
+    void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) override;
+    // backends/reference/reduce.cpp
+    Tensor reduce(ReduceOp op, const Tensor& x, const Shape& dims, bool keepdim) override;
+    ValuesIndices reduce_with_indices(ReduceOp op, const Tensor& x, int64_t dim, bool keepdim) override;
+    // backends/reference/matmul.cpp
+    Tensor matmul(const Tensor& a, const Tensor& b) override;
+    // backends/reference/conv.cpp
+    Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p) override;
+    ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvParams& p, std::array<bool, 3> needs) override;
+    Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p) override;
+    ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvParams& p, std::array<bool, 3> needs) override;
+    // backends/reference/pool.cpp
+    ValuesIndices max_pool2d(const Tensor& x, const PoolParams& p) override;
+    Tensor max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape) override;
+    Tensor avg_pool2d(const Tensor& x, const PoolParams& p) override;
+    Tensor avg_pool2d_backward(const Tensor& gy, const Shape& x_shape, const PoolParams& p) override;
+    Tensor adaptive_avg_pool2d(const Tensor& x, Int2 output_size) override;
+    Tensor adaptive_avg_pool2d_backward(const Tensor& gy, const Shape& x_shape) override;
+    // backends/reference/interpolate.cpp
+    Tensor upsample(const Tensor& x, const UpsampleParams& p) override;
+    Tensor upsample_backward(const Tensor& gy, const Shape& x_shape, const UpsampleParams& p) override;
+    // backends/reference/unfold.cpp
+    Tensor im2col(const Tensor& x, const UnfoldOptions& p) override;
+    Tensor col2im(const Tensor& cols, Int2 output_size, const UnfoldOptions& p) override;
+    // backends/reference/batch_norm.cpp
+    BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean, const Tensor& running_var, bool training, double momentum, double eps) override;
+    ConvGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd, bool training, std::array<bool, 3> needs) override;
+    // backends/reference/softmax.cpp
+    Tensor softmax(const Tensor& x, int64_t dim, bool log) override;
+    Tensor softmax_backward(const Tensor& gy, const Tensor& y, int64_t dim, bool log) override;
+    // backends/reference/indexing.cpp
+    Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) override;
+    void index_add_(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) override;
+    Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) override;
+    void scatter_add_(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) override;
+    Tensor index(const Tensor& x, const std::vector<Tensor>& indices) override;
+    void index_put_(const Tensor& out, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) override;
+    Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, double value) override;
+    Tensor pad_backward(const Tensor& gy, const Shape& x_shape, const Shape& pads, PadMode mode) override;
+    Tensor flip(const Tensor& x, const Shape& dims) override;
+    // backends/reference/sort.cpp
+    ValuesIndices sort(const Tensor& x, int64_t dim, bool descending) override;
+    ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) override;
+};
+
+}  // namespace nabla

@@ -1,0 +1,32 @@
+// core/shape.h — shapes and strides (in elements, row-major as PyTorch), broadcasting and dim wrapping.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nabla {
+
+using Shape = std::vector<int64_t>;
+
+// A (height, width) pair for 2-D ops, written `2` or `{2, 1}` at the call site as PyTorch's int-or-tuple arguments:
+//   conv2d(x, w, b, {.stride = 2, .padding = {1, 0}})
+struct Int2 {
+    int64_t h = 0, w = 0;
+    constexpr Int2() = default;
+    constexpr Int2(int64_t v) : h(v), w(v) {}  // NOLINT(google-explicit-constructor): mirrors PyTorch's `stride=2`
+    constexpr Int2(int64_t h_, int64_t w_) : h(h_), w(w_) {}
+    bool operator==(const Int2&) const = default;
+};
+
+int64_t numel_of(const Shape& shape);
+Shape contiguous_strides(const Shape& shape);
+
+// Wraps a possibly negative dim into [0, ndim); `op` names the caller in the error.
+int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
+
+// The broadcast shape of a and b (numpy rules), or a ShapeError naming `op` and both shapes.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+
+std::string shape_str(const Shape& shape);  // "[2, 3, 4]"
+
+}  // namespace nabla

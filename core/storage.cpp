@@ -1,0 +1,76 @@
+// core/storage.cpp — Storage, the host allocator (64-byte aligned, as oneDNN and AVX-512 like it), memory stats.
+#include "core/storage.h"
+
+#include <cstdlib>
+#include <new>
+
+#include "core/error.h"
+
+namespace nabla {
+namespace {
+
+struct Counters {
+    std::atomic<int64_t> allocated{0};
+    std::atomic<int64_t> peak{0};
+};
+Counters g_counters[2];
+
+class CpuAllocator final : public Allocator {
+public:
+    void* allocate(size_t nbytes) override {
+        size_t rounded = (nbytes + 63) / 64 * 64;
+        void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+        if (!p) throw std::bad_alloc();
+        note_allocation(DeviceType::CPU, static_cast<int64_t>(nbytes));
+        return p;
+    }
+    void deallocate(void* p, size_t nbytes) override {
+        std::free(p);
+        note_allocation(DeviceType::CPU, -static_cast<int64_t>(nbytes));
+    }
+};
+
+CpuAllocator g_cpu_allocator;
+Allocator* g_allocators[2] = {&g_cpu_allocator, nullptr};
+
+}  // namespace
+
+void note_allocation(DeviceType type, int64_t delta) {
+    Counters& c = g_counters[static_cast<int>(type)];
+    int64_t now = c.allocated.fetch_add(delta) + delta;
+    int64_t peak = c.peak.load();
+    while (now > peak && !c.peak.compare_exchange_weak(peak, now)) {}
+}
+
+MemoryStats memory_stats(DeviceType type) {
+    const Counters& c = g_counters[static_cast<int>(type)];
+    return {c.allocated.load(), c.peak.load()};
+}
+
+void reset_peak_memory(DeviceType type) {
+    Counters& c = g_counters[static_cast<int>(type)];
+    c.peak.store(c.allocated.load());
+}
+
+void register_allocator(DeviceType type, Allocator* allocator) { g_allocators[static_cast<int>(type)] = allocator; }
+
+Allocator& allocator_for(Device device) {
+    Allocator* a = g_allocators[static_cast<int>(device.type)];
+    if (!a) throw NotImplementedError(detail::concat("no allocator for device ", device.str(), ": Nabla was built without CUDA"));
+    return *a;
+}
+
+Device Device::parse(const std::string& s) {
+    if (s == "cpu") return kCPU;
+    if (s == "cuda") return kCUDA;
+    if (s.rfind("cuda:", 0) == 0) return Device{DeviceType::CUDA, std::stoi(s.substr(5))};
+    throw ValueError(detail::concat("unknown device '", s, "' (expected cpu, cuda or cuda:N)"));
+}
+
+Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+    data_ = allocator_for(device).allocate(nbytes);
+}
+
+Storage::~Storage() { allocator_for(device_).deallocate(data_, nbytes_); }
+
+}  // namespace nabla

@@ -1,0 +1,119 @@
+// core/tensor.cpp — Tensor metadata, allocation, and the in-place helpers (zero_, fill_, copy_, add_, ...).
+// In-place ops carry no gradient: they are for optimizers, initialisers and buffers, which run under NoGradGuard.
+#include "core/tensor.h"
+
+#include "autograd/grad_mode.h"
+#include "backends/backend.h"
+#include "core/factory.h"
+#include "ops/elementwise.h"
+
+namespace nabla {
+
+int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size")]; }
+int64_t Tensor::stride(int64_t d) const { return strides()[wrap_dim(d, dim(), "stride")]; }
+
+bool Tensor::is_contiguous() const {
+    int64_t expected = 1;
+    for (int64_t d = dim() - 1; d >= 0; --d) {
+        if (shape()[d] == 1) continue;
+        if (strides()[d] != expected) return false;
+        expected *= shape()[d];
+    }
+    return true;
+}
+
+Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
+    for (int64_t s : shape) NB_CHECK_VALUE(s >= 0, "empty: negative size in shape ", shape);
+    auto impl = std::make_shared<TensorImpl>();
+    impl->storage = std::make_shared<Storage>(static_cast<size_t>(numel_of(shape)) * element_size(dtype), device);
+    impl->shape = shape;
+    impl->strides = contiguous_strides(shape);
+    impl->dtype = dtype;
+    return Tensor(std::move(impl));
+}
+
+Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset) {
+    auto impl = std::make_shared<TensorImpl>();
+    impl->storage = base.storage();
+    impl->shape = shape;
+    impl->strides = strides;
+    impl->offset = offset;
+    impl->dtype = base.dtype();
+    return Tensor(std::move(impl));
+}
+
+template <class T>
+T Tensor::item() const {
+    NB_CHECK(numel() == 1, "item: a tensor with ", numel(), " elements cannot be converted to a scalar (shape ", shape(), ")");
+    Tensor host = device().is_cpu() ? *this : to(kCPU);
+    return dispatch_all(host.dtype(), [&]<class S>() { return static_cast<T>(*host.data_ptr<S>()); });
+}
+template float Tensor::item<float>() const;
+template double Tensor::item<double>() const;
+template int64_t Tensor::item<int64_t>() const;
+template uint8_t Tensor::item<uint8_t>() const;
+template bool Tensor::item<bool>() const;
+template int Tensor::item<int>() const;
+
+// --- in-place ---
+namespace {
+void check_inplace(const Tensor& self, const char* op) {
+    if (autograd::is_grad_enabled() && self.requires_grad())
+        throw Error(detail::concat(op, ": a tensor that requires grad ", self.shape(),
+                                   " cannot be modified in place while grad mode is on (use NoGradGuard)"));
+}
+}  // namespace
+
+Tensor& Tensor::fill_(double value) {
+    check_inplace(*this, "fill_");
+    backend_for(*this).fill_(*this, value);
+    storage()->bump_version();
+    return *this;
+}
+
+Tensor& Tensor::zero_() { return fill_(0.0); }
+
+Tensor& Tensor::copy_(const Tensor& src) {
+    check_inplace(*this, "copy_");
+    Shape bshape = broadcast_shapes(shape(), src.shape(), "copy_");
+    NB_CHECK(bshape == shape(), "copy_: source ", src.shape(), " does not broadcast to destination ", shape());
+    Tensor s = src.detach().expand(shape());
+    // A device backend copies to and from the host; a host-to-host copy is the cpu backend's.
+    Backend& b = device().is_cpu() ? backend_for(s) : backend_for(*this);
+    b.copy_(*this, s);
+    storage()->bump_version();
+    return *this;
+}
+
+namespace {
+Tensor& binary_inplace(Tensor& self, BinaryOp op, const Tensor& other, const char* name) {
+    check_inplace(self, name);
+    Tensor o = other.dtype() == self.dtype() ? other : other.to(self.dtype());
+    Shape bshape = broadcast_shapes(self.shape(), o.shape(), name);
+    NB_CHECK(bshape == self.shape(), name, ": the result of shape ", bshape, " does not fit in the tensor of shape ", self.shape());
+    backend_for(self).binary(op, self, o.detach().expand(self.shape()), self);
+    self.storage()->bump_version();
+    return self;
+}
+Tensor scalar_like(const Tensor& t, double v) { return full({}, v, {.dtype = t.dtype(), .device = t.device()}); }
+}  // namespace
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+    return binary_inplace(*this, BinaryOp::Add, alpha == 1.0 ? other : nabla::mul(other, alpha), "add_");
+}
+Tensor& Tensor::add_(double value) { return binary_inplace(*this, BinaryOp::Add, scalar_like(*this, value), "add_"); }
+Tensor& Tensor::sub_(const Tensor& other, double alpha) {
+    return binary_inplace(*this, BinaryOp::Sub, alpha == 1.0 ? other : nabla::mul(other, alpha), "sub_");
+}
+Tensor& Tensor::mul_(const Tensor& other) { return binary_inplace(*this, BinaryOp::Mul, other, "mul_"); }
+Tensor& Tensor::mul_(double value) { return binary_inplace(*this, BinaryOp::Mul, scalar_like(*this, value), "mul_"); }
+Tensor& Tensor::div_(const Tensor& other) { return binary_inplace(*this, BinaryOp::Div, other, "div_"); }
+Tensor& Tensor::div_(double value) { return binary_inplace(*this, BinaryOp::Div, scalar_like(*this, value), "div_"); }
+Tensor& Tensor::clamp_(double min, double max) {
+    check_inplace(*this, "clamp_");
+    backend_for(*this).unary(UnaryOp::Clamp, *this, *this, {min, max});
+    storage()->bump_version();
+    return *this;
+}
+
+}  // namespace nabla

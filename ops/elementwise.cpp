@@ -1,0 +1,202 @@
+// ops/elementwise.cpp — binary arithmetic with broadcasting and type promotion, unary math, where, comparisons.
+// Backward rules (g is the output gradient; sum_to folds broadcast dims back):
+//   add: (g, alpha g)  sub: (g, -alpha g)  mul: (g b, g a)  div: (g / b, -g a / b^2)
+//   pow: (g b a^(b-1), g a^b log a)  maximum: g to the larger input, halved on ties  where: g to the chosen side
+// The unary derivatives live in backends/common/unary_math.h, next to the functions themselves.
+#include "ops/elementwise.h"
+
+#include <limits>
+
+#include "autograd/node.h"
+#include "backends/backend.h"
+#include "backends/common/binary_math.h"
+#include "backends/common/unary_math.h"
+#include "core/factory.h"
+
+namespace nabla {
+
+using autograd::Grads;
+using autograd::NeedsGrad;
+using autograd::save;
+using autograd::sum_to;
+
+namespace {
+
+// Brings a and b to one dtype and one broadcast shape: returns (a', b', shape) with a', b' still carrying autograd.
+struct Prepared {
+    Tensor a, b;
+    Shape shape;
+};
+Prepared prepare(const char* name, const Tensor& a, const Tensor& b, DType dtype) {
+    NB_CHECK(a.device() == b.device(), name, ": tensors on different devices (", a.device(), " and ", b.device(), ")");
+    return {a.dtype() == dtype ? a : a.to(dtype), b.dtype() == dtype ? b : b.to(dtype),
+            broadcast_shapes(a.shape(), b.shape(), name)};
+}
+
+Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Shape& shape) {
+    Tensor out = make_tensor(shape, is_comparison(op) ? kBool : a.dtype(), a.device());
+    backend_for(out).binary(op, a.detach().expand(shape), b.detach().expand(shape), out);
+    return out;
+}
+
+// The dtype a scalar takes next to tensor t: t's own if t is floating or the value is integral, else float32.
+Tensor scalar_for(const Tensor& t, double v) {
+    DType dt = is_floating(t.dtype()) || v == static_cast<double>(static_cast<int64_t>(v)) ? t.dtype() : kFloat32;
+    if (t.dtype() == kBool) dt = v == 0.0 || v == 1.0 ? kBool : (v == static_cast<double>(static_cast<int64_t>(v)) ? kInt64 : kFloat32);
+    return full({}, v, {.dtype = dt, .device = t.device()});
+}
+
+Tensor arith(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_in, double alpha = 1.0) {
+    DType dt = promote_types(a_in.dtype(), b_in.dtype());
+    if ((op == BinaryOp::Div || op == BinaryOp::Pow) && !is_floating(dt)) dt = op == BinaryOp::Div ? kFloat32 : dt;
+    auto [a, b, shape] = prepare(name, a_in, b_in, dt);
+    Tensor bb = (alpha != 1.0) ? run_binary(BinaryOp::Mul, b, full({}, alpha, {.dtype = dt, .device = b.device()}), b.shape()) : b;
+    Tensor y = run_binary(op, a, bb, shape);
+    if (!autograd::needs_grad({a, b})) return y;
+    const Shape sa = a.shape(), sb = b.shape();
+    switch (op) {
+        case BinaryOp::Add:
+        case BinaryOp::Sub: {
+            const double sign_b = op == BinaryOp::Add ? alpha : -alpha;
+            autograd::record(name, {a, b}, y, [sa, sb, sign_b](const Tensor& g, const NeedsGrad& n) {
+                return Grads{n[0] ? sum_to(g, sa) : Tensor(), n[1] ? sum_to(sign_b == 1.0 ? g : mul(g, sign_b), sb) : Tensor()};
+            });
+            break;
+        }
+        case BinaryOp::Mul:
+            autograd::record(name, {a, b}, y, [sa, sb, sva = save(a), svb = save(b)](const Tensor& g, const NeedsGrad& n) {
+                return Grads{n[0] ? sum_to(mul(g, svb.get()), sa) : Tensor(), n[1] ? sum_to(mul(g, sva.get()), sb) : Tensor()};
+            });
+            break;
+        case BinaryOp::Div:
+            autograd::record(name, {a, b}, y, [sa, sb, sva = save(a), svb = save(b)](const Tensor& g, const NeedsGrad& n) {
+                const Tensor& bv = svb.get();
+                return Grads{n[0] ? sum_to(div(g, bv), sa) : Tensor(),
+                             n[1] ? sum_to(neg(div(mul(g, sva.get()), mul(bv, bv))), sb) : Tensor()};
+            });
+            break;
+        case BinaryOp::Pow:
+            autograd::record(name, {a, b}, y,
+                             [sa, sb, sva = save(a), svb = save(b), svy = save(y)](const Tensor& g, const NeedsGrad& n) {
+                                 const Tensor &av = sva.get(), &bv = svb.get();
+                                 Tensor ga, gb;
+                                 if (n[0]) ga = sum_to(mul(g, mul(bv, pow(av, sub(bv, 1.0)))), sa);
+                                 // d/db a^b = a^b log a, taken as 0 where a == 0 (PyTorch's convention)
+                                 if (n[1]) gb = sum_to(where(eq(av, 0.0), 0.0 * g, mul(g, mul(svy.get(), log(av)))), sb);
+                                 return Grads{ga, gb};
+                             });
+            break;
+        case BinaryOp::Maximum:
+        case BinaryOp::Minimum: {
+            const bool is_max = op == BinaryOp::Maximum;
+            autograd::record(name, {a, b}, y, [sa, sb, is_max, sva = save(a), svb = save(b)](const Tensor& g, const NeedsGrad& n) {
+                const Tensor &av = sva.get(), &bv = svb.get();
+                Tensor half = where(eq(av, bv), mul(g, 0.5), g);
+                Tensor a_wins = is_max ? gt(av, bv) : lt(av, bv);
+                Tensor b_wins = is_max ? lt(av, bv) : gt(av, bv);
+                return Grads{n[0] ? sum_to(where(b_wins, 0.0 * half, half), sa) : Tensor(),
+                             n[1] ? sum_to(where(a_wins, 0.0 * half, half), sb) : Tensor()};
+            });
+            break;
+        }
+        default: break;
+    }
+    return y;
+}
+
+Tensor compare(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_in) {
+    auto [a, b, shape] = prepare(name, a_in, b_in, promote_types(a_in.dtype(), b_in.dtype()));
+    return run_binary(op, a, b, shape);
+}
+
+}  // namespace
+
+Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, UnaryArgs args) {
+    NB_CHECK_VALUE(is_floating(x.dtype()), name, ": expected a floating tensor, got ", dtype_name(x.dtype()), " ", x.shape());
+    Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
+    backend_for(x).unary(op, x, y, args);
+    if (!autograd::needs_grad({x})) return y;
+    autograd::record(name, {x}, y, [op, args, saved = save(unary_grad_uses_output(op) ? y : x)](const Tensor& g, const NeedsGrad&) {
+        Tensor gx = make_tensor(g.shape(), g.dtype(), g.device());
+        backend_for(g).unary_backward(op, g, saved.get(), gx, args);
+        return Grads{gx};
+    });
+    return y;
+}
+
+Tensor add(const Tensor& a, const Tensor& b, double alpha) { return arith("add", BinaryOp::Add, a, b, alpha); }
+Tensor sub(const Tensor& a, const Tensor& b, double alpha) { return arith("sub", BinaryOp::Sub, a, b, alpha); }
+Tensor mul(const Tensor& a, const Tensor& b) { return arith("mul", BinaryOp::Mul, a, b); }
+Tensor div(const Tensor& a, const Tensor& b) { return arith("div", BinaryOp::Div, a, b); }
+Tensor add(const Tensor& a, double b) { return add(a, scalar_for(a, b)); }
+Tensor sub(const Tensor& a, double b) { return sub(a, scalar_for(a, b)); }
+Tensor mul(const Tensor& a, double b) { return mul(a, scalar_for(a, b)); }
+Tensor div(const Tensor& a, double b) { return div(a, scalar_for(a, b)); }
+Tensor pow(const Tensor& a, const Tensor& b) { return arith("pow", BinaryOp::Pow, a, b); }
+Tensor pow(const Tensor& a, double exponent) { return unary_op("pow", UnaryOp::PowScalar, a, {exponent, 0}); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return arith("maximum", BinaryOp::Maximum, a, b); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return arith("minimum", BinaryOp::Minimum, a, b); }
+
+Tensor neg(const Tensor& x) { return unary_op("neg", UnaryOp::Neg, x); }
+Tensor exp(const Tensor& x) { return unary_op("exp", UnaryOp::Exp, x); }
+Tensor log(const Tensor& x) { return unary_op("log", UnaryOp::Log, x); }
+Tensor sqrt(const Tensor& x) { return unary_op("sqrt", UnaryOp::Sqrt, x); }
+Tensor rsqrt(const Tensor& x) { return unary_op("rsqrt", UnaryOp::Rsqrt, x); }
+Tensor reciprocal(const Tensor& x) { return unary_op("reciprocal", UnaryOp::Reciprocal, x); }
+Tensor abs(const Tensor& x) { return unary_op("abs", UnaryOp::Abs, x); }
+Tensor sign(const Tensor& x) { return unary_op("sign", UnaryOp::Sign, x); }
+Tensor sin(const Tensor& x) { return unary_op("sin", UnaryOp::Sin, x); }
+Tensor cos(const Tensor& x) { return unary_op("cos", UnaryOp::Cos, x); }
+Tensor atan(const Tensor& x) { return unary_op("atan", UnaryOp::Atan, x); }
+Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    return unary_op("clamp", UnaryOp::Clamp, x, {min.value_or(-inf), max.value_or(inf)});
+}
+
+Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
+    NB_CHECK(cond.dtype() == kBool, "where: condition must be bool, got ", dtype_name(cond.dtype()));
+    auto [a, b, ab_shape] = prepare("where", a_in, b_in, promote_types(a_in.dtype(), b_in.dtype()));
+    Shape shape = broadcast_shapes(cond.shape(), ab_shape, "where");
+    Tensor y = make_tensor(shape, a.dtype(), a.device());
+    backend_for(y).where(cond.detach().expand(shape), a.detach().expand(shape), b.detach().expand(shape), y);
+    if (!autograd::needs_grad({a, b})) return y;
+    const Shape sa = a.shape(), sb = b.shape();
+    autograd::record("where", {a, b}, y, [sa, sb, c = cond.detach()](const Tensor& g, const NeedsGrad& n) {
+        Tensor zero = zeros({}, g.options());
+        return Grads{n[0] ? sum_to(where(c, g, zero), sa) : Tensor(), n[1] ? sum_to(where(c, zero, g), sb) : Tensor()};
+    });
+    return y;
+}
+Tensor where(const Tensor& cond, const Tensor& a, double b) { return where(cond, a, scalar_for(a, b)); }
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", BinaryOp::Eq, a, b); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", BinaryOp::Ne, a, b); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", BinaryOp::Lt, a, b); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare("le", BinaryOp::Le, a, b); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", BinaryOp::Gt, a, b); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", BinaryOp::Ge, a, b); }
+Tensor eq(const Tensor& a, double b) { return eq(a, full({}, b, {.dtype = a.dtype(), .device = a.device()})); }
+Tensor ne(const Tensor& a, double b) { return ne(a, full({}, b, {.dtype = a.dtype(), .device = a.device()})); }
+Tensor lt(const Tensor& a, double b) { return lt(a, full({}, b, {.dtype = a.dtype(), .device = a.device()})); }
+Tensor le(const Tensor& a, double b) { return le(a, full({}, b, {.dtype = a.dtype(), .device = a.device()})); }
+Tensor gt(const Tensor& a, double b) { return gt(a, full({}, b, {.dtype = a.dtype(), .device = a.device()})); }
+Tensor ge(const Tensor& a, double b) { return ge(a, full({}, b, {.dtype = a.dtype(), .device = a.device()})); }
+Tensor logical_and(const Tensor& a, const Tensor& b) { return compare("logical_and", BinaryOp::LogicalAnd, a, b); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { return compare("logical_or", BinaryOp::LogicalOr, a, b); }
+Tensor logical_not(const Tensor& a) { return eq(a, zeros({}, {.dtype = a.dtype(), .device = a.device()})); }
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& x) { return neg(x); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, double b) { return div(a, b); }
+Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+Tensor operator-(double a, const Tensor& b) { return add(neg(b), a); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(double a, const Tensor& b) { return mul(reciprocal(b), a); }
+
+}  // namespace nabla

@@ -1,0 +1,123 @@
+// ops/reduce.cpp — reductions and their backward rules:
+//   sum: expand g back   mean: expand g / n   amax/amin: g shared among the elements equal to the result
+//   max/min(dim): g to the index that won   var/std/norm: composed of other ops, so their gradients follow.
+#include "ops/reduce.h"
+
+#include <algorithm>
+
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "core/factory.h"
+#include "ops/elementwise.h"
+
+namespace nabla {
+
+using autograd::Grads;
+using autograd::NeedsGrad;
+
+namespace {
+
+Shape normalize_dims(const char* op, const Tensor& x, const Shape& dims) {
+    Shape out;
+    if (dims.empty()) {
+        for (int64_t d = 0; d < x.dim(); ++d) out.push_back(d);
+        return out;
+    }
+    for (int64_t d : dims) out.push_back(wrap_dim(d, x.dim(), op));
+    std::sort(out.begin(), out.end());
+    NB_CHECK(std::adjacent_find(out.begin(), out.end()) == out.end(), op, ": dim appears more than once in ", dims);
+    return out;
+}
+
+Shape kept_shape(const Shape& shape, const Shape& dims) {
+    Shape k = shape;
+    for (int64_t d : dims) k[d] = 1;
+    return k;
+}
+
+Tensor reduce_op(const char* name, ReduceOp op, const Tensor& x_in, const Shape& dims_in, bool keepdim) {
+    Tensor x = x_in;
+    if (op == ReduceOp::Sum && !is_floating(x.dtype())) x = x.to(kInt64);  // torch.sum of ints/bools gives int64
+    if (op == ReduceOp::Mean)
+        NB_CHECK_VALUE(is_floating(x.dtype()), name, ": expected a floating tensor, got ", dtype_name(x.dtype()));
+    const Shape dims = normalize_dims(name, x, dims_in);
+    Tensor y = backend_for(x).reduce(op, x, dims, keepdim);
+    if (!autograd::needs_grad({x})) return y;
+    const Shape in = x.shape(), kept = kept_shape(in, dims);
+    const double count = static_cast<double>(std::max<int64_t>(x.numel(), 1)) / static_cast<double>(std::max<int64_t>(numel_of(kept), 1));
+    if (op == ReduceOp::Sum || op == ReduceOp::Mean) {
+        const bool is_mean = op == ReduceOp::Mean;
+        autograd::record(name, {x}, y, [in, kept, count, is_mean](const Tensor& g, const NeedsGrad&) {
+            Tensor gk = g.reshape(kept);
+            if (is_mean) gk = div(gk, count);
+            return Grads{gk.expand(in).contiguous()};
+        });
+    } else {
+        autograd::record(name, {x}, y, [kept, dims, sx = autograd::save(x), sy = autograd::save(y)](const Tensor& g, const NeedsGrad&) {
+            Tensor mask = eq(sx.get(), sy.get().reshape(kept)).to(g.dtype());
+            Tensor share = div(mask, sum(mask, dims, true));  // ties split the gradient evenly
+            return Grads{mul(share, g.reshape(kept))};
+        });
+    }
+    return y;
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) { return reduce_op("sum", ReduceOp::Sum, x, dims, keepdim); }
+Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) { return reduce_op("mean", ReduceOp::Mean, x, dims, keepdim); }
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) { return reduce_op("amax", ReduceOp::Max, x, dims, keepdim); }
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) { return reduce_op("amin", ReduceOp::Min, x, dims, keepdim); }
+Tensor max(const Tensor& x) { return amax(x); }
+Tensor min(const Tensor& x) { return amin(x); }
+
+namespace {
+ValuesIndices reduce_dim(const char* name, ReduceOp op, const Tensor& x, int64_t dim, bool keepdim) {
+    dim = wrap_dim(dim, x.dim(), name);
+    if (x.dim() == 0) return {x, zeros({}, {.dtype = kInt64, .device = x.device()})};
+    ValuesIndices r = backend_for(x).reduce_with_indices(op, x, dim, keepdim);
+    if (!autograd::needs_grad({x})) return r;
+    const Shape in = x.shape();
+    autograd::record(name, {x}, r.values, [in, dim, keepdim, idx = r.indices](const Tensor& g, const NeedsGrad&) {
+        // one-hot along dim: positions equal to the winning index get g
+        Shape pos_shape(in.size(), 1);
+        pos_shape[dim] = in[dim];
+        Tensor pos = arange(static_cast<double>(in[dim]), {.dtype = kInt64, .device = g.device()}).reshape(pos_shape);
+        Tensor i = keepdim ? idx : idx.unsqueeze(dim);
+        Tensor gk = keepdim ? g : g.unsqueeze(dim);
+        return Grads{mul(eq(pos, i).to(g.dtype()), gk)};
+    });
+    return r;
+}
+}  // namespace
+
+ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim) { return reduce_dim("max", ReduceOp::Max, x, dim, keepdim); }
+ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim) { return reduce_dim("min", ReduceOp::Min, x, dim, keepdim); }
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+    NoGradGuard no_grad;
+    return max(x, dim, keepdim).indices;
+}
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+    NoGradGuard no_grad;
+    return min(x, dim, keepdim).indices;
+}
+
+Tensor var(const Tensor& x, const Shape& dims_in, int64_t correction, bool keepdim) {
+    const Shape dims = normalize_dims("var", x, dims_in);
+    int64_t n = 1;
+    for (int64_t d : dims) n *= x.size(d);
+    Tensor centered = sub(x, mean(x, dims, true));
+    return div(sum(mul(centered, centered), dims, keepdim), static_cast<double>(std::max<int64_t>(n - correction, 0)));
+}
+
+Tensor std(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim) {
+    return sqrt(var(x, dims, correction, keepdim));
+}
+
+Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
+    if (p == 2.0) return sqrt(sum(mul(x, x), dims, keepdim));
+    if (p == 1.0) return sum(abs(x), dims, keepdim);
+    return pow(sum(pow(abs(x), p), dims, keepdim), 1.0 / p);
+}
+
+}  // namespace nabla

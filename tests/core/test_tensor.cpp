@@ -1,0 +1,59 @@
+// tests/core/test_tensor.cpp — Tensor basics: factories, views share storage, strides, broadcasting, dtype promotion.
+#include "support/support.h"
+
+TEST_CASE("tensor: factories and metadata", "[core]") {
+    Tensor z = zeros({2, 3});
+    REQUIRE(z.shape() == Shape{2, 3});
+    REQUIRE(z.strides() == Shape{3, 1});
+    REQUIRE(z.dtype() == kFloat32);
+    REQUIRE(z.sum().item<double>() == 0.0);
+    REQUIRE(ones({4}, {.dtype = kFloat64}).sum().item<double>() == 4.0);
+    REQUIRE_THAT(arange(5.0), ClosesTo(t64({0, 1, 2, 3, 4})));
+    REQUIRE_THAT(linspace(0, 1, 5, {.dtype = kFloat64}), ClosesTo(t64({0, 0.25, 0.5, 0.75, 1.0})));
+    REQUIRE(full({}, 7.5).item<double>() == 7.5);
+}
+
+TEST_CASE("tensor: views share storage and permute strides", "[core]") {
+    Tensor x = arange(0.0, 24.0, 1.0, {.dtype = kFloat64}).view({2, 3, 4});
+    Tensor p = x.permute({2, 0, 1});
+    REQUIRE(p.shape() == Shape{4, 2, 3});
+    REQUIRE(p.strides() == Shape{1, 12, 4});
+    REQUIRE_FALSE(p.is_contiguous());
+    REQUIRE(p.contiguous().is_contiguous());
+    Tensor n = x.narrow(2, 1, 2);
+    REQUIRE(n.storage() == x.storage());
+    REQUIRE_THAT(n.select(0, 1).select(0, 2), ClosesTo(t64({21, 22})));
+    REQUIRE_THAT(x.slice(2, 0, 4, 2).select(0, 0).select(0, 0), ClosesTo(t64({0, 2})));
+    REQUIRE(x.unsqueeze(1).shape() == Shape{2, 1, 3, 4});
+    REQUIRE(x.unsqueeze(1).squeeze().shape() == Shape{2, 3, 4});
+    REQUIRE(x.flatten(1).shape() == Shape{2, 12});
+    REQUIRE(x.reshape({-1, 4}).shape() == Shape{6, 4});
+}
+
+TEST_CASE("tensor: broadcasting and dtype promotion", "[core]") {
+    Tensor a = t64({1, 2, 3}, {3, 1});
+    Tensor b = t64({10, 20}, {1, 2});
+    REQUIRE_THAT(a + b, ClosesTo(t64({11, 21, 12, 22, 13, 23}, {3, 2})));
+    Tensor i = arange(3.0);  // int64
+    Tensor f = ones({3});    // float32
+    REQUIRE((i + f).dtype() == kFloat32);
+    REQUIRE((i + f.to(kFloat64)).dtype() == kFloat64);
+    REQUIRE(div(i, i + 1).dtype() == kFloat32);
+    REQUIRE(gt(i, 0.5).dtype() == kBool);
+    REQUIRE_THROWS_WITH(t64({1, 2, 3}) + t64({1, 2}), Catch::Contains("add") && Catch::Contains("[3]") && Catch::Contains("[2]"));
+}
+
+TEST_CASE("tensor: in-place ops bump the version and refuse tensors that require grad", "[core]") {
+    Tensor x = zeros({3}, {.dtype = kFloat64});
+    auto v0 = x.version();
+    x.add_(1.0);
+    REQUIRE(x.version() == v0 + 1);
+    REQUIRE(x.sum().item<double>() == 3.0);
+    Tensor w = zeros({3}, {.dtype = kFloat64, .requires_grad = true});
+    REQUIRE_THROWS_WITH(w.add_(1.0), Catch::Contains("in place"));
+    {
+        NoGradGuard ng;
+        w.add_(2.0);
+    }
+    REQUIRE(w.sum().item<double>() == 6.0);
+}

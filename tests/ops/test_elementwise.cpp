@@ -1,0 +1,93 @@
+// tests/ops/test_elementwise.cpp — elementwise and activation ops: known values, gradcheck in float64, and the cpu
+// backend against the reference kernels on odd sizes and non-contiguous inputs.
+#include <cmath>
+
+#include "support/support.h"
+
+namespace {
+using Fn = std::function<Tensor(const Tensor&)>;
+const std::vector<std::pair<std::string, Fn>>& unary_ops() {
+    static const std::vector<std::pair<std::string, Fn>> ops = {
+        {"neg", [](const Tensor& x) { return neg(x); }},
+        {"exp", [](const Tensor& x) { return exp(x); }},
+        {"log", [](const Tensor& x) { return log(abs(x) + 0.5); }},
+        {"sqrt", [](const Tensor& x) { return sqrt(abs(x) + 0.5); }},
+        {"rsqrt", [](const Tensor& x) { return rsqrt(abs(x) + 0.5); }},
+        {"abs", [](const Tensor& x) { return abs(x); }},
+        {"sin", [](const Tensor& x) { return sin(x); }},
+        {"cos", [](const Tensor& x) { return cos(x); }},
+        {"atan", [](const Tensor& x) { return atan(x); }},
+        {"clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.7); }},
+        {"pow", [](const Tensor& x) { return pow(abs(x) + 0.5, 2.5); }},
+        {"relu", [](const Tensor& x) { return relu(x); }},
+        {"relu6", [](const Tensor& x) { return relu6(x * 4.0); }},
+        {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.2); }},
+        {"sigmoid", [](const Tensor& x) { return sigmoid(x); }},
+        {"tanh", [](const Tensor& x) { return tanh(x); }},
+        {"silu", [](const Tensor& x) { return silu(x); }},
+        {"hardswish", [](const Tensor& x) { return hardswish(x * 4.0); }},
+        {"hardsigmoid", [](const Tensor& x) { return hardsigmoid(x * 4.0); }},
+        {"softplus", [](const Tensor& x) { return softplus(x, 2.0, 3.0); }},
+    };
+    return ops;
+}
+}  // namespace
+
+TEST_CASE("elementwise: known values", "[ops][elementwise]") {
+    Tensor x = t64({-2, -0.5, 0, 0.5, 2});
+    REQUIRE_THAT(relu(x), ClosesTo(t64({0, 0, 0, 0.5, 2})));
+    REQUIRE_THAT(relu6(x * 4.0), ClosesTo(t64({0, 0, 0, 2, 6})));
+    REQUIRE_THAT(leaky_relu(x, 0.1), ClosesTo(t64({-0.2, -0.05, 0, 0.5, 2})));
+    REQUIRE_THAT(sign(x), ClosesTo(t64({-1, -1, 0, 1, 1})));
+    REQUIRE_THAT(sigmoid(x), ClosesTo(t64({0.11920292, 0.37754067, 0.5, 0.62245933, 0.88079708}), 1e-7));
+    REQUIRE_THAT(silu(x), ClosesTo(t64({-0.23840584, -0.18877033, 0, 0.31122967, 1.76159416}), 1e-7));
+    REQUIRE_THAT(hardswish(x * 2.0), ClosesTo(t64({0, -0.33333333, 0, 0.66666667, 4}), 1e-7));
+    REQUIRE_THAT(softplus(x), ClosesTo(t64({0.12692801, 0.47407698, 0.69314718, 0.97407698, 2.12692801}), 1e-7));
+    REQUIRE_THAT(clamp(x, -1.0, 1.0), ClosesTo(t64({-1, -0.5, 0, 0.5, 1})));
+    REQUIRE_THAT(maximum(x, t64({0})), ClosesTo(t64({0, 0, 0, 0.5, 2})));
+    REQUIRE_THAT(where(gt(x, 0.0), x, t64({7})), ClosesTo(t64({7, 7, 7, 0.5, 2})));
+    REQUIRE_THAT(prelu(t64({-1, 2, -3, 4}, {1, 2, 2}), t64({0.5, 0.25})), ClosesTo(t64({-0.5, 2, -0.75, 4}, {1, 2, 2})));
+    REQUIRE_THAT(pow(t64({2, 3}), t64({3, 2})), ClosesTo(t64({8, 9})));
+}
+
+TEST_CASE("elementwise: gradcheck of every unary op", "[ops][elementwise][gradcheck]") {
+    Generator gen(7);
+    // Values kept away from the kinks (0, +-3/4, 6/4) where finite differences straddle two branches.
+    Tensor x = rand({3, 5}, {.dtype = kFloat64}, &gen) * 1.6 - 0.8;
+    x = where(lt(abs(x), 0.05), x + 0.2, x).detach().requires_grad_();
+    for (const auto& [name, f] : unary_ops()) {
+        INFO(name);
+        REQUIRE(gradcheck([&](const std::vector<Tensor>& in) { return f(in[0]); }, {x}));
+    }
+}
+
+TEST_CASE("elementwise: gradcheck of binary ops with broadcasting", "[ops][elementwise][gradcheck]") {
+    Tensor a = (rand({3, 1, 4}, {.dtype = kFloat64}) + 0.5).requires_grad_();
+    Tensor b = (rand({2, 1}, {.dtype = kFloat64}) + 0.5).requires_grad_();
+    auto check = [&](auto f) { return gradcheck([&](const std::vector<Tensor>& in) { return f(in[0], in[1]); }, {a, b}); };
+    REQUIRE(check([](const Tensor& p, const Tensor& q) { return add(p, q, 2.0); }));
+    REQUIRE(check([](const Tensor& p, const Tensor& q) { return sub(p, q, 0.5); }));
+    REQUIRE(check([](const Tensor& p, const Tensor& q) { return p * q; }));
+    REQUIRE(check([](const Tensor& p, const Tensor& q) { return p / q; }));
+    REQUIRE(check([](const Tensor& p, const Tensor& q) { return pow(p, q); }));
+    REQUIRE(check([](const Tensor& p, const Tensor& q) { return maximum(p, q); }));
+    REQUIRE(check([](const Tensor& p, const Tensor& q) { return minimum(p, q); }));
+    REQUIRE(check([](const Tensor& p, const Tensor& q) { return where(gt(p, q), p * 2.0, q); }));
+    Tensor w = t64({0.3, 0.1}).requires_grad_();
+    Tensor x = randn({2, 2, 3}, {.dtype = kFloat64}).requires_grad_();
+    REQUIRE(gradcheck([](const std::vector<Tensor>& in) { return prelu(in[0], in[1]); }, {x, w}));
+}
+
+TEST_CASE("elementwise: cpu backend equals reference on odd sizes and strided inputs", "[ops][elementwise][backend]") {
+    Tensor x = randn({7, 13}) * 3.0;
+    Tensor xs = noncontiguous(x);
+    for (const auto& [name, f] : unary_ops()) {
+        INFO(name);
+        Tensor ref = with_kernels(Kernels::reference, [&] { return f(x); });
+        REQUIRE_THAT(f(x), ClosesTo(ref, 1e-5, 1e-5));
+        REQUIRE_THAT(f(xs), ClosesTo(ref, 1e-5, 1e-5));
+    }
+    Tensor y = randn({1, 13});
+    Tensor ref = with_kernels(Kernels::reference, [&] { return x * y + x / (abs(y) + 1.0); });
+    REQUIRE_THAT(xs * y + xs / (abs(y) + 1.0), ClosesTo(ref, 1e-5, 1e-5));
+}

@@ -1,0 +1,69 @@
+// tests/support/support.cpp — see support.h.
+#include "support/support.h"
+
+#include <cmath>
+#include <filesystem>
+
+namespace nabla::testing {
+
+bool ClosesTo::match(const Tensor& actual_in) const {
+    if (!actual_in.defined() || !expected_.defined()) {
+        detail_ = "undefined tensor";
+        return false;
+    }
+    if (actual_in.shape() != expected_.shape()) {
+        detail_ = fmt::format("shape {} vs expected {}", actual_in.shape(), expected_.shape());
+        return false;
+    }
+    Tensor a = actual_in.detach().to(kCPU).to(kFloat64).contiguous();
+    Tensor e = expected_.detach().to(kCPU).to(kFloat64).contiguous();
+    const double* pa = a.data_ptr<double>();
+    const double* pe = e.data_ptr<double>();
+    double worst = 0;
+    int64_t worst_i = -1;
+    for (int64_t i = 0; i < a.numel(); ++i) {
+        const bool both_nan = std::isnan(pa[i]) && std::isnan(pe[i]);
+        const double err = both_nan ? 0.0 : std::abs(pa[i] - pe[i]);
+        const double excess = err - (atol_ + rtol_ * std::abs(pe[i]));
+        if (!(excess <= 0) && (worst_i < 0 || excess > worst || std::isnan(excess))) {
+            worst = excess;
+            worst_i = i;
+        }
+    }
+    if (worst_i >= 0) {
+        detail_ = fmt::format("element {} is {} but expected {} (atol {}, rtol {})", worst_i, pa[worst_i], pe[worst_i],
+                              atol_, rtol_);
+        return false;
+    }
+    return true;
+}
+
+std::string ClosesTo::describe() const {
+    return fmt::format("is close to the expected tensor {}: {}", expected_.defined() ? shape_str(expected_.shape()) : "?",
+                       detail_.empty() ? "ok" : detail_);
+}
+
+std::string fixture_path(const std::string& name) { return std::string(NABLA_FIXTURE_DIR) + "/" + name + ".safetensors"; }
+
+TensorMap load_fixture(const std::string& name) { return load_safetensors(fixture_path(name)); }
+
+Tensor t64(const std::vector<double>& values, const Shape& shape) {
+    return from_vector(values, shape.empty() ? Shape{static_cast<int64_t>(values.size())} : shape);
+}
+Tensor t32(const std::vector<float>& values, const Shape& shape) {
+    return from_vector(values, shape.empty() ? Shape{static_cast<int64_t>(values.size())} : shape);
+}
+
+Tensor noncontiguous(const Tensor& x) {
+    NoGradGuard no_grad;
+    if (x.dim() < 2) {  // every other element of a buffer twice as long
+        Tensor buf = zeros({x.numel() * 2}, x.options());
+        Tensor v = buf.slice(0, 0, x.numel() * 2, 2).view(x.shape());
+        v.copy_(x);
+        return v;
+    }
+    Tensor tr = x.transpose(-1, -2).contiguous();  // memory in transposed order
+    return tr.transpose(-1, -2);
+}
+
+}  // namespace nabla::testing
