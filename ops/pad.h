@@ -1,0 +1,11 @@
+// ops/pad.h — torch.nn.functional.pad with modes constant, reflect and replicate.
+// `pads` lists (before, after) pairs starting from the LAST dim, as PyTorch: (left, right, top, bottom) for NCHW.
+#pragma once
+#include "core/tensor.h"
+#include "ops/options.h"
+
+namespace nabla {
+
+Tensor pad(const Tensor& x, const Shape& pads, PadMode mode = PadMode::Constant, double value = 0.0);
+
+}  // namespace nabla

@@ -1,0 +1,10 @@
+// ops/softmax.h — torch.softmax and log_softmax along one dim (y = exp(x - max) / sum exp(x - max)).
+#pragma once
+#include "core/tensor.h"
+
+namespace nabla {
+
+Tensor softmax(const Tensor& x, int64_t dim);
+Tensor log_softmax(const Tensor& x, int64_t dim);
+
+}  // namespace nabla
