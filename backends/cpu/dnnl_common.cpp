@@ -1,0 +1,54 @@
+// backends/cpu/dnnl_common.cpp — see dnnl_common.h.
+#include "backends/cpu/dnnl_common.h"
+
+#include <fmt/format.h>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/parallel.h"
+
+namespace nabla::dnnl_util {
+
+dnnl::engine& engine() {
+    static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+    return e;
+}
+
+dnnl::stream& stream() {
+    static thread_local dnnl::stream s(engine());
+    return s;
+}
+
+dnnl::memory::dims dims_of(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }
+
+dnnl::memory::desc desc_of(const Tensor& t) {
+    NB_CHECK(t.dtype() == kFloat32, "oneDNN kernels take float32, got ", dtype_name(t.dtype()));
+    return dnnl::memory::desc(dims_of(t.shape()), dnnl::memory::data_type::f32, dims_of(t.strides()));
+}
+
+dnnl::memory::desc plain_desc(const Shape& shape, dnnl::memory::data_type dt) {
+    return dnnl::memory::desc(dims_of(shape), dt, dims_of(contiguous_strides(shape)));
+}
+
+dnnl::memory memory_of(const Tensor& t) { return dnnl::memory(desc_of(t), engine(), t.raw_data()); }
+dnnl::memory memory_of(const Tensor& t, const dnnl::memory::desc& d) { return dnnl::memory(d, engine(), t.raw_data()); }
+
+dnnl::memory reorder_if_needed(const dnnl::memory& user, const dnnl::memory::desc& want) {
+    if (user.get_desc() == want) return user;
+    dnnl::memory m(want, engine());
+    dnnl::reorder(user, m).execute(stream(), const_cast<dnnl::memory&>(user), m);
+    return m;
+}
+
+void reorder_into(const dnnl::memory& from, const dnnl::memory& to) {
+    if (from.get() == to.get()) return;
+    dnnl::reorder(from, to).execute(stream(), const_cast<dnnl::memory&>(from), const_cast<dnnl::memory&>(to));
+}
+
+}  // namespace nabla::dnnl_util
+
+namespace nabla {
+std::string cpu_backend_info() {
+    const dnnl_version_t* v = dnnl_version();
+    return fmt::format("cpu: oneDNN {}.{}.{}, {} threads", v->major, v->minor, v->patch, num_threads());
+}
+}  // namespace nabla

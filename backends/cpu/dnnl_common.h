@@ -1,0 +1,55 @@
+// backends/cpu/dnnl_common.h — what every oneDNN kernel of the cpu backend shares: one engine and stream, tensors
+// wrapped as oneDNN memory without copies, and a cache of primitives keyed by shapes and attributes.
+//
+// The pattern of a kernel (as oneDNN's examples/primitives/*.cpp): describe the user's plain nchw/oihw tensors,
+// let the primitive choose its layouts with format_tag::any, reorder only when the pd asks for another layout,
+// and build each primitive once per shape (PrimitiveCache).
+#pragma once
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "core/tensor.h"
+
+namespace nabla::dnnl_util {
+
+dnnl::engine& engine();
+dnnl::stream& stream();
+
+dnnl::memory::dims dims_of(const Shape& shape);
+// A descriptor with the tensor's own strides (f32), so strided tensors need no copy.
+dnnl::memory::desc desc_of(const Tensor& t);
+// A plain (row-major, dense) descriptor of the given shape.
+dnnl::memory::desc plain_desc(const Shape& shape, dnnl::memory::data_type dt = dnnl::memory::data_type::f32);
+// Wraps t's data (no copy).
+dnnl::memory memory_of(const Tensor& t);
+dnnl::memory memory_of(const Tensor& t, const dnnl::memory::desc& d);
+
+// `user` reordered into `want` if the layouts differ (a new buffer, executed on the stream), else `user` itself.
+dnnl::memory reorder_if_needed(const dnnl::memory& user, const dnnl::memory::desc& want);
+// Copies `from` into `to` when they are different memories (layout change back to the user's tensor).
+void reorder_into(const dnnl::memory& from, const dnnl::memory& to);
+
+// A thread-safe map from a key string (built from shapes and attributes) to a cached primitive bundle.
+template <class Value>
+class PrimitiveCache {
+public:
+    template <class Make>
+    std::shared_ptr<Value> get(const std::string& key, Make&& make) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = map_.find(key);
+        if (it != map_.end()) return it->second;
+        auto v = std::make_shared<Value>(make());
+        map_.emplace(key, v);
+        return v;
+    }
+
+private:
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::shared_ptr<Value>> map_;
+};
+
+}  // namespace nabla::dnnl_util
