@@ -31,6 +31,12 @@ public:
     Tensor max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape) override;
     Tensor avg_pool2d(const Tensor& x, const PoolParams& p) override;
     Tensor avg_pool2d_backward(const Tensor& gy, const Shape& x_shape, const PoolParams& p) override;
+    // backends/cpu/interpolate.cpp
+    Tensor upsample(const Tensor& x, const UpsampleParams& p) override;
+    Tensor upsample_backward(const Tensor& gy, const Shape& x_shape, const UpsampleParams& p) override;
+    // backends/cpu/unfold.cpp
+    Tensor im2col(const Tensor& x, const UnfoldOptions& p) override;
+    Tensor col2im(const Tensor& cols, Int2 output_size, const UnfoldOptions& p) override;
     // backends/cpu/batch_norm.cpp
     BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean, const Tensor& running_var, bool training, double momentum, double eps) override;
     ConvGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd, bool training, std::array<bool, 3> needs) override;
