@@ -75,22 +75,25 @@ Kernels initial_kernels_mode() {
 }
 
 thread_local Kernels t_kernels = initial_kernels_mode();
-Backend* g_device_backends[2] = {nullptr, nullptr};
 
 }  // namespace
 
 Kernels kernels_mode() { return t_kernels; }
 void set_kernels_mode(Kernels k) { t_kernels = k; }
 
-void register_backend(DeviceType type, Backend* backend) { g_device_backends[static_cast<int>(type)] = backend; }
+#ifdef NABLA_WITH_CUDA
+Backend& cuda_backend();  // backends/cuda/cuda_backend.cpp
+#endif
 
 Backend& backend_for(Device device) {
     static ReferenceBackend reference;
     static CpuBackend cpu;
     if (device.is_cpu()) return t_kernels == Kernels::reference ? static_cast<Backend&>(reference) : cpu;
-    Backend* b = g_device_backends[static_cast<int>(device.type)];
-    if (!b) throw NotImplementedError(detail::concat("no backend for device ", device.str(), ": Nabla was built without CUDA"));
-    return *b;
+#ifdef NABLA_WITH_CUDA
+    return cuda_backend();
+#else
+    throw NotImplementedError(detail::concat("no backend for device ", device.str(), ": Nabla was built without CUDA"));
+#endif
 }
 
 }  // namespace nabla

@@ -126,7 +126,8 @@ protected:
     [[noreturn]] void not_implemented(std::string_view kernel) const;
 };
 
-// The backend that runs kernels for tensors on `device`: cpu (or reference when forced) on the host, cuda on GPUs.
+// The backend that runs kernels for tensors on `device`: cpu (or reference when forced) on the host, cuda on GPUs
+// (backends/cuda, when built with CUDA).
 Backend& backend_for(Device device);
 inline Backend& backend_for(const Tensor& t) { return backend_for(t.device()); }
 
@@ -144,7 +145,5 @@ auto with_kernels(Kernels k, F&& f) {
     set_kernels_mode(k);
     return f();
 }
-
-void register_backend(DeviceType type, Backend* backend);  // the cuda backend registers itself at start-up
 
 }  // namespace nabla

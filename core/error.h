@@ -7,8 +7,12 @@
 #include <string>
 #include <vector>
 
+#ifndef __CUDACC__
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#else
+#include <sstream>  // nvcc cannot compile fmt's constexpr machinery; .cu files only concatenate plain values
+#endif
 
 namespace nabla {
 
@@ -35,9 +39,15 @@ namespace detail {
 // Concatenates anything fmt can print; shapes (std::vector<int64_t>) print as [2, 3, 4].
 template <class... Args>
 std::string concat(const Args&... args) {
+#ifndef __CUDACC__
     std::string s;
     (fmt::format_to(std::back_inserter(s), "{}", args), ...);
     return s;
+#else
+    std::ostringstream os;
+    (os << ... << args);
+    return os.str();
+#endif
 }
 }  // namespace detail
 

@@ -31,7 +31,6 @@ public:
 };
 
 CpuAllocator g_cpu_allocator;
-Allocator* g_allocators[2] = {&g_cpu_allocator, nullptr};
 
 }  // namespace
 
@@ -52,12 +51,17 @@ void reset_peak_memory(DeviceType type) {
     c.peak.store(c.allocated.load());
 }
 
-void register_allocator(DeviceType type, Allocator* allocator) { g_allocators[static_cast<int>(type)] = allocator; }
+#ifdef NABLA_WITH_CUDA
+Allocator& cuda_allocator();  // backends/cuda/cuda_backend.cpp
+#endif
 
 Allocator& allocator_for(Device device) {
-    Allocator* a = g_allocators[static_cast<int>(device.type)];
-    if (!a) throw NotImplementedError(detail::concat("no allocator for device ", device.str(), ": Nabla was built without CUDA"));
-    return *a;
+    if (device.is_cpu()) return g_cpu_allocator;
+#ifdef NABLA_WITH_CUDA
+    return cuda_allocator();
+#else
+    throw NotImplementedError(detail::concat("no allocator for device ", device.str(), ": Nabla was built without CUDA"));
+#endif
 }
 
 Device Device::parse(const std::string& s) {

@@ -11,7 +11,7 @@
 
 namespace nabla {
 
-// One allocator per device type. The CPU allocator lives in core; the CUDA one registers itself from backends/cuda.
+// One allocator per device type. The CPU allocator lives in core; the CUDA one in backends/cuda.
 class Allocator {
 public:
     virtual ~Allocator() = default;
@@ -20,7 +20,6 @@ public:
 };
 
 Allocator& allocator_for(Device device);
-void register_allocator(DeviceType type, Allocator* allocator);
 
 // Bytes currently allocated and the high-water mark, per device type (the tracer and `nabla bench` report them).
 struct MemoryStats {

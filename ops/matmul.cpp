@@ -1,9 +1,150 @@
-// ops/matmul.cpp — placeholder until the matmul family lands.
+// ops/matmul.cpp — torch.matmul, torch.mm, torch.bmm and F.linear.
+//   matmul: [K]·[K] -> [] (dot);  [M, K]·[K] -> [M];  [K]·[K, N] -> [N];  [..., M, K]·[..., K, N] -> [batch..., M, N]
+//   with the batch dims broadcast by numpy rules. A 1-D operand is promoted (a to [1, K], b to [K, 1]) and the added
+//   dim squeezed from the result: those are views with their own gradients, so only the batched product records.
+// Backward of y = a @ b:  ga = g @ b^T,  gb = a^T @ g, each summed back over the batch dims its operand was
+// broadcast along (sum_to). When b has no batch (x @ W), the batch is folded into the rows: gb = a_rows^T @ g_rows.
+// linear(x [*, in], w [out, in], bias [out]) = x @ w^T + bias:  gx = g @ w,  gw = g_rows^T @ x_rows,  gbias = sum g_rows.
+// The kernel (backends/*/matmul.cpp) multiplies a [B, M, K] by b [B, K, N]: transposes reach it as strides and a
+// broadcast batch as batch stride 0, so neither is copied.
 #include "ops/matmul.h"
 
+#include "autograd/node.h"
+#include "backends/backend.h"
+#include "ops/reduce.h"
+
 namespace nabla {
-Tensor matmul(const Tensor&, const Tensor&) { throw NotImplementedError("matmul: not implemented yet"); }
-Tensor mm(const Tensor& a, const Tensor& b) { return matmul(a, b); }
-Tensor bmm(const Tensor& a, const Tensor& b) { return matmul(a, b); }
-Tensor linear(const Tensor&, const Tensor&, const Tensor&) { throw NotImplementedError("linear: not implemented yet"); }
+
+using autograd::Grads;
+using autograd::NeedsGrad;
+
+namespace {
+
+Shape batch_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end() - 2); }
+
+Shape with_matrix(Shape batch, int64_t rows, int64_t cols) {
+    batch.push_back(rows);
+    batch.push_back(cols);
+    return batch;
+}
+
+// t [..., r, c] (no autograd) expanded to batch + [r, c] and seen as [B, r, c]: a view when the batch dims collapse
+// into one stride (all broadcast collapse to stride 0), otherwise a contiguous copy.
+Tensor as_batched(const Tensor& t, const Shape& batch) {
+    const int64_t r = t.size(-2), c = t.size(-1);
+    Tensor e = t.expand(with_matrix(batch, r, c));
+    int64_t stride = -1, span = 1;
+    bool collapses = true;
+    for (int64_t d = static_cast<int64_t>(batch.size()) - 1; d >= 0 && collapses; --d) {
+        if (batch[d] == 1) continue;
+        if (stride < 0) stride = e.stride(d);
+        else collapses = e.stride(d) == stride * span;  // the next dim out steps over the ones inside it
+        span *= batch[d];
+    }
+    if (!collapses) {
+        e = e.contiguous();
+        stride = r * c;
+    }
+    return make_view(e, {numel_of(batch), r, c}, {std::max<int64_t>(stride, 0), e.stride(-2), e.stride(-1)}, e.offset());
+}
+
+// a [..., M, K] @ b [..., K, N] -> [batch..., M, N] on the kernels, no autograd; both at least 2-D, shapes checked.
+Tensor product(const Tensor& a, const Tensor& b) {
+    const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
+    const Shape ba = batch_of(a), bb = batch_of(b);
+    const Shape batch = broadcast_shapes(ba, bb, "matmul");
+    Backend& be = backend_for(a);
+    if (numel_of(bb) == 1 && numel_of(ba) > 1) {  // x @ W: one [1, batch*M, K] @ [1, K, N] product
+        Tensor rows = a.reshape({1, numel_of(ba) * M, K});
+        return be.matmul(rows, as_batched(b, {1})).view(with_matrix(batch, M, N));
+    }
+    return be.matmul(as_batched(a, batch), as_batched(b, batch)).view(with_matrix(batch, M, N));
+}
+
+// The recorded batched product: a [..., M, K], b [..., K, N], both at least 2-D.
+Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
+    const Shape ba = batch_of(a), bb = batch_of(b);
+    for (size_t i = 1; i <= std::min(ba.size(), bb.size()); ++i) {
+        const int64_t da = ba[ba.size() - i], db = bb[bb.size() - i];
+        NB_CHECK(da == db || da == 1 || db == 1, op, ": batch dims of ", a.shape(), " and ", b.shape(), " do not broadcast");
+    }
+    Tensor y = product(a.detach(), b.detach());
+    autograd::record(op, {a, b}, y, [sa = autograd::save(a), sb = autograd::save(b)](const Tensor& g, const NeedsGrad& needs) {
+        const Tensor &a = sa.get(), &b = sb.get();
+        Tensor ga, gb;
+        if (needs[0]) ga = autograd::sum_to(product(g, b.transpose(-1, -2)), a.shape());
+        if (needs[1]) {
+            if (numel_of(batch_of(b)) == 1 && a.dim() > 2) {  // fold the batch into the rows: [K, rows] @ [rows, N]
+                Tensor rows = a.reshape({-1, a.size(-1)}), grows = g.reshape({-1, g.size(-1)});
+                gb = product(rows.t(), grows).view(b.shape());
+            } else {
+                gb = autograd::sum_to(product(a.transpose(-1, -2), g), b.shape());
+            }
+        }
+        return Grads{ga, gb};
+    });
+    return y;
+}
+
+void check_operands(const char* op, const Tensor& a, const Tensor& b) {
+    NB_CHECK(a.device() == b.device(), op, ": tensors on different devices (", a.device(), " and ", b.device(), ")");
+    NB_CHECK_VALUE(is_floating(a.dtype()) && a.dtype() == b.dtype(), op, ": expected two float32 or two float64 tensors, got ",
+                   dtype_name(a.dtype()), " ", a.shape(), " and ", dtype_name(b.dtype()), " ", b.shape());
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+    NB_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, got ", a.shape(), " and ", b.shape());
+    check_operands("matmul", a, b);
+    const int64_t ka = a.size(-1), kb = b.dim() == 1 ? b.size(0) : b.size(-2);
+    NB_CHECK(ka == kb, "matmul: shapes ", a.shape(), " and ", b.shape(), " cannot be multiplied (", ka, " != ", kb, ")");
+    Tensor y = matmul_nd("matmul", a.dim() == 1 ? a.unsqueeze(0) : a, b.dim() == 1 ? b.unsqueeze(1) : b);
+    if (a.dim() == 1) y = y.squeeze(-2);  // [..., 1, N] -> [..., N]
+    if (b.dim() == 1) y = y.squeeze(-1);  // [..., M, 1] -> [..., M]
+    return y;
+}
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+    NB_CHECK(a.dim() == 2 && b.dim() == 2, "mm: expected two 2-D tensors, got ", a.shape(), " and ", b.shape());
+    check_operands("mm", a, b);
+    NB_CHECK(a.size(1) == b.size(0), "mm: shapes ", a.shape(), " and ", b.shape(), " cannot be multiplied (", a.size(1),
+             " != ", b.size(0), ")");
+    return matmul_nd("mm", a, b);
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+    NB_CHECK(a.dim() == 3 && b.dim() == 3, "bmm: expected two 3-D tensors, got ", a.shape(), " and ", b.shape());
+    check_operands("bmm", a, b);
+    NB_CHECK(a.size(0) == b.size(0) && a.size(2) == b.size(1), "bmm: shapes ", a.shape(), " and ", b.shape(),
+             " cannot be multiplied (expected [B, M, K] and [B, K, N])");
+    return matmul_nd("bmm", a, b);
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    NB_CHECK(weight.dim() == 2, "linear: weight must be [out_features, in_features], got ", weight.shape());
+    check_operands("linear", x, weight);
+    const int64_t out = weight.size(0), in = weight.size(1);
+    NB_CHECK(x.dim() >= 1 && x.size(-1) == in, "linear: input ", x.shape(), " does not end in weight ", weight.shape(),
+             "'s in_features ", in);
+    NB_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out), "linear: bias ",
+             bias.defined() ? bias.shape() : Shape{}, " does not match weight ", weight.shape(), " (expected [", out, "])");
+    Shape y_shape = x.shape();
+    y_shape.back() = out;
+    // x [*, in] as rows [R, in];  y_rows [R, out] = x_rows @ w^T (+ bias)
+    Tensor y = product(x.detach().reshape({-1, in}), weight.detach().t()).view(y_shape);
+    if (bias.defined()) y.add_(bias.detach());
+    autograd::record("linear", {x, weight, bias}, y,
+                     [in, out, sx = autograd::save(x), sw = autograd::save(weight)](const Tensor& g, const NeedsGrad& needs) {
+                         const Tensor& xv = sx.get();
+                         Tensor grows = g.reshape({-1, out});  // [R, out]
+                         Tensor gx, gw, gb;
+                         if (needs[0]) gx = product(grows, sw.get()).view(xv.shape());             // [R, in]
+                         if (needs[1]) gw = product(grows.t(), xv.reshape({-1, in}));              // [out, in]
+                         if (needs.size() > 2 && needs[2]) gb = sum(grows, {0});                     // [out]
+                         return Grads{gx, gw, gb};
+                     });
+    return y;
+}
+
 }  // namespace nabla

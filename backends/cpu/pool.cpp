@@ -1,14 +1,225 @@
-// backends/cpu/pool.cpp — placeholder: delegates to the reference kernels until the fast path is written.
+// backends/cpu/pool.cpp — float32 max_pool2d / avg_pool2d and their backwards (torch's CPU pooling kernels) as
+// OpenMP loops over the N*C planes of a contiguous [N, C, H, W] tensor. Other dtypes go to the reference kernels.
+//
+// Why not oneDNN: its max pooling returns a workspace, not PyTorch's argmax indices, emulates ceil_mode only through
+// extra right padding, and is fast only on blocked layouts (a reorder each way). These loops produce the indices
+// directly and are memory-bound already.
+//
+// How the loops vectorise: one output row at a time, the outputs whose windows lie wholly inside the input columns
+// ("interior", [lo, hi)) are processed together, one kernel position (i, j) after another in window order, so the
+// inner loop runs over ow with a constant stride and no bounds checks. Visiting the positions in the same row-major
+// order with the same strict > keeps PyTorch's tie and NaN rules. The few border outputs take a scalar path.
+// The semantics (window clipping, divisors) are those of backends/reference/pool.cpp and ops/pool.cpp.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <vector>
+
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/parallel.h"
 
 namespace nabla {
 
-ValuesIndices CpuBackend::max_pool2d(const Tensor& x, const PoolParams& p) { return ReferenceBackend::max_pool2d(x, p); }
+namespace {
 
-Tensor CpuBackend::max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape) { return ReferenceBackend::max_pool2d_backward(gy, indices, x_shape); }
+// Planes per parallel chunk: enough that a chunk is ~32k elements, so small tensors run on one thread.
+int64_t plane_grain(int64_t plane_size) { return std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(plane_size, 1)); }
 
-Tensor CpuBackend::avg_pool2d(const Tensor& x, const PoolParams& p) { return ReferenceBackend::avg_pool2d(x, p); }
+// Along one axis: outputs [lo, hi) have every window tap o*s - p + t*d (t < k) inside [0, in).
+struct Interior {
+    int64_t lo, hi;
+};
+Interior interior(int64_t in, int64_t out, int64_t k, int64_t s, int64_t p, int64_t d) {
+    int64_t lo = 0, hi = out;
+    while (lo < out && lo * s - p < 0) ++lo;
+    while (hi > lo && (hi - 1) * s - p + (k - 1) * d >= in) --hi;
+    return {lo, hi};
+}
+// Calls f(o) for the border outputs [0, lo) and [hi, out), which take the scalar path.
+template <class F>
+void for_each_border(Interior cols, int64_t out, F&& f) {
+    for (int64_t o = 0; o < cols.lo; ++o) f(o);
+    for (int64_t o = cols.hi; o < out; ++o) f(o);
+}
 
-Tensor CpuBackend::avg_pool2d_backward(const Tensor& gy, const Shape& x_shape, const PoolParams& p) { return ReferenceBackend::avg_pool2d_backward(gy, x_shape, p); }
+// avg_pool2d's window along one axis: clipped range [lo, hi) and the length clipped to input+padding (PyTorch's
+// count_include_pad divisor).
+struct AvgWindow {
+    int64_t lo, hi, padded_len;
+};
+AvgWindow avg_window(int64_t o, int64_t in, int64_t k, int64_t s, int64_t p) {
+    const int64_t start = o * s - p, end = std::min(start + k, in + p);
+    return {std::max<int64_t>(start, 0), std::min(end, in), end - start};
+}
+int64_t avg_divisor(const AvgWindow& wh, const AvgWindow& ww, bool count_include_pad) {
+    return count_include_pad ? wh.padded_len * ww.padded_len : (wh.hi - wh.lo) * (ww.hi - ww.lo);
+}
+
+// One [H, W] plane of max pooling. `rows` holds the kernel rows i that fall inside the input for the current oh.
+void max_plane(const float* x, float* y, int64_t* idx, int64_t H, int64_t W, const PoolParams& p, Interior cols,
+               std::vector<int32_t>& arg) {
+    const int64_t kh = p.kernel_size.h, kw = p.kernel_size.w, sh = p.stride.h, sw = p.stride.w;
+    const int64_t ph = p.padding.h, pw = p.padding.w, dh = p.dilation.h, dw = p.dilation.w, OW = p.out_w;
+    for (int64_t oh = 0; oh < p.out_h; ++oh) {
+        const int64_t h0 = oh * sh - ph;
+        int64_t i_first = 0, i_end = kh;  // kernel rows inside the input: [i_first, i_end)
+        while (i_first < kh && h0 + i_first * dh < 0) ++i_first;
+        while (i_end > i_first && h0 + (i_end - 1) * dh >= H) --i_end;
+        float* yr = y + oh * OW;    // [OW]
+        int64_t* ir = idx + oh * OW;  // [OW]
+        // interior columns: all kernel positions at once per ow, in window order
+        for (int64_t ow = cols.lo; ow < cols.hi; ++ow) {
+            yr[ow] = -std::numeric_limits<float>::infinity();
+            arg[ow] = static_cast<int32_t>(i_first * kw);
+        }
+        for (int64_t i = i_first; i < i_end; ++i)
+            for (int64_t j = 0; j < kw; ++j) {
+                const float* src = x + (h0 + i * dh) * W - pw + j * dw;  // src[ow * sw] is tap (i, j) of output ow
+                const int32_t pos = static_cast<int32_t>(i * kw + j);
+#pragma omp simd
+                for (int64_t ow = cols.lo; ow < cols.hi; ++ow) {
+                    const float v = src[ow * sw];
+                    const bool take = v > yr[ow] || v != v;  // strict >: first maximum wins; NaN propagates
+                    yr[ow] = take ? v : yr[ow];
+                    arg[ow] = take ? pos : arg[ow];
+                }
+            }
+        for (int64_t ow = cols.lo; ow < cols.hi; ++ow)  // -1: a window with no input row (as the reference)
+            ir[ow] = i_first < i_end ? (h0 + (arg[ow] / kw) * dh) * W + ow * sw - pw + (arg[ow] % kw) * dw : -1;
+        // border columns: the textbook loop with clipping
+        for_each_border(cols, OW, [&](int64_t ow) {
+            const int64_t w0 = ow * sw - pw;
+            float best = -std::numeric_limits<float>::infinity();
+            int64_t best_i = -1;
+            for (int64_t i = i_first; i < i_end; ++i)
+                for (int64_t j = 0; j < kw; ++j) {
+                    const int64_t h = h0 + i * dh, w = w0 + j * dw;
+                    if (w < 0 || w >= W) continue;
+                    const float v = x[h * W + w];
+                    if (best_i < 0) best_i = h * W + w;
+                    if (v > best || v != v) {
+                        best = v;
+                        best_i = h * W + w;
+                    }
+                }
+            yr[ow] = best;
+            ir[ow] = best_i;
+        });
+    }
+}
+
+}  // namespace
+
+ValuesIndices CpuBackend::max_pool2d(const Tensor& x, const PoolParams& p) {
+    if (x.dtype() != kFloat32) return ReferenceBackend::max_pool2d(x, p);
+    const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), OHW = p.out_h * p.out_w;
+    Tensor y = make_tensor({x.size(0), x.size(1), p.out_h, p.out_w}, kFloat32, x.device());
+    Tensor indices = make_tensor(y.shape(), kInt64, x.device());
+    const Interior cols = interior(W, p.out_w, p.kernel_size.w, p.stride.w, p.padding.w, p.dilation.w);
+    const float* px = x.data_ptr<float>();
+    float* py = y.data_ptr<float>();
+    int64_t* pi = indices.data_ptr<int64_t>();
+    parallel_for(0, planes, plane_grain(H * W), [&](int64_t begin, int64_t end) {
+        std::vector<int32_t> arg(static_cast<size_t>(p.out_w));  // winning kernel position per output column
+        for (int64_t c = begin; c < end; ++c) max_plane(px + c * H * W, py + c * OHW, pi + c * OHW, H, W, p, cols, arg);
+    });
+    return {y, indices};
+}
+
+Tensor CpuBackend::max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape) {
+    if (gy.dtype() != kFloat32) return ReferenceBackend::max_pool2d_backward(gy, indices, x_shape);
+    const int64_t planes = x_shape[0] * x_shape[1], HW = x_shape[2] * x_shape[3], OHW = gy.size(2) * gy.size(3);
+    Tensor gx = make_tensor(x_shape, kFloat32, gy.device());
+    const float* pg = gy.data_ptr<float>();
+    const int64_t* pi = indices.data_ptr<int64_t>();
+    float* pgx = gx.data_ptr<float>();
+    parallel_for(0, planes, plane_grain(HW), [&](int64_t begin, int64_t end) {
+        for (int64_t c = begin; c < end; ++c) {  // each plane is written by one thread only
+            float* g = pgx + c * HW;
+            std::memset(g, 0, static_cast<size_t>(HW) * sizeof(float));
+            for (int64_t o = c * OHW; o < (c + 1) * OHW; ++o)
+                if (pi[o] >= 0) g[pi[o]] += pg[o];  // -1 marks a window with no input element
+        }
+    });
+    return gx;
+}
+
+Tensor CpuBackend::avg_pool2d(const Tensor& x, const PoolParams& p) {
+    if (x.dtype() != kFloat32) return ReferenceBackend::avg_pool2d(x, p);
+    const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), OH = p.out_h, OW = p.out_w;
+    const int64_t kw = p.kernel_size.w, sw = p.stride.w, pw = p.padding.w;
+    Tensor y = make_tensor({x.size(0), x.size(1), OH, OW}, kFloat32, x.device());
+    const Interior cols = interior(W, OW, kw, sw, pw, 1);
+    const float* px_all = x.data_ptr<float>();
+    float* py_all = y.data_ptr<float>();
+    parallel_for(0, planes, plane_grain(H * W), [&](int64_t begin, int64_t end) {
+        for (int64_t c = begin; c < end; ++c) {
+            const float* px = px_all + c * H * W;
+            for (int64_t oh = 0; oh < OH; ++oh) {
+                const AvgWindow wh = avg_window(oh, H, p.kernel_size.h, p.stride.h, p.padding.h);
+                float* yr = py_all + c * OH * OW + oh * OW;  // [OW]
+                // interior columns: sum tap by tap across ow, then divide (the window is kw wide in both counts)
+                std::fill(yr + cols.lo, yr + cols.hi, 0.0f);
+                for (int64_t h = wh.lo; h < wh.hi; ++h)
+                    for (int64_t j = 0; j < kw; ++j) {
+                        const float* src = px + h * W - pw + j;
+#pragma omp simd
+                        for (int64_t ow = cols.lo; ow < cols.hi; ++ow) yr[ow] += src[ow * sw];
+                    }
+                const AvgWindow inner{0, kw, kw};
+                const float inv = wh.lo < wh.hi ? 1.0f / static_cast<float>(avg_divisor(wh, inner, p.count_include_pad)) : 0.0f;
+                for (int64_t ow = cols.lo; ow < cols.hi; ++ow) yr[ow] = wh.lo < wh.hi ? yr[ow] * inv : 0.0f;
+                for_each_border(cols, OW, [&](int64_t ow) {
+                    const AvgWindow ww = avg_window(ow, W, kw, sw, pw);
+                    float sum = 0.0f;
+                    for (int64_t h = wh.lo; h < wh.hi; ++h)
+                        for (int64_t w = ww.lo; w < ww.hi; ++w) sum += px[h * W + w];
+                    const bool empty = wh.lo >= wh.hi || ww.lo >= ww.hi;
+                    yr[ow] = empty ? 0.0f : sum / static_cast<float>(avg_divisor(wh, ww, p.count_include_pad));
+                });
+            }
+        }
+    });
+    return y;
+}
+
+Tensor CpuBackend::avg_pool2d_backward(const Tensor& gy, const Shape& x_shape, const PoolParams& p) {
+    if (gy.dtype() != kFloat32) return ReferenceBackend::avg_pool2d_backward(gy, x_shape, p);
+    const int64_t planes = x_shape[0] * x_shape[1], H = x_shape[2], W = x_shape[3], OH = p.out_h, OW = p.out_w;
+    const int64_t kw = p.kernel_size.w, sw = p.stride.w, pw = p.padding.w;
+    Tensor gx = make_tensor(x_shape, kFloat32, gy.device());
+    const Interior cols = interior(W, OW, kw, sw, pw, 1);
+    const float* pg_all = gy.data_ptr<float>();
+    float* pgx_all = gx.data_ptr<float>();
+    parallel_for(0, planes, plane_grain(H * W), [&](int64_t begin, int64_t end) {
+        std::vector<float> share(static_cast<size_t>(OW));  // gy / divisor of each output of the row
+        for (int64_t c = begin; c < end; ++c) {
+            float* pgx = pgx_all + c * H * W;
+            std::memset(pgx, 0, static_cast<size_t>(H * W) * sizeof(float));
+            for (int64_t oh = 0; oh < OH; ++oh) {
+                const AvgWindow wh = avg_window(oh, H, p.kernel_size.h, p.stride.h, p.padding.h);
+                if (wh.lo >= wh.hi) continue;
+                const float* gr = pg_all + c * OH * OW + oh * OW;  // [OW]
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                    const AvgWindow ww = avg_window(ow, W, kw, sw, pw);
+                    share[ow] = ww.lo < ww.hi ? gr[ow] / static_cast<float>(avg_divisor(wh, ww, p.count_include_pad)) : 0.0f;
+                }
+                for (int64_t h = wh.lo; h < wh.hi; ++h) {
+                    // interior columns tap by tap: within one tap distinct ow hit distinct w, so the loop vectorises
+                    for (int64_t j = 0; j < kw; ++j) {
+                        float* dst = pgx + h * W - pw + j;
+#pragma omp simd
+                        for (int64_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow * sw] += share[ow];
+                    }
+                    for_each_border(cols, OW, [&](int64_t ow) {
+                        const AvgWindow ww = avg_window(ow, W, kw, sw, pw);
+                        for (int64_t w = ww.lo; w < ww.hi; ++w) pgx[h * W + w] += share[ow];
+                    });
+                }
+            }
+        }
+    });
+    return gx;
+}
 
 }  // namespace nabla

@@ -1,10 +1,71 @@
-// backends/cpu/softmax.cpp — placeholder: delegates to the reference kernels until the fast path is written.
+// backends/cpu/softmax.cpp — softmax and log_softmax (torch.softmax / log_softmax) and their backward on oneDNN's
+// softmax_v2 primitives (float32), algorithm softmax_accurate or softmax_log.
+//   x: contiguous, seen as [outer, n, inner] with the softmax over n (axis 1) -> y: same shape, contiguous.
+//   backward: softmax dx = y * (dy - sum(y * dy));  log_softmax dx = dy - exp(y) * sum(dy)
+// Primitives are cached by (outer, n, inner, algorithm); the backward pd is hinted by the forward pd, as oneDNN asks.
+// float64 and empty tensors go to the reference kernels.
+#include <fmt/format.h>
+
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/dnnl_common.h"
 
 namespace nabla {
 
-Tensor CpuBackend::softmax(const Tensor& x, int64_t dim, bool log) { return ReferenceBackend::softmax(x, dim, log); }
+namespace {
 
-Tensor CpuBackend::softmax_backward(const Tensor& gy, const Tensor& y, int64_t dim, bool log) { return ReferenceBackend::softmax_backward(gy, y, dim, log); }
+using dnnl::memory;
+
+struct SoftmaxPrimitives {
+    dnnl::softmax_v2_forward::primitive_desc fwd_pd;
+    dnnl::softmax_v2_forward fwd;
+    dnnl::softmax_v2_backward::primitive_desc bwd_pd;
+    dnnl::softmax_v2_backward bwd;
+};
+
+memory::dims rows_of(const Shape& shape, int64_t dim) {  // {outer, n, inner}
+    memory::dim outer = 1, inner = 1;
+    for (int64_t d = 0; d < dim; ++d) outer *= shape[d];
+    for (int64_t d = dim + 1; d < static_cast<int64_t>(shape.size()); ++d) inner *= shape[d];
+    return {outer, shape[dim], inner};
+}
+
+std::shared_ptr<SoftmaxPrimitives> primitives_for(const memory::dims& dims, bool log) {
+    static dnnl_util::PrimitiveCache<SoftmaxPrimitives> cache;
+    return cache.get(fmt::format("{},{},{}/{}", dims[0], dims[1], dims[2], log), [&] {
+        const auto alg = log ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate;
+        const memory::desc md(dims, memory::data_type::f32, memory::format_tag::abc);
+        dnnl::engine& eng = dnnl_util::engine();
+        dnnl::softmax_v2_forward::primitive_desc fwd_pd(
+            dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_training, alg, md, md, 1), eng);
+        dnnl::softmax_v2_backward::primitive_desc bwd_pd(dnnl::softmax_v2_backward::desc(alg, md, md, md, 1), eng, fwd_pd);
+        return SoftmaxPrimitives{fwd_pd, dnnl::softmax_v2_forward(fwd_pd), bwd_pd, dnnl::softmax_v2_backward(bwd_pd)};
+    });
+}
+
+memory wrap(const Tensor& t, const memory::desc& d) { return memory(d, dnnl_util::engine(), t.raw_data()); }
+
+}  // namespace
+
+Tensor CpuBackend::softmax(const Tensor& x, int64_t dim, bool log) {
+    if (x.dtype() != kFloat32 || x.numel() == 0) return ReferenceBackend::softmax(x, dim, log);
+    const std::shared_ptr<SoftmaxPrimitives> p = primitives_for(rows_of(x.shape(), dim), log);
+    Tensor y = make_tensor(x.shape(), kFloat32, x.device());
+    dnnl::stream& s = dnnl_util::stream();
+    p->fwd.execute(s, {{DNNL_ARG_SRC, wrap(x, p->fwd_pd.src_desc())}, {DNNL_ARG_DST, wrap(y, p->fwd_pd.dst_desc())}});
+    s.wait();
+    return y;
+}
+
+Tensor CpuBackend::softmax_backward(const Tensor& gy, const Tensor& y, int64_t dim, bool log) {
+    if (y.dtype() != kFloat32 || y.numel() == 0) return ReferenceBackend::softmax_backward(gy, y, dim, log);
+    const std::shared_ptr<SoftmaxPrimitives> p = primitives_for(rows_of(y.shape(), dim), log);
+    Tensor gx = make_tensor(y.shape(), kFloat32, y.device());
+    dnnl::stream& s = dnnl_util::stream();
+    p->bwd.execute(s, {{DNNL_ARG_DST, wrap(y, p->bwd_pd.dst_desc())},
+                       {DNNL_ARG_DIFF_DST, wrap(gy, p->bwd_pd.diff_dst_desc())},
+                       {DNNL_ARG_DIFF_SRC, wrap(gx, p->bwd_pd.diff_src_desc())}});
+    s.wait();
+    return gx;
+}
 
 }  // namespace nabla

@@ -1,16 +1,117 @@
-// backends/reference/batch_norm.cpp — placeholder: these kernels are not written yet; each throws NotImplementedError.
+// backends/reference/batch_norm.cpp — batch norm forward and backward (F.batch_norm) as plain loops, for float and
+// double; the oracle of backends/cpu/batch_norm.cpp. The math is written out at the top of ops/batch_norm.cpp.
+//   x, y, gy, gx: contiguous [N, C, *], read as [N, C, S] with S = prod(*); weight, bias, statistics: [C].
+// Statistics and the backward's per-channel sums accumulate in double; the variance is two-pass (mean first).
+// The running statistics may be strided views ([C] with any stride): they are written through their stride.
+#include <cmath>
+
 #include "backends/reference/reference_backend.h"
+#include "core/factory.h"
 
 namespace nabla {
 
-BatchNormResult ReferenceBackend::batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean, const Tensor& running_var, bool training, double momentum, double eps) {
-    (void)x; (void)weight; (void)bias; (void)running_mean; (void)running_var; (void)training; (void)momentum; (void)eps;
-    not_implemented("batch_norm");
+namespace {
+struct Layout {  // x as [N, C, S]
+    int64_t n, c, s;
+    int64_t at(int64_t in, int64_t ic, int64_t is) const { return (in * c + ic) * s + is; }
+};
+Layout layout_of(const Tensor& x) {
+    const int64_t n = x.size(0), c = x.size(1);
+    return {n, c, n * c > 0 ? x.numel() / (n * c) : 1};
+}
+}  // namespace
+
+BatchNormResult ReferenceBackend::batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                             const Tensor& running_mean, const Tensor& running_var, bool training,
+                                             double momentum, double eps) {
+    const Layout L = layout_of(x);
+    const double count = static_cast<double>(L.n * L.s);  // values per channel
+    Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
+    Tensor save_mean = make_tensor({L.c}, x.dtype(), x.device());
+    Tensor save_invstd = make_tensor({L.c}, x.dtype(), x.device());
+    dispatch_floating(x.dtype(), "batch_norm", [&]<class T>() {
+        const T* px = x.data_ptr<T>();
+        T* py = y.data_ptr<T>();
+        const T* pw = weight.defined() ? weight.data_ptr<T>() : nullptr;
+        const T* pb = bias.defined() ? bias.data_ptr<T>() : nullptr;
+        T* rm = running_mean.defined() ? running_mean.data_ptr<T>() : nullptr;
+        T* rv = running_var.defined() ? running_var.data_ptr<T>() : nullptr;
+        const int64_t rm_stride = rm ? running_mean.stride(0) : 0, rv_stride = rv ? running_var.stride(0) : 0;
+        for (int64_t c = 0; c < L.c; ++c) {
+            double mean, var;
+            if (training) {
+                double sum = 0;
+                for (int64_t n = 0; n < L.n; ++n)
+                    for (int64_t s = 0; s < L.s; ++s) sum += px[L.at(n, c, s)];
+                mean = sum / count;
+                double squares = 0;
+                for (int64_t n = 0; n < L.n; ++n)
+                    for (int64_t s = 0; s < L.s; ++s) {
+                        const double d = px[L.at(n, c, s)] - mean;
+                        squares += d * d;
+                    }
+                var = squares / count;  // biased: the one that normalises
+                if (rm) {
+                    T& m = rm[c * rm_stride];
+                    T& v = rv[c * rv_stride];
+                    m = static_cast<T>((1 - momentum) * m + momentum * mean);
+                    v = static_cast<T>((1 - momentum) * v + momentum * var * count / (count - 1));  // unbiased
+                }
+            } else {
+                mean = rm[c * rm_stride];
+                var = rv[c * rv_stride];
+            }
+            const double invstd = 1 / std::sqrt(var + eps);
+            save_mean.data_ptr<T>()[c] = static_cast<T>(mean);
+            save_invstd.data_ptr<T>()[c] = static_cast<T>(invstd);
+            const double w = pw ? pw[c] : 1.0, b = pb ? pb[c] : 0.0;
+            for (int64_t n = 0; n < L.n; ++n)
+                for (int64_t s = 0; s < L.s; ++s) {
+                    const int64_t i = L.at(n, c, s);
+                    py[i] = static_cast<T>((px[i] - mean) * invstd * w + b);
+                }
+        }
+    });
+    return {y, save_mean, save_invstd};
 }
 
-ConvGrads ReferenceBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd, bool training, std::array<bool, 3> needs) {
-    (void)gy; (void)x; (void)weight; (void)save_mean; (void)save_invstd; (void)training; (void)needs;
-    not_implemented("batch_norm_backward");
+ConvGrads ReferenceBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
+                                                const Tensor& save_mean, const Tensor& save_invstd, bool training,
+                                                std::array<bool, 3> needs) {
+    const Layout L = layout_of(x);
+    const double count = static_cast<double>(L.n * L.s);
+    ConvGrads g;
+    if (needs[0]) g.input = make_tensor(x.shape(), x.dtype(), x.device());
+    if (needs[1]) g.weight = make_tensor({L.c}, x.dtype(), x.device());
+    if (needs[2]) g.bias = make_tensor({L.c}, x.dtype(), x.device());
+    dispatch_floating(x.dtype(), "batch_norm_backward", [&]<class T>() {
+        const T* pgy = gy.data_ptr<T>();
+        const T* px = x.data_ptr<T>();
+        const T* pw = weight.defined() ? weight.data_ptr<T>() : nullptr;
+        for (int64_t c = 0; c < L.c; ++c) {
+            const double mean = save_mean.data_ptr<T>()[c], invstd = save_invstd.data_ptr<T>()[c];
+            double sum_gy = 0, sum_gy_xhat = 0;  // Σ gy and Σ gy x̂ over the channel
+            for (int64_t n = 0; n < L.n; ++n)
+                for (int64_t s = 0; s < L.s; ++s) {
+                    const int64_t i = L.at(n, c, s);
+                    sum_gy += pgy[i];
+                    sum_gy_xhat += pgy[i] * (px[i] - mean) * invstd;
+                }
+            if (needs[1]) g.weight.data_ptr<T>()[c] = static_cast<T>(sum_gy_xhat);
+            if (needs[2]) g.bias.data_ptr<T>()[c] = static_cast<T>(sum_gy);
+            if (!needs[0]) continue;
+            T* pgx = g.input.data_ptr<T>();
+            const double k = (pw ? pw[c] : 1.0) * invstd;
+            for (int64_t n = 0; n < L.n; ++n)
+                for (int64_t s = 0; s < L.s; ++s) {
+                    const int64_t i = L.at(n, c, s);
+                    const double xhat = (px[i] - mean) * invstd;
+                    pgx[i] = static_cast<T>(training ? k * (pgy[i] - sum_gy / count - xhat * sum_gy_xhat / count)
+                                                     : k * pgy[i]);
+                }
+        }
+    });
+    return g;
 }
 
 }  // namespace nabla

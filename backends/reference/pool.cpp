@@ -1,36 +1,186 @@
-// backends/reference/pool.cpp — placeholder: these kernels are not written yet; each throws NotImplementedError.
+// backends/reference/pool.cpp — max, average and adaptive average 2-D pooling and their backwards, one [H, W] plane
+// at a time (torch's max_pool2d / avg_pool2d / adaptive_avg_pool2d CPU kernels, written as the textbook).
+//   x: contiguous [N, C, H, W] -> y: [N, C, out_h, out_w]; planes = N*C are independent.
+// Window of output (oh, ow): rows oh*s - p + i*d for i < k (likewise columns), clipped to the input; see
+// ops/pool.cpp for the semantics of ceil_mode, count_include_pad and the adaptive windows. Sums accumulate in double.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include "backends/reference/reference_backend.h"
 
 namespace nabla {
 
+namespace {
+
+// avg_pool2d's window of one output along one axis: the clipped range [lo, hi) and its length clipped to
+// input+padding only (the count_include_pad divisor, as PyTorch).
+struct AvgWindow {
+    int64_t lo, hi, padded_len;
+};
+AvgWindow avg_window(int64_t o, int64_t in, int64_t k, int64_t s, int64_t p) {
+    const int64_t start = o * s - p, end = std::min(start + k, in + p);
+    return {std::max<int64_t>(start, 0), std::min(end, in), end - start};
+}
+
+// adaptive_avg_pool2d's window of output i along an axis: [floor(i*in/out), ceil((i+1)*in/out)).
+int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
+int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+
+}  // namespace
+
 ValuesIndices ReferenceBackend::max_pool2d(const Tensor& x, const PoolParams& p) {
-    (void)x; (void)p;
-    not_implemented("max_pool2d");
+    const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), OH = p.out_h, OW = p.out_w;
+    Tensor y = make_tensor({x.size(0), x.size(1), OH, OW}, x.dtype(), x.device());
+    Tensor indices = make_tensor(y.shape(), kInt64, x.device());
+    dispatch_floating(x.dtype(), "max_pool2d", [&]<class T>() {
+        for (int64_t c = 0; c < planes; ++c) {
+            const T* px = x.data_ptr<T>() + c * H * W;
+            T* py = y.data_ptr<T>() + c * OH * OW;
+            int64_t* pi = indices.data_ptr<int64_t>() + c * OH * OW;
+            for (int64_t oh = 0; oh < OH; ++oh)
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                    T best = -std::numeric_limits<T>::infinity();
+                    int64_t best_i = -1;  // the first in-bounds element if nothing beats -inf; -1 if there is none
+                    for (int64_t i = 0; i < p.kernel_size.h; ++i) {
+                        const int64_t h = oh * p.stride.h - p.padding.h + i * p.dilation.h;
+                        if (h < 0 || h >= H) continue;
+                        for (int64_t j = 0; j < p.kernel_size.w; ++j) {
+                            const int64_t w = ow * p.stride.w - p.padding.w + j * p.dilation.w;
+                            if (w < 0 || w >= W) continue;
+                            const T v = px[h * W + w];
+                            if (best_i < 0) best_i = h * W + w;
+                            if (v > best || std::isnan(v)) {  // strict >: the first maximum wins; NaN propagates
+                                best = v;
+                                best_i = h * W + w;
+                            }
+                        }
+                    }
+                    py[oh * OW + ow] = best;
+                    pi[oh * OW + ow] = best_i;
+                }
+        }
+    });
+    return {y, indices};
 }
 
 Tensor ReferenceBackend::max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape) {
-    (void)gy; (void)indices; (void)x_shape;
-    not_implemented("max_pool2d_backward");
+    const int64_t planes = x_shape[0] * x_shape[1], HW = x_shape[2] * x_shape[3], OHW = gy.size(2) * gy.size(3);
+    Tensor gx = make_tensor(x_shape, gy.dtype(), gy.device());
+    dispatch_floating(gy.dtype(), "max_pool2d_backward", [&]<class T>() {
+        T* pgx = gx.data_ptr<T>();
+        std::fill(pgx, pgx + gx.numel(), T(0));
+        for (int64_t c = 0; c < planes; ++c) {
+            const T* pg = gy.data_ptr<T>() + c * OHW;
+            const int64_t* pi = indices.data_ptr<int64_t>() + c * OHW;
+            for (int64_t o = 0; o < OHW; ++o)  // overlapping windows add up; -1 is a window with no input element
+                if (pi[o] >= 0) pgx[c * HW + pi[o]] += pg[o];
+        }
+    });
+    return gx;
 }
 
 Tensor ReferenceBackend::avg_pool2d(const Tensor& x, const PoolParams& p) {
-    (void)x; (void)p;
-    not_implemented("avg_pool2d");
+    const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), OH = p.out_h, OW = p.out_w;
+    Tensor y = make_tensor({x.size(0), x.size(1), OH, OW}, x.dtype(), x.device());
+    dispatch_floating(x.dtype(), "avg_pool2d", [&]<class T>() {
+        for (int64_t c = 0; c < planes; ++c) {
+            const T* px = x.data_ptr<T>() + c * H * W;
+            T* py = y.data_ptr<T>() + c * OH * OW;
+            for (int64_t oh = 0; oh < OH; ++oh)
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                    const AvgWindow wh = avg_window(oh, H, p.kernel_size.h, p.stride.h, p.padding.h);
+                    const AvgWindow ww = avg_window(ow, W, p.kernel_size.w, p.stride.w, p.padding.w);
+                    if (wh.lo >= wh.hi || ww.lo >= ww.hi) {  // a window wholly in the padding
+                        py[oh * OW + ow] = T(0);
+                        continue;
+                    }
+                    double sum = 0;
+                    for (int64_t h = wh.lo; h < wh.hi; ++h)
+                        for (int64_t w = ww.lo; w < ww.hi; ++w) sum += static_cast<double>(px[h * W + w]);
+                    const int64_t divisor = p.count_include_pad ? wh.padded_len * ww.padded_len
+                                                                : (wh.hi - wh.lo) * (ww.hi - ww.lo);
+                    py[oh * OW + ow] = static_cast<T>(sum / static_cast<double>(divisor));
+                }
+        }
+    });
+    return y;
 }
 
 Tensor ReferenceBackend::avg_pool2d_backward(const Tensor& gy, const Shape& x_shape, const PoolParams& p) {
-    (void)gy; (void)x_shape; (void)p;
-    not_implemented("avg_pool2d_backward");
+    const int64_t planes = x_shape[0] * x_shape[1], H = x_shape[2], W = x_shape[3], OH = p.out_h, OW = p.out_w;
+    Tensor gx = make_tensor(x_shape, gy.dtype(), gy.device());
+    dispatch_floating(gy.dtype(), "avg_pool2d_backward", [&]<class T>() {
+        T* pgx_all = gx.data_ptr<T>();
+        std::fill(pgx_all, pgx_all + gx.numel(), T(0));
+        for (int64_t c = 0; c < planes; ++c) {
+            const T* pg = gy.data_ptr<T>() + c * OH * OW;
+            T* pgx = pgx_all + c * H * W;
+            for (int64_t oh = 0; oh < OH; ++oh)
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                    const AvgWindow wh = avg_window(oh, H, p.kernel_size.h, p.stride.h, p.padding.h);
+                    const AvgWindow ww = avg_window(ow, W, p.kernel_size.w, p.stride.w, p.padding.w);
+                    if (wh.lo >= wh.hi || ww.lo >= ww.hi) continue;
+                    const int64_t divisor = p.count_include_pad ? wh.padded_len * ww.padded_len
+                                                                : (wh.hi - wh.lo) * (ww.hi - ww.lo);
+                    const T share = pg[oh * OW + ow] / static_cast<T>(divisor);
+                    for (int64_t h = wh.lo; h < wh.hi; ++h)
+                        for (int64_t w = ww.lo; w < ww.hi; ++w) pgx[h * W + w] += share;
+                }
+        }
+    });
+    return gx;
 }
 
+// The two adaptive kernels also serve the cpu backend, hence the parallel loop over planes.
 Tensor ReferenceBackend::adaptive_avg_pool2d(const Tensor& x, Int2 output_size) {
-    (void)x; (void)output_size;
-    not_implemented("adaptive_avg_pool2d");
+    const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), OH = output_size.h, OW = output_size.w;
+    Tensor y = make_tensor({x.size(0), x.size(1), OH, OW}, x.dtype(), x.device());
+    dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&]<class T>() {
+        const T* px_all = x.data_ptr<T>();
+        T* py_all = y.data_ptr<T>();
+#pragma omp parallel for
+        for (int64_t c = 0; c < planes; ++c) {
+            const T* px = px_all + c * H * W;
+            T* py = py_all + c * OH * OW;
+            for (int64_t oh = 0; oh < OH; ++oh) {
+                const int64_t h0 = adaptive_start(oh, H, OH), h1 = adaptive_end(oh, H, OH);
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                    const int64_t w0 = adaptive_start(ow, W, OW), w1 = adaptive_end(ow, W, OW);
+                    double sum = 0;
+                    for (int64_t h = h0; h < h1; ++h)
+                        for (int64_t w = w0; w < w1; ++w) sum += static_cast<double>(px[h * W + w]);
+                    py[oh * OW + ow] = static_cast<T>(sum / static_cast<double>((h1 - h0) * (w1 - w0)));
+                }
+            }
+        }
+    });
+    return y;
 }
 
 Tensor ReferenceBackend::adaptive_avg_pool2d_backward(const Tensor& gy, const Shape& x_shape) {
-    (void)gy; (void)x_shape;
-    not_implemented("adaptive_avg_pool2d_backward");
+    const int64_t planes = x_shape[0] * x_shape[1], H = x_shape[2], W = x_shape[3], OH = gy.size(2), OW = gy.size(3);
+    Tensor gx = make_tensor(x_shape, gy.dtype(), gy.device());
+    dispatch_floating(gy.dtype(), "adaptive_avg_pool2d_backward", [&]<class T>() {
+        const T* pg_all = gy.data_ptr<T>();
+        T* pgx_all = gx.data_ptr<T>();
+#pragma omp parallel for
+        for (int64_t c = 0; c < planes; ++c) {
+            const T* pg = pg_all + c * OH * OW;
+            T* pgx = pgx_all + c * H * W;
+            std::fill(pgx, pgx + H * W, T(0));
+            for (int64_t oh = 0; oh < OH; ++oh) {
+                const int64_t h0 = adaptive_start(oh, H, OH), h1 = adaptive_end(oh, H, OH);
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                    const int64_t w0 = adaptive_start(ow, W, OW), w1 = adaptive_end(ow, W, OW);
+                    const T share = pg[oh * OW + ow] / static_cast<T>((h1 - h0) * (w1 - w0));
+                    for (int64_t h = h0; h < h1; ++h)
+                        for (int64_t w = w0; w < w1; ++w) pgx[h * W + w] += share;
+                }
+            }
+        }
+    });
+    return gx;
 }
 
 }  // namespace nabla

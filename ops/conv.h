@@ -1,0 +1,18 @@
+// ops/conv.h — torch.nn.functional.conv2d and conv_transpose2d (the math: /work/shared/specs/u2net_panet.md §3.6).
+//   conv2d:           x [N, C_in, H, W], weight [C_out, C_in/groups, kh, kw], bias [C_out] -> [N, C_out, H_out, W_out]
+//                     H_out = floor((H + 2p - d(kh-1) - 1) / s) + 1
+//   conv_transpose2d: x [N, C_in, H, W], weight [C_in, C_out/groups, kh, kw], bias [C_out] -> [N, C_out, H_out, W_out]
+//                     H_out = (H - 1)s - 2p + d(kh-1) + output_padding + 1
+// An undefined bias (the default) means bias=None.
+#pragma once
+#include "core/tensor.h"
+#include "ops/options.h"
+
+namespace nabla {
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv2dOptions& options = {});
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+                        const ConvTranspose2dOptions& options = {});
+
+}  // namespace nabla
