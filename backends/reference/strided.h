@@ -5,6 +5,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <tuple>
 #include <utility>
 
 #include "core/shape.h"

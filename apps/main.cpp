@@ -1,0 +1,30 @@
+// apps/main.cpp — `nabla`, the command line: parses the subcommand and reports errors. The only place that catches.
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "apps/commands.h"
+#include "backends/cpu/cpu_backend.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"nabla — a deep learning framework in C++20. Run `nabla COMMAND --help` for a command's options."};
+    app.require_subcommand(1);
+    bool verbose = false;
+    app.add_flag("-v,--verbose", verbose, "Print the backend and library versions in use");
+    nabla::apps::add_demo_command(app);
+    nabla::apps::add_info_command(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const nabla::Error& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
+    }
+    if (verbose) fmt::print(stderr, "{}\n", nabla::cpu_backend_info());
+    return 0;
+}
