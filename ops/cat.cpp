@@ -35,7 +35,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     for (size_t i = 0; i < tensors.size(); ++i) {
         const Tensor& t = tensors[i];
         if (skipped_in_cat(t)) continue;
-        NB_CHECK(t.device() == ref.device(), "cat: tensor ", i, " is on ", t.device(), " but tensor ", ref_i, " on ", ref.device());
+        NB_CHECK(t.device() == ref.device(), "cat: tensor ", i, " is on ", t.device(), " but tensor ", ref_i, " on ",
+                 ref.device());
         bool match = t.dim() == ref.dim();
         for (int64_t k = 0; match && k < t.dim(); ++k) match = k == d || t.size(k) == ref.size(k);
         NB_CHECK(match, "cat: sizes of tensors must match except in dimension ", d, ", but tensor ", i, " has ", t.shape(),

@@ -40,8 +40,8 @@ void check_gather_shapes(const char* op, const Tensor& x, int64_t dim, const Ten
 
 // Checks k index tensors for x and broadcasts them to one shape (returned expanded, no copy).
 std::vector<Tensor> broadcast_indices(const char* op, const Tensor& x, const std::vector<Tensor>& indices) {
-    NB_CHECK(!indices.empty() && static_cast<int64_t>(indices.size()) <= x.dim(), op, ": ", indices.size(),
-             " index tensors for a tensor ", x.shape());
+    NB_CHECK(!indices.empty() && static_cast<int64_t>(indices.size()) <= x.dim(), op, ": expected 1 to ", x.dim(),
+             " index tensors for a tensor ", x.shape(), ", got ", indices.size());
     Shape b = indices[0].shape();
     for (const Tensor& i : indices) {
         check_index_tensor(op, i, x);
@@ -96,7 +96,8 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
     const int64_t d = wrap_dim(dim, x.dim(), "scatter_add");
     check_gather_shapes("scatter_add", x, d, index);
     if (src.dtype() != x.dtype())
-        throw TypeError(detail::concat("scatter_add: src is ", dtype_name(src.dtype()), " but the input is ", dtype_name(x.dtype())));
+        throw TypeError(detail::concat("scatter_add: src is ", dtype_name(src.dtype()), " but the input is ",
+                                       dtype_name(x.dtype())));
     NB_CHECK(src.dim() == index.dim(), "scatter_add: src ", src.shape(), " must have as many dims as index ", index.shape());
     for (int64_t k = 0; k < x.dim(); ++k)
         NB_CHECK(index.size(k) <= src.size(k), "scatter_add: index ", index.shape(), " is larger than src ", src.shape(),

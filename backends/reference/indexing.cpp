@@ -7,6 +7,7 @@
 // Index values are only known here, so these kernels check them and throw IndexError naming the op; only `index`
 // and `index_put_` wrap negative indices (as x[i] does in PyTorch; index_select and gather reject them).
 // Padding maps each output coordinate to its source coordinate (or none, for constant fill), see source_index().
+// Longer than 250 lines because it holds the nine kernels of one backend.h block (indexing, pad, flip) together.
 #include <algorithm>
 
 #include "backends/reference/reference_backend.h"
@@ -22,7 +23,7 @@ Shape without(const Shape& s, int64_t dim) {
     return r;
 }
 
-// The int64 values of `index` in row-major order, each checked against [lo, n) and wrapped when negative.
+// The int64 values of `index` in row-major order, checked against [-n, n) and wrapped (or against [0, n) without wrap).
 std::vector<int64_t> read_index(const Tensor& index, int64_t n, bool wrap, const char* op, int64_t dim) {
     std::vector<int64_t> v;
     v.reserve(static_cast<size_t>(index.numel()));
@@ -141,7 +142,8 @@ void ReferenceBackend::scatter_add_(const Tensor& out, int64_t dim, const Tensor
         for_each_offset<3>(index.shape(), {&ost, &index.strides(), &src.strides()}, [&](int64_t o, int64_t i, int64_t s) {
             const int64_t k = pi[i];
             if (k < 0 || k >= n)
-                throw IndexError(detail::concat("scatter_add: index ", k, " is out of bounds for dimension ", dim, " with size ", n));
+                throw IndexError(
+                    detail::concat("scatter_add: index ", k, " is out of bounds for dimension ", dim, " with size ", n));
             po[o + k * step] += ps[s];
         });
     });
@@ -211,7 +213,7 @@ Tensor ReferenceBackend::pad(const Tensor& x, const Shape& pads, PadMode mode, d
         T* py = y.data_ptr<T>();
         const T fill = static_cast<T>(value);
         const auto& last = maps[nd - 1];
-#pragma omp parallel for
+#pragma omp parallel for if (y.numel() > (1 << 16))  // a parallel region costs more than a small pad
         for (int64_t r = 0; r < rows; ++r) {
             int64_t base = 0, rem = r;
             bool inside = true;  // false when some outer coordinate falls in the constant border

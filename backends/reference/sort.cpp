@@ -31,7 +31,7 @@ ValuesIndices sort_rows(const Tensor& x_in, int64_t dim, int64_t k, bool descend
         auto before = [descending](T a, T b) {
             return descending ? ((a != a && b == b) || a > b) : ((a == a && b != b) || a < b);
         };
-#pragma omp parallel for
+#pragma omp parallel for if (x.numel() > (1 << 14))  // a parallel region costs more than a small sort
         for (int64_t row = 0; row < outer * inner; ++row) {
             const int64_t o = row / inner, i = row % inner;
             const T* xr = px + o * n * inner + i;  // xr[j * inner], j < n

@@ -2,7 +2,6 @@
 // flip, advanced indexing (index, index_put): hand-checked values, PyTorch golden values for outputs and input
 // gradients (tests/fixtures/make_index.py, among them YOLOv5's p[b, a, gj, gi] with repeated cells), gradcheck in
 // float64, the default backend against the reference on non-contiguous float32 inputs, and the error messages.
-// Longer than 250 lines because it covers eleven ops, each in the same four layers.
 #include "ops/indexing.h"
 #include "support/support.h"
 
@@ -31,6 +30,10 @@ TEST_CASE("cat/stack/split/chunk: known values", "[ops][indexing]") {
     REQUIRE(c.dtype() == kFloat32);
     REQUIRE_THAT(c, ClosesTo(t64({1, 2, 0.5})));
     REQUIRE(cat({empty({0}), ones({2, 3})}, 1).shape() == Shape{2, 3});
+    Tensor a32 = t32({1, 2}).requires_grad_();  // promoted to float64; the gradient comes back as float32
+    (cat({a32, t64({3})}) * t64({2, 3, 4})).sum().backward();
+    REQUIRE(a32.grad().dtype() == kFloat32);
+    REQUIRE_THAT(a32.grad(), ClosesTo(t64({2, 3}), 0, 0));
     REQUIRE_THAT(cat({t64({1, 2, 3, 4}, {2, 2}), t64({5, 6}, {2, 1})}, -1), ClosesTo(t64({1, 2, 5, 3, 4, 6}, {2, 3})));
     REQUIRE_THAT(stack({t64({1, 2}), t64({3, 4})}, 1), ClosesTo(t64({1, 3, 2, 4}, {2, 2})));
     Tensor x = arange(6.0, {.dtype = kFloat64});
@@ -207,6 +210,7 @@ TEST_CASE("indexing: errors name the op, the shapes and the index", "[ops][index
     REQUIRE_THROWS_WITH(index(x, {i64({1, -4})}), Contains("index") && Contains("-4") && Contains("size 3"));
     REQUIRE_THROWS_WITH(index(x, {i64({0, 1}), i64({0, 1, 2})}), Contains("index") && Contains("[2]") && Contains("[3]"));
     REQUIRE_THROWS_AS(index(x, {x}), TypeError);
+    REQUIRE_THROWS_WITH(index(x, {i64({0}), i64({0}), i64({0})}), Contains("index") && Contains("[3, 4]") && Contains("got 3"));
     REQUIRE_THROWS_WITH(index_put(x, {i64({0, 1})}, ones({3})), Contains("index_put") && Contains("[3]") && Contains("[2, 4]"));
     REQUIRE_THROWS_WITH(cat({x, zeros({3, 5})}, 0), Contains("cat") && Contains("[3, 4]") && Contains("[3, 5]"));
     REQUIRE_THROWS_WITH(stack({x, zeros({4, 3})}), Contains("stack") && Contains("[4, 3]"));
