@@ -1,10 +1,12 @@
-// backends/cpu/interpolate.cpp — upsample and upsample_backward (F.interpolate) for float32, as separable passes
-// over precomputed per-row and per-column taps (backends/common/interpolate_math.h, the same math as the reference).
-//   forward, per output row oy (parallel over N*C*out_h rows):
-//     tmp[w]  = sum_a wy[oy][a] * x[iy[oy][a]][w]          vertical pass, contiguous, vectorised
-//     y[ox]   = sum_b wx[ox][b] * tmp[ix[ox][b]]           horizontal pass, a gather of K = 1, 2 or 4 taps
-//   backward, per plane (parallel over N*C planes, each owned by one thread): the two passes transposed,
-//     tmp[ix[ox][b]] += wx[ox][b] * gy[oy][ox],  then  gx[iy[oy][a]][w] += wy[oy][a] * tmp[w]
+// backends/cpu/interpolate.cpp — upsample and upsample_backward (F.interpolate) for float32, as two separable passes
+// over precomputed per-row and per-column taps (backends/common/interpolate_math.h, the same math as the reference):
+// a vertical pass (a weighted sum of K whole rows: contiguous, vectorised) and a horizontal one (a gather of K taps
+// per pixel). The gathers are the cost, so the order is chosen to run them on the smaller of H and out_h rows:
+//   forward (parallel over the N*C*out_h output rows):
+//     out_h <= H:  tmp = sum_a wy[a] x[iy[a]]  then  y[oy][ox] = sum_b wx[b] tmp[ix[b]]
+//     out_h >  H:  each input row resampled horizontally once into a ring of K rows, then y[oy] = sum_a wy[a] ring[a]
+//   backward (parallel over the N*C planes): the transposed passes in reverse order, as gathers over the transposed
+//     taps (for each input index, the outputs that read it), so every sum stays in a register.
 // float64 and anything else go to the reference kernels.
 #include <vector>
 
@@ -35,7 +37,27 @@ AxisTaps axis_taps(const UpsampleParams& p, double r, int64_t in, int64_t out) {
     return t;
 }
 
-// y[ox] = sum_b w[ox*K + b] * row[idx[ox*K + b]], with K a compile-time constant so the tap loop unrolls.
+// The transpose of an axis's taps, in CSR form: the (output index, weight) pairs that read input index i are
+// [begin[i], begin[i+1]) of out/w, in increasing output order. Clamped border taps appear once per tap.
+struct TransposedTaps {
+    std::vector<int64_t> begin, out;
+    std::vector<float> w;
+};
+
+TransposedTaps transpose(const AxisTaps& t, int64_t in, int64_t out) {
+    const int64_t n = out * t.K;
+    TransposedTaps r{std::vector<int64_t>(in + 1, 0), std::vector<int64_t>(n), std::vector<float>(n)};
+    for (int64_t j = 0; j < n; ++j) ++r.begin[t.idx[j] + 1];
+    for (int64_t i = 0; i < in; ++i) r.begin[i + 1] += r.begin[i];
+    std::vector<int64_t> next(r.begin.begin(), r.begin.end() - 1);
+    for (int64_t j = 0; j < n; ++j) {
+        const int64_t pos = next[t.idx[j]]++;
+        r.out[pos] = j / t.K, r.w[pos] = t.w[j];
+    }
+    return r;
+}
+
+// Horizontal pass: y[ox] = sum_b w[ox*K + b] * row[idx[ox*K + b]], K a compile-time constant so the tap loop unrolls.
 template <int K>
 void gather_row(const float* row, const AxisTaps& tx, float* y, int64_t out_w) {
     const int64_t* ix = tx.idx.data();
@@ -47,13 +69,24 @@ void gather_row(const float* row, const AxisTaps& tx, float* y, int64_t out_w) {
     }
 }
 
-// The transpose of gather_row: row[idx[ox*K + b]] += w[ox*K + b] * g[ox].
-template <int K>
-void scatter_row(const float* g, const AxisTaps& tx, float* row, int64_t out_w) {
-    const int64_t* ix = tx.idx.data();
-    const float* wx = tx.w.data();
-    for (int64_t ox = 0; ox < out_w; ++ox)
-        for (int b = 0; b < K; ++b) row[ix[ox * K + b]] += wx[ox * K + b] * g[ox];
+// Its transpose: h[w] = sum over the outputs ox that read column w of wt * g[ox].
+void gather_row_t(const float* g, const TransposedTaps& tx, float* h, int64_t w_in) {
+    for (int64_t w = 0; w < w_in; ++w) {
+        float acc = 0.f;
+        for (int64_t j = tx.begin[w]; j < tx.begin[w + 1]; ++j) acc += tx.w[j] * g[tx.out[j]];
+        h[w] = acc;
+    }
+}
+
+// Vertical pass: dst[i] = sum_k wt[k] * rows[k][i] over n contiguous elements.
+template <class RowAt>
+void blend_rows(int64_t count, RowAt&& row_at, float* dst, int64_t n) {
+    std::fill(dst, dst + n, 0.f);
+    for (int64_t k = 0; k < count; ++k) {
+        const auto [src, wt] = row_at(k);
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i) dst[i] += wt * src[i];
+    }
 }
 
 template <class F>
@@ -70,33 +103,34 @@ Tensor CpuBackend::upsample(const Tensor& x, const UpsampleParams& p) {
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = p.out_h, OW = p.out_w;
     Tensor y = make_tensor({N, C, OH, OW}, x.dtype(), x.device());  // [N, C, OH, OW]
     const AxisTaps ty = axis_taps(p, p.scale_h, H, OH), tx = axis_taps(p, p.scale_w, W, OW);
+    const int K = ty.K;
+    const bool rows_first = OH > H;  // resample input rows first: fewer gathers when upsampling in H
     const float* px = x.data_ptr<float>();
     float* py = y.data_ptr<float>();
-    const int64_t grain = std::max<int64_t>(1, kGrain / (OW * tx.K + W * ty.K));
-    parallel_for(0, N * C * OH, grain, [&](int64_t begin, int64_t end) {
-        std::vector<float> tmp(W);
+    parallel_for(0, N * C * OH, std::max<int64_t>(1, kGrain / (OW * tx.K + W * K)), [&](int64_t begin, int64_t end) {
+        std::vector<float> tmp(rows_first ? K * OW : W);  // the ring of K resampled rows, or one blended row
+        std::vector<int64_t> held(K, -1);                // ring slot -> nc*H + iy of the row it holds
         with_taps(tx.K, [&]<int KX>() {
             for (int64_t r = begin; r < end; ++r) {
                 const int64_t nc = r / OH, oy = r % OH;
                 const float* src = px + nc * H * W;  // the [H, W] plane
-                const int64_t* iy = &ty.idx[oy * ty.K];
-                const float* wy = &ty.w[oy * ty.K];
-                const float* row = src + iy[0] * W;  // nearest: the source row itself
-                if (ty.K > 1) {
-                    float* t = tmp.data();
-                    const float* r0 = row;
-                    const float w0 = wy[0];
-#pragma omp simd
-                    for (int64_t w = 0; w < W; ++w) t[w] = w0 * r0[w];
-                    for (int a = 1; a < ty.K; ++a) {
-                        const float* ra = src + iy[a] * W;
-                        const float wa = wy[a];
-#pragma omp simd
-                        for (int64_t w = 0; w < W; ++w) t[w] += wa * ra[w];
+                const int64_t* iy = &ty.idx[oy * K];
+                const float* wy = &ty.w[oy * K];
+                if (rows_first) {
+                    // The K taps of a row are distinct consecutive rows (or repeats of one), so iy % K never collides.
+                    for (int a = 0; a < K; ++a) {
+                        const int64_t slot = iy[a] % K;
+                        if (held[slot] == nc * H + iy[a]) continue;
+                        gather_row<KX>(src + iy[a] * W, tx, &tmp[slot * OW], OW);
+                        held[slot] = nc * H + iy[a];
                     }
-                    row = t;
+                    blend_rows(K, [&](int64_t a) { return std::pair(&tmp[(iy[a] % K) * OW], wy[a]); }, py + r * OW, OW);
+                } else if (K == 1) {
+                    gather_row<KX>(src + iy[0] * W, tx, py + r * OW, OW);  // nearest: the source row itself
+                } else {
+                    blend_rows(K, [&](int64_t a) { return std::pair(src + iy[a] * W, wy[a]); }, tmp.data(), W);
+                    gather_row<KX>(tmp.data(), tx, py + r * OW, OW);
                 }
-                gather_row<KX>(row, tx, py + r * OW, OW);
             }
         });
     });
@@ -106,29 +140,31 @@ Tensor CpuBackend::upsample(const Tensor& x, const UpsampleParams& p) {
 Tensor CpuBackend::upsample_backward(const Tensor& gy, const Shape& x_shape, const UpsampleParams& p) {
     if (gy.dtype() != kFloat32) return ReferenceBackend::upsample_backward(gy, x_shape, p);
     const int64_t N = x_shape[0], C = x_shape[1], H = x_shape[2], W = x_shape[3], OH = p.out_h, OW = p.out_w;
-    Tensor gx = zeros(x_shape, gy.options());  // [N, C, H, W]
+    Tensor gx = make_tensor(x_shape, gy.dtype(), gy.device());  // [N, C, H, W], every element written once
     const AxisTaps ty = axis_taps(p, p.scale_h, H, OH), tx = axis_taps(p, p.scale_w, W, OW);
+    const TransposedTaps rows = transpose(ty, H, OH), cols = transpose(tx, W, OW);
+    const bool rows_first = OH > H;  // the transpose of the forward's order: reduce gy's rows first
     const float* pg = gy.data_ptr<float>();
     float* pgx = gx.data_ptr<float>();
-    const int64_t grain = std::max<int64_t>(1, kGrain / (OH * (OW * tx.K + W * ty.K)));
-    parallel_for(0, N * C, grain, [&](int64_t begin, int64_t end) {
-        std::vector<float> tmp(W);
-        with_taps(tx.K, [&]<int KX>() {
-            for (int64_t nc = begin; nc < end; ++nc) {
-                float* dst = pgx + nc * H * W;  // this thread's [H, W] plane
-                for (int64_t oy = 0; oy < OH; ++oy) {
-                    std::fill(tmp.begin(), tmp.end(), 0.f);
-                    scatter_row<KX>(pg + (nc * OH + oy) * OW, tx, tmp.data(), OW);
-                    const float* t = tmp.data();
-                    for (int a = 0; a < ty.K; ++a) {
-                        float* ra = dst + ty.idx[oy * ty.K + a] * W;
-                        const float wa = ty.w[oy * ty.K + a];
-#pragma omp simd
-                        for (int64_t w = 0; w < W; ++w) ra[w] += wa * t[w];
-                    }
-                }
+    // the sum over the outputs oy that read input row iy of wt * plane[oy], n elements wide
+    auto reduce_rows = [&](const float* plane, int64_t n, int64_t iy, float* dst) {
+        blend_rows(rows.begin[iy + 1] - rows.begin[iy],
+                   [&](int64_t k) { return std::pair(plane + rows.out[rows.begin[iy] + k] * n, rows.w[rows.begin[iy] + k]); },
+                   dst, n);
+    };
+    parallel_for(0, N * C, std::max<int64_t>(1, kGrain / (OH * (OW * tx.K + W * ty.K))), [&](int64_t begin, int64_t end) {
+        std::vector<float> buf(rows_first ? H * OW : OH * W);  // gy with one axis reduced: [H, OW] or [OH, W]
+        for (int64_t nc = begin; nc < end; ++nc) {
+            const float* g = pg + nc * OH * OW;  // [OH, OW]
+            float* dst = pgx + nc * H * W;       // [H, W]
+            if (rows_first) {
+                for (int64_t iy = 0; iy < H; ++iy) reduce_rows(g, OW, iy, &buf[iy * OW]);
+                for (int64_t iy = 0; iy < H; ++iy) gather_row_t(&buf[iy * OW], cols, dst + iy * W, W);
+            } else {
+                for (int64_t oy = 0; oy < OH; ++oy) gather_row_t(g + oy * OW, cols, &buf[oy * W], W);
+                for (int64_t iy = 0; iy < H; ++iy) reduce_rows(buf.data(), W, iy, dst + iy * W);
             }
-        });
+        }
     });
     return gx;
 }
