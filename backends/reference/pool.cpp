@@ -3,6 +3,7 @@
 //   x: contiguous [N, C, H, W] -> y: [N, C, out_h, out_w]; planes = N*C are independent.
 // Window of output (oh, ow): rows oh*s - p + i*d for i < k (likewise columns), clipped to the input; see
 // ops/pool.cpp for the semantics of ceil_mode, count_include_pad and the adaptive windows. Sums accumulate in double.
+// Backward: max scatter-adds gy to the saved argmax indices; avg and adaptive avg spread gy / divisor over the window.
 #include <algorithm>
 #include <cmath>
 #include <limits>
