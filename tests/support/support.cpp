@@ -22,9 +22,8 @@ bool ClosesTo::match(const Tensor& actual_in) const {
     double worst = 0;
     int64_t worst_i = -1;
     for (int64_t i = 0; i < a.numel(); ++i) {
-        const bool both_nan = std::isnan(pa[i]) && std::isnan(pe[i]);
-        const double err = both_nan ? 0.0 : std::abs(pa[i] - pe[i]);
-        const double excess = err - (atol_ + rtol_ * std::abs(pe[i]));
+        const bool same = (std::isnan(pa[i]) && std::isnan(pe[i])) || pa[i] == pe[i];  // NaN and inf match themselves
+        const double excess = same ? 0.0 : std::abs(pa[i] - pe[i]) - (atol_ + rtol_ * std::abs(pe[i]));
         if (!(excess <= 0) && (worst_i < 0 || excess > worst || std::isnan(excess))) {
             worst = excess;
             worst_i = i;
