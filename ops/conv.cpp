@@ -35,7 +35,8 @@ void check_common(const char* op, const Tensor& x, const Tensor& w, const Tensor
                                        dtype_name(x.dtype()), ", weight ", dtype_name(w.dtype()),
                                        b.defined() ? ", bias " : "", b.defined() ? dtype_name(b.dtype()) : ""));
     NB_CHECK(w.device() == x.device() && (!b.defined() || b.device() == x.device()), op,
-             ": input, weight and bias must be on one device, got input on ", x.device(), " and weight on ", w.device());
+             ": input, weight and bias must be on one device, got input on ", x.device(), " and weight on ",
+             w.device());
     NB_CHECK_VALUE(groups >= 1, op, ": groups must be positive, got groups=", groups);
     NB_CHECK_VALUE(stride.h >= 1 && stride.w >= 1 && dilation.h >= 1 && dilation.w >= 1, op,
                    ": stride and dilation must be positive, got stride=", str(stride), " dilation=", str(dilation));
@@ -48,8 +49,8 @@ void check_bias(const char* op, const Tensor& b, int64_t c_out, const Tensor& w)
 }
 
 void check_output(const char* op, const Tensor& x, const Tensor& w, int64_t h_out, int64_t w_out, Int2 padding) {
-    NB_CHECK(h_out > 0 && w_out > 0, op, ": input ", x.shape(), " with padding ", str(padding), " and weight ", w.shape(),
-             " gives an empty output of ", h_out, "x", w_out);
+    NB_CHECK(h_out > 0 && w_out > 0, op, ": input ", x.shape(), " with padding ", str(padding), " and weight ",
+             w.shape(), " gives an empty output of ", h_out, "x", w_out);
 }
 
 Tensor detached_contiguous(const Tensor& t) { return t.defined() ? t.detach().contiguous() : Tensor(); }
@@ -62,8 +63,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     const int64_t c_out = weight.size(0), groups = o.groups;
     NB_CHECK(c_out % groups == 0, op, ": weight ", weight.shape(), " has ", c_out,
              " output channels, which groups=", groups, " does not divide");
-    NB_CHECK(x.size(1) == weight.size(1) * groups, op, ": weight ", weight.shape(), " with groups=", groups, " expects ",
-             weight.size(1) * groups, " input channels, but input ", x.shape(), " has ", x.size(1));
+    NB_CHECK(x.size(1) == weight.size(1) * groups, op, ": weight ", weight.shape(), " with groups=", groups,
+             " expects ", weight.size(1) * groups, " input channels, but input ", x.shape(), " has ", x.size(1));
     check_bias(op, bias, c_out, weight);
     // H_out = floor((H + 2p - d(k-1) - 1) / s) + 1, written so that a kernel larger than the input gives <= 0
     const int64_t span_h = x.size(2) + 2 * o.padding.h - o.dilation.h * (weight.size(2) - 1) - 1;
@@ -75,7 +76,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
         Conv2dOptions inner = o;
         inner.padding = 0;
         inner.padding_mode = PaddingMode::Zeros;
-        return conv2d(pad(x, {o.padding.w, o.padding.w, o.padding.h, o.padding.h}, PadMode::Reflect), weight, bias, inner);
+        return conv2d(pad(x, {o.padding.w, o.padding.w, o.padding.h, o.padding.h}, PadMode::Reflect), weight, bias,
+                      inner);
     }
 
     const ConvParams p{.stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = groups};
@@ -93,25 +95,27 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
     const char* op = "conv_transpose2d";
     check_common(op, x, weight, bias, o.stride, o.padding, o.dilation, o.groups, "[C_in, C_out/groups, kh, kw]");
     const int64_t c_in = weight.size(0), groups = o.groups, c_out = weight.size(1) * groups;
-    NB_CHECK(c_in % groups == 0, op, ": weight ", weight.shape(), " has ", c_in, " input channels, which groups=", groups,
-             " does not divide");
+    NB_CHECK(c_in % groups == 0, op, ": weight ", weight.shape(), " has ", c_in,
+             " input channels, which groups=", groups, " does not divide");
     NB_CHECK(x.size(1) == c_in, op, ": weight ", weight.shape(), " with groups=", groups, " expects ", c_in,
              " input channels, but input ", x.shape(), " has ", x.size(1));
     check_bias(op, bias, c_out, weight);
-    const Int2 s = o.stride, d = o.dilation, op_ = o.output_padding;
-    NB_CHECK_VALUE(op_.h >= 0 && op_.w >= 0 && op_.h < std::max(s.h, d.h) && op_.w < std::max(s.w, d.w), op,
-                   ": output_padding ", str(op_), " must be smaller than either stride ", str(s), " or dilation ", str(d));
+    const Int2 s = o.stride, d = o.dilation, out_pad = o.output_padding;
+    NB_CHECK_VALUE(out_pad.h >= 0 && out_pad.w >= 0 && out_pad.h < std::max(s.h, d.h) && out_pad.w < std::max(s.w, d.w),
+                   op, ": output_padding ", str(out_pad), " must be smaller than either stride ", str(s),
+                   " or dilation ", str(d));
     // H_out = (H - 1)s - 2p + d(k-1) + output_padding + 1
-    const int64_t h_out = (x.size(2) - 1) * s.h - 2 * o.padding.h + d.h * (weight.size(2) - 1) + op_.h + 1;
-    const int64_t w_out = (x.size(3) - 1) * s.w - 2 * o.padding.w + d.w * (weight.size(3) - 1) + op_.w + 1;
+    const int64_t h_out = (x.size(2) - 1) * s.h - 2 * o.padding.h + d.h * (weight.size(2) - 1) + out_pad.h + 1;
+    const int64_t w_out = (x.size(3) - 1) * s.w - 2 * o.padding.w + d.w * (weight.size(3) - 1) + out_pad.w + 1;
     check_output(op, x, weight, h_out, w_out, o.padding);
 
-    const ConvParams p{.stride = s, .padding = o.padding, .dilation = d, .output_padding = op_, .groups = groups};
+    const ConvParams p{.stride = s, .padding = o.padding, .dilation = d, .output_padding = out_pad, .groups = groups};
     Tensor xc = detached_contiguous(x), wc = detached_contiguous(weight);
     Tensor y = backend_for(xc).conv_transpose2d(xc, wc, detached_contiguous(bias), p);  // [N, C_out, H_out, W_out]
     if (!autograd::needs_grad({x, weight, bias})) return y;
     autograd::record(op, {x, weight, bias}, y, [p, sx = save(xc), sw = save(wc)](const Tensor& gy, const NeedsGrad& n) {
-        ConvGrads g = backend_for(gy).conv_transpose2d_backward(gy.contiguous(), sx.get(), sw.get(), p, {n[0], n[1], n[2]});
+        ConvGrads g =
+            backend_for(gy).conv_transpose2d_backward(gy.contiguous(), sx.get(), sw.get(), p, {n[0], n[1], n[2]});
         return Grads{g.input, g.weight, g.bias};
     });
     return y;

@@ -47,7 +47,8 @@ void for_each_tap(const ConvGeometry& g, F&& f) {
                             for (int64_t b = 0; b < g.kw; ++b) {
                                 const int64_t ix = ox * s.w - pad.w + b * d.w;
                                 if (ix < 0 || ix >= g.w) continue;
-                                f(out_off, ((n * g.c + c0 + c) * g.h + iy) * g.w + ix, ((o * cg + c) * g.kh + a) * g.kw + b);
+                                f(out_off, ((n * g.c + c0 + c) * g.h + iy) * g.w + ix,
+                                  ((o * cg + c) * g.kh + a) * g.kw + b);
                             }
                         }
                 }
@@ -135,7 +136,8 @@ Tensor ReferenceBackend::conv_transpose2d(const Tensor& x, const Tensor& w, cons
     Tensor y = zeros({x.size(0), w.size(1) * p.groups, ho, wo}, x.options());
     dispatch_floating(x.dtype(), "conv_transpose2d", [&]<class T>() {
         // the conv y -> x, run backwards
-        conv_grad_input(geometry(y.shape(), x.shape(), w.shape(), p), x.data_ptr<T>(), w.data_ptr<T>(), y.data_ptr<T>());
+        conv_grad_input(geometry(y.shape(), x.shape(), w.shape(), p), x.data_ptr<T>(), w.data_ptr<T>(),
+                        y.data_ptr<T>());
         if (b.defined()) add_bias<T>(y, b);
     });
     return y;

@@ -1,9 +1,8 @@
 // tests/ops/test_conv.cpp — conv2d and conv_transpose2d: hand-checked values, PyTorch golden values with gradients
 // (tests/fixtures/make_conv.py), gradcheck in float64 over stride/padding/dilation/groups/output_padding, the
 // oneDNN kernels against the reference on odd sizes, blocked-layout channel counts and strided inputs, and the
-// error messages. Longer than 250 lines because it covers two ops and four layers of checks.
+// error messages.
 #include "ops/conv.h"
-
 #include "support/support.h"
 
 namespace {
@@ -64,7 +63,8 @@ void check_backends(const ConvFn& f, const Shape& x_shape, const Shape& w_shape,
         INFO("strided inputs: " << strided);
         Tensor xi = strided ? noncontiguous(x) : x, wi = strided ? noncontiguous(w) : w;
         if (strided) REQUIRE_FALSE(xi.is_contiguous());
-        Run fast = run(f, xi.detach().requires_grad_(), wi.detach().requires_grad_(), leaf(b), strided ? noncontiguous(gy) : gy);
+        Run fast = run(f, xi.detach().requires_grad_(), wi.detach().requires_grad_(), leaf(b),
+                       strided ? noncontiguous(gy) : gy);
         REQUIRE_THAT(fast.y, ClosesTo(ref.y, tol, tol));
         REQUIRE_THAT(fast.gx, ClosesTo(ref.gx, tol, tol));
         REQUIRE_THAT(fast.gw, ClosesTo(ref.gw, tol, tol));
@@ -99,11 +99,14 @@ TEST_CASE("conv: hand-checked values on both backends", "[ops][conv]") {
             REQUIRE_THAT(y, ClosesTo(t32({15, 23, 47, 55}, {1, 1, 2, 2})));
             REQUIRE_FALSE(y.requires_grad());
             // padding 1 with a 3x3 box: each corner of a 2x2 input of ones sees all four
-            REQUIRE_THAT(conv2d(ones({1, 1, 2, 2}), ones({1, 1, 3, 3}), {}, {.padding = 1}), ClosesTo(full({1, 1, 2, 2}, 4)));
+            REQUIRE_THAT(conv2d(ones({1, 1, 2, 2}), ones({1, 1, 3, 3}), {}, {.padding = 1}),
+                         ClosesTo(full({1, 1, 2, 2}, 4)));
             // stride 2 transposed conv with a 2x2 kernel of ones copies each pixel into a 2x2 block
             Tensor xt = t32({1, 2, 3, 4}, {1, 1, 2, 2});
             REQUIRE_THAT(conv_transpose2d(xt, ones({1, 1, 2, 2}), {}, {.stride = 2}),
                          ClosesTo(t32({1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, {1, 1, 4, 4})));
+            // an empty batch gives an empty output, as in PyTorch
+            REQUIRE(conv2d(zeros({0, 3, 5, 5}), zeros({4, 3, 3, 3}), {}, {.padding = 1}).shape() == Shape{0, 4, 5, 5});
             return 0;
         });
     }
@@ -134,46 +137,65 @@ TEST_CASE("conv2d: padding_mode reflect matches PyTorch", "[ops][conv][golden]")
 TEST_CASE("conv2d: gradcheck", "[ops][conv][gradcheck]") {
     REQUIRE(gradcheck_conv(conv_fn({.stride = 2, .padding = 1, .groups = 2}), {2, 4, 7, 5}, {6, 2, 3, 3}, 6, true));
     REQUIRE(gradcheck_conv(conv_fn({.padding = {2, 1}, .dilation = {2, 1}}), {1, 3, 8, 7}, {2, 3, 3, 2}, 2, false));
-    REQUIRE(gradcheck_conv(conv_fn({.stride = {2, 1}, .padding = 1, .groups = 3}), {1, 3, 6, 6}, {3, 1, 3, 3}, 3, true));
+    REQUIRE(
+        gradcheck_conv(conv_fn({.stride = {2, 1}, .padding = 1, .groups = 3}), {1, 3, 6, 6}, {3, 1, 3, 3}, 3, true));
     REQUIRE(gradcheck_conv(conv_fn({.stride = 2}), {2, 3, 5, 4}, {4, 3, 1, 1}, 4, true));
-    REQUIRE(gradcheck_conv(conv_fn({.stride = 3, .padding = {0, 2}, .dilation = 2}), {1, 2, 9, 8}, {2, 2, 2, 3}, 2, true));
+    REQUIRE(
+        gradcheck_conv(conv_fn({.stride = 3, .padding = {0, 2}, .dilation = 2}), {1, 2, 9, 8}, {2, 2, 2, 3}, 2, true));
 }
 
 TEST_CASE("conv_transpose2d: gradcheck", "[ops][conv][gradcheck]") {
     REQUIRE(gradcheck_conv(conv_transpose_fn({.stride = 2, .padding = 1, .output_padding = 1, .groups = 2}),
                            {2, 4, 4, 3}, {4, 3, 3, 3}, 6, true));
-    REQUIRE(gradcheck_conv(conv_transpose_fn({.padding = {1, 0}, .dilation = 2}), {1, 3, 4, 5}, {3, 2, 3, 2}, 2, false));
+    REQUIRE(
+        gradcheck_conv(conv_transpose_fn({.padding = {1, 0}, .dilation = 2}), {1, 3, 4, 5}, {3, 2, 3, 2}, 2, false));
     REQUIRE(gradcheck_conv(conv_transpose_fn({.stride = 3, .output_padding = 2}), {1, 2, 3, 3}, {2, 2, 3, 3}, 2, true));
-    REQUIRE(gradcheck_conv(conv_transpose_fn({.output_padding = 1, .dilation = 2}), {1, 2, 4, 3}, {2, 3, 2, 2}, 3, true));
+    REQUIRE(
+        gradcheck_conv(conv_transpose_fn({.output_padding = 1, .dilation = 2}), {1, 2, 4, 3}, {2, 3, 2, 2}, 3, true));
 }
 
 TEST_CASE("conv2d: oneDNN kernels equal the reference", "[ops][conv][backend]") {
     SECTION("odd sizes") { check_backends(conv_fn({.padding = 1}), {2, 3, 13, 11}, {5, 3, 3, 3}, 5, true); }
-    SECTION("stride 2, no bias") { check_backends(conv_fn({.stride = 2, .padding = 1}), {2, 3, 13, 11}, {5, 3, 3, 3}, 5, false); }
+    SECTION("stride 2, no bias") {
+        check_backends(conv_fn({.stride = 2, .padding = 1}), {2, 3, 13, 11}, {5, 3, 3, 3}, 5, false);
+    }
     SECTION("dilation 2, rectangular") {
         check_backends(conv_fn({.padding = {2, 1}, .dilation = 2}), {1, 4, 13, 11}, {3, 4, 3, 2}, 3, true);
     }
     SECTION("groups 3") { check_backends(conv_fn({.padding = 1, .groups = 3}), {2, 6, 9, 7}, {9, 2, 3, 3}, 9, true); }
-    SECTION("blocked layouts: 32 channels") { check_backends(conv_fn({.padding = 1}), {2, 32, 9, 7}, {32, 32, 3, 3}, 32, true); }
+    SECTION("blocked layouts: 32 channels") {
+        check_backends(conv_fn({.padding = 1}), {2, 32, 9, 7}, {32, 32, 3, 3}, 32, true);
+    }
     SECTION("depthwise, 32 channels") {
         check_backends(conv_fn({.stride = 2, .padding = 1, .groups = 32}), {2, 32, 11, 9}, {32, 1, 3, 3}, 32, true);
     }
-    SECTION("7x7 stem, stride 2") { check_backends(conv_fn({.stride = 2, .padding = 3}), {1, 3, 19, 17}, {16, 3, 7, 7}, 16, true); }
+    SECTION("7x7 stem, stride 2") {
+        check_backends(conv_fn({.stride = 2, .padding = 3}), {1, 3, 19, 17}, {16, 3, 7, 7}, 16, true);
+    }
     SECTION("1x1") { check_backends(conv_fn({}), {2, 17, 5, 6}, {16, 17, 1, 1}, 16, true); }
 }
 
 TEST_CASE("conv_transpose2d: oneDNN kernels equal the reference", "[ops][conv][backend]") {
     SECTION("odd sizes, stride 2, output_padding 1") {
-        check_backends(conv_transpose_fn({.stride = 2, .padding = 1, .output_padding = 1}), {2, 3, 13, 11}, {3, 5, 3, 3}, 5, true);
+        check_backends(conv_transpose_fn({.stride = 2, .padding = 1, .output_padding = 1}), {2, 3, 13, 11},
+                       {3, 5, 3, 3}, 5, true);
     }
     SECTION("groups 2, dilation 2, no bias") {
-        check_backends(conv_transpose_fn({.padding = 1, .dilation = 2, .groups = 2}), {2, 4, 7, 6}, {4, 3, 3, 3}, 6, false);
+        check_backends(conv_transpose_fn({.padding = 1, .dilation = 2, .groups = 2}), {2, 4, 7, 6}, {4, 3, 3, 3}, 6,
+                       false);
     }
     SECTION("output_padding beyond padding") {
         check_backends(conv_transpose_fn({.stride = 3, .output_padding = 2}), {1, 3, 5, 4}, {3, 2, 3, 3}, 2, true);
     }
     SECTION("blocked layouts: 32 channels, 2x upsampling") {
         check_backends(conv_transpose_fn({.stride = 2}), {2, 32, 5, 7}, {32, 16, 2, 2}, 16, true);
+    }
+    SECTION("depthwise") {
+        check_backends(conv_transpose_fn({.stride = 2, .padding = 1, .groups = 16}), {1, 16, 6, 5}, {16, 1, 3, 3}, 16,
+                       true);
+    }
+    SECTION("output_padding >= stride + padding: oneDNN declines, the reference runs") {
+        check_backends(conv_transpose_fn({.output_padding = 1, .dilation = 2}), {1, 3, 6, 5}, {3, 2, 3, 3}, 2, true);
     }
 }
 
@@ -198,8 +220,9 @@ TEST_CASE("conv: only the needed gradients are computed", "[ops][conv]") {
 }
 
 TEST_CASE("conv: error messages name the op and the shapes", "[ops][conv][errors]") {
-    REQUIRE_THROWS_WITH(conv2d(empty({8, 4, 96, 96}), empty({64, 3, 7, 7})),
-                        "conv2d: weight [64, 3, 7, 7] with groups=1 expects 3 input channels, but input [8, 4, 96, 96] has 4");
+    REQUIRE_THROWS_WITH(
+        conv2d(empty({8, 4, 96, 96}), empty({64, 3, 7, 7})),
+        "conv2d: weight [64, 3, 7, 7] with groups=1 expects 3 input channels, but input [8, 4, 96, 96] has 4");
     REQUIRE_THROWS_AS(conv2d(empty({8, 4, 96, 96}), empty({64, 3, 7, 7})), ShapeError);
     REQUIRE_THROWS_WITH(conv2d(empty({1, 4, 5, 5}), empty({6, 1, 3, 3}), {}, {.groups = 4}),
                         Contains("conv2d: weight [6, 1, 3, 3]") && Contains("groups=4"));
@@ -211,14 +234,16 @@ TEST_CASE("conv: error messages name the op and the shapes", "[ops][conv][errors
     REQUIRE_THROWS_WITH(conv2d(empty({1, 3, 5, 5}), empty({4, 3, 3})), Contains("conv2d") && Contains("[4, 3, 3]"));
     REQUIRE_THROWS_AS(conv2d(empty({1, 3, 5, 5}), empty({4, 3, 3, 3}, {.dtype = kFloat64})), TypeError);
     REQUIRE_THROWS_AS(conv2d(empty({1, 3, 5, 5}), empty({4, 3, 3, 3}), {}, {.stride = 0}), ValueError);
-    REQUIRE_THROWS_WITH(conv_transpose2d(empty({1, 4, 5, 5}), empty({3, 2, 3, 3})),
-                        "conv_transpose2d: weight [3, 2, 3, 3] with groups=1 expects 3 input channels, but input [1, 4, 5, 5] has 4");
+    REQUIRE_THROWS_WITH(
+        conv_transpose2d(empty({1, 4, 5, 5}), empty({3, 2, 3, 3})),
+        "conv_transpose2d: weight [3, 2, 3, 3] with groups=1 expects 3 input channels, but input [1, 4, 5, 5] has 4");
     REQUIRE_THROWS_WITH(conv_transpose2d(empty({1, 3, 5, 5}), empty({3, 2, 3, 3}), empty({3})),
                         Contains("conv_transpose2d: bias [3]") && Contains("[3, 2, 3, 3]"));
     REQUIRE_THROWS_WITH(conv_transpose2d(empty({1, 4, 5, 5}), empty({4, 2, 3, 3}), {}, {.groups = 3}),
                         Contains("conv_transpose2d: weight [4, 2, 3, 3]") && Contains("groups=3"));
-    REQUIRE_THROWS_WITH(conv_transpose2d(empty({1, 3, 5, 5}), empty({3, 2, 3, 3}), {}, {.stride = 2, .output_padding = 2}),
-                        Contains("conv_transpose2d: output_padding (2, 2)"));
+    REQUIRE_THROWS_WITH(
+        conv_transpose2d(empty({1, 3, 5, 5}), empty({3, 2, 3, 3}), {}, {.stride = 2, .output_padding = 2}),
+        Contains("conv_transpose2d: output_padding (2, 2)"));
     REQUIRE_THROWS_WITH(conv_transpose2d(empty({1, 3, 1, 1}), empty({3, 2, 1, 1}), {}, {.padding = 1}),
                         Contains("conv_transpose2d: input [1, 3, 1, 1]") && Contains("weight [3, 2, 1, 1]"));
 }
