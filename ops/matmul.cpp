@@ -9,6 +9,8 @@
 // broadcast batch as batch stride 0, so neither is copied.
 #include "ops/matmul.h"
 
+#include <optional>
+
 #include "autograd/node.h"
 #include "backends/backend.h"
 #include "ops/reduce.h"
@@ -22,30 +24,39 @@ namespace {
 
 Shape batch_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end() - 2); }
 
+// [*, c] seen as rows: {prod(*), c}, spelled out so that zero-sized dims need no -1 inference.
+Shape as_rows(const Shape& s) { return {numel_of(Shape(s.begin(), s.end() - 1)), s.back()}; }
+
 Shape with_matrix(Shape batch, int64_t rows, int64_t cols) {
     batch.push_back(rows);
     batch.push_back(cols);
     return batch;
 }
 
-// t [..., r, c] (no autograd) expanded to batch + [r, c] and seen as [B, r, c]: a view when the batch dims collapse
-// into one stride (all broadcast collapse to stride 0), otherwise a contiguous copy.
+// The one stride that walks dims [0, n) of t as a single flattened dim, or nothing when they do not collapse.
+// Size-1 dims are skipped; broadcast dims (stride 0) collapse to stride 0.
+std::optional<int64_t> collapsed_stride(const Tensor& t, int64_t n) {
+    int64_t stride = -1, span = 1;
+    for (int64_t d = n - 1; d >= 0; --d) {
+        if (t.size(d) == 1) continue;
+        if (stride < 0) stride = t.stride(d);
+        else if (t.stride(d) != stride * span) return std::nullopt;  // the next dim out must step over the ones inside
+        span *= t.size(d);
+    }
+    return std::max<int64_t>(stride, 0);
+}
+
+// t [..., r, c] (no autograd) expanded to batch + [r, c] and seen as [B, r, c]: a view when the batch dims collapse,
+// otherwise a contiguous copy.
 Tensor as_batched(const Tensor& t, const Shape& batch) {
     const int64_t r = t.size(-2), c = t.size(-1);
     Tensor e = t.expand(with_matrix(batch, r, c));
-    int64_t stride = -1, span = 1;
-    bool collapses = true;
-    for (int64_t d = static_cast<int64_t>(batch.size()) - 1; d >= 0 && collapses; --d) {
-        if (batch[d] == 1) continue;
-        if (stride < 0) stride = e.stride(d);
-        else collapses = e.stride(d) == stride * span;  // the next dim out steps over the ones inside it
-        span *= batch[d];
-    }
-    if (!collapses) {
+    std::optional<int64_t> stride = collapsed_stride(e, static_cast<int64_t>(batch.size()));
+    if (!stride) {
         e = e.contiguous();
         stride = r * c;
     }
-    return make_view(e, {numel_of(batch), r, c}, {std::max<int64_t>(stride, 0), e.stride(-2), e.stride(-1)}, e.offset());
+    return make_view(e, {numel_of(batch), r, c}, {*stride, e.stride(-2), e.stride(-1)}, e.offset());
 }
 
 // a [..., M, K] @ b [..., K, N] -> [batch..., M, N] on the kernels, no autograd; both at least 2-D, shapes checked.
@@ -54,9 +65,11 @@ Tensor product(const Tensor& a, const Tensor& b) {
     const Shape ba = batch_of(a), bb = batch_of(b);
     const Shape batch = broadcast_shapes(ba, bb, "matmul");
     Backend& be = backend_for(a);
-    if (numel_of(bb) == 1 && numel_of(ba) > 1) {  // x @ W: one [1, batch*M, K] @ [1, K, N] product
-        Tensor rows = a.reshape({1, numel_of(ba) * M, K});
-        return be.matmul(rows, as_batched(b, {1})).view(with_matrix(batch, M, N));
+    if (numel_of(bb) == 1 && numel_of(ba) > 1) {  // x @ W: one [1, batch*M, K] @ [1, K, N] product, if a's rows allow
+        if (std::optional<int64_t> rs = collapsed_stride(a, a.dim() - 1)) {
+            Tensor rows = make_view(a, {1, numel_of(ba) * M, K}, {0, *rs, a.stride(-1)}, a.offset());
+            return be.matmul(rows, as_batched(b, {1})).view(with_matrix(batch, M, N));
+        }
     }
     return be.matmul(as_batched(a, batch), as_batched(b, batch)).view(with_matrix(batch, M, N));
 }
@@ -69,20 +82,21 @@ Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
         NB_CHECK(da == db || da == 1 || db == 1, op, ": batch dims of ", a.shape(), " and ", b.shape(), " do not broadcast");
     }
     Tensor y = product(a.detach(), b.detach());
-    autograd::record(op, {a, b}, y, [sa = autograd::save(a), sb = autograd::save(b)](const Tensor& g, const NeedsGrad& needs) {
-        const Tensor &a = sa.get(), &b = sb.get();
-        Tensor ga, gb;
-        if (needs[0]) ga = autograd::sum_to(product(g, b.transpose(-1, -2)), a.shape());
-        if (needs[1]) {
-            if (numel_of(batch_of(b)) == 1 && a.dim() > 2) {  // fold the batch into the rows: [K, rows] @ [rows, N]
-                Tensor rows = a.reshape({-1, a.size(-1)}), grows = g.reshape({-1, g.size(-1)});
-                gb = product(rows.t(), grows).view(b.shape());
-            } else {
-                gb = autograd::sum_to(product(a.transpose(-1, -2), g), b.shape());
-            }
-        }
-        return Grads{ga, gb};
-    });
+    // a is needed only for b's gradient and b only for a's: save the minimum
+    autograd::record(op, {a, b}, y,
+                     [sa = autograd::save(b.requires_grad() ? a : Tensor()), sb = autograd::save(a.requires_grad() ? b : Tensor()),
+                      a_shape = a.shape(), b_shape = b.shape()](const Tensor& g, const NeedsGrad& needs) {
+                         Tensor ga, gb;
+                         if (needs[0]) ga = autograd::sum_to(product(g, sb.get().transpose(-1, -2)), a_shape);
+                         if (needs[1]) {
+                             const Tensor& av = sa.get();
+                             if (numel_of(Shape(b_shape.begin(), b_shape.end() - 2)) != 1)
+                                 gb = autograd::sum_to(product(av.transpose(-1, -2), g), b_shape);
+                             else  // b has no batch: fold a's batch into its rows, [K, rows] @ [rows, N]
+                                 gb = product(av.reshape(as_rows(av.shape())).t(), g.reshape(as_rows(g.shape()))).view(b_shape);
+                         }
+                         return Grads{ga, gb};
+                     });
     return y;
 }
 
@@ -132,16 +146,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     Shape y_shape = x.shape();
     y_shape.back() = out;
     // x [*, in] as rows [R, in];  y_rows [R, out] = x_rows @ w^T (+ bias)
-    Tensor y = product(x.detach().reshape({-1, in}), weight.detach().t()).view(y_shape);
+    Tensor y = product(x.detach().reshape(as_rows(x.shape())), weight.detach().t()).view(y_shape);
     if (bias.defined()) y.add_(bias.detach());
     autograd::record("linear", {x, weight, bias}, y,
-                     [in, out, sx = autograd::save(x), sw = autograd::save(weight)](const Tensor& g, const NeedsGrad& needs) {
-                         const Tensor& xv = sx.get();
-                         Tensor grows = g.reshape({-1, out});  // [R, out]
+                     [x_shape = x.shape(), sx = autograd::save(weight.requires_grad() ? x : Tensor()),
+                      sw = autograd::save(x.requires_grad() ? weight : Tensor())](const Tensor& g, const NeedsGrad& needs) {
+                         Tensor grows = g.reshape(as_rows(g.shape()));  // [R, out]
                          Tensor gx, gw, gb;
-                         if (needs[0]) gx = product(grows, sw.get()).view(xv.shape());             // [R, in]
-                         if (needs[1]) gw = product(grows.t(), xv.reshape({-1, in}));              // [out, in]
-                         if (needs.size() > 2 && needs[2]) gb = sum(grows, {0});                     // [out]
+                         if (needs[0]) gx = product(grows, sw.get()).view(x_shape);                // [R, in]
+                         if (needs[1]) gw = product(grows.t(), sx.get().reshape(as_rows(x_shape)));        // [out, in]
+                         if (needs[2]) gb = sum(grows, {0});                                        // [out]
                          return Grads{gx, gw, gb};
                      });
     return y;

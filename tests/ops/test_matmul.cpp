@@ -63,6 +63,13 @@ TEST_CASE("matmul: known values and result shapes", "[ops][matmul]") {
     REQUIRE(matmul(randn({3, 0}), randn({0, 2})).shape() == Shape{3, 2});
     REQUIRE_THAT(matmul(randn({3, 0}), randn({0, 2})), ClosesTo(zeros({3, 2})));
     REQUIRE(linear(randn({2, 3, 4}), randn({5, 4})).shape() == Shape{2, 3, 5});
+    // empty inner dim: a zero product whose gradients are empty too
+    Tensor e = randn({2, 3, 0}).requires_grad_(), w = randn({0, 4}).requires_grad_();
+    Tensor y = matmul(e, w);
+    REQUIRE_THAT(y, ClosesTo(zeros({2, 3, 4})));
+    y.backward(ones_like(y));
+    REQUIRE(e.grad().shape() == Shape{2, 3, 0});
+    REQUIRE(w.grad().shape() == Shape{0, 4});
 }
 
 TEST_CASE("matmul: PyTorch golden values and gradients", "[ops][matmul][fixture]") {
@@ -95,6 +102,8 @@ TEST_CASE("matmul: gradcheck of every operand layout", "[ops][matmul][gradcheck]
                       {f64({4, 3}), f64({2, 4})}));
     REQUIRE(gradcheck([](const std::vector<Tensor>& in) { return bmm(in[0].transpose(1, 2), in[1]); },
                       {f64({2, 4, 3}), f64({2, 4, 5})}));
+    REQUIRE(gradcheck([](const std::vector<Tensor>& in) { return matmul(in[0].transpose(1, 2), in[1]); },
+                      {f64({2, 4, 3}), f64({4, 2})}));
     REQUIRE(gradcheck([](const std::vector<Tensor>& in) { return mm(in[0], in[1]); }, {f64({3, 5}), f64({5, 2})}));
     auto lin = [](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); };
     REQUIRE(gradcheck(lin, {f64({2, 3, 4}), f64({5, 4}), f64({5})}));
@@ -111,6 +120,9 @@ TEST_CASE("matmul: cpu kernel equals reference on odd, transposed, strided and b
     });
     check_backends(randn({2, 1, 3, 4}), randn({5, 4, 2}), mat);
     check_backends(randn({3, 9, 11}), randn({11, 6}), mat);
+    check_backends(randn({3, 11, 9}), randn({11, 6}), [](const Tensor& a, const Tensor& b) {  // rows do not fold
+        return matmul(a.transpose(1, 2), b);
+    });
     check_backends(randn({9, 11}), randn({3, 11, 6}), mat);
     check_backends(randn({9, 3, 11}), randn({3, 11, 6}), [](const Tensor& a, const Tensor& b) {  // batch stride < matrix
         return bmm(a.transpose(0, 1), b);
