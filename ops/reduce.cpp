@@ -1,6 +1,7 @@
 // ops/reduce.cpp — reductions and their backward rules:
 //   sum: expand g back   mean: expand g / n   amax/amin: g shared among the elements equal to the result
-//   max/min(dim): g to the index that won   var/std/norm: composed of other ops, so their gradients follow.
+//   max/min(dim): g to the index that won   var: composed of other ops   std/norm: composed, with a root whose
+//   gradient is 0 at 0 (PyTorch's convention).
 #include "ops/reduce.h"
 
 #include <algorithm>
@@ -110,14 +111,26 @@ Tensor var(const Tensor& x, const Shape& dims_in, int64_t correction, bool keepd
     return div(sum(mul(centered, centered), dims, keepdim), static_cast<double>(std::max<int64_t>(n - correction, 0)));
 }
 
+namespace {
+// y = s^(1/p) for s >= 0, the last step of norm and std, with the gradient taken as 0 where s == 0 (as PyTorch;
+// the plain chain rule would give inf * 0 = NaN there).
+Tensor root(const char* name, const Tensor& s, double p) {
+    Tensor y = pow(s.detach(), 1.0 / p);
+    autograd::record(name, {s}, y, [p, ss = autograd::save(s), sy = autograd::save(y)](const Tensor& g, const NeedsGrad&) {
+        const Tensor &sv = ss.get(), &yv = sy.get();
+        return Grads{where(ne(sv, 0.0), div(mul(g, yv), mul(sv, p)), 0.0)};
+    });
+    return y;
+}
+}  // namespace
+
 Tensor std(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim) {
-    return sqrt(var(x, dims, correction, keepdim));
+    return root("std", var(x, dims, correction, keepdim), 2.0);
 }
 
 Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
-    if (p == 2.0) return sqrt(sum(mul(x, x), dims, keepdim));
     if (p == 1.0) return sum(abs(x), dims, keepdim);
-    return pow(sum(pow(abs(x), p), dims, keepdim), 1.0 / p);
+    return root("norm", sum(p == 2.0 ? mul(x, x) : pow(abs(x), p), dims, keepdim), p);
 }
 
 }  // namespace nabla

@@ -1,6 +1,9 @@
-// backends/cpu/elementwise.cpp — elementwise float32 ops as flat parallel loops the compiler vectorises, for the
-// common cases: every operand contiguous, or a binary op with a scalar (one-element) operand. Other layouts and
-// dtypes go to the reference kernels. The math is backends/common/*_math.h, the same as every backend's.
+// backends/cpu/elementwise.cpp — elementwise float32 ops as parallel loops the compiler vectorises.
+//
+// Any layout whose innermost dim is dense or broadcast in every operand (stride 1 or 0) runs fast: dims that can
+// be merged are merged first (so a bias [1, C, 1, 1] expanded over [N, C, H, W] becomes N*C rows of H*W elements
+// with a constant b per row), then each row is one tight loop. Other layouts and dtypes go to the reference
+// kernels. The math is backends/common/*_math.h, the same as every backend's.
 #include "backends/common/binary_math.h"
 #include "backends/common/unary_math.h"
 #include "backends/cpu/cpu_backend.h"
@@ -8,64 +11,140 @@
 
 namespace nabla {
 namespace {
+
 constexpr int64_t kGrain = 1 << 15;
 
-bool flat(const Tensor& t, const Tensor& out) { return t.is_contiguous() && t.shape() == out.shape(); }
+// The geometry of K operands over one shape, with mergeable dims merged: rows of `inner` elements.
+template <size_t K>
+struct Rows {
+    Shape outer_shape;                    // the dims above the innermost one
+    std::array<Shape, K> outer_strides;
+    int64_t inner = 1;                    // elements per row
+    std::array<int64_t, K> inner_stride;  // 0 or 1 per operand
+    bool ok = false;                      // false when some operand's innermost stride is neither 0 nor 1
+};
+
+template <size_t K>
+Rows<K> make_rows(const Shape& shape, const std::array<const Tensor*, K>& ts) {
+    Rows<K> r;
+    Shape sizes;
+    std::array<Shape, K> strides;
+    for (size_t d = 0; d < shape.size(); ++d) {
+        if (shape[d] == 1) continue;  // size-1 dims carry no information
+        const bool merge = !sizes.empty() && [&] {
+            for (size_t k = 0; k < K; ++k)
+                if (strides[k].back() != ts[k]->strides()[d] * shape[d]) return false;
+            return true;
+        }();
+        if (merge) {
+            sizes.back() *= shape[d];
+            for (size_t k = 0; k < K; ++k) strides[k].back() = ts[k]->strides()[d];
+        } else {
+            sizes.push_back(shape[d]);
+            for (size_t k = 0; k < K; ++k) strides[k].push_back(ts[k]->strides()[d]);
+        }
+    }
+    if (!sizes.empty()) {
+        r.inner = sizes.back();
+        sizes.pop_back();
+    }
+    r.ok = true;
+    for (size_t k = 0; k < K; ++k) {
+        r.inner_stride[k] = strides[k].empty() ? 0 : strides[k].back();
+        if (r.inner_stride[k] != 0 && r.inner_stride[k] != 1 && r.inner > 1) r.ok = false;
+        if (r.inner == 1) r.inner_stride[k] = 0;
+        if (!strides[k].empty()) strides[k].pop_back();
+        r.outer_strides[k] = strides[k];
+    }
+    r.outer_shape = sizes;
+    return r;
+}
+
+// Calls row(offsets, n) for every row, rows split across threads; offsets[k] is operand k's row start.
+template <size_t K, class F>
+void for_each_row(const Rows<K>& r, F&& row) {
+    const int64_t rows = numel_of(r.outer_shape);
+    const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(r.inner, 1));
+    parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+        std::array<int64_t, K> off{};
+        for (int64_t i = begin; i < end; ++i) {
+            int64_t rem = i;
+            off.fill(0);
+            for (int64_t d = static_cast<int64_t>(r.outer_shape.size()) - 1; d >= 0; --d) {
+                const int64_t idx = rem % r.outer_shape[d];
+                rem /= r.outer_shape[d];
+                for (size_t k = 0; k < K; ++k) off[k] += idx * r.outer_strides[k][d];
+            }
+            row(off, r.inner);
+        }
+    });
+}
+
 }  // namespace
 
 void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryArgs args) {
-    if (x.dtype() != kFloat32 || !flat(x, out) || !out.is_contiguous()) return ReferenceBackend::unary(op, x, out, args);
+    auto r = make_rows<2>(out.shape(), {&out, &x});
+    if (x.dtype() != kFloat32 || !r.ok || r.inner_stride[0] != 1 || r.inner_stride[1] != 1)
+        return ReferenceBackend::unary(op, x, out, args);
     const float* px = x.data_ptr<float>();
     float* py = out.data_ptr<float>();
     const float a = static_cast<float>(args.a), b = static_cast<float>(args.b);
     visit_unary(op, [&]<UnaryOp Op>() {
-        parallel_for(0, out.numel(), kGrain, [&](int64_t begin, int64_t end) {
+        for_each_row(r, [&](const std::array<int64_t, 2>& o, int64_t n) {
+            float* y = py + o[0];
+            const float* xx = px + o[1];
 #pragma omp simd
-            for (int64_t i = begin; i < end; ++i) py[i] = unary_fn<Op>(px[i], a, b);
+            for (int64_t i = 0; i < n; ++i) y[i] = unary_fn<Op>(xx[i], a, b);
         });
     });
 }
 
 void CpuBackend::unary_backward(UnaryOp op, const Tensor& gy, const Tensor& saved, const Tensor& gx, UnaryArgs args) {
-    if (gy.dtype() != kFloat32 || !flat(gy, gx) || !flat(saved, gx) || !gx.is_contiguous())
+    auto r = make_rows<3>(gx.shape(), {&gx, &gy, &saved});
+    if (gy.dtype() != kFloat32 || !r.ok || r.inner_stride[0] != 1 || r.inner_stride[1] != 1 || r.inner_stride[2] != 1)
         return ReferenceBackend::unary_backward(op, gy, saved, gx, args);
     const float* pg = gy.data_ptr<float>();
     const float* ps = saved.data_ptr<float>();
     float* po = gx.data_ptr<float>();
     const float a = static_cast<float>(args.a), b = static_cast<float>(args.b);
     visit_unary(op, [&]<UnaryOp Op>() {
-        parallel_for(0, gx.numel(), kGrain, [&](int64_t begin, int64_t end) {
+        for_each_row(r, [&](const std::array<int64_t, 3>& o, int64_t n) {
+            float* out = po + o[0];
+            const float* g = pg + o[1];
+            const float* s = ps + o[2];
 #pragma omp simd
-            for (int64_t i = begin; i < end; ++i) po[i] = pg[i] * unary_grad<Op>(ps[i], a, b);
+            for (int64_t i = 0; i < n; ++i) out[i] = g[i] * unary_grad<Op>(s[i], a, b);
         });
     });
 }
 
 void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-    auto scalar = [](const Tensor& t) { return std::all_of(t.strides().begin(), t.strides().end(), [](int64_t s) { return s == 0; }); };
-    const bool ok = a.dtype() == kFloat32 && !is_comparison(op) && out.is_contiguous() && (flat(a, out) || scalar(a)) &&
-                    (flat(b, out) || scalar(b));
-    if (!ok) return ReferenceBackend::binary(op, a, b, out);
+    auto r = make_rows<3>(out.shape(), {&out, &a, &b});
+    if (a.dtype() != kFloat32 || is_comparison(op) || !r.ok || (r.inner_stride[0] != 1 && r.inner > 1))
+        return ReferenceBackend::binary(op, a, b, out);
     const float* pa = a.data_ptr<float>();
     const float* pb = b.data_ptr<float>();
     float* po = out.data_ptr<float>();
-    const bool sa = scalar(a), sb = scalar(b);
+    const bool da = r.inner_stride[1] == 1, db = r.inner_stride[2] == 1;
     visit_binary(op, [&]<BinaryOp Op>() {
         if constexpr (!is_comparison(Op)) {
-            parallel_for(0, out.numel(), kGrain, [&](int64_t begin, int64_t end) {
-                if (!sa && !sb) {
+            for_each_row(r, [&](const std::array<int64_t, 3>& o, int64_t n) {
+                float* y = po + o[0];
+                const float* x1 = pa + o[1];
+                const float* x2 = pb + o[2];
+                if (da && db) {
 #pragma omp simd
-                    for (int64_t i = begin; i < end; ++i) po[i] = binary_fn<Op>(pa[i], pb[i]);
-                } else if (!sa) {
-                    const float vb = pb[0];
+                    for (int64_t i = 0; i < n; ++i) y[i] = binary_fn<Op>(x1[i], x2[i]);
+                } else if (da) {
+                    const float v = *x2;
 #pragma omp simd
-                    for (int64_t i = begin; i < end; ++i) po[i] = binary_fn<Op>(pa[i], vb);
-                } else if (!sb) {
-                    const float va = pa[0];
+                    for (int64_t i = 0; i < n; ++i) y[i] = binary_fn<Op>(x1[i], v);
+                } else if (db) {
+                    const float v = *x1;
 #pragma omp simd
-                    for (int64_t i = begin; i < end; ++i) po[i] = binary_fn<Op>(va, pb[i]);
+                    for (int64_t i = 0; i < n; ++i) y[i] = binary_fn<Op>(v, x2[i]);
                 } else {
-                    std::fill(po + begin, po + end, binary_fn<Op>(pa[0], pb[0]));
+                    std::fill(y, y + n, binary_fn<Op>(*x1, *x2));
                 }
             });
         }

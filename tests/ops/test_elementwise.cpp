@@ -91,3 +91,15 @@ TEST_CASE("elementwise: cpu backend equals reference on odd sizes and strided in
     Tensor ref = with_kernels(Kernels::reference, [&] { return x * y + x / (abs(y) + 1.0); });
     REQUIRE_THAT(xs * y + xs / (abs(y) + 1.0), ClosesTo(ref, 1e-5, 1e-5));
 }
+
+TEST_CASE("elementwise: cpu fast paths for broadcast rows equal the reference", "[ops][elementwise][backend]") {
+    Tensor x = randn({2, 5, 3, 7});
+    for (const Shape& s : std::vector<Shape>{{1, 5, 1, 1}, {5, 1, 1}, {1, 1, 3, 7}, {7}, {2, 1, 3, 1}, {1}}) {
+        INFO(shape_str(s));
+        Tensor b = randn(s);
+        auto f = [&] { return add(x, b) * b - div(b, abs(x) + 1.0); };
+        REQUIRE_THAT(f(), ClosesTo(with_kernels(Kernels::reference, f), 1e-5, 1e-5));
+    }
+    Tensor xt = x.transpose(1, 3);  // innermost stride is not 1: the reference path must serve it
+    REQUIRE_THAT(relu(xt) + xt, ClosesTo(with_kernels(Kernels::reference, [&] { return relu(xt) + xt; })));
+}

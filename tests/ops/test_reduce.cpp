@@ -204,3 +204,16 @@ TEST_CASE("reduce: errors name the op", "[ops][reduce][errors]") {
     REQUIRE_THROWS_WITH(var(x, {7}), Contains("var") && Contains("dim 7"));
     REQUIRE_THROWS_WITH(mean(zeros({2}, {.dtype = kInt64})), Contains("mean") && Contains("int64"));
 }
+
+TEST_CASE("reduce: norm and std have a zero gradient where the reduced value is zero, as PyTorch", "[ops][reduce]") {
+    Tensor z = zeros({2, 3}, {.dtype = kFloat64}).requires_grad_();
+    norm(z).backward();
+    REQUIRE_THAT(z.grad(), ClosesTo(zeros({2, 3}, {.dtype = kFloat64})));
+    Tensor c = full({4}, 3.0, {.dtype = kFloat64}).requires_grad_();
+    nabla::std(c).backward();
+    REQUIRE_THAT(c.grad(), ClosesTo(zeros({4}, {.dtype = kFloat64})));
+    Tensor x = randn({3, 4}, {.dtype = kFloat64}).requires_grad_();
+    for (double p : {1.0, 2.0, 3.0})
+        REQUIRE(gradcheck([p](const std::vector<Tensor>& in) { return norm(in[0], p, {1}); }, {x}));
+    REQUIRE(gradcheck([](const std::vector<Tensor>& in) { return nabla::std(in[0], {0}); }, {x}));
+}
