@@ -33,7 +33,8 @@ void check_channel_vector(const char* op, const Tensor& t, const char* what, con
     if (t.dtype() != x.dtype())
         throw TypeError(detail::concat(op, ": ", what, " is ", dtype_name(t.dtype()), " but input ", x.shape(), " is ",
                                        dtype_name(x.dtype())));
-    NB_CHECK(t.device() == x.device(), op, ": ", what, " is on ", t.device(), " but input ", x.shape(), " is on ", x.device());
+    NB_CHECK(t.device() == x.device(), op, ": ", what, " is on ", t.device(), " but input ", x.shape(), " is on ",
+             x.device());
 }
 
 Shape channel_shape(const Tensor& x) {  // [1, C, 1, ...] to broadcast a [C] vector over x

@@ -2,12 +2,17 @@
 // follow from those ops; no backward of their own). Per element, with d = input - target:
 //   l1: |d|   mse: d²   smooth_l1: |d| < beta ? 0.5 d² / beta : |d| - 0.5 beta
 //   binary_cross_entropy: -w (t max(log p, -100) + (1 - t) max(log(1 - p), -100))
-//   binary_cross_entropy_with_logits: w ((1 - t) z + lw softplus(-z)), lw = 1 + (pos_weight - 1) t; softplus(-z) =
-//     log(1 + exp(-z)) is PyTorch's max(-z, 0) + log1p(exp(-|z|)), stable for any z; the gradient is w (σ(z) - t) without pos_weight.
+//   binary_cross_entropy_with_logits: w ((1 - t) z + lw softplus(-z)), lw = 1 + (pos_weight - 1) t, where
+//     softplus(-z) = log(1 + exp(-z)) is PyTorch's max(-z, 0) + log1p(exp(-|z|)), stable for any z;
+//     without pos_weight the gradient is w (σ(z) - t).
+//   The clamp of binary_cross_entropy: where p is 0 or 1 the forward equals PyTorch's (100 per clamped log) and the
+//     gradient is that of the clamped function (finite; 0 through a clamped log), where PyTorch's hand-written
+//     (p - t) / max(p (1 - p), 1e-12) gives ±1e12 or 0. Inputs outside [0, 1] are an error, as in PyTorch.
 //   nll_loss: -w[t] logp[t], picked with a one-hot mask eq(arange(C), t) (no gather), which is all zero where t is
 //     ignore_index; Mean divides by Σ w[t] over the kept targets (NaN when none is kept, as PyTorch).
 //   cross_entropy: log_softmax over dim 1, then nll_loss; label smoothing ls adds ls / C Σ_c -w[c] logp[c] per sample
-//     (PyTorch 1.13's cross_entropy_loss_label_smoothing, same denominator); probability targets t: -Σ_c w[c] t[c] logp[c].
+//     (PyTorch 1.13's cross_entropy_loss_label_smoothing, same denominator);
+//     probability targets t: -Σ_c w[c] t'[c] logp[c] with t' = (1 - ls) t + ls / C, Mean over the N * d samples.
 #include "ops/loss.h"
 
 #include "autograd/grad_mode.h"
@@ -37,8 +42,9 @@ void check_same_shape(const char* op, const Tensor& input, const Tensor& target)
 
 void check_broadcasts_to(const char* op, const Tensor& t, const char* what, const Tensor& input) {
     if (!t.defined()) return;
-    NB_CHECK(broadcast_shapes(t.shape(), input.shape(), op) == input.shape(), op, ": ", what, " ", t.shape(),
-             " does not broadcast to input ", input.shape());
+    bool fits = t.dim() <= input.dim();
+    for (int64_t i = 1; fits && i <= t.dim(); ++i) fits = t.size(-i) == 1 || t.size(-i) == input.size(-i);
+    NB_CHECK(fits, op, ": ", what, " ", t.shape(), " does not broadcast to input ", input.shape());
 }
 
 // log(p) clamped at -100 as PyTorch's BCE, with a zero gradient (not 0 * inf = NaN) where p = 0.
@@ -63,8 +69,8 @@ Picked pick_targets(const char* op, const Tensor& logp, const Tensor& target, co
     NB_CHECK(target.shape() == expected, op, ": expected target ", expected, " for input ", logp.shape(), ", got target ",
              target.shape());
     if (weight.defined())
-        NB_CHECK(weight.dim() == 1 && weight.size(0) == classes, op, ": weight ", weight.shape(), " must have one entry per class of input ",
-                 logp.shape());
+        NB_CHECK(weight.dim() == 1 && weight.size(0) == classes, op, ": weight ", weight.shape(),
+                 " must have one entry per class of input ", logp.shape());
     {  // every target is a class or ignore_index (PyTorch: "Target 7 is out of bounds.")
         const Tensor host = target.to(kCPU).contiguous();
         const int64_t* pt = host.data_ptr<int64_t>();
@@ -76,7 +82,8 @@ Picked pick_targets(const char* op, const Tensor& logp, const Tensor& target, co
     Shape class_shape(static_cast<size_t>(logp.dim()), 1);  // [1, C, 1, ...]
     class_shape[1] = classes;
     const Tensor t = target.unsqueeze(1);  // [N, 1, d...]
-    Tensor onehot = eq(arange(static_cast<double>(classes), {.dtype = kInt64, .device = logp.device()}).reshape(class_shape), t);
+    const Tensor class_ids = arange(static_cast<double>(classes), {.dtype = kInt64, .device = logp.device()});
+    Tensor onehot = eq(class_ids.reshape(class_shape), t);  // [N, C, d...]
     if (ignore_index >= 0 && ignore_index < classes) onehot = logical_and(onehot, ne(t, static_cast<double>(ignore_index)));
     Tensor w_onehot = onehot.to(logp.dtype());  // [N, C, d...]: w[t] at the target class, 0 elsewhere
     if (weight.defined()) w_onehot = mul(w_onehot, weight.reshape(class_shape));
@@ -144,7 +151,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     return reduce_loss(loss, reduction);
 }
 
-Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index, Reduction reduction) {
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
+                Reduction reduction) {
     return unbatched(input, target, reduction, [&](const Tensor& logp, const Tensor& t) {
         Picked p = pick_targets("nll_loss", logp, t, weight, ignore_index);
         return reduce_weighted(p.loss, p.weight_of_target, reduction);

@@ -31,7 +31,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight 
                 Reduction reduction = Reduction::Mean);
 // nll_loss(log_softmax(input, 1), ...), blended with the uniform distribution by label_smoothing:
 //   (1 - ls) nll + ls / C Σ_c -weight[c] log_softmax(input)[c]   (per sample, then reduced with nll's denominator)
-Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(), int64_t ignore_index = -100,
-                     Reduction reduction = Reduction::Mean, double label_smoothing = 0.0);
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(),
+                     int64_t ignore_index = -100, Reduction reduction = Reduction::Mean, double label_smoothing = 0.0);
 
 }  // namespace nabla
