@@ -57,3 +57,39 @@ TEST_CASE("tensor: in-place ops bump the version and refuse tensors that require
     }
     REQUIRE(w.sum().item<double>() == 6.0);
 }
+
+TEST_CASE("generator: seeded streams repeat, and a saved state resumes the stream exactly", "[core][rng]") {
+    Generator a(42), b(42);
+    REQUIRE_THAT(randn({5}, {}, &a), ClosesTo(randn({5}, {}, &b), 0, 0));
+    Generator c(43);
+    REQUIRE(abs(randn({5}, {}, &c) - randn({5}, {}, &a)).sum().item<double>() > 0.0);
+    const std::string state = a.state();
+    Tensor next = rand({4}, {}, &a);
+    Generator d;
+    d.set_state(state);
+    REQUIRE_THAT(rand({4}, {}, &d), ClosesTo(next, 0, 0));
+    Tensor r = randint(3, 7, {1000}, {}, &a);
+    REQUIRE(amin(r).item<int64_t>() == 3);
+    REQUIRE(amax(r).item<int64_t>() == 6);
+    Tensor u = rand({20000}, {.dtype = kFloat64}, &a);
+    REQUIRE(std::abs(u.mean().item<double>() - 0.5) < 0.01);
+    Tensor n = randn({20000}, {.dtype = kFloat64}, &a);
+    REQUIRE(std::abs(nabla::std(n).item<double>() - 1.0) < 0.02);
+    REQUIRE_THAT(sort(randperm(6, &a)).values, ClosesTo(arange(6.0)));
+}
+
+TEST_CASE("tensor: printing, item and dtype conversion", "[core]") {
+    Tensor x = t64({1.5, -2, 3}, {3});
+    REQUIRE(fmt::format("{}", x) == "tensor([1.5000, -2.0000, 3.0000], dtype=float64)");
+    REQUIRE(fmt::format("{}", arange(4.0).view({2, 2})) == "tensor([[0, 1],\n        [2, 3]])");
+    REQUIRE(x.select(0, 2).item<double>() == 3.0);
+    REQUIRE_THROWS_WITH(x.item<double>(), Catch::Contains("item") && Catch::Contains("[3]"));
+    REQUIRE_THAT(x.to(kInt64), ClosesTo(t64({1, -2, 3})));
+    REQUIRE(x.to(kInt64).dtype() == kInt64);
+    REQUIRE(gt(x, 0.0).to(kFloat32).sum().item<float>() == 2.0f);
+    REQUIRE_THROWS_WITH(x.view({2, 2}), Catch::Contains("view") && Catch::Contains("[2, 2]"));
+    REQUIRE_THROWS_WITH(x.transpose(0, 0).view({-1, -1}), Catch::Contains("one dimension"));
+    Tensor p = arange(6.0).view({2, 3}).t();
+    REQUIRE_THROWS_WITH(p.view({6}), Catch::Contains("reshape()"));
+    REQUIRE(p.reshape({6}).shape() == Shape{6});
+}
