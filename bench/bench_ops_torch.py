@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 import torch
@@ -71,6 +72,14 @@ def time_case(c, min_time=0.5):
     return statistics.median(times)
 
 
+def loaded_blas():
+    """The BLAS library this process actually loaded (Debian's torch uses whatever libblas.so.3 points to)."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "blas" in line.lower() and ".so" in line}
+    return sorted(os.path.basename(l) for l in libs)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -80,16 +89,17 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    blas = [l.strip() for l in torch.__config__.show().splitlines() if "BLAS" in l]
+    blas = loaded_blas()
     cases = [c for c in json.load(open(args.cases)) if args.filter in c["name"]]
     results = {c["name"]: time_case(c) for c in cases}
-    print(json.dumps({"torch": torch.__version__, "threads": args.threads, "blas": blas, "ms": results}))
+    print(json.dumps({"torch": torch.__version__, "threads": args.threads, "blas": blas, "ms": results}), file=sys.stderr if args.nabla else sys.stdout)
     if args.nabla:
-        nab = {b["name"]: b["real_time"] for b in json.load(open(args.nabla))["benchmarks"]}
+        nab = {b["name"].split("/min_time")[0]: b["real_time"] for b in json.load(open(args.nabla))["benchmarks"]}
         print(f"{'case':<40} {'nabla ms':>10} {'torch ms':>10} {'ratio':>7}")
         for name, t in results.items():
             if name in nab:
                 print(f"{name:<40} {nab[name]:>10.3f} {t:>10.3f} {nab[name] / t:>7.2f}")
+        print(f"torch {torch.__version__}, {args.threads} threads, BLAS: {', '.join(blas) or 'none found'}")
 
 
 if __name__ == "__main__":

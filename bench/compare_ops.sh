@@ -9,8 +9,9 @@ NABLA_WITH_TORCH=1 ./scripts/install_deps.sh
 build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$(nproc)" --target bench_ops
-out=$(mktemp)
+mkdir -p "$build/bench"
+out="$build/bench/nabla_ops.json"
 OMP_NUM_THREADS=$threads "$build/bench/bench_ops" --threads "$threads" --benchmark_filter="$filter" \
-    --benchmark_format=json --benchmark_out="$out" --benchmark_out_format=json >/dev/null
-cat "$out"
+    --benchmark_out="$out" --benchmark_out_format=json >/dev/null
+echo "nabla results: $out (Google Benchmark JSON); PyTorch results follow as one JSON line on stderr"
 /usr/bin/python3 bench/bench_ops_torch.py --threads "$threads" --filter "$filter" --nabla "$out"

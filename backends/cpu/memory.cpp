@@ -1,21 +1,86 @@
-// backends/cpu/memory.cpp — copy_ and fill_: contiguous same-dtype copies as one memcpy, contiguous fills as a
-// parallel loop; everything else (strided, converting) goes to the reference walk.
+// backends/cpu/memory.cpp — copy_ and fill_ on the host.
+// copy_: contiguous same-dtype copies are one parallel memcpy; other same-dtype copies (permuted or sliced views
+// made contiguous: transposes, pixel_shuffle) merge what dims they can, then copy planes of the last two dims in
+// parallel with plain strided loops. Converting copies go to the reference walk.
 #include <cstring>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
 
 namespace nabla {
+namespace {
+
+// Dims of dst/src with size-1 dims dropped and neighbours merged where both tensors allow it.
+struct CopyGeometry {
+    Shape sizes, dst_strides, src_strides;
+};
+
+CopyGeometry coalesce(const Tensor& dst, const Tensor& src) {
+    CopyGeometry g;
+    for (int64_t d = 0; d < dst.dim(); ++d) {
+        const int64_t n = dst.size(d), sd = dst.stride(d), ss = src.stride(d);
+        if (n == 1) continue;
+        if (!g.sizes.empty() && g.dst_strides.back() == sd * n && g.src_strides.back() == ss * n) {
+            g.sizes.back() *= n;
+            g.dst_strides.back() = sd;
+            g.src_strides.back() = ss;
+            continue;
+        }
+        g.sizes.push_back(n);
+        g.dst_strides.push_back(sd);
+        g.src_strides.push_back(ss);
+    }
+    while (g.sizes.size() < 2) {  // pad to at least two dims
+        g.sizes.insert(g.sizes.begin(), 1);
+        g.dst_strides.insert(g.dst_strides.begin(), 0);
+        g.src_strides.insert(g.src_strides.begin(), 0);
+    }
+    return g;
+}
+
+template <class T>
+void strided_copy(T* d, const T* s, const CopyGeometry& g) {
+    const size_t nd = g.sizes.size();
+    const int64_t rows = g.sizes[nd - 2], cols = g.sizes[nd - 1];
+    const int64_t drs = g.dst_strides[nd - 2], dcs = g.dst_strides[nd - 1];
+    const int64_t srs = g.src_strides[nd - 2], scs = g.src_strides[nd - 1];
+    int64_t planes = 1;
+    for (size_t i = 0; i + 2 < nd; ++i) planes *= g.sizes[i];
+    const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(rows * cols, 1));
+    parallel_for(0, planes, grain, [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; ++p) {
+            int64_t rem = p, od = 0, os = 0;
+            for (int64_t i = static_cast<int64_t>(nd) - 3; i >= 0; --i) {
+                const int64_t idx = rem % g.sizes[i];
+                rem /= g.sizes[i];
+                od += idx * g.dst_strides[i];
+                os += idx * g.src_strides[i];
+            }
+            for (int64_t r = 0; r < rows; ++r) {
+                T* dr = d + od + r * drs;
+                const T* sr = s + os + r * srs;
+                if (dcs == 1 && scs == 1) std::memcpy(dr, sr, static_cast<size_t>(cols) * sizeof(T));
+                else
+                    for (int64_t c = 0; c < cols; ++c) dr[c * dcs] = sr[c * scs];
+            }
+        }
+    });
+}
+
+}  // namespace
 
 void CpuBackend::copy_(const Tensor& dst, const Tensor& src) {
-    if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous()) {
+    if (dst.dtype() != src.dtype()) return ReferenceBackend::copy_(dst, src);
+    if (dst.is_contiguous() && src.is_contiguous()) {
         const int64_t nbytes = dst.numel() * static_cast<int64_t>(element_size(dst.dtype()));
         char* d = static_cast<char*>(dst.raw_data());
         const char* s = static_cast<const char*>(src.raw_data());
         parallel_for(0, nbytes, 1 << 20, [&](int64_t begin, int64_t end) { std::memcpy(d + begin, s + begin, end - begin); });
         return;
     }
-    ReferenceBackend::copy_(dst, src);
+    if (dst.numel() == 0) return;
+    const CopyGeometry g = coalesce(dst, src);
+    dispatch_all(dst.dtype(), [&]<class T>() { strided_copy(dst.data_ptr<T>(), src.data_ptr<T>(), g); });
 }
 
 void CpuBackend::fill_(const Tensor& dst, double value) {

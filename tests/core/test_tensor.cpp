@@ -93,3 +93,19 @@ TEST_CASE("tensor: printing, item and dtype conversion", "[core]") {
     REQUIRE_THROWS_WITH(p.view({6}), Catch::Contains("reshape()"));
     REQUIRE(p.reshape({6}).shape() == Shape{6});
 }
+
+TEST_CASE("tensor: cpu strided copies equal the reference walk", "[core][backend]") {
+    Tensor x = randn({2, 3, 4, 5, 6});
+    const std::vector<Shape> perms = {{0, 1, 3, 4, 2}, {4, 3, 2, 1, 0}, {0, 2, 1, 4, 3}, {1, 0, 2, 3, 4}};
+    for (const Shape& p : perms) {
+        Tensor v = x.permute(p);
+        REQUIRE_THAT(v.contiguous(), ClosesTo(with_kernels(Kernels::reference, [&] { return v.contiguous(); }), 0, 0));
+    }
+    Tensor s = x.slice(4, 1, 6, 2).select(1, 2);  // strided in two dims
+    REQUIRE_THAT(s.contiguous(), ClosesTo(with_kernels(Kernels::reference, [&] { return s.contiguous(); }), 0, 0));
+    Tensor i = arange(24.0).view({2, 3, 4}).transpose(0, 2);  // int64
+    REQUIRE_THAT(i.contiguous(), ClosesTo(with_kernels(Kernels::reference, [&] { return i.contiguous(); }), 0, 0));
+    Tensor e = zeros({3, 4});
+    e.t().copy_(ones({4, 3}) * 2.0);
+    REQUIRE(e.sum().item<double>() == 24.0);
+}
