@@ -6,9 +6,9 @@
 // is at most 100 MB, every entry is well formed, nbytes == numel * element size, and the tensors tile the data
 // buffer exactly (no overlap, no gap, nothing after the last one). A file that passes is read in one sequential pass
 // straight into the tensors' storage. F32/F64/I64/U8/BOOL load as themselves; I32 loads as int64 and F16/BF16 as
-// float32, since published checkpoints use them. The writer writes "<path>.tmp.<pid>", fsyncs it and renames it
+// float32, since published checkpoints use them. The writer writes "<path>.tmp.<pid>.<n>", fsyncs it and renames it
 // over the target, so a failed or interrupted save keeps the old file.
-// Longer than an op file (about 330 lines) because every fault a malformed file can have gets its own message.
+// Longer than an op file (about 380 lines) because every fault a malformed file can have gets its own message.
 #include "nn/safetensors.h"
 
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cmath>
@@ -24,10 +25,9 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace nabla {
 namespace {
@@ -45,11 +45,11 @@ struct FileDType {
     DType dtype;
 };
 constexpr FileDType kFileDTypes[] = {
-    {"F32", 4, kFloat32}, {"F64", 8, kFloat64}, {"I64", 8, kInt64}, {"U8", 1, kUInt8}, {"BOOL", 1, kBool},
-    {"I32", 4, kInt64},   {"F16", 2, kFloat32}, {"BF16", 2, kFloat32},
+    {"F32", 4, kFloat32}, {"F64", 8, kFloat64}, {"I64", 8, kInt64},   {"U8", 1, kUInt8},
+    {"BOOL", 1, kBool},   {"I32", 4, kInt64},   {"F16", 2, kFloat32}, {"BF16", 2, kFloat32},
 };
 // Known to the format, not (yet) to Nabla: named as such in the error rather than as "unknown".
-constexpr std::string_view kUnsupportedTags[] = {"I8",      "I16",     "U16",     "U32",     "U64", "C64",
+constexpr std::string_view kUnsupportedTags[] = {"I8",      "I16",     "U16",     "U32",     "U64",     "C64",
                                                  "F8_E4M3", "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4"};
 
 std::string_view tag_of(DType t) {
@@ -107,7 +107,8 @@ public:
         uint64_t n = 0;
         read_exact(&n, 8, 0);
         if (n > kMaxHeaderBytes) throw fail("header length ", n, " exceeds the limit of ", kMaxHeaderBytes, " bytes");
-        if (n > file_size - 8) throw fail("header length ", n, " runs past the end of the file (", file_size, " bytes)");
+        if (n > file_size - 8)
+            throw fail("header length ", n, " runs past the end of the file (", file_size, " bytes)");
         std::string text(n, '\0');
         read_exact(text.data(), n, 8);
         data_begin_ = 8 + n;
@@ -158,7 +159,8 @@ private:
         for (const auto& [name, value] : header.items()) {
             if (name == "__metadata__") {
                 if (value.is_null()) continue;  // the reference reads it as an Option
-                if (!value.is_object()) throw fail("__metadata__ is a JSON ", value.type_name(), ", expected an object of strings");
+                if (!value.is_object())
+                    throw fail("__metadata__ is a JSON ", value.type_name(), ", expected an object of strings");
                 for (const auto& [k, v] : value.items()) {
                     if (!v.is_string())
                         throw fail("__metadata__ value of '", k, "' is a JSON ", v.type_name(), ", expected a string");
@@ -173,49 +175,57 @@ private:
 
     Entry parse_entry(const std::string& name, const json& v) const {
         if (!v.is_object())
-            throw fail("tensor '", name, "' is a JSON ", v.type_name(), ", expected an object with dtype, shape, data_offsets");
+            throw fail("tensor '", name, "' is a JSON ", v.type_name(),
+                       ", expected an object with dtype, shape, data_offsets");
         for (const char* field : {"dtype", "shape", "data_offsets"})
             if (!v.contains(field)) throw fail("tensor '", name, "' has no ", field);
         Entry e{name, nullptr, {}, 0, 0};
 
         const json& dt = v["dtype"];
-        if (!dt.is_string()) throw fail("tensor '", name, "' has dtype ", dt.dump(), ", expected a string such as \"F32\"");
+        if (!dt.is_string())
+            throw fail("tensor '", name, "' has dtype ", dt.dump(), ", expected a string such as \"F32\"");
         const std::string tag = dt.get<std::string>();
         for (const FileDType& f : kFileDTypes)
             if (f.tag == tag) e.dtype = &f;
         if (!e.dtype) {
             if (std::find(std::begin(kUnsupportedTags), std::end(kUnsupportedTags), tag) != std::end(kUnsupportedTags))
-                throw fail("tensor '", name, "' has dtype ", tag,
-                           ", which Nabla does not read (it reads F32, F64, I64, U8, BOOL and converts I32, F16, BF16)");
+                throw fail(
+                    "tensor '", name, "' has dtype ", tag,
+                    ", which Nabla does not read (it reads F32, F64, I64, U8, BOOL and converts I32, F16, BF16)");
             throw fail("tensor '", name, "' has unknown dtype ", dt.dump());
         }
 
         const json& shape = v["shape"];
-        if (!shape.is_array()) throw fail("tensor '", name, "' has shape ", shape.dump(), ", expected an array of integers");
+        if (!shape.is_array())
+            throw fail("tensor '", name, "' has shape ", shape.dump(), ", expected an array of integers");
         // numel in 128 bits; dims capped so that the strides of the tensor we make stay within int64 as well.
         unsigned __int128 numel = 1, span = 1;
         for (const json& d : shape) {
             if (!d.is_number_integer())
-                throw fail("tensor '", name, "' has shape ", shape.dump(), ", whose dim ", d.dump(), " is not an integer");
+                throw fail("tensor '", name, "' has shape ", shape.dump(), ", whose dim ", d.dump(),
+                           " is not an integer");
             if (d.is_number_unsigned() ? d.get<uint64_t>() > (uint64_t{1} << 62) : d.get<int64_t>() < 0)
                 throw fail("tensor '", name, "' has shape ", shape.dump(), " with dim ", d.dump(),
                            d.is_number_unsigned() ? " too large" : " negative");
             const uint64_t dim = d.get<uint64_t>();
             numel *= dim;
             span *= std::max<uint64_t>(dim, 1);
-            if (span > (uint64_t{1} << 62)) throw fail("tensor '", name, "' has shape ", shape.dump(), ", too many elements");
+            if (span > (uint64_t{1} << 62))
+                throw fail("tensor '", name, "' has shape ", shape.dump(), ", too many elements");
             e.shape.push_back(static_cast<int64_t>(dim));
         }
 
         const json& offs = v["data_offsets"];
         if (!offs.is_array() || offs.size() != 2 || !offs[0].is_number_unsigned() || !offs[1].is_number_unsigned())
-            throw fail("tensor '", name, "' has data_offsets ", offs.dump(), ", expected [begin, end] with 0 <= begin <= end");
+            throw fail("tensor '", name, "' has data_offsets ", offs.dump(),
+                       ", expected [begin, end] with 0 <= begin <= end");
         e.begin = offs[0].get<uint64_t>();
         e.end = offs[1].get<uint64_t>();
         const std::string range = detail::concat("[", e.begin, ", ", e.end, "]");
         if (e.begin > e.end) throw fail("tensor '", name, "' has data_offsets ", range, " with begin > end");
         if (e.end > data_size_)
-            throw fail("tensor '", name, "' has data_offsets ", range, " beyond the data buffer of ", data_size_, " bytes");
+            throw fail("tensor '", name, "' has data_offsets ", range, " beyond the data buffer of ", data_size_,
+                       " bytes");
         if (numel * e.dtype->size != e.end - e.begin)
             throw fail("tensor '", name, "' has data_offsets ", range, " but shape ", shape_str(e.shape), " of ", tag,
                        " needs ", static_cast<uint64_t>(numel * e.dtype->size), " bytes");
@@ -230,8 +240,8 @@ private:
         const Entry* prev = nullptr;
         for (const Entry& e : entries) {
             if (e.begin < at)
-                throw fail("tensors '", prev->name, "' [", prev->begin, ", ", prev->end, "] and '", e.name, "' [", e.begin,
-                           ", ", e.end, "] overlap");
+                throw fail("tensors '", prev->name, "' [", prev->begin, ", ", prev->end, "] and '", e.name, "' [",
+                           e.begin, ", ", e.end, "] overlap");
             if (e.begin > at)
                 throw fail("data bytes [", at, ", ", e.begin, ") belong to no tensor (gap before '", e.name, "')");
             at = e.end;
@@ -331,7 +341,9 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
         if (!tensor.defined()) throw fail("tensor '", name, "' is undefined");
         Tensor t = tensor.detach().to(kCPU).contiguous();
         const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * element_size(t.dtype());
-        header[name] = {{"dtype", tag_of(t.dtype())}, {"shape", t.shape()}, {"data_offsets", json::array({offset, offset + nbytes})}};
+        header[name] = {{"dtype", tag_of(t.dtype())},
+                        {"shape", t.shape()},
+                        {"data_offsets", json::array({offset, offset + nbytes})}};
         offset += nbytes;
         blobs.push_back(std::move(t));
     }
@@ -345,14 +357,17 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     text.append((8 - text.size() % 8) % 8, ' ');
     const uint64_t n = text.size();
 
-    const std::string tmp_path = path + ".tmp." + std::to_string(::getpid());
+    // The pid keeps processes apart, the counter threads: two saves of one path never share a temporary file.
+    static std::atomic<uint64_t> saves{0};
+    const std::string tmp_path = detail::concat(path, ".tmp.", ::getpid(), ".", saves++);
     const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) throw fail("cannot create ", tmp_path, ": ", std::strerror(errno));
     TempFile tmp(tmp_path, fd);
     errno = 0;
     bool ok = write_all(fd, &n, 8) && write_all(fd, text.data(), n);
     for (size_t i = 0; ok && i < blobs.size(); ++i)
-        ok = write_all(fd, blobs[i].raw_data(), static_cast<uint64_t>(blobs[i].numel()) * element_size(blobs[i].dtype()));
+        ok = write_all(fd, blobs[i].raw_data(),
+                       static_cast<uint64_t>(blobs[i].numel()) * element_size(blobs[i].dtype()));
     if (!ok) throw fail("cannot write ", tmp_path, ": ", errno ? std::strerror(errno) : "short write");
     if (::fsync(fd) != 0) throw fail("cannot fsync ", tmp_path, ": ", std::strerror(errno));
     if (tmp.close() != 0) throw fail("cannot close ", tmp_path, ": ", std::strerror(errno));

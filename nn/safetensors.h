@@ -2,6 +2,8 @@
 // 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__": {...}},
 // then the raw little-endian data. The reader validates everything and throws an Error naming the file and the
 // fault; the writer writes a temporary file, fsyncs it and renames it over the target, so a crash keeps the old file.
+//   auto sd = load_safetensors("u2net.safetensors");  // {"stage1.rebnconvin.conv_s1.weight": [64, 3, 3, 3], ...}
+//   save_safetensors("ckpt.safetensors", model.state_dict(), {{"epoch", "12"}});
 #pragma once
 #include <map>
 #include <string>
@@ -13,7 +15,16 @@ namespace nabla {
 using TensorMap = std::map<std::string, Tensor>;
 using Metadata = std::map<std::string, std::string>;
 
+// Every tensor comes back as a contiguous CPU tensor: F32, F64, I64, U8, BOOL as float32, float64, int64, uint8,
+// bool; I32 widened to int64; F16 and BF16 converted to float32 (exactly). Other dtypes (I8, F8_*, ...) are an Error.
+// A file that breaks any rule of the format (header over 100 MB, bad JSON, a wrong field, data_offsets that do not
+// match shape x dtype or do not tile the data buffer exactly) is an Error that names the file and the fault.
+// `metadata`, if given, is replaced by the file's "__metadata__" (empty when the file has none).
 TensorMap load_safetensors(const std::string& path, Metadata* metadata = nullptr);
+
+// Writes the tensors (any device and strides; keys sorted; header padded with spaces to a multiple of 8) to
+// "<path>.tmp.<pid>.<n>", fsyncs it and renames it over `path`. On any failure the temporary file is removed, an
+// existing `path` is left untouched, and an Error names the path and the errno text.
 void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
 
 }  // namespace nabla

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "support/support.h"
 
@@ -192,7 +193,8 @@ TEST_CASE("safetensors: every fault of a malformed file is an Error naming the f
     };
 
     SECTION("the file itself") {
-        REQUIRE(load_error(dir.file("missing.safetensors")).find("cannot open: No such file or directory") != std::string::npos);
+        REQUIRE(load_error(dir.file("missing.safetensors")).find("cannot open: No such file or directory") !=
+                std::string::npos);
         REQUIRE(load_error(dir.path.string()).find("not a regular file") != std::string::npos);
         expect("", "file is 0 bytes, shorter than the 8-byte header length");
         expect(std::string("\x10\0\0\0\0", 5), "file is 5 bytes, shorter than the 8-byte header length");
@@ -211,24 +213,31 @@ TEST_CASE("safetensors: every fault of a malformed file is an Error naming the f
         header("{" + ok_entry + "," + ok_entry + "}", data8, "header has the key \"a\" twice in one object");
         header(R"({"a":{"dtype":"F32","dtype":"F64","shape":[1],"data_offsets":[0,4]}})", std::string(4, '\0'),
                "the key \"dtype\" twice");
-        header("{\"a\":{\"x\":" + std::string(100, '[') + std::string(100, ']') + "}}", "", "header nests deeper than 64 levels");
+        header("{\"a\":{\"x\":" + std::string(100, '[') + std::string(100, ']') + "}}", "",
+               "header nests deeper than 64 levels");
     }
     SECTION("an entry missing a field or with the wrong JSON types") {
         header(R"({"a":5})", "", "tensor 'a' is a JSON number, expected an object with dtype, shape, data_offsets");
         header(R"({"a":{"shape":[2],"data_offsets":[0,8]}})", data8, "tensor 'a' has no dtype");
         header(R"({"a":{"dtype":"F32","data_offsets":[0,8]}})", data8, "tensor 'a' has no shape");
         header(R"({"a":{"dtype":"F32","shape":[2]}})", data8, "tensor 'a' has no data_offsets");
-        header(R"({"a":{"dtype":32,"shape":[2],"data_offsets":[0,8]}})", data8, "tensor 'a' has dtype 32, expected a string");
-        header(R"({"a":{"dtype":"F32","shape":"2","data_offsets":[0,8]}})", data8, "tensor 'a' has shape \"2\", expected an array");
+        header(R"({"a":{"dtype":32,"shape":[2],"data_offsets":[0,8]}})", data8,
+               "tensor 'a' has dtype 32, expected a string");
+        header(R"({"a":{"dtype":"F32","shape":"2","data_offsets":[0,8]}})", data8,
+               "tensor 'a' has shape \"2\", expected an array");
         header(R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", data8, "dim 2.0 is not an integer");
         header(R"({"a":{"dtype":"F32","shape":[null],"data_offsets":[0,8]}})", data8, "dim null is not an integer");
-        header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":"0-8"}})", data8, "tensor 'a' has data_offsets \"0-8\"");
+        header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":"0-8"}})", data8,
+               "tensor 'a' has data_offsets \"0-8\"");
     }
     SECTION("dims and dtypes") {
-        header(R"({"a":{"dtype":"F32","shape":[2,-3],"data_offsets":[0,8]}})", data8, "shape [2,-3] with dim -3 negative");
+        header(R"({"a":{"dtype":"F32","shape":[2,-3],"data_offsets":[0,8]}})", data8,
+               "shape [2,-3] with dim -3 negative");
         header(R"({"a":{"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,8]}})", data8, "too large");
-        header(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", data8, "too many elements");
-        header(R"({"a":{"dtype":"F31","shape":[2],"data_offsets":[0,8]}})", data8, "tensor 'a' has unknown dtype \"F31\"");
+        header(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", data8,
+               "too many elements");
+        header(R"({"a":{"dtype":"F31","shape":[2],"data_offsets":[0,8]}})", data8,
+               "tensor 'a' has unknown dtype \"F31\"");
         header(R"({"a":{"dtype":"I8","shape":[8],"data_offsets":[0,8]}})", data8,
                "tensor 'a' has dtype I8, which Nabla does not read");
     }
@@ -236,7 +245,8 @@ TEST_CASE("safetensors: every fault of a malformed file is an Error naming the f
         for (const char* offs : {"[8]", "[0,4,8]", "[-1,7]", "[0.0,8.0]", "[0,\"8\"]", "[]"})
             header(std::string(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":)") + offs + "}}", data8,
                    std::string("tensor 'a' has data_offsets ") + offs + ", expected [begin, end]");
-        header(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", data8, "tensor 'a' has data_offsets [8, 0] with begin > end");
+        header(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", data8,
+               "tensor 'a' has data_offsets [8, 0] with begin > end");
         header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", data8,
                "tensor 'a' has data_offsets [4, 12] beyond the data buffer of 8 bytes");
         header(R"({"stage1.conv.weight":{"dtype":"F32","shape":[3,3],"data_offsets":[0,100]}})", std::string(100, '\0'),
@@ -244,13 +254,17 @@ TEST_CASE("safetensors: every fault of a malformed file is an Error naming the f
         header(R"({"a":{"dtype":"F32","shape":[],"data_offsets":[0,8]}})", data8, "shape [] of F32 needs 4 bytes");
     }
     SECTION("the tensors must tile the data buffer") {
-        header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-               std::string(12, '\0'), "tensors 'a' [0, 8] and 'b' [4, 12] overlap");
-        header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"U8","shape":[0],"data_offsets":[3,3]}})",
-               data8, "tensors 'a' [0, 8] and 'b' [3, 3] overlap");
-        header(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[8,12]}})",
-               std::string(12, '\0'), "data bytes [4, 8) belong to no tensor (gap before 'b')");
-        header(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})", data8, "data bytes [0, 4) belong to no tensor");
+        header(
+            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+            std::string(12, '\0'), "tensors 'a' [0, 8] and 'b' [4, 12] overlap");
+        header(
+            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"U8","shape":[0],"data_offsets":[3,3]}})",
+            data8, "tensors 'a' [0, 8] and 'b' [3, 3] overlap");
+        header(
+            R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[8,12]}})",
+            std::string(12, '\0'), "data bytes [4, 8) belong to no tensor (gap before 'b')");
+        header(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})", data8,
+               "data bytes [0, 4) belong to no tensor");
         header("{" + ok_entry + "}", data8 + "xyz", "data bytes [8, 11) after the last tensor belong to no tensor");
         header("{}", "x", "data bytes [0, 1) after the last tensor");
     }
@@ -260,9 +274,10 @@ TEST_CASE("safetensors: every fault of a malformed file is an Error naming the f
         header(R"({"__metadata__":"k=v"})", "", "__metadata__ is a JSON string, expected an object of strings");
     }
     SECTION("what is valid stays valid") {  // the limits above are not too strict
-        write_bytes(path, file_bytes(R"({"__metadata__":null,"b":{"dtype":"BOOL","shape":[3],"data_offsets":[8,11]},)" +
-                                         ok_entry + ",\"z\":{\"dtype\":\"I64\",\"shape\":[0,7],\"data_offsets\":[0,0]}}",
-                                     std::string(8, '\0') + std::string("\x01\x00\x02", 3), /*pad=*/false));
+        write_bytes(path,
+                    file_bytes(R"({"__metadata__":null,"b":{"dtype":"BOOL","shape":[3],"data_offsets":[8,11]},)" +
+                                   ok_entry + ",\"z\":{\"dtype\":\"I64\",\"shape\":[0,7],\"data_offsets\":[0,0]}}",
+                               std::string(8, '\0') + std::string("\x01\x00\x02", 3), /*pad=*/false));
         TensorMap t = load_safetensors(path);
         REQUIRE(t.size() == 3);
         REQUIRE(identical(t.at("b"), bools({1, 0, 1}, {3})));  // a byte 2 in a BOOL tensor reads as true
@@ -309,7 +324,8 @@ TEST_CASE("safetensors: save is atomic: it replaces the whole file or leaves eve
     TempDir dir;
     auto leftovers = [&] {
         int count = 0;
-        for (const auto& e : fs::directory_iterator(dir.path)) count += e.path().filename().string().find(".tmp.") != std::string::npos;
+        for (const auto& e : fs::directory_iterator(dir.path))
+            count += e.path().filename().string().find(".tmp.") != std::string::npos;
         return count;
     };
 
@@ -375,6 +391,29 @@ TEST_CASE("safetensors: save is atomic: it replaces the whole file or leaves eve
         }
         fs::permissions(dir.path, fs::perms::owner_all);
         REQUIRE(read_bytes(path) == before);
+        REQUIRE(leftovers() == 0);
+    }
+    SECTION("a target that is a directory throws and leaves no temporary file") {
+        fs::create_directory(dir.path / "model.safetensors");
+        fs::create_directory(dir.path / "model.safetensors" / "inside");
+        REQUIRE_THROWS_WITH(save_safetensors(dir.file("model.safetensors"), {{"x", ones({1})}}),
+                            Catch::Contains("cannot rename") && Catch::Contains("over it: Is a directory"));
+        REQUIRE(fs::is_directory(dir.path / "model.safetensors" / "inside"));
+        REQUIRE(leftovers() == 0);
+    }
+    SECTION("threads saving one path never mix their files") {
+        const std::string path = dir.file("model.safetensors");
+        std::vector<std::thread> threads;
+        for (int k = 0; k < 4; ++k)
+            threads.emplace_back([&, k] {
+                for (int i = 0; i < 10; ++i)
+                    save_safetensors(path, {{"v", full({1000 + 10 * k}, k)}}, {{"k", std::to_string(k)}});
+            });
+        for (auto& t : threads) t.join();
+        Metadata meta;
+        Tensor v = load_safetensors(path, &meta).at("v");
+        const int k = std::stoi(meta.at("k"));
+        REQUIRE(identical(v, full({1000 + 10 * k}, k)));  // one whole version, whichever rename came last
         REQUIRE(leftovers() == 0);
     }
     SECTION("bad arguments throw before touching the disk") {
