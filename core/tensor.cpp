@@ -13,6 +13,7 @@ int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size"
 int64_t Tensor::stride(int64_t d) const { return strides()[wrap_dim(d, dim(), "stride")]; }
 
 bool Tensor::is_contiguous() const {
+    if (numel() == 0) return true;  // as PyTorch: an empty tensor is contiguous whatever its strides
     int64_t expected = 1;
     for (int64_t d = dim() - 1; d >= 0; --d) {
         if (shape()[d] == 1) continue;

@@ -60,22 +60,26 @@ Rows<K> make_rows(const Shape& shape, const std::array<const Tensor*, K>& ts) {
     return r;
 }
 
-// Calls row(offsets, n) for every row, rows split across threads; offsets[k] is operand k's row start.
+// Calls row(offsets, n) for every row, rows split across threads; offsets[k] is operand k's row start. Long rows
+// are cut into pieces of about kGrain elements, so one big contiguous tensor (a single row) still uses every thread.
 template <size_t K, class F>
 void for_each_row(const Rows<K>& r, F&& row) {
     const int64_t rows = numel_of(r.outer_shape);
-    const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(r.inner, 1));
-    parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    const int64_t pieces = std::max<int64_t>(1, r.inner / kGrain);
+    const int64_t piece_len = (r.inner + pieces - 1) / pieces;
+    const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(piece_len, 1));
+    parallel_for(0, rows * pieces, grain, [&](int64_t begin, int64_t end) {
         std::array<int64_t, K> off{};
-        for (int64_t i = begin; i < end; ++i) {
-            int64_t rem = i;
-            off.fill(0);
+        for (int64_t w = begin; w < end; ++w) {
+            int64_t rem = w / pieces;
+            const int64_t start = (w % pieces) * piece_len, n = std::min(piece_len, r.inner - start);
+            for (size_t k = 0; k < K; ++k) off[k] = start * r.inner_stride[k];
             for (int64_t d = static_cast<int64_t>(r.outer_shape.size()) - 1; d >= 0; --d) {
                 const int64_t idx = rem % r.outer_shape[d];
                 rem /= r.outer_shape[d];
                 for (size_t k = 0; k < K; ++k) off[k] += idx * r.outer_strides[k][d];
             }
-            row(off, r.inner);
+            row(off, n);
         }
     });
 }
