@@ -82,7 +82,8 @@ void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
     if (!leaf.grad) {
         // Keep the incoming tensor when nobody else holds its storage; otherwise copy, so that an in-place change
         // of .grad (zero_grad, an optimizer) never writes into another tensor.
-        leaf.grad = (g.storage().use_count() == 1 ? g : g.clone()).impl_ptr();
+        // A broadcast or strided gradient (the backward of sum is an expanded view) is made dense first.
+        leaf.grad = (g.storage().use_count() == 1 && g.is_contiguous() ? g : g.detach().clone()).impl_ptr();
         leaf.grad->requires_grad = false;
         leaf.grad->grad_fn = nullptr;
         return;

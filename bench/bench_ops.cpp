@@ -8,13 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <omp.h>
 
-#include "ops/batch_norm.h"
-#include "ops/conv.h"
-#include "ops/interpolate.h"
 #include "ops/ops.h"
-#include "ops/pixel_shuffle.h"
-#include "ops/pool.h"
-#include "ops/unfold.h"
 
 using namespace nabla;
 using json = nlohmann::json;
@@ -83,6 +77,29 @@ std::function<Tensor()> make_case(const json& c, std::vector<Tensor>& inputs) {
         inputs = {x};
         MaxPool2dOptions o{.kernel_size = c["kernel"].get<int64_t>(), .stride = c.value("stride", 0), .ceil_mode = c.value("ceil_mode", false)};
         return [=] { return max_pool2d(x, o); };
+    }
+    if (op == "relu") {
+        Tensor x = input(shape_of(c["x"]));
+        inputs = {x};
+        return [=] { return relu(x); };
+    }
+    if (op == "add" || op == "cat") {
+        Tensor x = input(shape_of(c["x"])), y = input(shape_of(c["y"]));
+        inputs = {x, y};
+        if (op == "add") return [=] { return x + y; };
+        return [=] { return cat({x, y}, 1); };
+    }
+    if (op == "softmax") {
+        Tensor x = input(shape_of(c["x"]));
+        inputs = {x};
+        int64_t dim = c["dim"];
+        return [=] { return softmax(x, dim); };
+    }
+    if (op == "bce_with_logits") {
+        Tensor x = input(shape_of(c["x"]));
+        Tensor t = gt(rand(x.shape()), 0.5).to(kFloat32);
+        inputs = {x};
+        return [=] { return binary_cross_entropy_with_logits(x, t).reshape({1}); };
     }
     throw Error("bench_ops: unknown op '" + op + "' in the cases file");
 }

@@ -51,6 +51,19 @@ def make_case(c):
     if op == "max_pool2d":
         x = r(c["x"])
         return [x], lambda: F.max_pool2d(x, c["kernel"], c.get("stride"), ceil_mode=c.get("ceil_mode", False))
+    if op == "relu":
+        x = r(c["x"])
+        return [x], lambda: F.relu(x)
+    if op in ("add", "cat"):
+        x, y = r(c["x"]), r(c["y"])
+        return [x, y], (lambda: x + y) if op == "add" else (lambda: torch.cat([x, y], 1))
+    if op == "softmax":
+        x = r(c["x"])
+        return [x], lambda: torch.softmax(x, c["dim"])
+    if op == "bce_with_logits":
+        x = r(c["x"])
+        t = (torch.rand(x.shape) > 0.5).float()
+        return [x], lambda: F.binary_cross_entropy_with_logits(x, t).reshape(1)
     raise ValueError(op)
 
 

@@ -51,7 +51,7 @@ Tensor reduce_op(const char* name, ReduceOp op, const Tensor& x_in, const Shape&
         autograd::record(name, {x}, y, [in, kept, count, is_mean](const Tensor& g, const NeedsGrad&) {
             Tensor gk = g.reshape(kept);
             if (is_mean) gk = div(gk, count);
-            return Grads{gk.expand(in).contiguous()};
+            return Grads{gk.expand(in)};  // a broadcast view: consumers read it through its strides
         });
     } else {
         autograd::record(name, {x}, y, [kept, dims, sx = autograd::save(x), sy = autograd::save(y)](const Tensor& g, const NeedsGrad&) {

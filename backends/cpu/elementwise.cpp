@@ -3,10 +3,12 @@
 // Any layout whose innermost dim is dense or broadcast in every operand (stride 1 or 0) runs fast: dims that can
 // be merged are merged first (so a bias [1, C, 1, 1] expanded over [N, C, H, W] becomes N*C rows of H*W elements
 // with a constant b per row), then each row is one tight loop. Other layouts and dtypes go to the reference
-// kernels. The math is backends/common/*_math.h, the same as every backend's.
+// kernels. The math is backends/common/*_math.h, the same as every backend's; the ops whose cost is a
+// transcendental function go to oneDNN's vectorised eltwise primitives first (backends/cpu/eltwise_dnnl.cpp).
 #include "backends/common/binary_math.h"
 #include "backends/common/unary_math.h"
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/eltwise_dnnl.h"
 #include "backends/cpu/parallel.h"
 
 namespace nabla {
@@ -87,6 +89,7 @@ void for_each_row(const Rows<K>& r, F&& row) {
 }  // namespace
 
 void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryArgs args) {
+    if (dnnl_util::eltwise_forward(op, x, out, args)) return;  // exp, log, sigmoid, tanh, silu, softplus
     auto r = make_rows<2>(out.shape(), {&out, &x});
     if (x.dtype() != kFloat32 || !r.ok || r.inner_stride[0] != 1 || r.inner_stride[1] != 1)
         return ReferenceBackend::unary(op, x, out, args);
@@ -104,6 +107,7 @@ void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryArgs
 }
 
 void CpuBackend::unary_backward(UnaryOp op, const Tensor& gy, const Tensor& saved, const Tensor& gx, UnaryArgs args) {
+    if (dnnl_util::eltwise_backward(op, gy, saved, gx, args)) return;
     auto r = make_rows<3>(gx.shape(), {&gx, &gy, &saved});
     if (gy.dtype() != kFloat32 || !r.ok || r.inner_stride[0] != 1 || r.inner_stride[1] != 1 || r.inner_stride[2] != 1)
         return ReferenceBackend::unary_backward(op, gy, saved, gx, args);

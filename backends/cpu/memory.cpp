@@ -1,7 +1,7 @@
 // backends/cpu/memory.cpp — copy_ and fill_ on the host.
 // copy_: contiguous same-dtype copies are one parallel memcpy; other same-dtype copies (permuted or sliced views
-// made contiguous: transposes, pixel_shuffle) merge what dims they can, then copy planes of the last two dims in
-// parallel with plain strided loops. Converting copies go to the reference walk.
+// made contiguous: transposes, pixel_shuffle, cat) merge what dims they can, then copy blocks of rows in parallel
+// with plain strided loops. Converting copies go to the reference walk.
 #include <cstring>
 
 #include "backends/cpu/cpu_backend.h"
@@ -40,28 +40,35 @@ CopyGeometry coalesce(const Tensor& dst, const Tensor& src) {
 
 template <class T>
 void strided_copy(T* d, const T* s, const CopyGeometry& g) {
+    // A work item is a block of `block_rows` rows of the second-to-last dim, or a piece of one long row, so that both
+    // many short rows (pixel_shuffle: rows of 2) and a few long ones (cat along channels) spread over the threads.
     const size_t nd = g.sizes.size();
     const int64_t rows = g.sizes[nd - 2], cols = g.sizes[nd - 1];
     const int64_t drs = g.dst_strides[nd - 2], dcs = g.dst_strides[nd - 1];
     const int64_t srs = g.src_strides[nd - 2], scs = g.src_strides[nd - 1];
     int64_t planes = 1;
     for (size_t i = 0; i + 2 < nd; ++i) planes *= g.sizes[i];
-    const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(rows * cols, 1));
-    parallel_for(0, planes, grain, [&](int64_t begin, int64_t end) {
-        for (int64_t p = begin; p < end; ++p) {
-            int64_t rem = p, od = 0, os = 0;
+    constexpr int64_t kPiece = 1 << 14;
+    const int64_t pieces = std::max<int64_t>(1, cols / kPiece), piece_len = (cols + pieces - 1) / pieces;
+    const int64_t block_rows = std::clamp<int64_t>(kPiece / std::max<int64_t>(cols, 1), 1, rows);
+    const int64_t blocks = (rows + block_rows - 1) / block_rows;
+    parallel_for(0, planes * blocks * pieces, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t w = begin; w < end; ++w) {
+            int64_t rem = w / (blocks * pieces), od = 0, os = 0;
             for (int64_t i = static_cast<int64_t>(nd) - 3; i >= 0; --i) {
                 const int64_t idx = rem % g.sizes[i];
                 rem /= g.sizes[i];
                 od += idx * g.dst_strides[i];
                 os += idx * g.src_strides[i];
             }
-            for (int64_t r = 0; r < rows; ++r) {
-                T* dr = d + od + r * drs;
-                const T* sr = s + os + r * srs;
-                if (dcs == 1 && scs == 1) std::memcpy(dr, sr, static_cast<size_t>(cols) * sizeof(T));
+            const int64_t r0 = (w / pieces % blocks) * block_rows, r1 = std::min(rows, r0 + block_rows);
+            const int64_t c0 = (w % pieces) * piece_len, n = std::min(piece_len, cols - c0);
+            for (int64_t r = r0; r < r1; ++r) {
+                T* dr = d + od + r * drs + c0 * dcs;
+                const T* sr = s + os + r * srs + c0 * scs;
+                if (dcs == 1 && scs == 1) std::memcpy(dr, sr, static_cast<size_t>(n) * sizeof(T));
                 else
-                    for (int64_t c = 0; c < cols; ++c) dr[c * dcs] = sr[c * scs];
+                    for (int64_t c = 0; c < n; ++c) dr[c * dcs] = sr[c * scs];
             }
         }
     });
