@@ -3,6 +3,7 @@
 // A view shares storage and only changes shape/strides/offset. Backward rules:
 //   view/reshape: reshape back   permute: inverse permutation   expand: sum_to   narrow/select/slice: scatter into
 //   zeros of the input's shape   to(dtype): convert back   contiguous/clone: identity
+// A little over an op file's length because it holds every view method of Tensor in one place.
 #include "autograd/node.h"
 #include "backends/backend.h"
 #include "core/factory.h"
