@@ -65,6 +65,10 @@ Tensor Backend::pad_backward(const Tensor&, const Shape&, const Shape&, PadMode)
 Tensor Backend::flip(const Tensor&, const Shape&) { not_implemented("flip"); }
 ValuesIndices Backend::sort(const Tensor&, int64_t, bool) { not_implemented("sort"); }
 ValuesIndices Backend::topk(const Tensor&, int64_t, int64_t, bool, bool) { not_implemented("topk"); }
+Tensor Backend::bce_with_logits(const Tensor&, const Tensor&, const Tensor&) { not_implemented("bce_with_logits"); }
+Tensor Backend::bce_with_logits_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+    not_implemented("bce_with_logits_backward");
+}
 
 // --- choosing a backend ---
 namespace {

@@ -122,6 +122,11 @@ public:
     virtual ValuesIndices sort(const Tensor& x, int64_t dim, bool descending);  // stable
     virtual ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted);
 
+    // --- fused losses (ops/loss.cpp): per-element binary_cross_entropy_with_logits of logits x, targets t and
+    // pos_weight pw (undefined for none), all of one shape (zero strides allowed); math in backends/common/loss_math.h ---
+    virtual Tensor bce_with_logits(const Tensor& x, const Tensor& t, const Tensor& pw);
+    virtual Tensor bce_with_logits_backward(const Tensor& gy, const Tensor& x, const Tensor& t, const Tensor& pw);
+
 protected:
     [[noreturn]] void not_implemented(std::string_view kernel) const;
 };

@@ -16,6 +16,8 @@
 #include "ops/loss.h"
 
 #include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "backends/backend.h"
 #include "core/factory.h"
 #include "ops/activation.h"
 #include "ops/elementwise.h"
@@ -144,15 +146,20 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     check_same_shape("binary_cross_entropy_with_logits", input, target);
     check_broadcasts_to("binary_cross_entropy_with_logits", weight, "weight", input);
     check_broadcasts_to("binary_cross_entropy_with_logits", pos_weight, "pos_weight", input);
-    // With softplus(-z) = softplus(z) - z the loss is softplus(z) - t z without pos_weight: three kernels forward
-    // and three backward, where the literal formula takes twice as many (it is on every U^2-Net side output).
     Tensor loss;
-    if (pos_weight.defined()) {
+    if (!autograd::needs_grad({target, pos_weight})) {
+        // The common case (gradient for the logits only): one fused kernel each way, backends/common/loss_math.h.
+        const Shape& shape = input.shape();
+        const Tensor t = target.detach(), pw = pos_weight.defined() ? pos_weight.detach().to(input.dtype()).expand(shape) : Tensor();
+        loss = backend_for(input).bce_with_logits(input, t, pw);
+        autograd::record("binary_cross_entropy_with_logits", {input}, loss,
+                         [sx = autograd::save(input), st = autograd::save(t), pw](const Tensor& g, const autograd::NeedsGrad&) {
+                             return autograd::Grads{backend_for(g).bce_with_logits_backward(g, sx.get(), st.get(), pw)};
+                         });
+    } else {  // gradients for targets or pos_weight too: composed of ops, so the tape derives them
         Tensor log_sigmoid_neg = softplus(neg(input));  // log(1 + exp(-z)) = -log σ(z)
-        log_sigmoid_neg = mul(add(mul(sub(pos_weight, 1.0), target), 1.0), log_sigmoid_neg);
+        if (pos_weight.defined()) log_sigmoid_neg = mul(add(mul(sub(pos_weight, 1.0), target), 1.0), log_sigmoid_neg);
         loss = add(mul(1.0 - target, input), log_sigmoid_neg);
-    } else {
-        loss = sub(softplus(input), mul(target, input));
     }
     if (weight.defined()) loss = mul(loss, weight);
     return reduce_loss(loss, reduction);

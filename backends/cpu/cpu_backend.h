@@ -43,6 +43,9 @@ public:
     // backends/cpu/softmax.cpp
     Tensor softmax(const Tensor& x, int64_t dim, bool log) override;
     Tensor softmax_backward(const Tensor& gy, const Tensor& y, int64_t dim, bool log) override;
+    // backends/cpu/loss.cpp
+    Tensor bce_with_logits(const Tensor& x, const Tensor& t, const Tensor& pw) override;
+    Tensor bce_with_logits_backward(const Tensor& gy, const Tensor& x, const Tensor& t, const Tensor& pw) override;
 };
 
 // "oneDNN 2.6.3, 2 threads": what `--verbose` prints.

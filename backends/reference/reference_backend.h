@@ -61,6 +61,9 @@ public:
     // backends/reference/sort.cpp
     ValuesIndices sort(const Tensor& x, int64_t dim, bool descending) override;
     ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) override;
+    // backends/reference/loss.cpp
+    Tensor bce_with_logits(const Tensor& x, const Tensor& t, const Tensor& pw) override;
+    Tensor bce_with_logits_backward(const Tensor& gy, const Tensor& x, const Tensor& t, const Tensor& pw) override;
 };
 
 }  // namespace nabla

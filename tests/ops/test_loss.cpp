@@ -152,3 +152,26 @@ TEST_CASE("losses: errors name the loss and both shapes", "[ops][loss][errors]")
     REQUIRE_THROWS_AS(cross_entropy(logits, zeros({4})), ShapeError);  // float target must be probabilities [4, 5]
     REQUIRE_THROWS_AS(nll_loss(logits, zeros({4})), TypeError);        // class indices must be int64
 }
+
+TEST_CASE("loss: the fused binary_cross_entropy_with_logits kernels equal the reference, with and without pos_weight",
+          "[ops][loss][backend]") {
+    Tensor x = randn({4, 1, 37, 41}) * 6.0;  // logits far into both tails
+    Tensor t = gt(rand(x.shape()), 0.5).to(kFloat32);
+    for (const Tensor& pw : {Tensor(), full({1}, 2.5)}) {
+        INFO((pw.defined() ? "pos_weight 2.5" : "no pos_weight"));
+        auto run = [&] {
+            Tensor xi = x.detach().requires_grad_();
+            Tensor l = binary_cross_entropy_with_logits(xi, t, Tensor(), pw);
+            l.backward();
+            return std::pair{l.detach(), xi.grad()};
+        };
+        auto [l, g] = run();
+        auto [l_ref, g_ref] = with_kernels(Kernels::reference, run);
+        REQUIRE_THAT(l, ClosesTo(l_ref, 1e-6, 1e-5));
+        REQUIRE_THAT(g, ClosesTo(g_ref, 1e-9, 1e-5));
+        // and against float64, the composed formula's precision
+        Tensor x64 = x.to(kFloat64).requires_grad_();
+        Tensor l64 = binary_cross_entropy_with_logits(x64, t.to(kFloat64), Tensor(), pw.defined() ? pw.to(kFloat64) : pw);
+        REQUIRE_THAT(l, ClosesTo(l64, 1e-6, 1e-5));
+    }
+}
