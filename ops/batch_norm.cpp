@@ -48,8 +48,8 @@ Shape channel_shape(const Tensor& x) {  // [1, C, 1, ...] to broadcast a [C] vec
 Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight_in,
                   const Tensor& bias_in, bool training, double momentum, double eps) {
     NB_CHECK(x_in.dim() >= 2, "batch_norm: expected input [N, C, *], got ", x_in.shape());
-    NB_CHECK_VALUE(is_floating(x_in.dtype()), "batch_norm: expected a floating input, got ", dtype_name(x_in.dtype()), " ",
-                   x_in.shape());
+    NB_CHECK_VALUE(is_floating(x_in.dtype()), "batch_norm: expected a floating input, got ", dtype_name(x_in.dtype()),
+                   " ", x_in.shape());
     check_channel_vector("batch_norm", weight_in, "weight", x_in);
     check_channel_vector("batch_norm", bias_in, "bias", x_in);
     check_channel_vector("batch_norm", running_mean, "running_mean", x_in);
@@ -79,10 +79,10 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
     autograd::record("batch_norm", {x, weight, bias}, r.output,
                      [training, sx = save(x), sw = save(weight), sm = save(r.save_mean), si = save(r.save_invstd)](
                          const Tensor& gy, const NeedsGrad& needs) {
-                         ConvGrads g = backend_for(gy).batch_norm_backward(gy.contiguous(), sx.get(), sw.get(), sm.get(),
-                                                                           si.get(), training,
-                                                                           {needs[0], needs[1], needs[2]});
-                         return Grads{g.input, g.weight, g.bias};
+                         const ConvGrads g =
+                             backend_for(gy).batch_norm_backward(gy.contiguous(), sx.get(), sw.get(), sm.get(),
+                                                                 si.get(), training, {needs[0], needs[1], needs[2]});
+                         return Grads{g.input, g.weight, g.bias};  // [N, C, *], [C], [C]
                      });
     return r.output;
 }
@@ -90,14 +90,14 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
     NB_CHECK(x.dim() >= 2, "group_norm: expected input [N, C, *], got ", x.shape());
     const int64_t n = x.size(0), c = x.size(1);
-    NB_CHECK_VALUE(num_groups > 0 && c % num_groups == 0, "group_norm: expected the ", c, " channels of input ", x.shape(),
-                   " to be divisible by num_groups=", num_groups);
+    NB_CHECK_VALUE(num_groups > 0 && c % num_groups == 0, "group_norm: expected the ", c, " channels of input ",
+                   x.shape(), " to be divisible by num_groups=", num_groups);
     check_channel_vector("group_norm", weight, "weight", x);
     check_channel_vector("group_norm", bias, "bias", x);
     const int64_t per_group = n * num_groups > 0 ? x.numel() / (n * num_groups) : 0;
-    Tensor xg = x.reshape({n, num_groups, per_group});                // [N, G, C/G * prod(*)]
-    Tensor centered = sub(xg, mean(xg, {2}, true));                    // [N, G, C/G * prod(*)]
-    Tensor var_biased = mean(mul(centered, centered), {2}, true);      // [N, G, 1]
+    Tensor xg = x.reshape({n, num_groups, per_group});                         // [N, G, C/G * prod(*)]
+    Tensor centered = sub(xg, mean(xg, {2}, true));                            // [N, G, C/G * prod(*)]
+    Tensor var_biased = mean(mul(centered, centered), {2}, true);              // [N, G, 1]
     Tensor y = mul(centered, rsqrt(add(var_biased, eps))).reshape(x.shape());  // [N, C, *]
     if (weight.defined()) y = mul(y, weight.reshape(channel_shape(x)));
     if (bias.defined()) y = add(y, bias.reshape(channel_shape(x)));

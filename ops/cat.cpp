@@ -1,6 +1,6 @@
 // ops/cat.cpp — torch.cat, stack, split and chunk (declared in ops/indexing.h).
 //   cat: [*p, n_i, *q] for each i -> [*p, sum n_i, *q], written as an empty tensor with each input copied into its
-//        narrow view. Backward: input i gets g.narrow(dim, start_i, n_i) (converted back to its dtype).
+//        narrow view. Backward: input i gets gy.narrow(dim, start_i, n_i) (converted back to its dtype).
 //   stack: cat of the inputs unsqueezed at dim. split/chunk: narrow views. Both are composed of ops that record
 //   their own gradients (unsqueeze, cat, narrow), so they need none of their own.
 #include <algorithm>
@@ -15,8 +15,10 @@ using autograd::Grads;
 using autograd::NeedsGrad;
 
 namespace {
+
 // PyTorch still accepts (and skips) 1-D empty tensors in cat whatever the other shapes are.
 bool skipped_in_cat(const Tensor& t) { return t.dim() == 1 && t.numel() == 0; }
+
 }  // namespace
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
@@ -39,8 +41,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
                  ref.device());
         bool match = t.dim() == ref.dim();
         for (int64_t k = 0; match && k < t.dim(); ++k) match = k == d || t.size(k) == ref.size(k);
-        NB_CHECK(match, "cat: sizes of tensors must match except in dimension ", d, ", but tensor ", i, " has ", t.shape(),
-                 " and tensor ", ref_i, " has ", ref.shape());
+        NB_CHECK(match, "cat: sizes of tensors must match except in dimension ", d, ", but tensor ", i, " has ",
+                 t.shape(), " and tensor ", ref_i, " has ", ref.shape());
         out_shape[d] += t.size(d);
     }
 
@@ -63,15 +65,12 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
         shapes.push_back(t.shape());
         dtypes.push_back(t.dtype());
     }
-    autograd::record("cat", tensors, y, [d, starts, shapes, dtypes](const Tensor& g, const NeedsGrad& needs) {
+    autograd::record("cat", tensors, y, [d, starts, shapes, dtypes](const Tensor& gy, const NeedsGrad& needs) {
         Grads grads(shapes.size());
         for (size_t i = 0; i < shapes.size(); ++i) {
             if (!needs[i]) continue;
-            if (starts[i] < 0) {
-                grads[i] = zeros(shapes[i], {.dtype = dtypes[i], .device = g.device()});
-                continue;
-            }
-            grads[i] = g.narrow(d, starts[i], shapes[i][d]).to(dtypes[i]);
+            grads[i] = starts[i] < 0 ? zeros(shapes[i], {.dtype = dtypes[i], .device = gy.device()})
+                                     : gy.narrow(d, starts[i], shapes[i][d]).to(dtypes[i]);
         }
         return grads;
     });
@@ -93,11 +92,13 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
     NB_CHECK(x.dim() > 0, "split: expected at least a 1-dimensional tensor, got ", x.shape());
     const int64_t d = wrap_dim(dim, x.dim(), "split");
     const int64_t n = x.size(d);
-    NB_CHECK_VALUE(split_size > 0 || (split_size == 0 && n == 0), "split: split_size can only be 0 if dimension size is 0, ",
-                   "but got split_size ", split_size, " for dimension ", d, " of ", x.shape());
+    NB_CHECK_VALUE(split_size > 0 || (split_size == 0 && n == 0),
+                   "split: split_size can only be 0 if dimension size is 0, but got split_size ", split_size,
+                   " for dimension ", d, " of ", x.shape());
     if (n == 0) return {x.narrow(d, 0, 0)};
     std::vector<Tensor> parts;
-    for (int64_t start = 0; start < n; start += split_size) parts.push_back(x.narrow(d, start, std::min(split_size, n - start)));
+    for (int64_t start = 0; start < n; start += split_size)
+        parts.push_back(x.narrow(d, start, std::min(split_size, n - start)));
     return parts;
 }
 
@@ -125,7 +126,7 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
     NB_CHECK(x.dim() > 0, "chunk: expected at least a 1-dimensional tensor, got ", x.shape());
     const int64_t d = wrap_dim(dim, x.dim(), "chunk");
     const int64_t n = x.size(d);
-    if (n == 0) return std::vector<Tensor>(static_cast<size_t>(chunks), x.narrow(d, 0, 0));  // as PyTorch: chunks empties
+    if (n == 0) return std::vector<Tensor>(static_cast<size_t>(chunks), x.narrow(d, 0, 0));  // as PyTorch
     return split(x, (n + chunks - 1) / chunks, d);
 }
 

@@ -1,4 +1,4 @@
-// ops/conv.h — torch.nn.functional.conv2d and conv_transpose2d (the math: /work/shared/specs/u2net_panet.md §3.6).
+// ops/conv.h — torch.nn.functional.conv2d and conv_transpose2d (the math: specs/u2net_panet.md §3.6).
 //   conv2d:           x [N, C_in, H, W], weight [C_out, C_in/groups, kh, kw], bias [C_out] -> [N, C_out, H_out, W_out]
 //                     H_out = floor((H + 2p - d(kh-1) - 1) / s) + 1
 //   conv_transpose2d: x [N, C_in, H, W], weight [C_in, C_out/groups, kh, kw], bias [C_out] -> [N, C_out, H_out, W_out]
@@ -14,5 +14,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
                         const ConvTranspose2dOptions& options = {});
+
+// The sliding-window count along one axis, shared by conv2d and unfold: floor((in + 2p - d(k-1) - 1) / s) + 1, or 0
+// when the dilated kernel does not fit into the padded input.
+int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation);
 
 }  // namespace nabla

@@ -1,11 +1,11 @@
 // ops/indexing.cpp — index_select, gather, scatter_add, masked_fill, masked_select, flip, and advanced indexing
 // x[i0, ..., ik-1] (index) with its out-of-place assignment (index_put); declared in ops/indexing.h.
-// Shapes are in the header; the kernels are backends/reference/indexing.cpp. Backward rules (g = output gradient):
-//   index_select: zeros.index_add_(dim, index, g)     gather: zeros.scatter_add_(dim, index, g)
-//   scatter_add: x gets g, src gets gather(g, dim, index) (zeros where src is larger than index)
-//   index: zeros.index_put_(indices, g, accumulate=true), so repeated indices sum their gradients
-//   index_put: x gets g (with the written positions zeroed unless accumulate), values get sum_to(g[indices])
-//   flip: flip(g)   masked_fill: composed of where   masked_select: composed of expand, reshape and index
+// Shapes are in the header; the kernels are backends/reference/indexing.cpp. Backward rules (gy = output gradient):
+//   index_select: zeros.index_add_(dim, index, gy)     gather: zeros.scatter_add_(dim, index, gy)
+//   scatter_add: x gets gy, src gets gather(gy, dim, index) (zeros where src is larger than index)
+//   index: zeros.index_put_(indices, gy, accumulate=true), so repeated indices sum their gradients
+//   index_put: x gets gy (with the written positions zeroed unless accumulate), values get sum_to(gy[indices])
+//   flip: flip(gy)   masked_fill: composed of where   masked_select: composed of expand, reshape and index
 #include "ops/indexing.h"
 
 #include <algorithm>
@@ -25,7 +25,8 @@ namespace {
 
 void check_index_tensor(const char* op, const Tensor& index, const Tensor& x) {
     if (index.dtype() != kInt64)
-        throw TypeError(detail::concat(op, ": expected an int64 index, got ", dtype_name(index.dtype()), " ", index.shape()));
+        throw TypeError(
+            detail::concat(op, ": expected an int64 index, got ", dtype_name(index.dtype()), " ", index.shape()));
     NB_CHECK(index.device() == x.device(), op, ": index on ", index.device(), " but input on ", x.device());
 }
 
@@ -64,6 +65,16 @@ std::vector<autograd::SavedTensor> save_all(const std::vector<Tensor>& ts) {
     return v;
 }
 
+// t in the leading corner of a zero tensor of `shape` (t is nowhere larger than shape).
+Tensor zero_padded_to(const Tensor& t, const Shape& shape) {
+    if (t.shape() == shape) return t;
+    Tensor out = zeros(shape, t.options());
+    Tensor corner = out;
+    for (int64_t k = 0; k < t.dim(); ++k) corner = corner.narrow(k, 0, t.size(k));
+    corner.copy_(t);
+    return out;
+}
+
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
@@ -72,11 +83,12 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
     const int64_t d = wrap_dim(dim, x.dim(), "index_select");
     const Tensor idx = index.reshape({-1});
     Tensor y = backend_for(x).index_select(x, d, idx);  // [*pre, m, *post]
-    autograd::record("index_select", {x}, y, [in = x.shape(), d, si = save(idx)](const Tensor& g, const NeedsGrad&) {
-        Tensor gx = zeros(in, g.options());
-        backend_for(g).index_add_(gx, d, si.get(), g);
-        return Grads{gx};
-    });
+    autograd::record("index_select", {x}, y,
+                     [x_shape = x.shape(), d, si = save(idx)](const Tensor& gy, const NeedsGrad&) {
+                         Tensor gx = zeros(x_shape, gy.options());
+                         backend_for(gy).index_add_(gx, d, si.get(), gy);
+                         return Grads{gx};
+                     });
     return y;
 }
 
@@ -84,9 +96,9 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
     const int64_t d = wrap_dim(dim, x.dim(), "gather");
     check_gather_shapes("gather", x, d, index);
     Tensor y = backend_for(x).gather(x, d, index);  // index.shape
-    autograd::record("gather", {x}, y, [in = x.shape(), d, si = save(index)](const Tensor& g, const NeedsGrad&) {
-        Tensor gx = zeros(in, g.options());
-        backend_for(g).scatter_add_(gx, d, si.get(), g);
+    autograd::record("gather", {x}, y, [x_shape = x.shape(), d, si = save(index)](const Tensor& gy, const NeedsGrad&) {
+        Tensor gx = zeros(x_shape, gy.options());
+        backend_for(gy).scatter_add_(gx, d, si.get(), gy);
         return Grads{gx};
     });
     return y;
@@ -98,35 +110,28 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
     if (src.dtype() != x.dtype())
         throw TypeError(detail::concat("scatter_add: src is ", dtype_name(src.dtype()), " but the input is ",
                                        dtype_name(x.dtype())));
-    NB_CHECK(src.dim() == index.dim(), "scatter_add: src ", src.shape(), " must have as many dims as index ", index.shape());
+    NB_CHECK(src.dim() == index.dim(), "scatter_add: src ", src.shape(), " must have as many dims as index ",
+             index.shape());
     for (int64_t k = 0; k < x.dim(); ++k)
-        NB_CHECK(index.size(k) <= src.size(k), "scatter_add: index ", index.shape(), " is larger than src ", src.shape(),
-                 " at dimension ", k);
+        NB_CHECK(index.size(k) <= src.size(k), "scatter_add: index ", index.shape(), " is larger than src ",
+                 src.shape(), " at dimension ", k);
     Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
     backend_for(x).copy_(y, x);
     backend_for(x).scatter_add_(y, d, index, src);
-    const Shape src_shape = src.shape();
-    autograd::record("scatter_add", {x, src}, y, [d, src_shape, si = save(index)](const Tensor& g, const NeedsGrad& needs) {
-        Tensor gsrc;
-        if (needs[1]) {
-            const Tensor& idx = si.get();
-            Tensor picked = backend_for(g).gather(g, d, idx);  // index.shape; src beyond index's extent gets nothing
-            gsrc = picked;
-            if (idx.shape() != src_shape) {
-                gsrc = zeros(src_shape, g.options());
-                Tensor part = gsrc;
-                for (int64_t k = 0; k < idx.dim(); ++k) part = part.narrow(k, 0, idx.size(k));
-                part.copy_(picked);
-            }
-        }
-        return Grads{needs[0] ? g : Tensor(), gsrc};
-    });
+    autograd::record("scatter_add", {x, src}, y,
+                     [d, src_shape = src.shape(), si = save(index)](const Tensor& gy, const NeedsGrad& needs) {
+                         // src beyond index's extent was never added, so its gradient there is zero
+                         Tensor gsrc =
+                             needs[1] ? zero_padded_to(backend_for(gy).gather(gy, d, si.get()), src_shape) : Tensor();
+                         return Grads{needs[0] ? gy : Tensor(), gsrc};
+                     });
     return y;
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
     if (mask.dtype() != kBool)
-        throw TypeError(detail::concat("masked_fill: expected a bool mask, got ", dtype_name(mask.dtype()), " ", mask.shape()));
+        throw TypeError(
+            detail::concat("masked_fill: expected a bool mask, got ", dtype_name(mask.dtype()), " ", mask.shape()));
     NB_CHECK(broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(), "masked_fill: mask ", mask.shape(),
              " does not broadcast to the input ", x.shape());
     return where(mask, full({}, value, x.options()), x);
@@ -134,7 +139,8 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
     if (mask.dtype() != kBool)
-        throw TypeError(detail::concat("masked_select: expected a bool mask, got ", dtype_name(mask.dtype()), " ", mask.shape()));
+        throw TypeError(
+            detail::concat("masked_select: expected a bool mask, got ", dtype_name(mask.dtype()), " ", mask.shape()));
     const Shape shape = broadcast_shapes(x.shape(), mask.shape(), "masked_select");
     const Tensor m = mask.expand(shape).to(kCPU).contiguous();  // the positions are read on the host
     std::vector<int64_t> positions;
@@ -153,16 +159,17 @@ Tensor flip(const Tensor& x, const Shape& dims) {
     NB_CHECK(std::adjacent_find(wrapped.begin(), wrapped.end()) == wrapped.end(), "flip: dims ", dims,
              " name a dim more than once for a tensor ", x.shape());
     Tensor y = backend_for(x).flip(x, wrapped);
-    autograd::record("flip", {x}, y, [wrapped](const Tensor& g, const NeedsGrad&) { return Grads{flip(g, wrapped)}; });
+    autograd::record("flip", {x}, y,
+                     [wrapped](const Tensor& gy, const NeedsGrad&) { return Grads{flip(gy, wrapped)}; });
     return y;
 }
 
 Tensor index(const Tensor& x, const std::vector<Tensor>& indices) {
     const std::vector<Tensor> idx = broadcast_indices("index", x, indices);
     Tensor y = backend_for(x).index(x, idx);  // [*B, *x.shape[k:]]
-    autograd::record("index", {x}, y, [in = x.shape(), si = save_all(idx)](const Tensor& g, const NeedsGrad&) {
-        Tensor gx = zeros(in, g.options());
-        backend_for(g).index_put_(gx, get_all(si), g, /*accumulate=*/true);
+    autograd::record("index", {x}, y, [x_shape = x.shape(), si = save_all(idx)](const Tensor& gy, const NeedsGrad&) {
+        Tensor gx = zeros(x_shape, gy.options());
+        backend_for(gy).index_put_(gx, get_all(si), gy, /*accumulate=*/true);
         return Grads{gx};
     });
     return y;
@@ -170,27 +177,26 @@ Tensor index(const Tensor& x, const std::vector<Tensor>& indices) {
 
 Tensor index_put(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values_in, bool accumulate) {
     const std::vector<Tensor> idx = broadcast_indices("index_put", x, indices);
-    Shape vshape = idx[0].shape();  // [*B, *x.shape[k:]]
-    vshape.insert(vshape.end(), x.shape().begin() + static_cast<int64_t>(idx.size()), x.shape().end());
-    NB_CHECK(broadcast_shapes(values_in.shape(), vshape, "index_put") == vshape, "index_put: values ", values_in.shape(),
-             " cannot be broadcast to the indexed shape ", vshape, " of input ", x.shape());
+    Shape indexed_shape = idx[0].shape();  // [*B, *x.shape[k:]]
+    indexed_shape.insert(indexed_shape.end(), x.shape().begin() + static_cast<int64_t>(idx.size()), x.shape().end());
+    NB_CHECK(broadcast_shapes(values_in.shape(), indexed_shape, "index_put") == indexed_shape, "index_put: values ",
+             values_in.shape(), " cannot be broadcast to the indexed shape ", indexed_shape, " of input ", x.shape());
     const Tensor values = values_in.to(x.dtype());
     Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
     backend_for(x).copy_(y, x);
-    backend_for(x).index_put_(y, idx, values.detach().expand(vshape), accumulate);
+    backend_for(x).index_put_(y, idx, values.detach().expand(indexed_shape), accumulate);
     autograd::record("index_put", {x, values}, y,
-                     [accumulate, vshape, vs = values.shape(), si = save_all(idx)](const Tensor& g, const NeedsGrad& needs) {
+                     [accumulate, indexed_shape, values_shape = values.shape(), si = save_all(idx)](
+                         const Tensor& gy, const NeedsGrad& needs) {
                          const std::vector<Tensor> ind = get_all(si);
-                         Tensor gx, gv;
-                         if (needs[0]) {
-                             gx = g;
-                             if (!accumulate) {  // overwritten positions do not depend on x
-                                 gx = g.clone();
-                                 backend_for(g).index_put_(gx, ind, zeros({}, g.options()).expand(vshape), false);
-                             }
+                         Tensor gx, gvalues;
+                         if (needs[0] && accumulate) gx = gy;
+                         if (needs[0] && !accumulate) {  // overwritten positions do not depend on x
+                             gx = gy.clone();
+                             backend_for(gy).index_put_(gx, ind, zeros({}, gy.options()).expand(indexed_shape), false);
                          }
-                         if (needs[1]) gv = autograd::sum_to(backend_for(g).index(g, ind), vs);
-                         return Grads{gx, gv};
+                         if (needs[1]) gvalues = autograd::sum_to(backend_for(gy).index(gy, ind), values_shape);
+                         return Grads{gx, gvalues};
                      });
     return y;
 }

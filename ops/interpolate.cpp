@@ -1,8 +1,8 @@
 // ops/interpolate.cpp — torch.nn.functional.interpolate (nearest, bilinear, bicubic; align_corners; size or
 // scale_factor with recompute_scale_factor), the op layer of backend upsample / upsample_backward.
 //   x: [N, C, H, W] -> y: [N, C, out_h, out_w];  y[oy][ox] = sum_a sum_b wy[a] wx[b] x[iy[a]][ix[b]]
-// Here: option checks and the resolution of sizes and ratios (u2net_panet.md §3.1-3.2); the per-pixel taps and
-// weights are backends/common/interpolate_math.h. Backward: the adjoint, which scatter-adds g * wy * wx to the same
+// Here: option checks and the resolution of sizes and ratios (specs/u2net_panet.md §3.1-3.2); the per-pixel taps and
+// weights are backends/common/interpolate_math.h. Backward: the adjoint, which scatter-adds gy * wy * wx to the same
 // input pixels (upsample_backward); it needs only the shapes and the params, so nothing is saved.
 #include "ops/interpolate.h"
 
@@ -20,9 +20,12 @@ namespace {
 
 const char* mode_name(InterpolateMode m) {
     switch (m) {
-        case InterpolateMode::Nearest: return "nearest";
-        case InterpolateMode::Bilinear: return "bilinear";
-        case InterpolateMode::Bicubic: return "bicubic";
+        case InterpolateMode::Nearest:
+            return "nearest";
+        case InterpolateMode::Bilinear:
+            return "bilinear";
+        case InterpolateMode::Bicubic:
+            return "bicubic";
     }
     return "?";
 }
@@ -32,18 +35,22 @@ struct Axis {
     double ratio;
 };
 
-// One spatial axis: in -> out and the ratio of the source-coordinate rule.
-Axis resolve_axis(int64_t in, const InterpolateOptions& o, int64_t size, double scale, bool align_corners) {
-    // PyTorch: static_cast<int64_t>(in * scale) in double (Python: math.floor(float(in) * scale)).
-    const int64_t out = o.size ? size : static_cast<int64_t>(std::floor(static_cast<double>(in) * scale));
+// One spatial axis (0: H, 1: W) of size in: the output size and the ratio of the source-coordinate rule.
+//   out = size, or floor(in * scale_factor) in double (PyTorch: static_cast<int64_t>(in * scale)).
+//   ratio = (in-1)/(out-1) with align_corners (0 when out = 1), else 1/scale_factor when a scale is given and not
+//   recomputed, else in/out.
+Axis resolve_axis(int64_t in, const InterpolateOptions& o, int axis) {
+    const double scale = o.scale_factor ? (*o.scale_factor)[axis] : 0.0;
+    const int64_t out = o.size ? (axis == 0 ? o.size->h : o.size->w)
+                               : static_cast<int64_t>(std::floor(static_cast<double>(in) * scale));
     if (out <= 0 || in <= 0) return {out, 0.0};  // reported by the caller with both shapes
-    if (align_corners) return {out, out > 1 ? static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0.0};
+    if (o.align_corners.value_or(false))
+        return {out, out > 1 ? static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0.0};
     if (o.scale_factor && !o.recompute_scale_factor) return {out, 1.0 / scale};
     return {out, static_cast<double>(in) / static_cast<double>(out)};
 }
 
-}  // namespace
-
+// Checks the options against PyTorch's rules and resolves what the kernels get.
 UpsampleParams upsample_params(const Shape& x_shape, const InterpolateOptions& o) {
     NB_CHECK(x_shape.size() == 4, "interpolate: expected a 4-D input [N, C, H, W], got ", x_shape);
     NB_CHECK_VALUE(!(o.size && o.scale_factor), "interpolate: only one of size or scale_factor should be defined");
@@ -53,32 +60,32 @@ UpsampleParams upsample_params(const Shape& x_shape, const InterpolateOptions& o
                    "not nearest");
     NB_CHECK_VALUE(!(o.recompute_scale_factor && o.size),
                    "interpolate: recompute_scale_factor is not meaningful with an explicit size");
-    double sh = 0, sw = 0;
     if (o.scale_factor) {
-        sh = (*o.scale_factor)[0], sw = (*o.scale_factor)[1];
+        const auto [sh, sw] = *o.scale_factor;
         NB_CHECK_VALUE(std::isfinite(sh) && std::isfinite(sw) && sh > 0 && sw > 0,
                        "interpolate: scale_factor must be positive and finite, got (", sh, ", ", sw, ")");
     }
-    UpsampleParams p;
-    p.mode = o.mode;
-    p.align_corners = o.align_corners.value_or(false);
-    const Axis h = resolve_axis(x_shape[2], o, o.size ? o.size->h : 0, sh, p.align_corners);
-    const Axis w = resolve_axis(x_shape[3], o, o.size ? o.size->w : 0, sw, p.align_corners);
+    const Axis h = resolve_axis(x_shape[2], o, 0), w = resolve_axis(x_shape[3], o, 1);
     NB_CHECK(x_shape[2] > 0 && x_shape[3] > 0 && h.out > 0 && w.out > 0,
              "interpolate: input and output sizes should be greater than 0, but got input ", x_shape, " and output [",
              x_shape[0], ", ", x_shape[1], ", ", h.out, ", ", w.out, "]");
-    p.out_h = h.out, p.out_w = w.out;
-    p.scale_h = h.ratio, p.scale_w = w.ratio;
-    return p;
+    return {.mode = o.mode,
+            .out_h = h.out,
+            .out_w = w.out,
+            .align_corners = o.align_corners.value_or(false),
+            .scale_h = h.ratio,
+            .scale_w = w.ratio};
 }
+
+}  // namespace
 
 Tensor interpolate(const Tensor& x, const InterpolateOptions& o) {
     NB_CHECK_VALUE(is_floating(x.dtype()), "interpolate (", mode_name(o.mode), "): expected a floating tensor, got ",
                    dtype_name(x.dtype()), " ", x.shape());
     const UpsampleParams p = upsample_params(x.shape(), o);
     Tensor y = backend_for(x).upsample(x.detach().contiguous(), p);  // [N, C, out_h, out_w]
-    autograd::record("interpolate", {x}, y, [p, in = x.shape()](const Tensor& g, const NeedsGrad&) {
-        return Grads{backend_for(g).upsample_backward(g.contiguous(), in, p)};  // [N, C, H, W]
+    autograd::record("interpolate", {x}, y, [p, x_shape = x.shape()](const Tensor& gy, const NeedsGrad&) {
+        return Grads{backend_for(gy).upsample_backward(gy.contiguous(), x_shape, p)};  // [N, C, H, W]
     });
     return y;
 }

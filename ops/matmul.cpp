@@ -2,9 +2,10 @@
 //   matmul: [K]·[K] -> [] (dot);  [M, K]·[K] -> [M];  [K]·[K, N] -> [N];  [..., M, K]·[..., K, N] -> [batch..., M, N]
 //   with the batch dims broadcast by numpy rules. A 1-D operand is promoted (a to [1, K], b to [K, 1]) and the added
 //   dim squeezed from the result: those are views with their own gradients, so only the batched product records.
-// Backward of y = a @ b:  ga = g @ b^T,  gb = a^T @ g, each summed back over the batch dims its operand was
-// broadcast along (sum_to). When b has no batch (x @ W), the batch is folded into the rows: gb = a_rows^T @ g_rows.
-// linear(x [*, in], w [out, in], bias [out]) = x @ w^T + bias:  gx = g @ w,  gw = g_rows^T @ x_rows,  gbias = sum g_rows.
+// Backward of y = a @ b:  ga = gy @ b^T,  gb = a^T @ gy, each summed back over the batch dims its operand was
+// broadcast along (sum_to). When b has no batch (x @ W), the batch is folded into the rows: gb = a_rows^T @ gy_rows.
+// linear(x [*, in], weight [out, in], bias [out]) = x @ weight^T + bias:
+//   gx = gy @ weight,  gweight = gy_rows^T @ x_rows,  gbias = sum gy_rows.
 // The kernel (backends/*/matmul.cpp) multiplies a [B, M, K] by b [B, K, N]: transposes reach it as strides and a
 // broadcast batch as batch stride 0, so neither is copied.
 #include "ops/matmul.h"
@@ -19,10 +20,19 @@ namespace nabla {
 
 using autograd::Grads;
 using autograd::NeedsGrad;
+using autograd::save;
 
 namespace {
 
-Shape batch_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end() - 2); }
+void check_operands(const char* op, const Tensor& a, const Tensor& b) {
+    NB_CHECK(a.device() == b.device(), op, ": tensors on different devices (", a.device(), " and ", b.device(), ")");
+    NB_CHECK_VALUE(is_floating(a.dtype()) && a.dtype() == b.dtype(), op,
+                   ": expected two float32 or two float64 tensors, got ", dtype_name(a.dtype()), " ", a.shape(),
+                   " and ", dtype_name(b.dtype()), " ", b.shape());
+}
+
+// The batch dims of a [..., r, c] shape.
+Shape batch_of(const Shape& s) { return Shape(s.begin(), s.end() - 2); }
 
 // [*, c] seen as rows: {prod(*), c}, spelled out so that zero-sized dims need no -1 inference.
 Shape as_rows(const Shape& s) { return {numel_of(Shape(s.begin(), s.end() - 1)), s.back()}; }
@@ -39,8 +49,10 @@ std::optional<int64_t> collapsed_stride(const Tensor& t, int64_t n) {
     int64_t stride = -1, span = 1;
     for (int64_t d = n - 1; d >= 0; --d) {
         if (t.size(d) == 1) continue;
-        if (stride < 0) stride = t.stride(d);
-        else if (t.stride(d) != stride * span) return std::nullopt;  // the next dim out must step over the ones inside
+        if (stride < 0)
+            stride = t.stride(d);
+        else if (t.stride(d) != stride * span)
+            return std::nullopt;  // the next dim out must step over the ones inside
         span *= t.size(d);
     }
     return std::max<int64_t>(stride, 0);
@@ -62,7 +74,7 @@ Tensor as_batched(const Tensor& t, const Shape& batch) {
 // a [..., M, K] @ b [..., K, N] -> [batch..., M, N] on the kernels, no autograd; both at least 2-D, shapes checked.
 Tensor product(const Tensor& a, const Tensor& b) {
     const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
-    const Shape ba = batch_of(a), bb = batch_of(b);
+    const Shape ba = batch_of(a.shape()), bb = batch_of(b.shape());
     const Shape batch = broadcast_shapes(ba, bb, "matmul");
     Backend& be = backend_for(a);
     if (numel_of(bb) == 1 && numel_of(ba) > 1) {  // x @ W: one [1, batch*M, K] @ [1, K, N] product, if a's rows allow
@@ -74,45 +86,43 @@ Tensor product(const Tensor& a, const Tensor& b) {
     return be.matmul(as_batched(a, batch), as_batched(b, batch)).view(with_matrix(batch, M, N));
 }
 
+// gb = a^T @ gy for a [..., M, K], gy [batch..., M, N], summed back to b's shape [..., K, N].
+Tensor matmul_grad_b(const Tensor& a, const Tensor& gy, const Shape& b_shape) {
+    if (numel_of(batch_of(b_shape)) != 1) return autograd::sum_to(product(a.transpose(-1, -2), gy), b_shape);
+    // b has no batch: fold the batch into the rows, [K, rows] @ [rows, N]
+    return product(a.reshape(as_rows(a.shape())).t(), gy.reshape(as_rows(gy.shape()))).view(b_shape);
+}
+
 // The recorded batched product: a [..., M, K], b [..., K, N], both at least 2-D.
 Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
-    const Shape ba = batch_of(a), bb = batch_of(b);
+    const Shape ba = batch_of(a.shape()), bb = batch_of(b.shape());
     for (size_t i = 1; i <= std::min(ba.size(), bb.size()); ++i) {
         const int64_t da = ba[ba.size() - i], db = bb[bb.size() - i];
-        NB_CHECK(da == db || da == 1 || db == 1, op, ": batch dims of ", a.shape(), " and ", b.shape(), " do not broadcast");
+        NB_CHECK(da == db || da == 1 || db == 1, op, ": batch dims of ", a.shape(), " and ", b.shape(),
+                 " do not broadcast");
     }
-    Tensor y = product(a.detach(), b.detach());
+    Tensor y = product(a.detach(), b.detach());  // [batch..., M, N]
     // a is needed only for b's gradient and b only for a's: save the minimum
     autograd::record(op, {a, b}, y,
-                     [sa = autograd::save(b.requires_grad() ? a : Tensor()), sb = autograd::save(a.requires_grad() ? b : Tensor()),
-                      a_shape = a.shape(), b_shape = b.shape()](const Tensor& g, const NeedsGrad& needs) {
+                     [sa = save(b.requires_grad() ? a : Tensor()), sb = save(a.requires_grad() ? b : Tensor()),
+                      a_shape = a.shape(), b_shape = b.shape()](const Tensor& gy, const NeedsGrad& needs) {
                          Tensor ga, gb;
-                         if (needs[0]) ga = autograd::sum_to(product(g, sb.get().transpose(-1, -2)), a_shape);
-                         if (needs[1]) {
-                             const Tensor& av = sa.get();
-                             if (numel_of(Shape(b_shape.begin(), b_shape.end() - 2)) != 1)
-                                 gb = autograd::sum_to(product(av.transpose(-1, -2), g), b_shape);
-                             else  // b has no batch: fold a's batch into its rows, [K, rows] @ [rows, N]
-                                 gb = product(av.reshape(as_rows(av.shape())).t(), g.reshape(as_rows(g.shape()))).view(b_shape);
-                         }
+                         if (needs[0]) ga = autograd::sum_to(product(gy, sb.get().transpose(-1, -2)), a_shape);
+                         if (needs[1]) gb = matmul_grad_b(sa.get(), gy, b_shape);
                          return Grads{ga, gb};
                      });
     return y;
 }
 
-void check_operands(const char* op, const Tensor& a, const Tensor& b) {
-    NB_CHECK(a.device() == b.device(), op, ": tensors on different devices (", a.device(), " and ", b.device(), ")");
-    NB_CHECK_VALUE(is_floating(a.dtype()) && a.dtype() == b.dtype(), op, ": expected two float32 or two float64 tensors, got ",
-                   dtype_name(a.dtype()), " ", a.shape(), " and ", dtype_name(b.dtype()), " ", b.shape());
-}
-
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-    NB_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, got ", a.shape(), " and ", b.shape());
+    NB_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, got ", a.shape(), " and ",
+             b.shape());
     check_operands("matmul", a, b);
     const int64_t ka = a.size(-1), kb = b.dim() == 1 ? b.size(0) : b.size(-2);
-    NB_CHECK(ka == kb, "matmul: shapes ", a.shape(), " and ", b.shape(), " cannot be multiplied (", ka, " != ", kb, ")");
+    NB_CHECK(ka == kb, "matmul: shapes ", a.shape(), " and ", b.shape(), " cannot be multiplied (", ka, " != ", kb,
+             ")");
     Tensor y = matmul_nd("matmul", a.dim() == 1 ? a.unsqueeze(0) : a, b.dim() == 1 ? b.unsqueeze(1) : b);
     if (a.dim() == 1) y = y.squeeze(-2);  // [..., 1, N] -> [..., N]
     if (b.dim() == 1) y = y.squeeze(-1);  // [..., M, 1] -> [..., M]
@@ -142,21 +152,23 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     NB_CHECK(x.dim() >= 1 && x.size(-1) == in, "linear: input ", x.shape(), " does not end in weight ", weight.shape(),
              "'s in_features ", in);
     NB_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out), "linear: bias ",
-             bias.defined() ? bias.shape() : Shape{}, " does not match weight ", weight.shape(), " (expected [", out, "])");
+             bias.defined() ? bias.shape() : Shape{}, " does not match weight ", weight.shape(), " (expected [", out,
+             "])");
     Shape y_shape = x.shape();
     y_shape.back() = out;
     // x [*, in] as rows [R, in];  y_rows [R, out] = x_rows @ w^T (+ bias)
     Tensor y = product(x.detach().reshape(as_rows(x.shape())), weight.detach().t()).view(y_shape);
     if (bias.defined()) y.add_(bias.detach());
+    // x is needed only for weight's gradient and weight only for x's
     autograd::record("linear", {x, weight, bias}, y,
-                     [x_shape = x.shape(), sx = autograd::save(weight.requires_grad() ? x : Tensor()),
-                      sw = autograd::save(x.requires_grad() ? weight : Tensor())](const Tensor& g, const NeedsGrad& needs) {
-                         Tensor grows = g.reshape(as_rows(g.shape()));  // [R, out]
-                         Tensor gx, gw, gb;
-                         if (needs[0]) gx = product(grows, sw.get()).view(x_shape);                // [R, in]
-                         if (needs[1]) gw = product(grows.t(), sx.get().reshape(as_rows(x_shape)));        // [out, in]
-                         if (needs[2]) gb = sum(grows, {0});                                        // [out]
-                         return Grads{gx, gw, gb};
+                     [x_shape = x.shape(), sx = save(weight.requires_grad() ? x : Tensor()),
+                      sw = save(x.requires_grad() ? weight : Tensor())](const Tensor& gy, const NeedsGrad& needs) {
+                         const Tensor gy_rows = gy.reshape(as_rows(gy.shape()));  // [R, out]
+                         Tensor gx, gweight, gbias;
+                         if (needs[0]) gx = product(gy_rows, sw.get()).view(x_shape);                       // [R, in]
+                         if (needs[1]) gweight = product(gy_rows.t(), sx.get().reshape(as_rows(x_shape)));  // [out, in]
+                         if (needs[2]) gbias = sum(gy_rows, {0});                                           // [out]
+                         return Grads{gx, gweight, gbias};
                      });
     return y;
 }

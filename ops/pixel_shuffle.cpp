@@ -1,6 +1,7 @@
 // ops/pixel_shuffle.cpp — torch.nn.functional.pixel_shuffle and pixel_unshuffle, composed of views (no kernel).
-//   pixel_shuffle:   x [*, C*r*r, H, W] -> y [*, C, H*r, W*r];  y[..][c][h*r + i][w*r + j] = x[..][c*r*r + i*r + j][h][w]
-//   pixel_unshuffle: the inverse permutation.
+//   pixel_shuffle:   x [*, C*r*r, H, W] -> y [*, C, H*r, W*r]
+//                    y[..][c][h*r + i][w*r + j] = x[..][c*r*r + i*r + j][h][w]
+//   pixel_unshuffle: the inverse permutation (specs/u2net_panet.md §3.5).
 // Both are reshape -> permute -> reshape (the last reshape copies); those views record their own gradients, so the
 // backward (the inverse permutation) needs no code here.
 #include "ops/pixel_shuffle.h"
@@ -31,9 +32,10 @@ Tensor pixel_shuffle(const Tensor& x, int64_t r) {
     NB_CHECK(x.dim() >= 3 && x.size(-3) % (r * r) == 0, "pixel_shuffle: expected [*, C*", r * r,
              ", H, W] (channels divisible by upscale_factor^2 = ", r * r, "), got ", x.shape());
     const int64_t c = x.size(-3) / (r * r), h = x.size(-2), w = x.size(-1), nb = x.dim() - 3;
-    return x.reshape(batch_then(x, {c, r, r, h, w}))         // [*, C, r, r, H, W]
-        .permute(permutation(nb, {0, 3, 1, 4, 2}))            // [*, C, H, r, W, r]
-        .reshape(batch_then(x, {c, h * r, w * r}));           // [*, C, H*r, W*r]
+    return x
+        .reshape(batch_then(x, {c, r, r, h, w}))     // [*, C, r, r, H, W]
+        .permute(permutation(nb, {0, 3, 1, 4, 2}))   // [*, C, H, r, W, r]
+        .reshape(batch_then(x, {c, h * r, w * r}));  // [*, C, H*r, W*r]
 }
 
 Tensor pixel_unshuffle(const Tensor& x, int64_t r) {
@@ -41,9 +43,10 @@ Tensor pixel_unshuffle(const Tensor& x, int64_t r) {
     NB_CHECK(x.dim() >= 3 && x.size(-2) % r == 0 && x.size(-1) % r == 0, "pixel_unshuffle: expected [*, C, H*", r,
              ", W*", r, "] (height and width divisible by downscale_factor = ", r, "), got ", x.shape());
     const int64_t c = x.size(-3), h = x.size(-2) / r, w = x.size(-1) / r, nb = x.dim() - 3;
-    return x.reshape(batch_then(x, {c, h, r, w, r}))         // [*, C, H, r, W, r]
-        .permute(permutation(nb, {0, 2, 4, 1, 3}))            // [*, C, r, r, H, W]
-        .reshape(batch_then(x, {c * r * r, h, w}));           // [*, C*r*r, H, W]
+    return x
+        .reshape(batch_then(x, {c, h, r, w, r}))     // [*, C, H, r, W, r]
+        .permute(permutation(nb, {0, 2, 4, 1, 3}))   // [*, C, r, r, H, W]
+        .reshape(batch_then(x, {c * r * r, h, w}));  // [*, C*r*r, H, W]
 }
 
 }  // namespace nabla

@@ -1,7 +1,7 @@
 // ops/pool.cpp — max_pool2d, avg_pool2d, adaptive_avg_pool2d (torch.nn.functional.*), with their backward rules.
-//   x: [N, C, H, W] -> y: [N, C, H_out, W_out]   (3-D [C, H, W] is unsqueezed to a batch of one and squeezed back)
+//   x: [N, C, H, W] -> y: [N, C, H_out, W_out]   (3-D [C, H, W] is unsqueezed to a batch of one and viewed back)
 //   H_out = floor((H + 2p - d(k-1) - 1 + (ceil_mode ? s-1 : 0)) / s) + 1, minus one if ceil_mode and the last
-//   window would start at or past H + p (u2net_panet.md §3.7); stride 0 means stride = kernel_size.
+//   window would start at or past H + p (specs/u2net_panet.md §3.7); stride 0 means stride = kernel_size.
 // Window semantics (as PyTorch's CPU kernels):
 //   max: windows clipped to the input; the first maximum in row-major window order wins (strict >), a NaN wins.
 //        Backward: gy scatter-added to the saved argmax indices (int64 h*W+w per plane); only indices are saved.
@@ -17,44 +17,48 @@ namespace nabla {
 
 using autograd::Grads;
 using autograd::NeedsGrad;
+using autograd::save;
 
 namespace {
 
 std::string int2_str(Int2 v) { return detail::concat("(", v.h, ", ", v.w, ")"); }
 
-// x as a contiguous 4-D tensor (still on the tape), after checking its rank, dtype and non-empty planes.
+// x as a contiguous [N, C, H, W] tensor (still on the tape), after checking its rank, dtype and non-empty planes.
 Tensor as_batch(const char* op, const Tensor& x) {
     NB_CHECK((x.dim() == 3 || x.dim() == 4) && x.size(-1) > 0 && x.size(-2) > 0 && x.size(-3) > 0, op,
              ": expected a 3-D [C, H, W] or 4-D [N, C, H, W] input with non-zero C, H, W, got ", x.shape());
-    NB_CHECK_VALUE(is_floating(x.dtype()), op, ": expected a floating tensor, got ", dtype_name(x.dtype()), " ", x.shape());
+    NB_CHECK_VALUE(is_floating(x.dtype()), op, ": expected a floating tensor, got ", dtype_name(x.dtype()), " ",
+                   x.shape());
     return (x.dim() == 3 ? x.unsqueeze(0) : x).contiguous();
 }
 
-// PyTorch's pool2d_shape_check: positive kernel, stride and dilation, padding at most half the kernel, output >= 1.
-PoolParams resolve(const char* op, const Shape& shape, Int2 k, Int2 s, Int2 pad, Int2 d, bool ceil_mode) {
-    if (s == Int2(0)) s = k;
+// y [1, C, H_out, W_out] viewed back as [C, H_out, W_out] when the input x was 3-D; y itself otherwise.
+Tensor like_input(const Tensor& y, const Tensor& x) {
+    return x.dim() == 3 ? y.view({y.size(1), y.size(2), y.size(3)}) : y;
+}
+
+// PyTorch's pool2d_shape_check (positive kernel, stride and dilation, padding at most half the kernel, output >= 1)
+// on p with stride 0 resolved to kernel_size; returns p with the output size for an input [N, C, H, W].
+PoolParams checked_params(const char* op, const Shape& x_shape, PoolParams p) {
+    if (p.stride == Int2(0)) p.stride = p.kernel_size;
+    const Int2 k = p.kernel_size, s = p.stride, pad = p.padding, d = p.dilation;
     NB_CHECK_VALUE(k.h > 0 && k.w > 0, op, ": kernel_size should be greater than zero, got ", int2_str(k));
     NB_CHECK_VALUE(s.h > 0 && s.w > 0, op, ": stride should be greater than zero, got ", int2_str(s));
     NB_CHECK_VALUE(d.h > 0 && d.w > 0, op, ": dilation should be greater than zero, got ", int2_str(d));
     NB_CHECK_VALUE(pad.h >= 0 && pad.w >= 0 && pad.h <= k.h / 2 && pad.w <= k.w / 2, op, ": padding ", int2_str(pad),
                    " should be non-negative and at most half of kernel_size ", int2_str(k));
-    const int64_t H = shape[2], W = shape[3];
-    PoolParams p{.kernel_size = k, .stride = s, .padding = pad, .dilation = d, .ceil_mode = ceil_mode};
-    p.out_h = pool_output_size(H, k.h, s.h, pad.h, d.h, ceil_mode);
-    p.out_w = pool_output_size(W, k.w, s.w, pad.w, d.w, ceil_mode);
-    NB_CHECK(p.out_h >= 1 && p.out_w >= 1, op, ": input ", shape, " with kernel_size ", int2_str(k), ", stride ",
+    p.out_h = pool_output_size(x_shape[2], k.h, s.h, pad.h, d.h, p.ceil_mode);
+    p.out_w = pool_output_size(x_shape[3], k.w, s.w, pad.w, d.w, p.ceil_mode);
+    NB_CHECK(p.out_h >= 1 && p.out_w >= 1, op, ": input ", x_shape, " with kernel_size ", int2_str(k), ", stride ",
              int2_str(s), ", padding ", int2_str(pad), ", dilation ", int2_str(d), " gives output size ", p.out_h, "x",
              p.out_w, ", which is too small");
     return p;
 }
 
-Shape out_shape(const Shape& x4, bool batched, int64_t oh, int64_t ow) {
-    return batched ? Shape{x4[0], x4[1], oh, ow} : Shape{x4[1], oh, ow};
-}
-
 }  // namespace
 
-int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation, bool ceil_mode) {
+int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation,
+                         bool ceil_mode) {
     const int64_t num = in + 2 * padding - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
     int64_t out = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;  // floor division, as div_rtn
     if (ceil_mode && (out - 1) * stride >= in + padding) --out;  // the last window must start inside input or left pad
@@ -63,32 +67,35 @@ int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 
 ValuesIndices max_pool2d_with_indices(const Tensor& x, const MaxPool2dOptions& o) {
     const Tensor x4 = as_batch("max_pool2d", x);  // [N, C, H, W]
-    const PoolParams p = resolve("max_pool2d", x4.shape(), o.kernel_size, o.stride, o.padding, o.dilation, o.ceil_mode);
-    ValuesIndices r = backend_for(x4).max_pool2d(x4, p);  // values [N, C, H_out, W_out], indices int64 alike
-    const Shape x_shape = x4.shape();
+    const PoolParams p = checked_params("max_pool2d", x4.shape(),
+                                        {.kernel_size = o.kernel_size,
+                                         .stride = o.stride,
+                                         .padding = o.padding,
+                                         .dilation = o.dilation,
+                                         .ceil_mode = o.ceil_mode});
+    const ValuesIndices r = backend_for(x4).max_pool2d(x4, p);  // values [N, C, H_out, W_out], indices int64 alike
     autograd::record("max_pool2d", {x4}, r.values,
-                     [x_shape, si = autograd::save(r.indices)](const Tensor& gy, const NeedsGrad&) {
+                     [x_shape = x4.shape(), si = save(r.indices)](const Tensor& gy, const NeedsGrad&) {
                          return Grads{backend_for(gy).max_pool2d_backward(gy.contiguous(), si.get(), x_shape)};
                      });
-    if (x.dim() == 3) {
-        const Shape s = out_shape(x_shape, false, p.out_h, p.out_w);
-        return {r.values.view(s), r.indices.view(s)};
-    }
-    return r;
+    return {like_input(r.values, x), like_input(r.indices, x)};
 }
 
 Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& o) { return max_pool2d_with_indices(x, o).values; }
 
 Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& o) {
     const Tensor x4 = as_batch("avg_pool2d", x);  // [N, C, H, W]
-    PoolParams p = resolve("avg_pool2d", x4.shape(), o.kernel_size, o.stride, o.padding, 1, o.ceil_mode);
-    p.count_include_pad = o.count_include_pad;
+    const PoolParams p = checked_params("avg_pool2d", x4.shape(),
+                                        {.kernel_size = o.kernel_size,
+                                         .stride = o.stride,
+                                         .padding = o.padding,
+                                         .ceil_mode = o.ceil_mode,
+                                         .count_include_pad = o.count_include_pad});
     Tensor y = backend_for(x4).avg_pool2d(x4, p);  // [N, C, H_out, W_out]
-    const Shape x_shape = x4.shape();
-    autograd::record("avg_pool2d", {x4}, y, [x_shape, p](const Tensor& gy, const NeedsGrad&) {
+    autograd::record("avg_pool2d", {x4}, y, [x_shape = x4.shape(), p](const Tensor& gy, const NeedsGrad&) {
         return Grads{backend_for(gy).avg_pool2d_backward(gy.contiguous(), x_shape, p)};
     });
-    return x.dim() == 3 ? y.view(out_shape(x_shape, false, p.out_h, p.out_w)) : y;
+    return like_input(y, x);
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Int2 output_size) {
@@ -96,11 +103,10 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Int2 output_size) {
     NB_CHECK_VALUE(output_size.h >= 0 && output_size.w >= 0, "adaptive_avg_pool2d: output_size ", int2_str(output_size),
                    " must be non-negative (input ", x.shape(), ")");
     Tensor y = backend_for(x4).adaptive_avg_pool2d(x4, output_size);  // [N, C, out_h, out_w]
-    const Shape x_shape = x4.shape();
-    autograd::record("adaptive_avg_pool2d", {x4}, y, [x_shape](const Tensor& gy, const NeedsGrad&) {
+    autograd::record("adaptive_avg_pool2d", {x4}, y, [x_shape = x4.shape()](const Tensor& gy, const NeedsGrad&) {
         return Grads{backend_for(gy).adaptive_avg_pool2d_backward(gy.contiguous(), x_shape)};
     });
-    return x.dim() == 3 ? y.view(out_shape(x_shape, false, output_size.h, output_size.w)) : y;
+    return like_input(y, x);
 }
 
 }  // namespace nabla

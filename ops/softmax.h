@@ -1,4 +1,5 @@
-// ops/softmax.h — torch.softmax and log_softmax along one dim (y = exp(x - max) / sum exp(x - max)).
+// ops/softmax.h — torch.softmax and log_softmax along one dim (y = exp(x - max) / sum exp(x - max)); x is float32
+// or float64 of any shape, y has x's shape. Backward rules in ops/softmax.cpp.
 #pragma once
 #include "core/tensor.h"
 

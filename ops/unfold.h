@@ -8,7 +8,7 @@
 
 namespace nabla {
 
-Tensor unfold(const Tensor& x, const UnfoldOptions& o);
-Tensor fold(const Tensor& cols, Int2 output_size, const UnfoldOptions& o);
+Tensor unfold(const Tensor& x, const UnfoldOptions& options);
+Tensor fold(const Tensor& cols, Int2 output_size, const UnfoldOptions& options);
 
 }  // namespace nabla

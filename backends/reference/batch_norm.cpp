@@ -11,21 +11,44 @@
 namespace nabla {
 
 namespace {
+
 struct Layout {  // x as [N, C, S]
     int64_t n, c, s;
     int64_t at(int64_t in, int64_t ic, int64_t is) const { return (in * c + ic) * s + is; }
+    double count() const { return static_cast<double>(n * s); }  // values per channel
 };
 Layout layout_of(const Tensor& x) {
     const int64_t n = x.size(0), c = x.size(1);
     return {n, c, n * c > 0 ? x.numel() / (n * c) : 1};
 }
+
+struct MeanVar {
+    double mean, var;
+};
+
+// The mean and the biased variance (the one that normalises) of channel c, in two passes: the mean first.
+template <class T>
+MeanVar batch_stats(const T* px, const Layout& L, int64_t c) {
+    double sum = 0;
+    for (int64_t n = 0; n < L.n; ++n)
+        for (int64_t s = 0; s < L.s; ++s) sum += px[L.at(n, c, s)];
+    const double mean = sum / L.count();
+    double squares = 0;
+    for (int64_t n = 0; n < L.n; ++n)
+        for (int64_t s = 0; s < L.s; ++s) {
+            const double d = px[L.at(n, c, s)] - mean;
+            squares += d * d;
+        }
+    return {mean, squares / L.count()};
+}
+
 }  // namespace
 
 BatchNormResult ReferenceBackend::batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                              const Tensor& running_mean, const Tensor& running_var, bool training,
                                              double momentum, double eps) {
     const Layout L = layout_of(x);
-    const double count = static_cast<double>(L.n * L.s);  // values per channel
+    const double count = L.count();
     Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
     Tensor save_mean = make_tensor({L.c}, x.dtype(), x.device());
     Tensor save_invstd = make_tensor({L.c}, x.dtype(), x.device());
@@ -38,28 +61,12 @@ BatchNormResult ReferenceBackend::batch_norm(const Tensor& x, const Tensor& weig
         T* rv = running_var.defined() ? running_var.data_ptr<T>() : nullptr;
         const int64_t rm_stride = rm ? running_mean.stride(0) : 0, rv_stride = rv ? running_var.stride(0) : 0;
         for (int64_t c = 0; c < L.c; ++c) {
-            double mean, var;
-            if (training) {
-                double sum = 0;
-                for (int64_t n = 0; n < L.n; ++n)
-                    for (int64_t s = 0; s < L.s; ++s) sum += px[L.at(n, c, s)];
-                mean = sum / count;
-                double squares = 0;
-                for (int64_t n = 0; n < L.n; ++n)
-                    for (int64_t s = 0; s < L.s; ++s) {
-                        const double d = px[L.at(n, c, s)] - mean;
-                        squares += d * d;
-                    }
-                var = squares / count;  // biased: the one that normalises
-                if (rm) {
-                    T& m = rm[c * rm_stride];
-                    T& v = rv[c * rv_stride];
-                    m = static_cast<T>((1 - momentum) * m + momentum * mean);
-                    v = static_cast<T>((1 - momentum) * v + momentum * var * count / (count - 1));  // unbiased
-                }
-            } else {
-                mean = rm[c * rm_stride];
-                var = rv[c * rv_stride];
+            const auto [mean, var] = training ? batch_stats(px, L, c) : MeanVar{rm[c * rm_stride], rv[c * rv_stride]};
+            if (training && rm) {
+                T& m = rm[c * rm_stride];
+                T& v = rv[c * rv_stride];
+                m = static_cast<T>((1 - momentum) * m + momentum * mean);
+                v = static_cast<T>((1 - momentum) * v + momentum * var * count / (count - 1));  // unbiased
             }
             const double invstd = 1 / std::sqrt(var + eps);
             save_mean.data_ptr<T>()[c] = static_cast<T>(mean);
@@ -79,7 +86,7 @@ ConvGrads ReferenceBackend::batch_norm_backward(const Tensor& gy, const Tensor& 
                                                 const Tensor& save_mean, const Tensor& save_invstd, bool training,
                                                 std::array<bool, 3> needs) {
     const Layout L = layout_of(x);
-    const double count = static_cast<double>(L.n * L.s);
+    const double count = L.count();
     ConvGrads g;
     if (needs[0]) g.input = make_tensor(x.shape(), x.dtype(), x.device());
     if (needs[1]) g.weight = make_tensor({L.c}, x.dtype(), x.device());

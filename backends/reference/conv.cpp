@@ -1,5 +1,5 @@
 // backends/reference/conv.cpp — conv2d and conv_transpose2d (F.conv2d, F.conv_transpose2d) as direct loops: the
-// textbook and the oracle of the fast kernels. The math is /work/shared/specs/u2net_panet.md §3.6.
+// textbook and the oracle of the fast kernels. The math is specs/u2net_panet.md §3.6.
 //
 // Every kernel walks one loop nest, for_each_tap, over the (output pixel, weight tap) pairs of a conv from `in`
 // [N, C, H, W] to `out` [N, O, Ho, Wo] with weight [O, C/groups, kh, kw]:
@@ -93,16 +93,21 @@ Tensor bias_grad(const Tensor& gy) {
     return gb;
 }
 
-int64_t transposed_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int64_t op) {
-    return (in - 1) * s - 2 * p + d * (k - 1) + op + 1;
+// The output size along one axis: floor((in + 2p - d(k-1) - 1) / s) + 1 for conv2d (the op layer checked it is > 0),
+// and (in - 1)s - 2p + d(k-1) + output_padding + 1 for conv_transpose2d.
+int64_t conv_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
+    return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+int64_t transposed_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int64_t output_padding) {
+    return (in - 1) * s - 2 * p + d * (k - 1) + output_padding + 1;
 }
 
 }  // namespace
 
 Tensor ReferenceBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p) {
     // x [N, C_in, H, W], w [C_out, C_in/g, kh, kw] -> y [N, C_out, H_out, W_out]
-    const int64_t ho = (x.size(2) + 2 * p.padding.h - p.dilation.h * (w.size(2) - 1) - 1) / p.stride.h + 1;
-    const int64_t wo = (x.size(3) + 2 * p.padding.w - p.dilation.w * (w.size(3) - 1) - 1) / p.stride.w + 1;
+    const int64_t ho = conv_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h);
+    const int64_t wo = conv_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w);
     Tensor y = zeros({x.size(0), w.size(0), ho, wo}, x.options());
     dispatch_floating(x.dtype(), "conv2d", [&]<class T>() {
         conv_forward(geometry(x.shape(), y.shape(), w.shape(), p), x.data_ptr<T>(), w.data_ptr<T>(), y.data_ptr<T>());

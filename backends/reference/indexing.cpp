@@ -1,9 +1,10 @@
 // backends/reference/indexing.cpp — index_select / index_add_, gather / scatter_add_, advanced indexing (index /
-// index_put_), pad / pad_backward and flip, as plain loops over any strides (PyTorch's aten/native/TensorAdvancedIndexing
-// and ReflectionPad/ReplicationPad/ConstantPadNd, written out).
-//   index_select: y[p, i, q] = x[p, index[i], q]          index_add_: out[p, index[i], q] += src[p, i, q]
-//   gather (dim 1): y[a][b][c] = x[a][index[a][b][c]][c]  scatter_add_ (dim 1): out[a][index[a][b][c]][c] += src[a][b][c]
-//   index: y[p, r...] = x[i0[p], ..., ik-1[p], r...]      index_put_: out[i0[p], ..., r...] (+)= values[p, r...]
+// index_put_), pad / pad_backward and flip, as plain loops over any strides (PyTorch's
+// aten/native/TensorAdvancedIndexing and ReflectionPad/ReplicationPad/ConstantPadNd, written out).
+//   index_select: y[p, i, q] = x[p, index[i], q]      index_add_: out[p, index[i], q] += src[p, i, q]
+//   gather (dim 1): y[a][b][c] = x[a][index[a][b][c]][c]
+//   scatter_add_ (dim 1): out[a][index[a][b][c]][c] += src[a][b][c]
+//   index: y[p, r...] = x[i0[p], ..., ik-1[p], r...]  index_put_: out[i0[p], ..., r...] (+)= values[p, r...]
 // Index values are only known here, so these kernels check them and throw IndexError naming the op; only `index`
 // and `index_put_` wrap negative indices (as x[i] does in PyTorch; index_select and gather reject them).
 // Padding maps each output coordinate to its source coordinate (or none, for constant fill), see source_index().
@@ -31,7 +32,8 @@ std::vector<int64_t> read_index(const Tensor& index, int64_t n, bool wrap, const
     for_each_offset<1>(index.shape(), {&index.strides()}, [&](int64_t o) { v.push_back(p[o]); });
     for (int64_t& i : v) {
         if (i < -n || i >= n || (!wrap && i < 0))
-            throw IndexError(detail::concat(op, ": index ", i, " is out of bounds for dimension ", dim, " with size ", n));
+            throw IndexError(
+                detail::concat(op, ": index ", i, " is out of bounds for dimension ", dim, " with size ", n));
         if (i < 0) i += n;
     }
     return v;
@@ -55,14 +57,28 @@ int64_t offset_of(int64_t p, const Shape& shape, const Shape& strides) {
     return off;
 }
 
+// For advanced indexing: the offset in t (shape [n0, ..., nk-1, rest...]) of every indexed position p.
+std::vector<int64_t> indexed_offsets(const Tensor& t, const std::vector<Tensor>& indices, const char* op) {
+    std::vector<int64_t> base(static_cast<size_t>(indices[0].numel()), 0);
+    for (size_t j = 0; j < indices.size(); ++j) {
+        const int64_t dim = static_cast<int64_t>(j);
+        const std::vector<int64_t> v = read_index(indices[j], t.size(dim), /*wrap=*/true, op, dim);
+        for (size_t p = 0; p < v.size(); ++p) base[p] += v[p] * t.stride(dim);
+    }
+    return base;
+}
+
 // Source row of output row o along one padded dim of size n (before = the padding in front), or -1 for the fill.
 int64_t source_index(int64_t o, int64_t n, int64_t before, PadMode mode) {
     const int64_t i = o - before;
     if (i >= 0 && i < n) return i;
     switch (mode) {
-        case PadMode::Constant: return -1;
-        case PadMode::Reflect: return i < 0 ? -i : 2 * (n - 1) - i;  // the edge is not repeated (u2net_panet.md §3.4)
-        case PadMode::Replicate: return std::clamp<int64_t>(i, 0, n - 1);
+        case PadMode::Constant:
+            return -1;
+        case PadMode::Reflect:
+            return i < 0 ? -i : 2 * (n - 1) - i;  // the edge is not repeated (spec §3.4)
+        case PadMode::Replicate:
+            return std::clamp<int64_t>(i, 0, n - 1);
     }
     return -1;
 }
@@ -84,7 +100,7 @@ std::vector<std::vector<int64_t>> pad_maps(const Shape& x_shape, const Shape& pa
 }  // namespace
 
 Tensor ReferenceBackend::index_select(const Tensor& x, int64_t dim, const Tensor& index) {
-    const std::vector<int64_t> idx = read_index(index, x.size(dim), false, "index_select", dim);
+    const std::vector<int64_t> idx = read_index(index, x.size(dim), /*wrap=*/false, "index_select", dim);
     Shape ys = x.shape();
     ys[dim] = static_cast<int64_t>(idx.size());
     Tensor y = make_tensor(ys, x.dtype(), x.device());
@@ -100,7 +116,7 @@ Tensor ReferenceBackend::index_select(const Tensor& x, int64_t dim, const Tensor
 }
 
 void ReferenceBackend::index_add_(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) {
-    const std::vector<int64_t> idx = read_index(index, out.size(dim), false, "index_add_", dim);
+    const std::vector<int64_t> idx = read_index(index, out.size(dim), /*wrap=*/false, "index_add_", dim);
     const Shape rest = without(src.shape(), dim), ost = without(out.strides(), dim), sst = without(src.strides(), dim);
     dispatch_all(out.dtype(), [&]<class T>() {
         for (size_t i = 0; i < idx.size(); ++i) {  // sequential: repeated indices accumulate
@@ -124,7 +140,8 @@ Tensor ReferenceBackend::gather(const Tensor& x, int64_t dim, const Tensor& inde
         for_each_offset<3>(index.shape(), {&y.strides(), &index.strides(), &xst}, [&](int64_t o, int64_t i, int64_t s) {
             const int64_t k = pi[i];
             if (k < 0 || k >= n)
-                throw IndexError(detail::concat("gather: index ", k, " is out of bounds for dimension ", dim, " with size ", n));
+                throw IndexError(
+                    detail::concat("gather: index ", k, " is out of bounds for dimension ", dim, " with size ", n));
             py[o] = px[s + k * step];
         });
     });
@@ -139,27 +156,16 @@ void ReferenceBackend::scatter_add_(const Tensor& out, int64_t dim, const Tensor
         T* po = out.data_ptr<T>();
         const int64_t* pi = index.data_ptr<int64_t>();
         const T* ps = src.data_ptr<T>();
-        for_each_offset<3>(index.shape(), {&ost, &index.strides(), &src.strides()}, [&](int64_t o, int64_t i, int64_t s) {
-            const int64_t k = pi[i];
-            if (k < 0 || k >= n)
-                throw IndexError(
-                    detail::concat("scatter_add: index ", k, " is out of bounds for dimension ", dim, " with size ", n));
-            po[o + k * step] += ps[s];
-        });
+        for_each_offset<3>(
+            index.shape(), {&ost, &index.strides(), &src.strides()}, [&](int64_t o, int64_t i, int64_t s) {
+                const int64_t k = pi[i];
+                if (k < 0 || k >= n)
+                    throw IndexError(detail::concat("scatter_add: index ", k, " is out of bounds for dimension ", dim,
+                                                    " with size ", n));
+                po[o + k * step] += ps[s];
+            });
     });
 }
-
-namespace {
-// For advanced indexing: the offset in t (shape [n0, ..., nk-1, rest...]) of every indexed position p.
-std::vector<int64_t> indexed_offsets(const Tensor& t, const std::vector<Tensor>& indices, const char* op) {
-    std::vector<int64_t> base(static_cast<size_t>(indices[0].numel()), 0);
-    for (size_t j = 0; j < indices.size(); ++j) {
-        const std::vector<int64_t> v = read_index(indices[j], t.size(static_cast<int64_t>(j)), true, op, static_cast<int64_t>(j));
-        for (size_t p = 0; p < v.size(); ++p) base[p] += v[p] * t.stride(static_cast<int64_t>(j));
-    }
-    return base;
-}
-}  // namespace
 
 Tensor ReferenceBackend::index(const Tensor& x, const std::vector<Tensor>& indices) {
     const int64_t k = static_cast<int64_t>(indices.size());
@@ -179,7 +185,8 @@ Tensor ReferenceBackend::index(const Tensor& x, const std::vector<Tensor>& indic
     return y;
 }
 
-void ReferenceBackend::index_put_(const Tensor& out, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) {
+void ReferenceBackend::index_put_(const Tensor& out, const std::vector<Tensor>& indices, const Tensor& values,
+                                  bool accumulate) {
     // values: [*idx_shape, *rest], any strides (zero strides for a broadcast value)
     const int64_t k = static_cast<int64_t>(indices.size());
     const Shape& idx_shape = indices[0].shape();
@@ -187,7 +194,8 @@ void ReferenceBackend::index_put_(const Tensor& out, const std::vector<Tensor>& 
     const Shape rest(out.shape().begin() + k, out.shape().end());
     const std::vector<int64_t> base = indexed_offsets(out, indices, "index_put");
     const std::vector<int64_t> inner = row_major_offsets(rest, Shape(out.strides().begin() + k, out.strides().end()));
-    const std::vector<int64_t> vinner = row_major_offsets(rest, Shape(values.strides().begin() + ni, values.strides().end()));
+    const std::vector<int64_t> vinner =
+        row_major_offsets(rest, Shape(values.strides().begin() + ni, values.strides().end()));
     const Shape vst(values.strides().begin(), values.strides().begin() + ni);
     dispatch_all(out.dtype(), [&]<class T>() {
         T* po = out.data_ptr<T>();
@@ -224,7 +232,8 @@ Tensor ReferenceBackend::pad(const Tensor& x, const Shape& pads, PadMode mode, d
                 base += s * x.stride(d);
             }
             T* row = py + r * w;
-            for (int64_t j = 0; j < w; ++j) row[j] = inside && last[j] >= 0 ? px[base + last[j] * x.stride(nd - 1)] : fill;
+            for (int64_t j = 0; j < w; ++j)
+                row[j] = inside && last[j] >= 0 ? px[base + last[j] * x.stride(nd - 1)] : fill;
         }
     });
     return y;

@@ -1,8 +1,9 @@
 // backends/reference/interpolate.cpp — upsample and upsample_backward (F.interpolate: nearest, bilinear, bicubic) as
 // textbook loops: the oracle of the cpu kernels.
 //   x: [N, C, H, W] contiguous -> y: [N, C, out_h, out_w]
-//   y[n][c][oy][ox] = sum_a sum_b wy[a] wx[b] x[n][c][iy[a]][ix[b]]  with the 1-D taps of backends/common/interpolate_math.h
-// The backward scatter-adds g * wy[a] wx[b] to the same input pixels, so clamped border taps accumulate. It is the
+//   y[n][c][oy][ox] = sum_a sum_b wy[a] wx[b] x[n][c][iy[a]][ix[b]]
+// with the 1-D taps (iy, wy) and (ix, wx) of backends/common/interpolate_math.h.
+// The backward scatter-adds gy * wy[a] wx[b] to the same input pixels, so clamped border taps accumulate. It is the
 // exact adjoint of the forward (PyTorch's bicubic backward copies when in == out, even when its forward does not).
 #include <vector>
 

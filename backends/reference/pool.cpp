@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "backends/reference/reference_backend.h"
 
@@ -22,6 +23,34 @@ struct AvgWindow {
 AvgWindow avg_window(int64_t o, int64_t in, int64_t k, int64_t s, int64_t p) {
     const int64_t start = o * s - p, end = std::min(start + k, in + p);
     return {std::max<int64_t>(start, 0), std::min(end, in), end - start};
+}
+
+// What an avg_pool2d window divides by: its size up to the padding, or only its input elements.
+int64_t avg_divisor(const AvgWindow& wh, const AvgWindow& ww, bool count_include_pad) {
+    return count_include_pad ? wh.padded_len * ww.padded_len : (wh.hi - wh.lo) * (ww.hi - ww.lo);
+}
+
+// The maximum of max_pool2d's window of output (oh, ow) in one [H, W] plane, and its flat index h*W+w. Strict >:
+// the first maximum wins; a NaN wins and propagates. A window that misses the input gives (-inf, -1).
+template <class T>
+std::pair<T, int64_t> window_max(const T* plane, int64_t H, int64_t W, int64_t oh, int64_t ow, const PoolParams& p) {
+    T best = -std::numeric_limits<T>::infinity();
+    int64_t best_i = -1;
+    for (int64_t i = 0; i < p.kernel_size.h; ++i) {
+        const int64_t h = oh * p.stride.h - p.padding.h + i * p.dilation.h;
+        if (h < 0 || h >= H) continue;
+        for (int64_t j = 0; j < p.kernel_size.w; ++j) {
+            const int64_t w = ow * p.stride.w - p.padding.w + j * p.dilation.w;
+            if (w < 0 || w >= W) continue;
+            const T v = plane[h * W + w];
+            if (best_i < 0) best_i = h * W + w;  // the first in-bounds element, if nothing beats -inf
+            if (v > best || std::isnan(v)) {
+                best = v;
+                best_i = h * W + w;
+            }
+        }
+    }
+    return {best, best_i};
 }
 
 // adaptive_avg_pool2d's window of output i along an axis: [floor(i*in/out), ceil((i+1)*in/out)).
@@ -41,22 +70,7 @@ ValuesIndices ReferenceBackend::max_pool2d(const Tensor& x, const PoolParams& p)
             int64_t* pi = indices.data_ptr<int64_t>() + c * OH * OW;
             for (int64_t oh = 0; oh < OH; ++oh)
                 for (int64_t ow = 0; ow < OW; ++ow) {
-                    T best = -std::numeric_limits<T>::infinity();
-                    int64_t best_i = -1;  // the first in-bounds element if nothing beats -inf; -1 if there is none
-                    for (int64_t i = 0; i < p.kernel_size.h; ++i) {
-                        const int64_t h = oh * p.stride.h - p.padding.h + i * p.dilation.h;
-                        if (h < 0 || h >= H) continue;
-                        for (int64_t j = 0; j < p.kernel_size.w; ++j) {
-                            const int64_t w = ow * p.stride.w - p.padding.w + j * p.dilation.w;
-                            if (w < 0 || w >= W) continue;
-                            const T v = px[h * W + w];
-                            if (best_i < 0) best_i = h * W + w;
-                            if (v > best || std::isnan(v)) {  // strict >: the first maximum wins; NaN propagates
-                                best = v;
-                                best_i = h * W + w;
-                            }
-                        }
-                    }
+                    const auto [best, best_i] = window_max(px, H, W, oh, ow, p);
                     py[oh * OW + ow] = best;
                     pi[oh * OW + ow] = best_i;
                 }
@@ -99,9 +113,8 @@ Tensor ReferenceBackend::avg_pool2d(const Tensor& x, const PoolParams& p) {
                     double sum = 0;
                     for (int64_t h = wh.lo; h < wh.hi; ++h)
                         for (int64_t w = ww.lo; w < ww.hi; ++w) sum += static_cast<double>(px[h * W + w]);
-                    const int64_t divisor = p.count_include_pad ? wh.padded_len * ww.padded_len
-                                                                : (wh.hi - wh.lo) * (ww.hi - ww.lo);
-                    py[oh * OW + ow] = static_cast<T>(sum / static_cast<double>(divisor));
+                    py[oh * OW + ow] =
+                        static_cast<T>(sum / static_cast<double>(avg_divisor(wh, ww, p.count_include_pad)));
                 }
         }
     });
@@ -122,9 +135,7 @@ Tensor ReferenceBackend::avg_pool2d_backward(const Tensor& gy, const Shape& x_sh
                     const AvgWindow wh = avg_window(oh, H, p.kernel_size.h, p.stride.h, p.padding.h);
                     const AvgWindow ww = avg_window(ow, W, p.kernel_size.w, p.stride.w, p.padding.w);
                     if (wh.lo >= wh.hi || ww.lo >= ww.hi) continue;
-                    const int64_t divisor = p.count_include_pad ? wh.padded_len * ww.padded_len
-                                                                : (wh.hi - wh.lo) * (ww.hi - ww.lo);
-                    const T share = pg[oh * OW + ow] / static_cast<T>(divisor);
+                    const T share = pg[oh * OW + ow] / static_cast<T>(avg_divisor(wh, ww, p.count_include_pad));
                     for (int64_t h = wh.lo; h < wh.hi; ++h)
                         for (int64_t w = ww.lo; w < ww.hi; ++w) pgx[h * W + w] += share;
                 }

@@ -1,7 +1,7 @@
 // backends/reference/softmax.cpp — softmax and log_softmax along one dim, and their backward, as plain loops.
 //   x: contiguous [outer, n, inner] around `dim` (n = x.size(dim)) -> y: same shape, contiguous.
 //   softmax: y = exp(x - max) / sum exp(x - max);  log_softmax: y = (x - max) - log(sum exp(x - max))
-//   backward: softmax dx = y * (dy - sum(y * dy));  log_softmax dx = dy - exp(y) * sum(dy)
+//   backward: softmax gx = y * (gy - sum(y * gy));  log_softmax gx = gy - exp(y) * sum(gy)
 // Each row along dim is visited at stride `inner`; sums accumulate in double. ops/softmax.cpp has the op.
 #include <cmath>
 
@@ -10,6 +10,7 @@
 namespace nabla {
 
 namespace {
+
 struct Rows {  // the rows along dim of a contiguous tensor: row (o, i) is data[o * n * inner + i + k * inner], k < n
     int64_t outer = 1, n = 1, inner = 1;
 };
@@ -20,6 +21,7 @@ Rows rows_of(const Shape& shape, int64_t dim) {
     for (int64_t d = dim + 1; d < static_cast<int64_t>(shape.size()); ++d) r.inner *= shape[d];
     return r;
 }
+
 }  // namespace
 
 Tensor ReferenceBackend::softmax(const Tensor& x, int64_t dim, bool log) {
@@ -54,14 +56,14 @@ Tensor ReferenceBackend::softmax_backward(const Tensor& gy, const Tensor& y, int
                 const int64_t base = o * r.n * r.inner + i;
                 const T* pg = gy.data_ptr<T>() + base;
                 const T* py = y.data_ptr<T>() + base;
-                T* px = gx.data_ptr<T>() + base;
-                double sum = 0;  // softmax: sum(y * dy); log_softmax: sum(dy)
+                T* pgx = gx.data_ptr<T>() + base;
+                double sum = 0;  // softmax: sum(y * gy); log_softmax: sum(gy)
                 for (int64_t k = 0; k < r.n; ++k)
                     sum += log ? static_cast<double>(pg[k * r.inner])
                                : static_cast<double>(py[k * r.inner]) * static_cast<double>(pg[k * r.inner]);
                 for (int64_t k = 0; k < r.n; ++k) {
                     const double g = pg[k * r.inner], v = py[k * r.inner];
-                    px[k * r.inner] = static_cast<T>(log ? g - std::exp(v) * sum : v * (g - sum));
+                    pgx[k * r.inner] = static_cast<T>(log ? g - std::exp(v) * sum : v * (g - sum));
                 }
             }
     });

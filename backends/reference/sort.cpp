@@ -5,7 +5,9 @@
 // always sorted (sorted=false allows any order in PyTorch; sorted is one of them).
 //   x: [*pre, n, *post] -> values, indices: [*pre, n or k, *post] (indices int64, positions along dim)
 #include <algorithm>
+#include <cmath>
 #include <numeric>
+#include <type_traits>
 
 #include "backends/reference/reference_backend.h"
 
@@ -13,6 +15,13 @@ namespace nabla {
 
 namespace {
 
+template <class T>
+bool is_nan(T v) {
+    if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+    return false;
+}
+
+// The first k of each row along dim, in sorted order, with their positions.
 ValuesIndices sort_rows(const Tensor& x_in, int64_t dim, int64_t k, bool descending) {
     const Tensor x = x_in.detach().contiguous();  // detached: nothing inside a kernel goes on the tape
     const int64_t n = x.size(dim);
@@ -27,9 +36,10 @@ ValuesIndices sort_rows(const Tensor& x_in, int64_t dim, int64_t k, bool descend
         const T* px = x.data_ptr<T>();
         T* pv = values.data_ptr<T>();
         int64_t* pi = indices.data_ptr<int64_t>();
-        // `a != a` is true only for NaN (and never for integers)
+        // NaN is larger than every number
         auto before = [descending](T a, T b) {
-            return descending ? ((a != a && b == b) || a > b) : ((a == a && b != b) || a < b);
+            if (descending) return (is_nan(a) && !is_nan(b)) || a > b;
+            return (!is_nan(a) && is_nan(b)) || a < b;
         };
 #pragma omp parallel for if (x.numel() > (1 << 14))  // a parallel region costs more than a small sort
         for (int64_t row = 0; row < outer * inner; ++row) {
@@ -37,7 +47,8 @@ ValuesIndices sort_rows(const Tensor& x_in, int64_t dim, int64_t k, bool descend
             const T* xr = px + o * n * inner + i;  // xr[j * inner], j < n
             std::vector<int64_t> perm(static_cast<size_t>(n));
             std::iota(perm.begin(), perm.end(), int64_t{0});
-            std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return before(xr[a * inner], xr[b * inner]); });
+            std::stable_sort(perm.begin(), perm.end(),
+                             [&](int64_t a, int64_t b) { return before(xr[a * inner], xr[b * inner]); });
             for (int64_t j = 0; j < k; ++j) {
                 pv[(o * k + j) * inner + i] = xr[perm[j] * inner];
                 pi[(o * k + j) * inner + i] = perm[j];

@@ -9,8 +9,10 @@
 namespace nabla {
 namespace {
 
-// The number of block positions along one axis (u2net_panet.md §3.3).
-int64_t blocks(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
+// The number of block positions along one axis (specs/u2net_panet.md §3.3).
+int64_t blocks(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
+    return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
 
 // Calls f(col_offset, pixel_offset_or_-1) for every entry of one image's columns; -1 marks the zero padding.
 template <class F>

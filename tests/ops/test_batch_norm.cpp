@@ -4,6 +4,7 @@
 // odd sizes and strided inputs; the error messages.
 #include <cmath>
 
+#include "ops/batch_norm.h"
 #include "support/support.h"
 
 namespace {
@@ -13,7 +14,8 @@ Tensor maybe(const TensorMap& g, const std::string& key, DType dt) {
 }
 
 // One batch_norm fixture in dtype dt: output, gradients for the upstream gy, running stats after one (or two) steps.
-void check_batch_norm_fixture(const std::string& name, bool training, double momentum, double eps, DType dt, double tol) {
+void check_batch_norm_fixture(const std::string& name, bool training, double momentum, double eps, DType dt,
+                              double tol) {
     INFO(name << " in " << dtype_name(dt));
     const TensorMap g = load_fixture("norm/" + name);
     Tensor x = g.at("x").to(dt).requires_grad_();
@@ -75,8 +77,8 @@ TEST_CASE("batch_norm: hand-checked values and running statistics", "[ops][batch
     Tensor x = t64({1, 3}, {2, 1});
     Tensor rm = t64({0}), rv = t64({1});
     REQUIRE_THAT(batch_norm(x, rm, rv, {}, {}, true, 0.1, 0.0), ClosesTo(t64({-1, 1}, {2, 1}), 1e-12));
-    REQUIRE_THAT(rm, ClosesTo(t64({0.2}), 1e-12));         // 0.9 * 0 + 0.1 * 2
-    REQUIRE_THAT(rv, ClosesTo(t64({1.1}), 1e-12));         // 0.9 * 1 + 0.1 * 2 (unbiased)
+    REQUIRE_THAT(rm, ClosesTo(t64({0.2}), 1e-12));                            // 0.9 * 0 + 0.1 * 2
+    REQUIRE_THAT(rv, ClosesTo(t64({1.1}), 1e-12));                            // 0.9 * 1 + 0.1 * 2 (unbiased)
     REQUIRE_THAT(batch_norm(x, rm, rv, t64({2}), t64({5}), false, 0.1, 0.0),  // eval: (x - 0.2) / sqrt(1.1) * 2 + 5
                  ClosesTo(t64({5 + 2 * 0.8 / std::sqrt(1.1), 5 + 2 * 2.8 / std::sqrt(1.1)}, {2, 1}), 1e-12));
     REQUIRE_THAT(rm, ClosesTo(t64({0.2}), 1e-12));  // eval leaves the running statistics alone
@@ -115,7 +117,8 @@ TEST_CASE("batch_norm: gradcheck in train and eval mode", "[ops][batch_norm][gra
     // training without running statistics, and only weight needing a gradient
     Tensor x = randn({3, 2, 4}, {.dtype = kFloat64}, &gen);
     Tensor w = t64({0.7, 1.3}).requires_grad_();
-    REQUIRE(gradcheck([](const std::vector<Tensor>& in) { return batch_norm(in[0], {}, {}, in[1], {}, true); }, {x, w}));
+    REQUIRE(
+        gradcheck([](const std::vector<Tensor>& in) { return batch_norm(in[0], {}, {}, in[1], {}, true); }, {x, w}));
 }
 
 TEST_CASE("batch_norm: cpu kernels equal the reference on odd sizes and strided inputs", "[ops][batch_norm][backend]") {

@@ -109,7 +109,8 @@ TEST_CASE("masked_fill/masked_select/flip: PyTorch golden values and gradients",
     auto ms = [&](const Ts& in) { return masked_select(in[0], s.at("mask")); };
     REQUIRE_THAT(ms({s.at("x")}), ClosesTo(s.at("y"), 0, 0));
     REQUIRE_THAT(grads_of(ms, {s.at("x")}, s.at("gy"))[0], ClosesTo(s.at("gx"), 0, 0));
-    REQUIRE_THAT(masked_select(t64({1, 2, 3, 4}, {2, 2}), bools({0, 1}, {2})), ClosesTo(t64({2, 4})));  // broadcast mask
+    // a broadcast mask
+    REQUIRE_THAT(masked_select(t64({1, 2, 3, 4}, {2, 2}), bools({0, 1}, {2})), ClosesTo(t64({2, 4})));
 
     auto fl = load_fixture("index/flip");
     auto fp = [](const Ts& in) { return flip(in[0], {0, -1}); };
@@ -181,6 +182,8 @@ TEST_CASE("indexing: default backend equals reference on non-contiguous float32"
     Tensor x = noncontiguous(randn({7, 13}) * 3.0);
     Tensor idx = randint(0, 7, {5, 13});
     Tensor src = noncontiguous(randn({5, 13}));
+    // (clang-format would break some of these one-line lambdas over four lines)
+    // clang-format off
     std::vector<std::pair<std::string, std::function<Tensor()>>> ops = {
         {"cat", [&] { return cat({x, x.slice(0, 0, 7, 2)}, 0); }},
         {"index_select", [&] { return index_select(x, 1, i64({12, 0, 5, 5})); }},
@@ -191,6 +194,7 @@ TEST_CASE("indexing: default backend equals reference on non-contiguous float32"
         {"index_put", [&] { return index_put(x, {i64({6, 0, 6})}, x.slice(0, 0, 3), true); }},
         {"masked_select", [&] { return masked_select(x, gt(x, 0.0)); }},
     };
+    // clang-format on
     for (const auto& [name, f] : ops) {
         INFO(name);
         Tensor ref = with_kernels(Kernels::reference, f);
@@ -202,19 +206,26 @@ TEST_CASE("indexing: errors name the op, the shapes and the index", "[ops][index
     using Catch::Contains;
     Tensor x = zeros({3, 4});
     REQUIRE_THROWS_AS(index_select(x, 1, i64({0, 4})), IndexError);
-    REQUIRE_THROWS_WITH(index_select(x, 1, i64({0, 4})), Contains("index_select") && Contains("index 4") && Contains("size 4"));
-    REQUIRE_THROWS_WITH(gather(x, 0, i64({5}, {1, 1})), Contains("gather") && Contains("index 5") && Contains("size 3"));
+    REQUIRE_THROWS_WITH(index_select(x, 1, i64({0, 4})),
+                        Contains("index_select") && Contains("index 4") && Contains("size 4"));
+    REQUIRE_THROWS_WITH(gather(x, 0, i64({5}, {1, 1})),
+                        Contains("gather") && Contains("index 5") && Contains("size 3"));
     REQUIRE_THROWS_WITH(gather(x, 0, i64({0}, {1})), Contains("gather") && Contains("[1]") && Contains("[3, 4]"));
-    REQUIRE_THROWS_WITH(scatter_add(x, 1, i64({-1}, {1, 1}), ones({1, 1})), Contains("scatter_add") && Contains("index -1"));
+    REQUIRE_THROWS_WITH(scatter_add(x, 1, i64({-1}, {1, 1}), ones({1, 1})),
+                        Contains("scatter_add") && Contains("index -1"));
     REQUIRE_THROWS_AS(index(x, {i64({1, -4})}), IndexError);
     REQUIRE_THROWS_WITH(index(x, {i64({1, -4})}), Contains("index") && Contains("-4") && Contains("size 3"));
-    REQUIRE_THROWS_WITH(index(x, {i64({0, 1}), i64({0, 1, 2})}), Contains("index") && Contains("[2]") && Contains("[3]"));
+    REQUIRE_THROWS_WITH(index(x, {i64({0, 1}), i64({0, 1, 2})}),
+                        Contains("index") && Contains("[2]") && Contains("[3]"));
     REQUIRE_THROWS_AS(index(x, {x}), TypeError);
-    REQUIRE_THROWS_WITH(index(x, {i64({0}), i64({0}), i64({0})}), Contains("index") && Contains("[3, 4]") && Contains("got 3"));
-    REQUIRE_THROWS_WITH(index_put(x, {i64({0, 1})}, ones({3})), Contains("index_put") && Contains("[3]") && Contains("[2, 4]"));
+    REQUIRE_THROWS_WITH(index(x, {i64({0}), i64({0}), i64({0})}),
+                        Contains("index") && Contains("[3, 4]") && Contains("got 3"));
+    REQUIRE_THROWS_WITH(index_put(x, {i64({0, 1})}, ones({3})),
+                        Contains("index_put") && Contains("[3]") && Contains("[2, 4]"));
     REQUIRE_THROWS_WITH(cat({x, zeros({3, 5})}, 0), Contains("cat") && Contains("[3, 4]") && Contains("[3, 5]"));
     REQUIRE_THROWS_WITH(stack({x, zeros({4, 3})}), Contains("stack") && Contains("[4, 3]"));
     REQUIRE_THROWS_WITH(split(x, Shape{1, 1}, 1), Contains("split") && Contains("[1, 1]") && Contains("[3, 4]"));
-    REQUIRE_THROWS_WITH(masked_fill(x, ones({2, 4}, {.dtype = kBool}), 1.0), Contains("masked_fill") && Contains("[2, 4]"));
+    REQUIRE_THROWS_WITH(masked_fill(x, ones({2, 4}, {.dtype = kBool}), 1.0),
+                        Contains("masked_fill") && Contains("[2, 4]"));
     REQUIRE_THROWS_WITH(flip(x, {1, -1}), Contains("flip") && Contains("more than once"));
 }

@@ -1,5 +1,5 @@
 // tests/ops/test_interpolate.cpp — F.interpolate (nearest, bilinear, bicubic): the spec's hand-checked rows
-// (u2net_panet.md §3.1-3.2), PyTorch golden values for the output and the input gradient
+// (specs/u2net_panet.md §3.1-3.2), PyTorch golden values for the output and the input gradient
 // (tests/fixtures/make_interp.py), gradcheck in float64, the cpu kernels against the reference, and error messages.
 #include "backends/common/interpolate_math.h"
 #include "ops/interpolate.h"
@@ -34,7 +34,8 @@ const std::vector<std::pair<std::string, InterpolateOptions>>& golden_cases() {
         {"nearest_up_size", {.size = Int2{9, 11}, .mode = M::Nearest}},
         {"nearest_down_size", {.size = Int2{4, 6}, .mode = M::Nearest}},
         {"nearest_scale_0.7", {.scale_factor = {{0.7, 0.7}}, .mode = M::Nearest}},
-        {"nearest_scale_1.7_recompute", {.scale_factor = {{1.7, 1.7}}, .mode = M::Nearest, .recompute_scale_factor = true}},
+        {"nearest_scale_1.7_recompute",
+         {.scale_factor = {{1.7, 1.7}}, .mode = M::Nearest, .recompute_scale_factor = true}},
         {"nearest_scale_2", {.scale_factor = {{2.0, 2.0}}, .mode = M::Nearest}},
     };
     return cases;
@@ -57,8 +58,9 @@ TEST_CASE("interpolate: the spec's 1-D reference rows", "[ops][interpolate]") {
         REQUIRE_THAT(interpolate(row7, {.size = Int2{1, 5}, .mode = M::Bicubic, .align_corners = false}),
                      ClosesTo(t64({0.104, 2.368, 9, 21.832, 7.088}, {1, 1, 1, 5}), 1e-5));
         // the same row as a column: the H axis follows the same rule
-        REQUIRE_THAT(interpolate(row7.view({1, 1, 7, 1}), {.size = Int2{5, 1}, .mode = M::Bicubic, .align_corners = true}),
-                     ClosesTo(t64({0, 2.125, 9, 23.21875, 3}, {1, 1, 5, 1}), 1e-5));
+        REQUIRE_THAT(
+            interpolate(row7.view({1, 1, 7, 1}), {.size = Int2{5, 1}, .mode = M::Bicubic, .align_corners = true}),
+            ClosesTo(t64({0, 2.125, 9, 23.21875, 3}, {1, 1, 5, 1}), 1e-5));
         Tensor row5 = t64({0, 1, 4, 9, 2}, {1, 1, 1, 5}).to(dt);
         REQUIRE_THAT(interpolate(row5, {.size = Int2{1, 9}, .mode = M::Bilinear}),
                      ClosesTo(t64({0, 1. / 3, 8. / 9, 7. / 3, 4, 61. / 9, 74. / 9, 13. / 3, 2}, {1, 1, 1, 9}), 1e-5));
@@ -75,7 +77,8 @@ TEST_CASE("interpolate: the spec's 1-D reference rows", "[ops][interpolate]") {
     const CubicTaps<double> h = cubic_taps<double>(1.0, 2, 10, /*align_corners=*/true);
     REQUIRE(h.idx[0] == 1);
     const CubicTaps<double> half = cubic_taps<double>(0.5, 1, 10, /*align_corners=*/true);  // x = 0.5
-    REQUIRE_THAT(t64({half.w[0], half.w[1], half.w[2], half.w[3]}), ClosesTo(t64({-0.09375, 0.59375, 0.59375, -0.09375}), 1e-12));
+    REQUIRE_THAT(t64({half.w[0], half.w[1], half.w[2], half.w[3]}),
+                 ClosesTo(t64({-0.09375, 0.59375, 0.59375, -0.09375}), 1e-12));
     const CubicTaps<double> edge = cubic_taps<double>(0.3, 0, 10, /*align_corners=*/false);  // x < 0: taps clamp to 0
     REQUIRE((edge.idx[0] == 0 && edge.idx[1] == 0 && edge.idx[2] == 0 && edge.idx[3] == 1));
     REQUIRE(edge.w[0] + edge.w[1] + edge.w[2] + edge.w[3] == Approx(1.0));
@@ -88,7 +91,7 @@ TEST_CASE("interpolate: PyTorch golden values, output and input gradient", "[ops
         const Tensor &x = g.at("x"), &gy = g.at("gy");
         REQUIRE_THAT(interpolate(x, o), ClosesTo(g.at("y"), 1e-10, 1e-10));  // float64: reference kernels
         REQUIRE_THAT(input_grad(x, o, gy), ClosesTo(g.at("gx"), 1e-10, 1e-10));
-        const Tensor x32 = x.to(kFloat32), gy32 = gy.to(kFloat32);         // float32: cpu kernels
+        const Tensor x32 = x.to(kFloat32), gy32 = gy.to(kFloat32);  // float32: cpu kernels
         REQUIRE_THAT(interpolate(x32, o), ClosesTo(g.at("y"), 1e-5, 1e-5));
         REQUIRE_THAT(input_grad(x32, o, gy32), ClosesTo(g.at("gx"), 1e-5, 1e-5));
     }
@@ -114,7 +117,8 @@ TEST_CASE("interpolate: gradcheck in float64", "[ops][interpolate][gradcheck]") 
     }
 }
 
-TEST_CASE("interpolate: cpu kernels equal the reference on odd sizes and strided inputs", "[ops][interpolate][backend]") {
+TEST_CASE("interpolate: cpu kernels equal the reference on odd sizes and strided inputs",
+          "[ops][interpolate][backend]") {
     Tensor x = randn({2, 3, 17, 13});
     Tensor xs = noncontiguous(x);
     const std::vector<InterpolateOptions> cases = {
@@ -146,7 +150,8 @@ TEST_CASE("interpolate: errors name the op and the shapes", "[ops][interpolate][
     REQUIRE_THROWS_WITH(interpolate(randn({2, 3, 4}), {.size = Int2{8, 8}}),
                         Contains("interpolate") && Contains("4-D") && Contains("[2, 3, 4]"));
     REQUIRE_THROWS_AS(interpolate(x, {.size = Int2{8, 8}, .scale_factor = {{2.0, 2.0}}}), ValueError);
-    REQUIRE_THROWS_WITH(interpolate(x, {.size = Int2{8, 8}, .scale_factor = {{2.0, 2.0}}}), Contains("only one of size or scale_factor"));
+    REQUIRE_THROWS_WITH(interpolate(x, {.size = Int2{8, 8}, .scale_factor = {{2.0, 2.0}}}),
+                        Contains("only one of size or scale_factor"));
     REQUIRE_THROWS_WITH(interpolate(x, {}), Contains("either size or scale_factor"));
     REQUIRE_THROWS_WITH(interpolate(x, {.size = Int2{8, 8}, .mode = M::Nearest, .align_corners = false}),
                         Contains("align_corners") && Contains("nearest"));

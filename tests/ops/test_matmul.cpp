@@ -1,6 +1,7 @@
 // tests/ops/test_matmul.cpp — matmul (torch.matmul), mm, bmm and linear: hand-checked values, PyTorch golden values
 // and gradients (tests/fixtures/make_linalg.py), gradcheck in float64, the oneDNN kernel against the reference on
 // odd sizes, transposed, strided and broadcast operands (forward and backward), and the shape errors.
+#include "ops/matmul.h"
 #include "support/support.h"
 
 namespace {
@@ -79,7 +80,8 @@ TEST_CASE("matmul: PyTorch golden values and gradients", "[ops][matmul][fixture]
     check_golden("bmm", {"a", "b"}, [](const std::vector<Tensor>& in) { return bmm(in[0], in[1]); });
     check_golden("linear", {"input", "weight", "bias"},
                  [](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); });
-    check_golden("linear_nobias", {"input", "weight"}, [](const std::vector<Tensor>& in) { return linear(in[0], in[1]); });
+    check_golden("linear_nobias", {"input", "weight"},
+                 [](const std::vector<Tensor>& in) { return linear(in[0], in[1]); });
 }
 
 TEST_CASE("matmul: gradcheck of every operand layout", "[ops][matmul][gradcheck]") {
@@ -93,8 +95,8 @@ TEST_CASE("matmul: gradcheck of every operand layout", "[ops][matmul][gradcheck]
     REQUIRE(check({3, 4}, {4}));
     REQUIRE(check({2, 3, 4}, {4}));
     REQUIRE(check({4}, {2, 4, 3}));
-    REQUIRE(check({2, 3, 4}, {4, 2}));     // batch folded into the rows
-    REQUIRE(check({3, 4}, {2, 4, 2}));     // a broadcast over the batch
+    REQUIRE(check({2, 3, 4}, {4, 2}));  // batch folded into the rows
+    REQUIRE(check({3, 4}, {2, 4, 2}));  // a broadcast over the batch
     REQUIRE(check({2, 1, 3, 4}, {5, 4, 2}));
     REQUIRE(check({1, 2, 3}, {2, 2, 3, 2}));
     // transposed operands reach the kernel as strides
@@ -111,9 +113,11 @@ TEST_CASE("matmul: gradcheck of every operand layout", "[ops][matmul][gradcheck]
     REQUIRE(gradcheck(lin, {f64({3, 4}), f64({2, 4}), Tensor()}));
 }
 
-TEST_CASE("matmul: cpu kernel equals reference on odd, transposed, strided and broadcast operands", "[ops][matmul][backend]") {
+TEST_CASE("matmul: cpu kernel equals reference on odd, transposed, strided and broadcast operands",
+          "[ops][matmul][backend]") {
     check_backends(randn({7, 13}), randn({13, 5}), mat);
-    check_backends(randn({13, 7}), randn({5, 13}), [](const Tensor& a, const Tensor& b) { return matmul(a.t(), b.t()); });
+    check_backends(randn({13, 7}), randn({5, 13}),
+                   [](const Tensor& a, const Tensor& b) { return matmul(a.t(), b.t()); });
     check_backends(noncontiguous(randn({7, 13})), noncontiguous(randn({13, 5})), mat);
     check_backends(randn({7, 26}), randn({13, 3}), [](const Tensor& a, const Tensor& b) {  // a stepped slice: copied
         return matmul(a.slice(1, 0, 26, 2), b);
@@ -124,12 +128,11 @@ TEST_CASE("matmul: cpu kernel equals reference on odd, transposed, strided and b
         return matmul(a.transpose(1, 2), b);
     });
     check_backends(randn({9, 11}), randn({3, 11, 6}), mat);
-    check_backends(randn({9, 3, 11}), randn({3, 11, 6}), [](const Tensor& a, const Tensor& b) {  // batch stride < matrix
-        return bmm(a.transpose(0, 1), b);
-    });
-    check_backends(randn({3, 6, 11}), randn({3, 9, 6}), [](const Tensor& a, const Tensor& b) {
-        return bmm(a.transpose(1, 2), b.transpose(1, 2));
-    });
+    // a batch stride smaller than the matrix
+    check_backends(randn({9, 3, 11}), randn({3, 11, 6}),
+                   [](const Tensor& a, const Tensor& b) { return bmm(a.transpose(0, 1), b); });
+    check_backends(randn({3, 6, 11}), randn({3, 9, 6}),
+                   [](const Tensor& a, const Tensor& b) { return bmm(a.transpose(1, 2), b.transpose(1, 2)); });
     check_backends(randn({1, 17}), randn({17, 1}), mat);
     check_backends(randn({17}), randn({4, 17, 3}), mat);
     check_backends(randn({65, 97}), randn({97, 83}), mat);  // large enough for oneDNN's blocked kernels
@@ -142,12 +145,16 @@ TEST_CASE("matmul: shape errors name the op and both shapes", "[ops][matmul][err
     using Catch::Matchers::Contains;
     REQUIRE_THROWS_WITH(matmul(randn({2, 3}), randn({4, 5})), Contains("matmul") && Contains("[2, 3] and [4, 5]"));
     REQUIRE_THROWS_WITH(matmul(randn({3}), randn({4})), Contains("matmul") && Contains("[3] and [4]"));
-    REQUIRE_THROWS_WITH(matmul(randn({2, 3, 4}), randn({3, 4, 5})), Contains("matmul") && Contains("[2, 3, 4] and [3, 4, 5]"));
+    REQUIRE_THROWS_WITH(matmul(randn({2, 3, 4}), randn({3, 4, 5})),
+                        Contains("matmul") && Contains("[2, 3, 4] and [3, 4, 5]"));
     REQUIRE_THROWS_WITH(matmul(randn({}), randn({3})), Contains("matmul"));
     REQUIRE_THROWS_WITH(mm(randn({2, 3}), randn({4, 5})), Contains("mm") && Contains("[2, 3] and [4, 5]"));
     REQUIRE_THROWS_WITH(mm(randn({2, 3, 1}), randn({1, 5})), Contains("mm") && Contains("[2, 3, 1]"));
-    REQUIRE_THROWS_WITH(bmm(randn({2, 3, 4}), randn({3, 4, 5})), Contains("bmm") && Contains("[2, 3, 4] and [3, 4, 5]"));
-    REQUIRE_THROWS_WITH(linear(randn({2, 3}), randn({5, 4})), Contains("linear") && Contains("[2, 3]") && Contains("[5, 4]"));
+    REQUIRE_THROWS_WITH(bmm(randn({2, 3, 4}), randn({3, 4, 5})),
+                        Contains("bmm") && Contains("[2, 3, 4] and [3, 4, 5]"));
+    REQUIRE_THROWS_WITH(linear(randn({2, 3}), randn({5, 4})),
+                        Contains("linear") && Contains("[2, 3]") && Contains("[5, 4]"));
     REQUIRE_THROWS_WITH(linear(randn({2, 4}), randn({5, 4}), randn({4})), Contains("linear") && Contains("[4]"));
-    REQUIRE_THROWS_WITH(matmul(randn({2, 3}), randn({3, 2}, {.dtype = kFloat64})), Contains("matmul") && Contains("float64"));
+    REQUIRE_THROWS_WITH(matmul(randn({2, 3}), randn({3, 2}, {.dtype = kFloat64})),
+                        Contains("matmul") && Contains("float64"));
 }

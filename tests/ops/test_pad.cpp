@@ -1,7 +1,7 @@
 // tests/ops/test_pad.cpp — F.pad in modes constant, reflect and replicate: the spec's [0..4] reflect-by-3 example
-// (u2net_panet.md §3.4) and other hand-checked values, PyTorch golden values for output and input gradient on 2-D,
-// 4-D and 5-D inputs (tests/fixtures/make_index.py), gradcheck in float64, the default backend against the reference
-// on non-contiguous float32 inputs, and the error messages.
+// (specs/u2net_panet.md §3.4) and other hand-checked values, PyTorch golden values for output and input gradient on
+// 2-D, 4-D and 5-D inputs (tests/fixtures/make_index.py), gradcheck in float64, the default backend against the
+// reference on non-contiguous float32 inputs, and the error messages.
 #include "ops/pad.h"
 #include "support/support.h"
 
@@ -29,7 +29,7 @@ const std::vector<std::tuple<std::string, PadMode, std::vector<Case>>>& golden_c
 
 TEST_CASE("pad: known values", "[ops][pad]") {
     Tensor x = arange(5.0, {.dtype = kFloat64}).view({1, 5});
-    // u2net_panet.md §3.4: the edge is not repeated
+    // specs/u2net_panet.md §3.4: the edge is not repeated
     REQUIRE_THAT(pad(x, {3, 3}, PadMode::Reflect), ClosesTo(t64({3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 1}, {1, 11}), 0, 0));
     REQUIRE_THAT(pad(x, {2, 1}, PadMode::Replicate), ClosesTo(t64({0, 0, 0, 1, 2, 3, 4, 4}, {1, 8}), 0, 0));
     REQUIRE_THAT(pad(x, {1, -2}, PadMode::Constant, 9.0), ClosesTo(t64({9, 0, 1, 2}, {1, 4}), 0, 0));  // crop
@@ -40,7 +40,8 @@ TEST_CASE("pad: known values", "[ops][pad]") {
                  ClosesTo(t64({1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, {1, 1, 4, 4}), 0, 0));
     REQUIRE_THAT(pad(img, {0, 0, 1, 0}), ClosesTo(t64({0, 0, 1, 2, 3, 4}, {1, 1, 3, 2}), 0, 0));
     // integer tensors pad too; the backward of reflect adds where one source is read twice
-    REQUIRE_THAT(pad(from_vector(std::vector<int64_t>{5, 6}), {1, 0}, PadMode::Constant, 7.0), ClosesTo(t64({7, 5, 6}), 0, 0));
+    REQUIRE_THAT(pad(from_vector(std::vector<int64_t>{5, 6}), {1, 0}, PadMode::Constant, 7.0),
+                 ClosesTo(t64({7, 5, 6}), 0, 0));
     Tensor r = x.detach().requires_grad_();
     pad(r, {3, 3}, PadMode::Reflect).sum().backward();
     REQUIRE_THAT(r.grad(), ClosesTo(t64({1, 3, 3, 3, 1}, {1, 5}), 0, 0));
@@ -48,7 +49,8 @@ TEST_CASE("pad: known values", "[ops][pad]") {
 
 TEST_CASE("pad: PyTorch golden values and gradients in all three modes", "[ops][pad][golden]") {
     auto spec = load_fixture("index/pad_reflect_spec");
-    REQUIRE_THAT(pad(arange(5.0, {.dtype = kFloat64}).view({1, 5}), {3, 3}, PadMode::Reflect), ClosesTo(spec.at("y"), 0, 0));
+    REQUIRE_THAT(pad(arange(5.0, {.dtype = kFloat64}).view({1, 5}), {3, 3}, PadMode::Reflect),
+                 ClosesTo(spec.at("y"), 0, 0));
     for (const auto& [name, mode, cases] : golden_cases()) {
         auto f = load_fixture("index/pad_" + name);
         for (size_t k = 0; k < cases.size(); ++k) {
@@ -56,7 +58,8 @@ TEST_CASE("pad: PyTorch golden values and gradients in all three modes", "[ops][
             INFO(name << " case " << k);
             const Tensor& x = f.at("x" + s);
             REQUIRE_THAT(pad(x, cases[k].pads, mode, cases[k].value), ClosesTo(f.at("y" + s), 0, 0));
-            REQUIRE_THAT(input_grad(x, cases[k].pads, mode, cases[k].value, f.at("gy" + s)), ClosesTo(f.at("gx" + s), 1e-12));
+            REQUIRE_THAT(input_grad(x, cases[k].pads, mode, cases[k].value, f.at("gy" + s)),
+                         ClosesTo(f.at("gx" + s), 1e-12));
             REQUIRE_THAT(pad(x.to(kFloat32), cases[k].pads, mode, cases[k].value), ClosesTo(f.at("y" + s), 1e-6));
         }
     }
@@ -86,13 +89,15 @@ TEST_CASE("pad: default backend equals reference on non-contiguous float32", "[o
             Tensor ref = with_kernels(Kernels::reference, [&] { return pad(x.contiguous(), pads, mode, -0.5); });
             REQUIRE_THAT(pad(x, pads, mode, -0.5), ClosesTo(ref, 0, 0));
             Tensor gy = noncontiguous(randn(ref.shape()));
-            Tensor gref = with_kernels(Kernels::reference, [&] { return input_grad(x, pads, mode, -0.5, gy.contiguous()); });
+            Tensor gref =
+                with_kernels(Kernels::reference, [&] { return input_grad(x, pads, mode, -0.5, gy.contiguous()); });
             REQUIRE_THAT(input_grad(x, pads, mode, -0.5, gy), ClosesTo(gref, 1e-6, 1e-6));
         }
     }
 }
 
-TEST_CASE("pad: a batch large enough for the parallel loop equals its images padded one by one", "[ops][pad][backend]") {
+TEST_CASE("pad: a batch large enough for the parallel loop equals its images padded one by one",
+          "[ops][pad][backend]") {
     Tensor x = randn({4, 4, 64, 64});  // padded: 69,696 elements, above the kernel's threshold for OpenMP
     Tensor y = pad(x, {1, 1, 1, 1}, PadMode::Reflect);
     for (int64_t n = 0; n < 4; ++n)
@@ -102,11 +107,12 @@ TEST_CASE("pad: a batch large enough for the parallel loop equals its images pad
 TEST_CASE("pad: errors name the op, the padding and the shape", "[ops][pad][errors]") {
     using Catch::Contains;
     Tensor x = zeros({1, 1, 3, 3});
-    REQUIRE_THROWS_WITH(pad(x, {3, 3, 0, 0}, PadMode::Reflect),
-                        Contains("pad: reflect") && Contains("(3, 3)") && Contains("size 3") && Contains("[1, 1, 3, 3]"));
+    REQUIRE_THROWS_WITH(pad(x, {3, 3, 0, 0}, PadMode::Reflect), Contains("pad: reflect") && Contains("(3, 3)") &&
+                                                                    Contains("size 3") && Contains("[1, 1, 3, 3]"));
     REQUIRE_THROWS_AS(pad(x, {1, 2, 3}), ValueError);
     REQUIRE_THROWS_WITH(pad(x, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}), Contains("pad") && Contains("[1, 1, 3, 3]"));
-    REQUIRE_THROWS_WITH(pad(x, {1, 1, 1, 1, 1, 1, 1, 1}, PadMode::Replicate), Contains("replicate") && Contains("1 to 3"));
+    REQUIRE_THROWS_WITH(pad(x, {1, 1, 1, 1, 1, 1, 1, 1}, PadMode::Replicate),
+                        Contains("replicate") && Contains("1 to 3"));
     REQUIRE_THROWS_WITH(pad(x, {-2, -2}), Contains("pad") && Contains("negative") && Contains("[1, 1, 3, 3]"));
     REQUIRE_THROWS_WITH(pad(zeros({2, 0}), {1, 1}, PadMode::Replicate), Contains("replicate") && Contains("[2, 0]"));
 }

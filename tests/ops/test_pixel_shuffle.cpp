@@ -1,7 +1,23 @@
-// tests/ops/test_pixel_shuffle.cpp — pixel_shuffle / pixel_unshuffle: the index rule of u2net_panet.md §3.5 checked
-// by hand, PyTorch golden values (tests/fixtures/make_interp.py), the round trip, gradcheck, and error messages.
+// tests/ops/test_pixel_shuffle.cpp — pixel_shuffle / pixel_unshuffle: the index rule of specs/u2net_panet.md §3.5
+// checked by hand, PyTorch golden values (tests/fixtures/make_interp.py), the round trip, gradcheck, and error
+// messages.
 #include "ops/pixel_shuffle.h"
 #include "support/support.h"
+
+namespace {
+
+// y = f(x) and the gradient of x for the fixture's gy, against PyTorch's; exact, as both are permutations.
+void check_golden(const std::string& name, const std::function<Tensor(const Tensor&)>& f) {
+    INFO(name);
+    const TensorMap g = load_fixture("interp/" + name);
+    Tensor x = g.at("x").detach().requires_grad_();
+    Tensor y = f(x);
+    REQUIRE_THAT(y, ClosesTo(g.at("y"), 0, 0));
+    y.backward(g.at("gy"));
+    REQUIRE_THAT(x.grad(), ClosesTo(g.at("gx"), 0, 0));
+}
+
+}  // namespace
 
 TEST_CASE("pixel_shuffle: known values and the index rule", "[ops][pixel_shuffle]") {
     // [1, 4, 1, 1] with r = 2: the four channels become one 2x2 block in row-major order
@@ -32,19 +48,8 @@ TEST_CASE("pixel_shuffle: known values and the index rule", "[ops][pixel_shuffle
 }
 
 TEST_CASE("pixel_shuffle: PyTorch golden values, output and input gradient", "[ops][pixel_shuffle][golden]") {
-    auto s = load_fixture("interp/pixel_shuffle_r2");
-    Tensor x = s.at("x").detach().requires_grad_();
-    Tensor y = pixel_shuffle(x, 2);
-    REQUIRE_THAT(y, ClosesTo(s.at("y"), 0, 0));
-    y.backward(s.at("gy"));
-    REQUIRE_THAT(x.grad(), ClosesTo(s.at("gx"), 0, 0));
-
-    auto u = load_fixture("interp/pixel_unshuffle_r3");
-    Tensor xu = u.at("x").detach().requires_grad_();
-    Tensor yu = pixel_unshuffle(xu, 3);
-    REQUIRE_THAT(yu, ClosesTo(u.at("y"), 0, 0));
-    yu.backward(u.at("gy"));
-    REQUIRE_THAT(xu.grad(), ClosesTo(u.at("gx"), 0, 0));
+    check_golden("pixel_shuffle_r2", [](const Tensor& x) { return pixel_shuffle(x, 2); });
+    check_golden("pixel_unshuffle_r3", [](const Tensor& x) { return pixel_unshuffle(x, 3); });
 }
 
 TEST_CASE("pixel_shuffle: gradcheck in float64 and strided inputs", "[ops][pixel_shuffle][gradcheck]") {
@@ -61,6 +66,7 @@ TEST_CASE("pixel_shuffle: errors name the op and the shape", "[ops][pixel_shuffl
     REQUIRE_THROWS_AS(pixel_shuffle(randn({1, 5, 2, 2}), 2), ShapeError);
     REQUIRE_THROWS_WITH(pixel_shuffle(randn({1, 5, 2, 2}), 2), Contains("pixel_shuffle") && Contains("[1, 5, 2, 2]"));
     REQUIRE_THROWS_WITH(pixel_shuffle(randn({4, 4}), 2), Contains("pixel_shuffle") && Contains("[4, 4]"));
-    REQUIRE_THROWS_WITH(pixel_unshuffle(randn({1, 1, 4, 5}), 2), Contains("pixel_unshuffle") && Contains("[1, 1, 4, 5]"));
+    REQUIRE_THROWS_WITH(pixel_unshuffle(randn({1, 1, 4, 5}), 2),
+                        Contains("pixel_unshuffle") && Contains("[1, 1, 4, 5]"));
     REQUIRE_THROWS_AS(pixel_shuffle(randn({1, 4, 2, 2}), 0), ValueError);
 }

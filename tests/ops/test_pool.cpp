@@ -36,14 +36,16 @@ const std::vector<MaxCase> kMaxCases = {
 const std::vector<AvgCase> kAvgCases = {
     {"avg_k2s2", {.kernel_size = 2}},
     {"avg_k3s2p1_ceil_incl", {.kernel_size = 3, .stride = 2, .padding = 1, .ceil_mode = true}},
-    {"avg_k3s2p1_ceil_excl", {.kernel_size = 3, .stride = 2, .padding = 1, .ceil_mode = true, .count_include_pad = false}},
+    {"avg_k3s2p1_ceil_excl",
+     {.kernel_size = 3, .stride = 2, .padding = 1, .ceil_mode = true, .count_include_pad = false}},
     {"avg_k3s1p1_excl", {.kernel_size = 3, .stride = 1, .padding = 1, .count_include_pad = false}},
     {"avg_k2s2_ceil", {.kernel_size = 2, .stride = 2, .ceil_mode = true}},
     {"avg_k4s3p2_ceil_rect", {.kernel_size = {4, 5}, .stride = {3, 2}, .padding = {2, 1}, .ceil_mode = true}},
     {"avg_k2s3p1_ceil_incl", {.kernel_size = 2, .stride = 3, .padding = 1, .ceil_mode = true}},
 };
 const std::vector<std::pair<std::string, Int2>> kAdaptiveCases = {
-    {"adaptive_7to3", 3}, {"adaptive_5to5", 5}, {"adaptive_6to4", 4}, {"adaptive_7x5to3x2", {3, 2}}, {"adaptive_3to5", 5},
+    {"adaptive_7to3", 3},          {"adaptive_5to5", 5}, {"adaptive_6to4", 4},
+    {"adaptive_7x5to3x2", {3, 2}}, {"adaptive_3to5", 5},
 };
 
 // y = f(x) and x's gradient for the upstream gradient gy (x keeps its strides).
@@ -119,7 +121,9 @@ TEST_CASE("max_pool2d: hand-checked values, indices, ties, NaN, 3-D input", "[op
             Tensor x3 = randn({3, 7, 6});
             Tensor y3 = max_pool2d(x3, {.kernel_size = 3, .stride = 2, .padding = 1});
             REQUIRE(y3.shape() == Shape{3, 4, 3});
-            REQUIRE_THAT(y3, ClosesTo(max_pool2d(x3.unsqueeze(0), {.kernel_size = 3, .stride = 2, .padding = 1}).squeeze(0), 0, 0));
+            REQUIRE_THAT(
+                y3,
+                ClosesTo(max_pool2d(x3.unsqueeze(0), {.kernel_size = 3, .stride = 2, .padding = 1}).squeeze(0), 0, 0));
             return 0;
         });
     }
@@ -153,8 +157,9 @@ TEST_CASE("avg_pool2d and adaptive_avg_pool2d: hand-checked values", "[ops][pool
 TEST_CASE("max_pool2d: PyTorch golden values, indices and gradients", "[ops][pool][fixture]") {
     for (const auto& c : kMaxCases) {
         const MaxPool2dOptions o = c.o;
-        check_fixture(c.name, [o](const Tensor& x) { return max_pool2d(x, o); },
-                      [o](const Tensor& x) { return max_pool2d_with_indices(x, o).indices; });
+        check_fixture(
+            c.name, [o](const Tensor& x) { return max_pool2d(x, o); },
+            [o](const Tensor& x) { return max_pool2d_with_indices(x, o).indices; });
     }
 }
 
@@ -192,16 +197,20 @@ TEST_CASE("pool: gradcheck in float64", "[ops][pool][gradcheck]") {
         REQUIRE(gradcheck([s](const std::vector<Tensor>& in) { return adaptive_avg_pool2d(in[0], s); }, {x}));
     }
     Tensor x3 = randn({2, 5, 4}, {.dtype = kFloat64}).requires_grad_();  // 3-D input goes through unsqueeze/view
-    REQUIRE(gradcheck([](const std::vector<Tensor>& in) { return avg_pool2d(in[0], {.kernel_size = 2, .ceil_mode = true}); }, {x3}));
+    REQUIRE(gradcheck(
+        [](const std::vector<Tensor>& in) { return avg_pool2d(in[0], {.kernel_size = 2, .ceil_mode = true}); }, {x3}));
 }
 
 TEST_CASE("pool: cpu kernels equal the reference on odd sizes and strided inputs", "[ops][pool][backend]") {
     std::vector<std::pair<std::string, PoolFn>> fns;
     for (const auto& c : kMaxCases) fns.push_back({c.name, [o = c.o](const Tensor& x) { return max_pool2d(x, o); }});
     for (const auto& c : kAvgCases) fns.push_back({c.name, [o = c.o](const Tensor& x) { return avg_pool2d(x, o); }});
-    fns.push_back({"max_k2s2_ceil_u2net", [](const Tensor& x) { return max_pool2d(x, {.kernel_size = 2, .stride = 2, .ceil_mode = true}); }});
-    fns.push_back({"max_k5s1p2_sppf", [](const Tensor& x) { return max_pool2d(x, {.kernel_size = 5, .stride = 1, .padding = 2}); }});
-    fns.push_back({"max_k3s3_d2", [](const Tensor& x) { return max_pool2d(x, {.kernel_size = 3, .stride = 3, .dilation = 2}); }});
+    fns.push_back({"max_k2s2_ceil_u2net",
+                   [](const Tensor& x) { return max_pool2d(x, {.kernel_size = 2, .stride = 2, .ceil_mode = true}); }});
+    fns.push_back({"max_k5s1p2_sppf",
+                   [](const Tensor& x) { return max_pool2d(x, {.kernel_size = 5, .stride = 1, .padding = 2}); }});
+    fns.push_back(
+        {"max_k3s3_d2", [](const Tensor& x) { return max_pool2d(x, {.kernel_size = 3, .stride = 3, .dilation = 2}); }});
     fns.push_back({"adaptive_5x3", [](const Tensor& x) { return adaptive_avg_pool2d(x, {5, 3}); }});
     Tensor x = randn({2, 3, 37, 29});
     Tensor xi = randint(0, 4, {2, 3, 37, 29}).to(kFloat32);  // many ties: both kernels must pick the same index
@@ -226,8 +235,11 @@ TEST_CASE("pool: cpu kernels equal the reference on odd sizes and strided inputs
     // a dilated window that misses the input entirely: -inf, index -1, no gradient (PyTorch leaves the index undefined)
     for (Kernels k : {Kernels::fast, Kernels::reference}) {
         auto r = with_kernels(k, [] {
-            return forward_backward([](const Tensor& t) { return max_pool2d(t, {.kernel_size = 2, .stride = 1, .padding = 1, .dilation = 3}); },
-                                    ones({1, 1, 2, 8}), ones({1, 1, 1, 7}));
+            return forward_backward(
+                [](const Tensor& t) {
+                    return max_pool2d(t, {.kernel_size = 2, .stride = 1, .padding = 1, .dilation = 3});
+                },
+                ones({1, 1, 2, 8}), ones({1, 1, 1, 7}));
         });
         REQUIRE(r.y.shape() == Shape{1, 1, 1, 7});
         REQUIRE(eq(r.y, -std::numeric_limits<double>::infinity()).to(kFloat64).sum().item<double>() == 7);
@@ -239,9 +251,9 @@ TEST_CASE("pool: errors name the op and the shapes", "[ops][pool][errors]") {
     using Catch::Matchers::Contains;
     REQUIRE_THROWS_WITH(max_pool2d(randn({3, 4}), {.kernel_size = 2}), Contains("max_pool2d") && Contains("[3, 4]"));
     REQUIRE_THROWS_AS(max_pool2d(randn({3, 4}), {.kernel_size = 2}), ShapeError);
-    REQUIRE_THROWS_WITH(max_pool2d(randn({1, 1, 2, 2}), {.kernel_size = 3}),
-                        Contains("max_pool2d") && Contains("[1, 1, 2, 2]") && Contains("kernel_size (3, 3)") &&
-                            Contains("too small"));
+    REQUIRE_THROWS_WITH(
+        max_pool2d(randn({1, 1, 2, 2}), {.kernel_size = 3}),
+        Contains("max_pool2d") && Contains("[1, 1, 2, 2]") && Contains("kernel_size (3, 3)") && Contains("too small"));
     REQUIRE_THROWS_WITH(avg_pool2d(randn({1, 1, 5, 2}), {.kernel_size = {2, 3}}),
                         Contains("avg_pool2d") && Contains("[1, 1, 5, 2]") && Contains("kernel_size (2, 3)"));
     REQUIRE_THROWS_WITH(max_pool2d(randn({1, 1, 8, 8}), {.kernel_size = 3, .padding = 2}),

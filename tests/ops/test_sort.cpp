@@ -42,7 +42,8 @@ TEST_CASE("sort/topk: PyTorch golden values and gradients", "[ops][sort][golden]
     REQUIRE_THAT(sort(x, 0).values, ClosesTo(s.at("dim0_v"), 0, 0));
     REQUIRE_THAT(sort(x, 0).indices, ClosesTo(s.at("dim0_i"), 0, 0));
     REQUIRE_THAT(argsort(x.to(kFloat32), 0), ClosesTo(s.at("dim0_i"), 0, 0));
-    REQUIRE_THAT(input_grad([](const Tensor& t) { return sort(t, 1).values; }, x, s.at("gy")), ClosesTo(s.at("gx"), 0, 0));
+    REQUIRE_THAT(input_grad([](const Tensor& t) { return sort(t, 1).values; }, x, s.at("gy")),
+                 ClosesTo(s.at("gx"), 0, 0));
 
     auto k = load_fixture("index/topk");  // distinct values
     const Tensor& y = k.at("x");
@@ -52,14 +53,16 @@ TEST_CASE("sort/topk: PyTorch golden values and gradients", "[ops][sort][golden]
     REQUIRE_THAT(topk(y, 3, 1, false).indices, ClosesTo(k.at("small_i"), 0, 0));
     REQUIRE_THAT(topk(y, 2, 0).values, ClosesTo(k.at("col_v"), 0, 0));
     REQUIRE_THAT(topk(y, 2, 0).indices, ClosesTo(k.at("col_i"), 0, 0));
-    REQUIRE_THAT(input_grad([](const Tensor& t) { return topk(t, 3, 1).values; }, y, k.at("gy")), ClosesTo(k.at("gx"), 0, 0));
+    REQUIRE_THAT(input_grad([](const Tensor& t) { return topk(t, 3, 1).values; }, y, k.at("gy")),
+                 ClosesTo(k.at("gx"), 0, 0));
     REQUIRE_THAT(input_grad([](const Tensor& t) { return topk(t, 3, 1, false).values; }, y, k.at("gy_s")),
                  ClosesTo(k.at("gx_s"), 0, 0));
 }
 
 TEST_CASE("sort/topk: gradcheck in float64", "[ops][sort][gradcheck]") {
     Generator gen(5);
-    Tensor x = randn({3, 6, 4}, {.dtype = kFloat64}, &gen).requires_grad_();  // distinct values: the order is stable under eps
+    // distinct values: the order does not change under the finite-difference steps
+    Tensor x = randn({3, 6, 4}, {.dtype = kFloat64}, &gen).requires_grad_();
     auto check = [&](auto f) { return gradcheck([&](const std::vector<Tensor>& in) { return f(in[0]); }, {x}); };
     REQUIRE(check([](const Tensor& t) { return sort(t, 1).values; }));
     REQUIRE(check([](const Tensor& t) { return sort(t, -1, true).values; }));
@@ -82,7 +85,8 @@ TEST_CASE("sort/topk: default backend equals reference on non-contiguous float32
     }
 }
 
-TEST_CASE("sort: a tensor large enough for the parallel loop equals its rows sorted one by one", "[ops][sort][backend]") {
+TEST_CASE("sort: a tensor large enough for the parallel loop equals its rows sorted one by one",
+          "[ops][sort][backend]") {
     Tensor x = randn({40, 500});  // above the kernel's threshold for OpenMP
     auto all = sort(x, 1);
     for (int64_t r : {0, 17, 39}) {
@@ -96,7 +100,8 @@ TEST_CASE("sort/topk: errors name the op, k and the shape", "[ops][sort][errors]
     using Catch::Contains;
     Tensor x = zeros({3, 4});
     REQUIRE_THROWS_AS(topk(x, 5, 1), IndexError);
-    REQUIRE_THROWS_WITH(topk(x, 5, 1), Contains("topk") && Contains("k = 5") && Contains("size 4") && Contains("[3, 4]"));
+    REQUIRE_THROWS_WITH(topk(x, 5, 1),
+                        Contains("topk") && Contains("k = 5") && Contains("size 4") && Contains("[3, 4]"));
     REQUIRE_THROWS_WITH(topk(x, -1, 0), Contains("topk") && Contains("k = -1"));
     REQUIRE_THROWS_WITH(sort(x, 2), Contains("sort"));
 }
