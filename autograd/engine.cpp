@@ -43,6 +43,7 @@ void record(std::string_view name, const std::vector<Tensor>& inputs, const Tens
     node->output_shape = output.shape();
     node->inputs.reserve(inputs.size());
     node->input_shapes.reserve(inputs.size());
+    node->input_dtypes.reserve(inputs.size());
     for (const Tensor& t : inputs) {
         Edge e;
         if (t.defined() && t.requires_grad()) {
@@ -51,6 +52,7 @@ void record(std::string_view name, const std::vector<Tensor>& inputs, const Tens
         }
         node->inputs.push_back(std::move(e));
         node->input_shapes.push_back(t.defined() ? t.shape() : Shape{});
+        node->input_dtypes.push_back(t.defined() ? t.dtype() : kFloat32);
     }
     TensorImpl* out = output.impl();
     out->requires_grad = true;
@@ -78,12 +80,15 @@ Tensor sum_to(const Tensor& grad, const Shape& shape) {
 
 namespace {
 
+// Takes `g` by value: callers move their handle in, so that "nobody else holds it" can be checked below.
 void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
     if (!leaf.grad) {
-        // Keep the incoming tensor when nobody else holds its storage; otherwise copy, so that an in-place change
-        // of .grad (zero_grad, an optimizer) never writes into another tensor.
+        // Keep the incoming tensor when nobody else holds it or its storage; otherwise copy, so that an in-place
+        // change of .grad (zero_grad, an optimizer) never writes into another tensor: add's backward hands one
+        // tensor to both inputs, and the seed belongs to the caller.
         // A broadcast or strided gradient (the backward of sum is an expanded view) is made dense first.
-        leaf.grad = (g.storage().use_count() == 1 && g.is_contiguous() ? g : g.detach().clone()).impl_ptr();
+        const bool owned = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1;
+        leaf.grad = (owned && g.is_contiguous() ? g : g.detach().clone()).impl_ptr();
         leaf.grad->requires_grad = false;
         leaf.grad->grad_fn = nullptr;
         return;
@@ -93,10 +98,10 @@ void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
 
 }  // namespace
 
-void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
+void run_backward(const Tensor& root, Tensor seed, bool retain_graph) {
     NoGradGuard no_grad;
     if (!root.grad_fn()) {  // a leaf: its gradient is the seed
-        accumulate_into_leaf(*root.impl(), seed);
+        accumulate_into_leaf(*root.impl(), std::move(seed));
         return;
     }
     // 1. Reachable nodes and how many gradient contributions each waits for.
@@ -143,13 +148,17 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
             NB_CHECK(in_grads.size() <= n->inputs.size(), "backward of ", n->name, ": returned ", in_grads.size(),
                      " gradients for ", n->inputs.size(), " inputs");
         }
+        g = Tensor();  // from here on, in_grads hold the only handles a backward function did not share
         for (size_t i = 0; i < n->inputs.size(); ++i) {
             const Edge& e = n->inputs[i];
-            const Tensor gi = i < in_grads.size() ? in_grads[i] : Tensor();
-            if (gi.defined() && e.needed())
+            Tensor gi = i < in_grads.size() ? std::move(in_grads[i]) : Tensor();
+            if (gi.defined() && e.needed()) {
                 NB_CHECK(gi.shape() == n->input_shapes[i], "backward of ", n->name, ": gradient ", gi.shape(),
                          " for input ", i, " of shape ", n->input_shapes[i]);
-            if (e.leaf && gi.defined()) accumulate_into_leaf(*e.leaf, gi);
+                // As PyTorch's engine: a gradient has its input's dtype (a float64 seed for a float32 output).
+                if (gi.dtype() != n->input_dtypes[i]) gi = gi.to(n->input_dtypes[i]);
+            }
+            if (e.leaf && gi.defined()) accumulate_into_leaf(*e.leaf, std::move(gi));
             if (!e.node) continue;
             Node* next = e.node.get();
             if (gi.defined()) {
@@ -167,6 +176,7 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
 namespace nabla {
 
 Tensor& Tensor::requires_grad_(bool on) {
+    checked();
     NB_CHECK_VALUE(!on || is_floating(dtype()), "requires_grad_: only floating-point tensors can require gradients, got ",
                    dtype_name(dtype()));
     NB_CHECK_VALUE(on || is_leaf(), "requires_grad_: can only change requires_grad of a leaf tensor");
@@ -174,10 +184,13 @@ Tensor& Tensor::requires_grad_(bool on) {
     return *this;
 }
 
-Tensor Tensor::grad() const { return impl()->grad ? Tensor(impl()->grad) : Tensor(); }
+Tensor Tensor::grad() const { return checked().grad ? Tensor(checked().grad) : Tensor(); }
 
 void Tensor::set_grad(const Tensor& g) const {
     if (g.defined()) NB_CHECK(g.shape() == shape(), "set_grad: gradient ", g.shape(), " for a tensor of shape ", shape());
+    if (g.defined() && g.dtype() != dtype())
+        throw TypeError(detail::concat("set_grad: gradient of dtype ", dtype_name(g.dtype()), " for a tensor of dtype ",
+                                       dtype_name(dtype())));
     impl()->grad = g.defined() ? g.impl_ptr() : nullptr;
 }
 
@@ -194,7 +207,7 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
         seed = ones(shape(), options());
     }
     NB_CHECK(seed.shape() == shape(), "backward: gradient ", seed.shape(), " does not match the tensor ", shape());
-    autograd::run_backward(*this, seed.detach(), retain_graph);
+    autograd::run_backward(*this, seed.detach().to(dtype()), retain_graph);  // torch casts the seed, too
 }
 
 Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }

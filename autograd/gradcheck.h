@@ -1,9 +1,11 @@
 // autograd/gradcheck.h — torch.autograd.gradcheck: the tape's gradients against central differences in float64.
 //
 // For a random projection v of the output (fixed seed), it compares d<v, f(x)>/dx from backward() with
-// (L(x + eps) - L(x - eps)) / 2eps for every element of every input that requires grad. On a mismatch it throws
-// GradcheckError naming the input, the element and both values (so REQUIRE(gradcheck(...)) prints them);
-// on success it returns true.
+// (L(x + eps) - L(x - eps)) / 2eps for every element of every input that requires grad. Inputs may be undefined or
+// need no gradient (indices, constants of any dtype); an input the output does not depend on, or an output that
+// requires no grad at all, has the analytic gradient zero, which the numerical one must then match.
+// On a mismatch it throws GradcheckError naming the input, the element and both values (so REQUIRE(gradcheck(...))
+// prints them); on success it returns true.
 #pragma once
 #include <functional>
 #include <vector>

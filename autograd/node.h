@@ -48,6 +48,7 @@ struct Node {
     uint64_t sequence_nr = 0;
     std::vector<Edge> inputs;
     std::vector<Shape> input_shapes;  // for the shape check of returned gradients
+    std::vector<DType> input_dtypes;  // returned gradients are cast to these
     BackwardFn backward;
     Shape output_shape;
     std::weak_ptr<TensorImpl> retained_output;  // set by Tensor::retain_grad on a non-leaf

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 #include "core/error.h"
 
@@ -56,6 +57,23 @@ constexpr DType promote_types(DType a, DType b) {
         return 0;
     };
     return rank(a) >= rank(b) ? a : b;
+}
+
+// torch.can_cast: whether an op whose result is `from` may write into a tensor of dtype `to` (in-place ops).
+// Floating into integer and anything but bool into bool are refused; every other conversion is allowed.
+constexpr bool can_cast(DType from, DType to) {
+    if (is_floating(from) && !is_floating(to)) return false;
+    return from == DType::Bool || to != DType::Bool;
+}
+
+// Converts one element to T as PyTorch does: floating to integer truncates toward zero, and floating to uint8 goes
+// through int64 so that negative or large values wrap (-1.0 -> 255, 300.0 -> 44) rather than being undefined.
+template <class T, class S>
+constexpr T convert_element(S v) {
+    if constexpr (std::is_same_v<T, uint8_t> && std::is_floating_point_v<S>)
+        return static_cast<T>(static_cast<int64_t>(v));
+    else
+        return static_cast<T>(v);
 }
 
 // C++ type of each dtype; kernels are templates over these.

@@ -46,6 +46,12 @@ Tensor scalar_tensor(double value, TensorOptions o) { return full({}, value, o);
 Tensor arange(double end, TensorOptions o) { return arange(0, end, 1, o); }
 
 Tensor arange(double start, double end, double step, TensorOptions o) {
+    NB_CHECK_VALUE(std::isfinite(start) && std::isfinite(end), "arange: unsupported range ", start, " -> ", end);
+    if (!is_floating(o.dtype)) {  // as torch: an integer range takes the integer parts of its bounds and step
+        start = std::trunc(start);
+        end = std::trunc(end);
+        step = std::trunc(step);
+    }
     NB_CHECK_VALUE(step != 0, "arange: step must be nonzero");
     NB_CHECK_VALUE((end - start) / step >= 0, "arange: upper bound and step are inconsistent (start ", start, ", end ",
                    end, ", step ", step, ")");
@@ -57,9 +63,11 @@ Tensor arange(double start, double end, double step, TensorOptions o) {
 Tensor linspace(double start, double end, int64_t steps, TensorOptions o) {
     NB_CHECK_VALUE(steps >= 0, "linspace: number of steps must be non-negative, got ", steps);
     const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
-    // As PyTorch: the first half counts up from start, the second half down from end, so both ends are exact.
+    // As PyTorch: the first half counts up from start, the second half down from end, so both ends are exact
+    // (and a single step is `start`).
+    const int64_t halfway = std::max<int64_t>(steps / 2, 1);
     return host_generated({steps}, o, kFloat64, [&](int64_t i) {
-        return i < steps / 2 ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - 1 - i);
+        return i < halfway ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - 1 - i);
     });
 }
 
@@ -79,6 +87,7 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions o, G
 }
 
 Tensor randperm(int64_t n, Generator* gen) {
+    NB_CHECK_VALUE(n >= 0, "randperm: n must be non-negative, got ", n);
     Generator& g = gen ? *gen : default_generator();
     std::vector<int64_t> p(static_cast<size_t>(n));
     std::iota(p.begin(), p.end(), 0);
@@ -88,7 +97,7 @@ Tensor randperm(int64_t n, Generator* gen) {
 
 template <class T>
 Tensor from_vector(const std::vector<T>& values, Shape shape, TensorOptions o) {
-    if (shape.empty() && values.size() != 1) shape = {static_cast<int64_t>(values.size())};
+    if (shape.empty()) shape = {static_cast<int64_t>(values.size())};  // 1-D even for one value, as torch.tensor([v])
     NB_CHECK(numel_of(shape) == static_cast<int64_t>(values.size()), "from_vector: ", values.size(),
              " values do not fill shape ", shape);
     Tensor t = make_tensor(shape, dtype_of<T>(), kCPU);

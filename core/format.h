@@ -1,7 +1,9 @@
 // core/format.h — printing tensors with fmt, in PyTorch's layout:
 //   tensor([[1.0000, 2.0000],
-//           [3.0000, 4.0000]], dtype=float64, requires_grad)
-// Large tensors are summarised with "..." (the first and last 3 entries of each dim), as torch does.
+//           [3.0000, 4.0000]], dtype=float64, requires_grad=True)
+//   tensor(True)   tensor([], size=[2, 0])   tensor([2.0000, 4.0000], grad_fn=<mul>)
+// Large tensors are summarised with "..." (the first and last 3 entries of each dim), as torch does. Simpler than
+// torch: floats always with 4 decimals, no column padding, dtypes without "torch.", grad_fn named by its op.
 #pragma once
 #include <string>
 

@@ -79,7 +79,9 @@ Allocator& allocator_for(Device device) {
 Device Device::parse(const std::string& s) {
     if (s == "cpu") return kCPU;
     if (s == "cuda") return kCUDA;
-    if (s.rfind("cuda:", 0) == 0) return Device{DeviceType::CUDA, std::stoi(s.substr(5))};
+    const std::string index = s.rfind("cuda:", 0) == 0 ? s.substr(5) : "";
+    if (!index.empty() && index.size() <= 4 && index.find_first_not_of("0123456789") == std::string::npos)
+        return Device{DeviceType::CUDA, std::stoi(index)};
     throw ValueError(detail::concat("unknown device '", s, "' (expected cpu, cuda or cuda:N)"));
 }
 

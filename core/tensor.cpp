@@ -9,8 +9,17 @@
 
 namespace nabla {
 
-int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size")]; }
-int64_t Tensor::stride(int64_t d) const { return strides()[wrap_dim(d, dim(), "stride")]; }
+namespace {
+// wrap_dim lets a 0-dim tensor take dim 0 or -1 (for reductions and squeeze); size and stride need a real dim.
+int64_t existing_dim(const Tensor& t, int64_t d, const char* op) {
+    if (t.dim() == 0)
+        throw IndexError(detail::concat(op, ": dimension specified as ", d, " but tensor has no dimensions"));
+    return wrap_dim(d, t.dim(), op);
+}
+}  // namespace
+
+int64_t Tensor::size(int64_t d) const { return shape()[existing_dim(*this, d, "size")]; }
+int64_t Tensor::stride(int64_t d) const { return strides()[existing_dim(*this, d, "stride")]; }
 
 bool Tensor::is_contiguous() const {
     if (numel() == 0) return true;  // as PyTorch: an empty tensor is contiguous whatever its strides
@@ -47,7 +56,7 @@ template <class T>
 T Tensor::item() const {
     NB_CHECK(numel() == 1, "item: a tensor with ", numel(), " elements cannot be converted to a scalar (shape ", shape(), ")");
     Tensor host = device().is_cpu() ? *this : to(kCPU);
-    return dispatch_all(host.dtype(), [&]<class S>() { return static_cast<T>(*host.data_ptr<S>()); });
+    return dispatch_all(host.dtype(), [&]<class S>() { return convert_element<T>(*host.data_ptr<S>()); });
 }
 template float Tensor::item<float>() const;
 template double Tensor::item<double>() const;
@@ -63,6 +72,16 @@ void check_inplace(const Tensor& self, const char* op) {
         throw Error(detail::concat(op, ": a tensor that requires grad ", self.shape(),
                                    " cannot be modified in place while grad mode is on (use NoGradGuard)"));
 }
+
+// An expanded tensor (stride 0 over a dim of size > 1) has several elements at one address: an op that reads what it
+// writes would apply itself several times there (zeros(1).expand({3}).add_(1) would give 3). As PyTorch, only fill_
+// (which writes one value everywhere) is allowed on it.
+void check_no_internal_overlap(const Tensor& self, const char* op) {
+    for (int64_t d = 0; d < self.dim(); ++d)
+        if (self.strides()[d] == 0 && self.shape()[d] > 1)
+            throw Error(detail::concat(op, ": more than one element of the written-to tensor ", self.shape(),
+                                       " (strides ", self.strides(), ") refers to one memory location; clone() it"));
+}
 }  // namespace
 
 Tensor& Tensor::fill_(double value) {
@@ -76,6 +95,7 @@ Tensor& Tensor::zero_() { return fill_(0.0); }
 
 Tensor& Tensor::copy_(const Tensor& src) {
     check_inplace(*this, "copy_");
+    check_no_internal_overlap(*this, "copy_");
     Shape bshape = broadcast_shapes(shape(), src.shape(), "copy_");
     NB_CHECK(bshape == shape(), "copy_: source ", src.shape(), " does not broadcast to destination ", shape());
     Tensor s = src.detach().expand(shape());
@@ -87,8 +107,20 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 namespace {
+// As PyTorch: the op's result type must fit in self (torch.can_cast: no floating result into an integer tensor, no
+// non-bool result into a bool one), and an operand that requires grad is an error in grad mode, since in-place ops
+// record no gradient and it would be lost silently.
 Tensor& binary_inplace(Tensor& self, BinaryOp op, const Tensor& other, const char* name) {
     check_inplace(self, name);
+    check_no_internal_overlap(self, name);
+    if (autograd::is_grad_enabled() && other.requires_grad())
+        throw Error(detail::concat(name, ": the operand ", other.shape(), " requires grad, but in-place ops record no ",
+                                   "gradient (detach it, or use NoGradGuard)"));
+    DType result = result_type(self, other);
+    if (op == BinaryOp::Div && !is_floating(result)) result = kFloat32;
+    if (!can_cast(result, self.dtype()))
+        throw TypeError(detail::concat(name, ": result type ", dtype_name(result),
+                                       " cannot be cast to the tensor's dtype ", dtype_name(self.dtype())));
     Tensor o = other.dtype() == self.dtype() ? other : other.to(self.dtype());
     Shape bshape = broadcast_shapes(self.shape(), o.shape(), name);
     NB_CHECK(bshape == self.shape(), name, ": the result of shape ", bshape, " does not fit in the tensor of shape ", self.shape());
@@ -96,23 +128,23 @@ Tensor& binary_inplace(Tensor& self, BinaryOp op, const Tensor& other, const cha
     self.storage()->bump_version();
     return self;
 }
-Tensor scalar_like(const Tensor& t, double v) { return full({}, v, {.dtype = t.dtype(), .device = t.device()}); }
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
     return binary_inplace(*this, BinaryOp::Add, alpha == 1.0 ? other : nabla::mul(other, alpha), "add_");
 }
-Tensor& Tensor::add_(double value) { return binary_inplace(*this, BinaryOp::Add, scalar_like(*this, value), "add_"); }
+Tensor& Tensor::add_(double value) { return binary_inplace(*this, BinaryOp::Add, scalar_for(*this, value), "add_"); }
 Tensor& Tensor::sub_(const Tensor& other, double alpha) {
     return binary_inplace(*this, BinaryOp::Sub, alpha == 1.0 ? other : nabla::mul(other, alpha), "sub_");
 }
 Tensor& Tensor::mul_(const Tensor& other) { return binary_inplace(*this, BinaryOp::Mul, other, "mul_"); }
-Tensor& Tensor::mul_(double value) { return binary_inplace(*this, BinaryOp::Mul, scalar_like(*this, value), "mul_"); }
+Tensor& Tensor::mul_(double value) { return binary_inplace(*this, BinaryOp::Mul, scalar_for(*this, value), "mul_"); }
 Tensor& Tensor::div_(const Tensor& other) { return binary_inplace(*this, BinaryOp::Div, other, "div_"); }
-Tensor& Tensor::div_(double value) { return binary_inplace(*this, BinaryOp::Div, scalar_like(*this, value), "div_"); }
+Tensor& Tensor::div_(double value) { return binary_inplace(*this, BinaryOp::Div, scalar_for(*this, value), "div_"); }
 Tensor& Tensor::clamp_(double min, double max) {
     check_inplace(*this, "clamp_");
-    backend_for(*this).unary(UnaryOp::Clamp, *this, *this, {min, max});
+    check_no_internal_overlap(*this, "clamp_");
+    backend_for(*this).unary(UnaryOp::Clamp, *this, *this, {std::min(min, max), max});  // min > max: all max, as torch
     storage()->bump_version();
     return *this;
 }

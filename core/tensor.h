@@ -59,7 +59,7 @@ public:
     // --- metadata ---
     const Shape& shape() const { return checked().shape; }
     const Shape& sizes() const { return shape(); }
-    int64_t size(int64_t dim) const;  // negative dims count from the end
+    int64_t size(int64_t dim) const;  // negative dims count from the end; an IndexError on a 0-dim tensor
     const Shape& strides() const { return checked().strides; }
     int64_t stride(int64_t dim) const;
     int64_t offset() const { return checked().offset; }
@@ -119,10 +119,14 @@ public:
     Tensor to(DType dtype) const;  // self if already that dtype
     Tensor to(Device device) const;
 
-    // --- in-place (no gradient: an error in grad mode on a tensor that requires grad; they bump the version) ---
+    // --- in-place (they bump the version and record no gradient: in grad mode, an error on a tensor that requires
+    // grad, and for add_/sub_/mul_/div_ also on an operand that does; as torch, the result type must fit the
+    // tensor's dtype (int64.add_(0.5) is an error), and an expanded tensor can only be filled) ---
     Tensor& zero_();
     Tensor& fill_(double value);
-    Tensor& copy_(const Tensor& src);  // broadcasts src to self's shape, converts dtype, crosses devices
+    // Broadcasts src to self's shape, converts dtype, crosses devices. src may require grad: ops such as cat copy
+    // their inputs into the output and record the gradient themselves.
+    Tensor& copy_(const Tensor& src);
     Tensor& add_(const Tensor& other, double alpha = 1.0);
     Tensor& add_(double value);
     Tensor& sub_(const Tensor& other, double alpha = 1.0);

@@ -5,6 +5,7 @@
 // The unary derivatives live in backends/common/unary_math.h, next to the functions themselves.
 #include "ops/elementwise.h"
 
+#include <cmath>
 #include <limits>
 
 #include "autograd/node.h"
@@ -39,16 +40,15 @@ Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Shape& sh
     return out;
 }
 
-// The dtype a scalar takes next to tensor t: t's own if t is floating or the value is integral, else float32.
-Tensor scalar_for(const Tensor& t, double v) {
-    DType dt = is_floating(t.dtype()) || v == static_cast<double>(static_cast<int64_t>(v)) ? t.dtype() : kFloat32;
-    if (t.dtype() == kBool) dt = v == 0.0 || v == 1.0 ? kBool : (v == static_cast<double>(static_cast<int64_t>(v)) ? kInt64 : kFloat32);
-    return full({}, v, {.dtype = dt, .device = t.device()});
-}
+bool is_integral_value(double v) { return v == std::trunc(v); }
 
 Tensor arith(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_in, double alpha = 1.0) {
-    DType dt = promote_types(a_in.dtype(), b_in.dtype());
-    if ((op == BinaryOp::Div || op == BinaryOp::Pow) && !is_floating(dt)) dt = op == BinaryOp::Div ? kFloat32 : dt;
+    DType dt = result_type(a_in, b_in);
+    if (op == BinaryOp::Div && !is_floating(dt)) dt = kFloat32;  // true division, as torch.div
+    if (op == BinaryOp::Sub && (a_in.dtype() == kBool || b_in.dtype() == kBool))
+        throw TypeError("sub: subtraction with a bool tensor is not supported; use logical_xor or logical_not");
+    if (!is_floating(dt) && !is_integral_value(alpha))
+        throw TypeError(detail::concat(name, ": alpha ", alpha, " must be an integer for ", dtype_name(dt), " inputs"));
     auto [a, b, shape] = prepare(name, a_in, b_in, dt);
     Tensor bb = (alpha != 1.0) ? run_binary(BinaryOp::Mul, b, full({}, alpha, {.dtype = dt, .device = b.device()}), b.shape()) : b;
     Tensor y = run_binary(op, a, bb, shape);
@@ -105,11 +105,25 @@ Tensor arith(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_
 }
 
 Tensor compare(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_in) {
-    auto [a, b, shape] = prepare(name, a_in, b_in, promote_types(a_in.dtype(), b_in.dtype()));
+    auto [a, b, shape] = prepare(name, a_in, b_in, result_type(a_in, b_in));
     return run_binary(op, a, b, shape);
 }
 
 }  // namespace
+
+DType result_type(const Tensor& a, const Tensor& b) {
+    if ((a.dim() == 0) == (b.dim() == 0)) return promote_types(a.dtype(), b.dtype());
+    const DType higher = a.dim() > 0 ? a.dtype() : b.dtype(), lower = a.dim() > 0 ? b.dtype() : a.dtype();
+    auto category = [](DType t) { return t == kBool ? 0 : (is_floating(t) ? 2 : 1); };
+    return category(lower) > category(higher) ? promote_types(higher, lower) : higher;
+}
+
+Tensor scalar_for(const Tensor& t, double v) {
+    DType dt = t.dtype();
+    if (!is_floating(dt) && !is_integral_value(v)) dt = kFloat32;
+    else if (dt == kBool) dt = kInt64;
+    return full({}, v, {.dtype = dt, .device = t.device()});
+}
 
 Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, UnaryArgs args) {
     NB_CHECK_VALUE(is_floating(x.dtype()), name, ": expected a floating tensor, got ", dtype_name(x.dtype()), " ", x.shape());
@@ -133,35 +147,48 @@ Tensor sub(const Tensor& a, double b) { return sub(a, scalar_for(a, b)); }
 Tensor mul(const Tensor& a, double b) { return mul(a, scalar_for(a, b)); }
 Tensor div(const Tensor& a, double b) { return div(a, scalar_for(a, b)); }
 Tensor pow(const Tensor& a, const Tensor& b) { return arith("pow", BinaryOp::Pow, a, b); }
-Tensor pow(const Tensor& a, double exponent) { return unary_op("pow", UnaryOp::PowScalar, a, {exponent, 0}); }
+Tensor pow(const Tensor& a, double exponent) {
+    if (!is_floating(a.dtype())) return pow(a, scalar_for(a, exponent));  // int ** 2 stays int; int ** 0.5 is float32
+    return unary_op("pow", UnaryOp::PowScalar, a, {exponent, 0});
+}
 Tensor maximum(const Tensor& a, const Tensor& b) { return arith("maximum", BinaryOp::Maximum, a, b); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return arith("minimum", BinaryOp::Minimum, a, b); }
 
-Tensor neg(const Tensor& x) { return unary_op("neg", UnaryOp::Neg, x); }
+Tensor neg(const Tensor& x) {
+    if (x.dtype() == kBool) throw TypeError("neg: negation of a bool tensor is not supported; use logical_not");
+    if (!is_floating(x.dtype())) return mul(x, scalar_for(x, -1.0));
+    return unary_op("neg", UnaryOp::Neg, x);
+}
 Tensor exp(const Tensor& x) { return unary_op("exp", UnaryOp::Exp, x); }
 Tensor log(const Tensor& x) { return unary_op("log", UnaryOp::Log, x); }
 Tensor sqrt(const Tensor& x) { return unary_op("sqrt", UnaryOp::Sqrt, x); }
 Tensor rsqrt(const Tensor& x) { return unary_op("rsqrt", UnaryOp::Rsqrt, x); }
 Tensor reciprocal(const Tensor& x) { return unary_op("reciprocal", UnaryOp::Reciprocal, x); }
-Tensor abs(const Tensor& x) { return unary_op("abs", UnaryOp::Abs, x); }
+Tensor abs(const Tensor& x) {
+    if (!is_floating(x.dtype()) && x.dtype() != kBool) return where(lt(x, 0.0), neg(x), x);
+    return unary_op("abs", UnaryOp::Abs, x);
+}
 Tensor sign(const Tensor& x) { return unary_op("sign", UnaryOp::Sign, x); }
 Tensor sin(const Tensor& x) { return unary_op("sin", UnaryOp::Sin, x); }
 Tensor cos(const Tensor& x) { return unary_op("cos", UnaryOp::Cos, x); }
 Tensor atan(const Tensor& x) { return unary_op("atan", UnaryOp::Atan, x); }
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
     constexpr double inf = std::numeric_limits<double>::infinity();
-    return unary_op("clamp", UnaryOp::Clamp, x, {min.value_or(-inf), max.value_or(inf)});
+    const double lo = min.value_or(-inf), hi = max.value_or(inf);
+    if (lo > hi) return add(mul(x, 0.0), hi);  // torch: every value becomes max (NaN stays), with gradient 0
+    return unary_op("clamp", UnaryOp::Clamp, x, {lo, hi});
 }
 
 Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
     NB_CHECK(cond.dtype() == kBool, "where: condition must be bool, got ", dtype_name(cond.dtype()));
-    auto [a, b, ab_shape] = prepare("where", a_in, b_in, promote_types(a_in.dtype(), b_in.dtype()));
+    auto [a, b, ab_shape] = prepare("where", a_in, b_in, result_type(a_in, b_in));
     Shape shape = broadcast_shapes(cond.shape(), ab_shape, "where");
     Tensor y = make_tensor(shape, a.dtype(), a.device());
     backend_for(y).where(cond.detach().expand(shape), a.detach().expand(shape), b.detach().expand(shape), y);
     if (!autograd::needs_grad({a, b})) return y;
     const Shape sa = a.shape(), sb = b.shape();
-    autograd::record("where", {a, b}, y, [sa, sb, c = cond.detach()](const Tensor& g, const NeedsGrad& n) {
+    autograd::record("where", {a, b}, y, [sa, sb, sc = save(cond)](const Tensor& g, const NeedsGrad& n) {
+        const Tensor& c = sc.get();
         Tensor zero = zeros({}, g.options());
         return Grads{n[0] ? sum_to(where(c, g, zero), sa) : Tensor(), n[1] ? sum_to(where(c, zero, g), sb) : Tensor()};
     });
@@ -175,12 +202,12 @@ Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", BinaryOp::Lt,
 Tensor le(const Tensor& a, const Tensor& b) { return compare("le", BinaryOp::Le, a, b); }
 Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", BinaryOp::Gt, a, b); }
 Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", BinaryOp::Ge, a, b); }
-Tensor eq(const Tensor& a, double b) { return eq(a, full({}, b, {.dtype = a.dtype(), .device = a.device()})); }
-Tensor ne(const Tensor& a, double b) { return ne(a, full({}, b, {.dtype = a.dtype(), .device = a.device()})); }
-Tensor lt(const Tensor& a, double b) { return lt(a, full({}, b, {.dtype = a.dtype(), .device = a.device()})); }
-Tensor le(const Tensor& a, double b) { return le(a, full({}, b, {.dtype = a.dtype(), .device = a.device()})); }
-Tensor gt(const Tensor& a, double b) { return gt(a, full({}, b, {.dtype = a.dtype(), .device = a.device()})); }
-Tensor ge(const Tensor& a, double b) { return ge(a, full({}, b, {.dtype = a.dtype(), .device = a.device()})); }
+Tensor eq(const Tensor& a, double b) { return eq(a, scalar_for(a, b)); }
+Tensor ne(const Tensor& a, double b) { return ne(a, scalar_for(a, b)); }
+Tensor lt(const Tensor& a, double b) { return lt(a, scalar_for(a, b)); }
+Tensor le(const Tensor& a, double b) { return le(a, scalar_for(a, b)); }
+Tensor gt(const Tensor& a, double b) { return gt(a, scalar_for(a, b)); }
+Tensor ge(const Tensor& a, double b) { return ge(a, scalar_for(a, b)); }
 Tensor logical_and(const Tensor& a, const Tensor& b) { return compare("logical_and", BinaryOp::LogicalAnd, a, b); }
 Tensor logical_or(const Tensor& a, const Tensor& b) { return compare("logical_or", BinaryOp::LogicalOr, a, b); }
 Tensor logical_not(const Tensor& a) { return eq(a, zeros({}, {.dtype = a.dtype(), .device = a.device()})); }
@@ -197,6 +224,8 @@ Tensor operator/(const Tensor& a, double b) { return div(a, b); }
 Tensor operator+(double a, const Tensor& b) { return add(b, a); }
 Tensor operator-(double a, const Tensor& b) { return add(neg(b), a); }
 Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
-Tensor operator/(double a, const Tensor& b) { return mul(reciprocal(b), a); }
+Tensor operator/(double a, const Tensor& b) {  // as torch's __rtruediv__; integers divide in float32
+    return mul(reciprocal(is_floating(b.dtype()) ? b : b.to(kFloat32)), a);
+}
 
 }  // namespace nabla

@@ -1,5 +1,7 @@
 // ops/elementwise.h — arithmetic, math functions and comparisons, elementwise with broadcasting (torch.*).
-// Mixed dtypes promote as torch.promote_types; division of integers gives float32 as torch.div does.
+// Mixed dtypes promote as torch.result_type (below); division of integers gives float32 as torch.div does.
+// A number (double) next to a tensor acts as PyTorch's wrapped Python number, see scalar_for. As the numbers are
+// doubles, 2.0 counts as the integer 2: int64 + 2.0 is int64 here, where torch gives float32 for the literal 2.0.
 #pragma once
 #include <optional>
 
@@ -7,6 +9,15 @@
 #include "ops/options.h"
 
 namespace nabla {
+
+// torch.result_type of two operands: promote_types, except that a tensor with dims decides over a 0-dim tensor
+// unless the 0-dim one is of a higher category (bool < integer < floating):
+//   float32 [3] + float64 0-dim -> float32    int64 [3] + float64 0-dim -> float64    uint8 [3] + int64 0-dim -> uint8
+DType result_type(const Tensor& a, const Tensor& b);
+
+// The 0-dim tensor a number becomes next to tensor t: of t's dtype, except float32 for a fractional number next to
+// an integer or bool tensor, and int64 for an integral number next to a bool tensor (torch: bool_mask + 1 is int64).
+Tensor scalar_for(const Tensor& t, double value);
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha = 1.0);
 Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1.0);

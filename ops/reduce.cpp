@@ -1,10 +1,11 @@
 // ops/reduce.cpp — reductions and their backward rules:
 //   sum: expand g back   mean: expand g / n   amax/amin: g shared among the elements equal to the result
 //   max/min(dim): g to the index that won   var: composed of other ops   std/norm: composed, with a root whose
-//   gradient is 0 at 0 (PyTorch's convention).
+//   gradient is 0 at 0 (PyTorch's convention); norm with p = +-inf is amax/amin of |x|, with p = 0 the non-zero count.
 #include "ops/reduce.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
@@ -25,6 +26,7 @@ Shape normalize_dims(const char* op, const Tensor& x, const Shape& dims) {
         return out;
     }
     for (int64_t d : dims) out.push_back(wrap_dim(d, x.dim(), op));
+    if (x.dim() == 0) return {};  // dim 0 or -1 of a 0-dim tensor is the tensor itself: nothing to reduce over
     std::sort(out.begin(), out.end());
     NB_CHECK(std::adjacent_find(out.begin(), out.end()) == out.end(), op, ": dim appears more than once in ", dims);
     return out;
@@ -45,7 +47,8 @@ Tensor reduce_op(const char* name, ReduceOp op, const Tensor& x_in, const Shape&
     Tensor y = backend_for(x).reduce(op, x, dims, keepdim);
     if (!autograd::needs_grad({x})) return y;
     const Shape in = x.shape(), kept = kept_shape(in, dims);
-    const double count = static_cast<double>(std::max<int64_t>(x.numel(), 1)) / static_cast<double>(std::max<int64_t>(numel_of(kept), 1));
+    double count = 1;  // elements per output
+    for (int64_t d : dims) count *= static_cast<double>(in[d]);
     if (op == ReduceOp::Sum || op == ReduceOp::Mean) {
         const bool is_mean = op == ReduceOp::Mean;
         autograd::record(name, {x}, y, [in, kept, count, is_mean](const Tensor& g, const NeedsGrad&) {
@@ -129,6 +132,13 @@ Tensor std(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim)
 }
 
 Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
+    if (std::isinf(p)) {
+        int64_t count = 1;
+        for (int64_t d : normalize_dims("norm", x, dims)) count *= x.size(d);
+        if (count == 0 && p > 0) return sum(abs(x), dims, keepdim);  // the max of nothing is 0 here, as |x| >= 0
+        return p > 0 ? amax(abs(x), dims, keepdim) : amin(abs(x), dims, keepdim);
+    }
+    if (p == 0.0) return sum(ne(x, 0.0), dims, keepdim).to(x.dtype());  // the count of non-zeros; no gradient
     if (p == 1.0) return sum(abs(x), dims, keepdim);
     return root("norm", sum(p == 2.0 ? mul(x, x) : pow(abs(x), p), dims, keepdim), p);
 }

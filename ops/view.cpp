@@ -52,6 +52,7 @@ Shape infer_shape(const char* op, const Shape& requested, int64_t numel, const S
     Shape s = requested;
     int64_t known = 1, infer = -1;
     for (size_t i = 0; i < s.size(); ++i) {
+        NB_CHECK(s[i] >= -1, op, ": invalid shape dimension ", s[i], " in ", requested);
         if (s[i] == -1) {
             NB_CHECK(infer < 0, op, ": only one dimension can be inferred in ", requested);
             infer = static_cast<int64_t>(i);
@@ -65,6 +66,12 @@ Shape infer_shape(const char* op, const Shape& requested, int64_t numel, const S
     }
     NB_CHECK(numel_of(s) == numel, op, ": shape ", requested, " is invalid for input ", from, " of ", numel, " elements");
     return s;
+}
+
+// wrap_dim for the views that need an existing dim: a 0-dim tensor has nothing to slice or select (as torch).
+int64_t sliceable_dim(const Tensor& t, int64_t d, const char* op) {
+    if (t.dim() == 0) throw IndexError(detail::concat(op, ": cannot be applied to a 0-dim tensor"));
+    return wrap_dim(d, t.dim(), op);
 }
 
 Tensor record_view(const char* name, const Tensor& x, Tensor y, autograd::BackwardFn fn) {
@@ -107,6 +114,11 @@ Tensor Tensor::permute(const Shape& dims) const {
 }
 
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
+    if (dim() == 0) {  // dims 0 and -1 name the tensor itself
+        wrap_dim(d0, 0, "transpose");
+        wrap_dim(d1, 0, "transpose");
+        return *this;
+    }
     Shape dims(dim());
     for (int64_t i = 0; i < dim(); ++i) dims[i] = i;
     std::swap(dims[wrap_dim(d0, dim(), "transpose")], dims[wrap_dim(d1, dim(), "transpose")]);
@@ -119,7 +131,7 @@ Tensor Tensor::t() const {
 }
 
 Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const {
-    d = wrap_dim(d, dim(), "slice");
+    d = sliceable_dim(*this, d, "slice");
     NB_CHECK_VALUE(step > 0, "slice: step must be positive, got ", step);
     const int64_t n = shape()[d];
     if (start < 0) start += n;
@@ -139,7 +151,7 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
 }
 
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
-    d = wrap_dim(d, dim(), "narrow");
+    d = sliceable_dim(*this, d, "narrow");
     const int64_t n = shape()[d];
     if (start < 0) start += n;
     NB_CHECK(start >= 0 && length >= 0 && start + length <= n, "narrow: start ", start, " + length ", length,
@@ -148,9 +160,10 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
 }
 
 Tensor Tensor::select(int64_t d, int64_t index) const {
-    d = wrap_dim(d, dim(), "select");
+    d = sliceable_dim(*this, d, "select");
     const int64_t n = shape()[d];
-    NB_CHECK(index >= -n && index < n, "select: index ", index, " out of range for dimension ", d, " of size ", n);
+    if (index < -n || index >= n)
+        throw IndexError(detail::concat("select: index ", index, " out of range for dimension ", d, " of size ", n));
     if (index < 0) index += n;
     return narrow(d, index, 1).squeeze(d);
 }
@@ -168,6 +181,7 @@ Tensor Tensor::expand(const Shape& target) const {
         }
         const int64_t have = shape()[i - lead];
         const int64_t want = target[i] == -1 ? have : target[i];
+        NB_CHECK(want >= 0, "expand: the expanded size ", target[i], " is invalid (target ", target, ")");
         NB_CHECK(have == want || have == 1, "expand: the expanded size ", want, " must match the existing size ", have,
                  " at dim ", i, " (tensor ", shape(), ", target ", target, ")");
         s[i] = want;
@@ -186,8 +200,8 @@ Tensor Tensor::squeeze() const {
 }
 
 Tensor Tensor::squeeze(int64_t d) const {
-    if (dim() == 0) return *this;
     d = wrap_dim(d, dim(), "squeeze");
+    if (dim() == 0) return *this;
     if (shape()[d] != 1) return *this;
     Shape s = shape(), st = strides();
     s.erase(s.begin() + d);
@@ -207,9 +221,9 @@ Tensor Tensor::unsqueeze(int64_t d) const {
 }
 
 Tensor Tensor::flatten(int64_t start, int64_t end) const {
-    if (dim() == 0) return reshape({1});
     start = wrap_dim(start, dim(), "flatten");
     end = wrap_dim(end, dim(), "flatten");
+    if (dim() == 0) return reshape({1});
     NB_CHECK(start <= end, "flatten: start_dim ", start, " comes after end_dim ", end);
     Shape s(shape().begin(), shape().begin() + start);
     int64_t m = 1;

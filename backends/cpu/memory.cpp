@@ -94,7 +94,7 @@ void CpuBackend::fill_(const Tensor& dst, double value) {
     if (!dst.is_contiguous()) return ReferenceBackend::fill_(dst, value);
     dispatch_all(dst.dtype(), [&]<class T>() {
         T* d = dst.data_ptr<T>();
-        T v = static_cast<T>(value);
+        T v = convert_element<T>(value);  // defined for every dtype (uint8 wraps through int64, as PyTorch)
         parallel_for(0, dst.numel(), 1 << 16, [&](int64_t begin, int64_t end) { std::fill(d + begin, d + end, v); });
     });
 }

@@ -18,7 +18,7 @@ __global__ void copy_kernel(D* dst, const S* src, StridedIndexer<2> ix, int64_t 
     for (int64_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
         int64_t o[2];
         ix.offsets(i, o);
-        dst[o[0]] = static_cast<D>(src[o[1]]);
+        dst[o[0]] = convert_element<D>(src[o[1]]);  // constexpr: callable on the device (--expt-relaxed-constexpr)
     }
 }
 
@@ -75,7 +75,7 @@ void check_launch(const char* kernel) {
 }
 
 void launch_fill(DType dtype, void* dst, const StridedIndexer<1>& ix, int64_t n, double value) {
-    dispatch_all(dtype, [&]<class T>() { fill_kernel<T><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), ix, n, static_cast<T>(value)); });
+    dispatch_all(dtype, [&]<class T>() { fill_kernel<T><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), ix, n, convert_element<T>(value)); });
     check_launch("fill_");
 }
 

@@ -1,8 +1,11 @@
 // backends/reference/reduce.cpp — sum, mean, max and min over a set of dims, and max/min with indices along one dim.
-// Sums accumulate in double. max/min propagate NaN; with indices, the first extreme (or first NaN) wins.
+// Sums accumulate in double (in int64 for integer tensors, exact as torch.sum). max/min propagate NaN; with indices,
+// the first extreme (or first NaN) wins.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <vector>
 
 #include "backends/reference/reference_backend.h"
 #include "backends/reference/strided.h"
@@ -14,7 +17,8 @@ Tensor ReferenceBackend::reduce(ReduceOp op, const Tensor& x, const Shape& dims,
     for (int64_t d : dims) kept[d] = 1;
     Shape out_strides = contiguous_strides(kept);
     for (int64_t d : dims) out_strides[d] = 0;  // every element of a reduced dim lands on the same output
-    const int64_t count = x.numel() / std::max<int64_t>(numel_of(kept), 1);
+    int64_t count = 1;  // elements per output; 0 only when a reduced dim is empty
+    for (int64_t d : dims) count *= x.size(d);
     Shape final_shape;
     for (int64_t d = 0; d < x.dim(); ++d)
         if (keepdim || std::find(dims.begin(), dims.end(), d) == dims.end()) final_shape.push_back(kept[d]);
@@ -25,11 +29,15 @@ Tensor ReferenceBackend::reduce(ReduceOp op, const Tensor& x, const Shape& dims,
         T* py = y.data_ptr<T>();
         const int64_t n = y.numel();
         if (op == ReduceOp::Sum || op == ReduceOp::Mean) {
-            std::vector<double> acc(static_cast<size_t>(n), 0.0);
+            using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+            std::vector<Acc> acc(static_cast<size_t>(n), Acc{0});
             for_each_offset<2>(x.shape(), {&x.strides(), &out_strides},
-                               [&](int64_t i, int64_t o) { acc[o] += static_cast<double>(px[i]); });
-            for (int64_t o = 0; o < n; ++o)
-                py[o] = static_cast<T>(op == ReduceOp::Mean ? acc[o] / static_cast<double>(count) : acc[o]);
+                               [&](int64_t i, int64_t o) { acc[o] += static_cast<Acc>(px[i]); });
+            const double per_output = static_cast<double>(count);
+            for (int64_t o = 0; o < n; ++o) {
+                if (op == ReduceOp::Mean) py[o] = static_cast<T>(static_cast<double>(acc[o]) / per_output);
+                else py[o] = static_cast<T>(acc[o]);
+            }
             return;
         }
         NB_CHECK(count > 0, op == ReduceOp::Max ? "max" : "min", ": cannot reduce over an empty dimension of ", x.shape());
