@@ -30,3 +30,15 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 std::string shape_str(const Shape& shape);  // "[2, 3, 4]"
 
 }  // namespace nabla
+
+#ifndef __CUDACC__  // (nvcc cannot compile fmt; see core/error.h)
+#include <fmt/format.h>
+
+// Int2 prints as PyTorch prints a pair: (3, 1). So error messages can name it directly.
+template <>
+struct fmt::formatter<nabla::Int2> : fmt::formatter<std::string> {
+    auto format(nabla::Int2 v, fmt::format_context& ctx) const {
+        return fmt::formatter<std::string>::format(fmt::format("({}, {})", v.h, v.w), ctx);
+    }
+};
+#endif

@@ -23,7 +23,6 @@ using autograd::save;
 
 namespace {
 
-std::string int2_str(Int2 v) { return detail::concat("(", v.h, ", ", v.w, ")"); }
 
 // What both ops check: ranks, dtypes, devices and the scalar options. weight_layout spells the expected weight shape.
 void check_conv(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvParams& p,
@@ -40,10 +39,10 @@ void check_conv(const char* op, const Tensor& x, const Tensor& weight, const Ten
              weight.device());
     NB_CHECK_VALUE(p.groups >= 1, op, ": groups must be positive, got groups=", p.groups);
     NB_CHECK_VALUE(p.stride.h >= 1 && p.stride.w >= 1 && p.dilation.h >= 1 && p.dilation.w >= 1, op,
-                   ": stride and dilation must be positive, got stride=", int2_str(p.stride),
-                   " dilation=", int2_str(p.dilation));
+                   ": stride and dilation must be positive, got stride=", p.stride,
+                   " dilation=", p.dilation);
     NB_CHECK_VALUE(p.padding.h >= 0 && p.padding.w >= 0, op,
-                   ": padding must be non-negative, got padding=", int2_str(p.padding));
+                   ": padding must be non-negative, got padding=", p.padding);
 }
 
 void check_bias(const char* op, const Tensor& bias, int64_t c_out, const Tensor& weight) {
@@ -53,7 +52,7 @@ void check_bias(const char* op, const Tensor& bias, int64_t c_out, const Tensor&
 }
 
 void check_output_size(const char* op, const Tensor& x, const Tensor& weight, Int2 out, Int2 padding) {
-    NB_CHECK(out.h > 0 && out.w > 0, op, ": input ", x.shape(), " with padding ", int2_str(padding), " and weight ",
+    NB_CHECK(out.h > 0 && out.w > 0, op, ": input ", x.shape(), " with padding ", padding, " and weight ",
              weight.shape(), " gives an empty output of ", out.h, "x", out.w);
 }
 
@@ -117,8 +116,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
     check_bias(op, bias, c_out, weight);
     const Int2 s = p.stride, d = p.dilation, out_pad = p.output_padding;
     NB_CHECK_VALUE(out_pad.h >= 0 && out_pad.w >= 0 && out_pad.h < std::max(s.h, d.h) && out_pad.w < std::max(s.w, d.w),
-                   op, ": output_padding ", int2_str(out_pad), " must be smaller than either stride ", int2_str(s),
-                   " or dilation ", int2_str(d));
+                   op, ": output_padding ", out_pad, " must be smaller than either stride ", s,
+                   " or dilation ", d);
     // H_out = (H - 1)s - 2p + d(k-1) + output_padding + 1
     const int64_t h_out = (x.size(2) - 1) * s.h - 2 * p.padding.h + d.h * (weight.size(2) - 1) + out_pad.h + 1;
     const int64_t w_out = (x.size(3) - 1) * s.w - 2 * p.padding.w + d.w * (weight.size(3) - 1) + out_pad.w + 1;

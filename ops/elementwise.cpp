@@ -58,44 +58,44 @@ Tensor arith(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_
         case BinaryOp::Add:
         case BinaryOp::Sub: {
             const double sign_b = op == BinaryOp::Add ? alpha : -alpha;
-            autograd::record(name, {a, b}, y, [sa, sb, sign_b](const Tensor& g, const NeedsGrad& n) {
-                return Grads{n[0] ? sum_to(g, sa) : Tensor(), n[1] ? sum_to(sign_b == 1.0 ? g : mul(g, sign_b), sb) : Tensor()};
+            autograd::record(name, {a, b}, y, [sa, sb, sign_b](const Tensor& gy, const NeedsGrad& needs) {
+                return Grads{needs[0] ? sum_to(gy, sa) : Tensor(), needs[1] ? sum_to(sign_b == 1.0 ? gy : mul(gy, sign_b), sb) : Tensor()};
             });
             break;
         }
         case BinaryOp::Mul:
-            autograd::record(name, {a, b}, y, [sa, sb, sva = save(a), svb = save(b)](const Tensor& g, const NeedsGrad& n) {
-                return Grads{n[0] ? sum_to(mul(g, svb.get()), sa) : Tensor(), n[1] ? sum_to(mul(g, sva.get()), sb) : Tensor()};
+            autograd::record(name, {a, b}, y, [sa, sb, sva = save(a), svb = save(b)](const Tensor& gy, const NeedsGrad& needs) {
+                return Grads{needs[0] ? sum_to(mul(gy, svb.get()), sa) : Tensor(), needs[1] ? sum_to(mul(gy, sva.get()), sb) : Tensor()};
             });
             break;
         case BinaryOp::Div:
-            autograd::record(name, {a, b}, y, [sa, sb, sva = save(a), svb = save(b)](const Tensor& g, const NeedsGrad& n) {
+            autograd::record(name, {a, b}, y, [sa, sb, sva = save(a), svb = save(b)](const Tensor& gy, const NeedsGrad& needs) {
                 const Tensor& bv = svb.get();
-                return Grads{n[0] ? sum_to(div(g, bv), sa) : Tensor(),
-                             n[1] ? sum_to(neg(div(mul(g, sva.get()), mul(bv, bv))), sb) : Tensor()};
+                return Grads{needs[0] ? sum_to(div(gy, bv), sa) : Tensor(),
+                             needs[1] ? sum_to(neg(div(mul(gy, sva.get()), mul(bv, bv))), sb) : Tensor()};
             });
             break;
         case BinaryOp::Pow:
             autograd::record(name, {a, b}, y,
-                             [sa, sb, sva = save(a), svb = save(b), svy = save(y)](const Tensor& g, const NeedsGrad& n) {
+                             [sa, sb, sva = save(a), svb = save(b), svy = save(y)](const Tensor& gy, const NeedsGrad& needs) {
                                  const Tensor &av = sva.get(), &bv = svb.get();
                                  Tensor ga, gb;
-                                 if (n[0]) ga = sum_to(mul(g, mul(bv, pow(av, sub(bv, 1.0)))), sa);
+                                 if (needs[0]) ga = sum_to(mul(gy, mul(bv, pow(av, sub(bv, 1.0)))), sa);
                                  // d/db a^b = a^b log a, taken as 0 where a == 0 (PyTorch's convention)
-                                 if (n[1]) gb = sum_to(where(eq(av, 0.0), 0.0 * g, mul(g, mul(svy.get(), log(av)))), sb);
+                                 if (needs[1]) gb = sum_to(where(eq(av, 0.0), 0.0 * gy, mul(gy, mul(svy.get(), log(av)))), sb);
                                  return Grads{ga, gb};
                              });
             break;
         case BinaryOp::Maximum:
         case BinaryOp::Minimum: {
             const bool is_max = op == BinaryOp::Maximum;
-            autograd::record(name, {a, b}, y, [sa, sb, is_max, sva = save(a), svb = save(b)](const Tensor& g, const NeedsGrad& n) {
+            autograd::record(name, {a, b}, y, [sa, sb, is_max, sva = save(a), svb = save(b)](const Tensor& gy, const NeedsGrad& needs) {
                 const Tensor &av = sva.get(), &bv = svb.get();
-                Tensor half = where(eq(av, bv), mul(g, 0.5), g);
+                Tensor half = where(eq(av, bv), mul(gy, 0.5), gy);
                 Tensor a_wins = is_max ? gt(av, bv) : lt(av, bv);
                 Tensor b_wins = is_max ? lt(av, bv) : gt(av, bv);
-                return Grads{n[0] ? sum_to(where(b_wins, 0.0 * half, half), sa) : Tensor(),
-                             n[1] ? sum_to(where(a_wins, 0.0 * half, half), sb) : Tensor()};
+                return Grads{needs[0] ? sum_to(where(b_wins, 0.0 * half, half), sa) : Tensor(),
+                             needs[1] ? sum_to(where(a_wins, 0.0 * half, half), sb) : Tensor()};
             });
             break;
         }
@@ -130,9 +130,9 @@ Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, UnaryArgs args) {
     Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
     backend_for(x).unary(op, x, y, args);
     if (!autograd::needs_grad({x})) return y;
-    autograd::record(name, {x}, y, [op, args, saved = save(unary_grad_uses_output(op) ? y : x)](const Tensor& g, const NeedsGrad&) {
-        Tensor gx = make_tensor(g.shape(), g.dtype(), g.device());
-        backend_for(g).unary_backward(op, g, saved.get(), gx, args);
+    autograd::record(name, {x}, y, [op, args, saved = save(unary_grad_uses_output(op) ? y : x)](const Tensor& gy, const NeedsGrad&) {
+        Tensor gx = make_tensor(gy.shape(), gy.dtype(), gy.device());
+        backend_for(gy).unary_backward(op, gy, saved.get(), gx, args);
         return Grads{gx};
     });
     return y;
@@ -187,10 +187,10 @@ Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
     backend_for(y).where(cond.detach().expand(shape), a.detach().expand(shape), b.detach().expand(shape), y);
     if (!autograd::needs_grad({a, b})) return y;
     const Shape sa = a.shape(), sb = b.shape();
-    autograd::record("where", {a, b}, y, [sa, sb, sc = save(cond)](const Tensor& g, const NeedsGrad& n) {
+    autograd::record("where", {a, b}, y, [sa, sb, sc = save(cond)](const Tensor& gy, const NeedsGrad& needs) {
         const Tensor& c = sc.get();
-        Tensor zero = zeros({}, g.options());
-        return Grads{n[0] ? sum_to(where(c, g, zero), sa) : Tensor(), n[1] ? sum_to(where(c, zero, g), sb) : Tensor()};
+        Tensor zero = zeros({}, gy.options());
+        return Grads{needs[0] ? sum_to(where(c, gy, zero), sa) : Tensor(), needs[1] ? sum_to(where(c, zero, gy), sb) : Tensor()};
     });
     return y;
 }

@@ -66,7 +66,7 @@ struct InterpolateOptions {
     std::optional<bool> align_corners;                 // only for bilinear/bicubic; false when not given
     bool recompute_scale_factor = false;
 };
-// What the kernels get: the resolved output size and the source-coordinate ratio per axis (see u2net_panet.md §3.1).
+// What the kernels get: the resolved output size and the source-coordinate ratio per axis (see specs/u2net_panet.md §3.1).
 struct UpsampleParams {
     InterpolateMode mode = InterpolateMode::Nearest;
     int64_t out_h = 0, out_w = 0;

@@ -21,7 +21,6 @@ using autograd::save;
 
 namespace {
 
-std::string int2_str(Int2 v) { return detail::concat("(", v.h, ", ", v.w, ")"); }
 
 // x as a contiguous [N, C, H, W] tensor (still on the tape), after checking its rank, dtype and non-empty planes.
 Tensor as_batch(const char* op, const Tensor& x) {
@@ -42,15 +41,15 @@ Tensor like_input(const Tensor& y, const Tensor& x) {
 PoolParams checked_params(const char* op, const Shape& x_shape, PoolParams p) {
     if (p.stride == Int2(0)) p.stride = p.kernel_size;
     const Int2 k = p.kernel_size, s = p.stride, pad = p.padding, d = p.dilation;
-    NB_CHECK_VALUE(k.h > 0 && k.w > 0, op, ": kernel_size should be greater than zero, got ", int2_str(k));
-    NB_CHECK_VALUE(s.h > 0 && s.w > 0, op, ": stride should be greater than zero, got ", int2_str(s));
-    NB_CHECK_VALUE(d.h > 0 && d.w > 0, op, ": dilation should be greater than zero, got ", int2_str(d));
-    NB_CHECK_VALUE(pad.h >= 0 && pad.w >= 0 && pad.h <= k.h / 2 && pad.w <= k.w / 2, op, ": padding ", int2_str(pad),
-                   " should be non-negative and at most half of kernel_size ", int2_str(k));
+    NB_CHECK_VALUE(k.h > 0 && k.w > 0, op, ": kernel_size should be greater than zero, got ", k);
+    NB_CHECK_VALUE(s.h > 0 && s.w > 0, op, ": stride should be greater than zero, got ", s);
+    NB_CHECK_VALUE(d.h > 0 && d.w > 0, op, ": dilation should be greater than zero, got ", d);
+    NB_CHECK_VALUE(pad.h >= 0 && pad.w >= 0 && pad.h <= k.h / 2 && pad.w <= k.w / 2, op, ": padding ", pad,
+                   " should be non-negative and at most half of kernel_size ", k);
     p.out_h = pool_output_size(x_shape[2], k.h, s.h, pad.h, d.h, p.ceil_mode);
     p.out_w = pool_output_size(x_shape[3], k.w, s.w, pad.w, d.w, p.ceil_mode);
-    NB_CHECK(p.out_h >= 1 && p.out_w >= 1, op, ": input ", x_shape, " with kernel_size ", int2_str(k), ", stride ",
-             int2_str(s), ", padding ", int2_str(pad), ", dilation ", int2_str(d), " gives output size ", p.out_h, "x",
+    NB_CHECK(p.out_h >= 1 && p.out_w >= 1, op, ": input ", x_shape, " with kernel_size ", k, ", stride ",
+             s, ", padding ", pad, ", dilation ", d, " gives output size ", p.out_h, "x",
              p.out_w, ", which is too small");
     return p;
 }
@@ -100,7 +99,7 @@ Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& o) {
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Int2 output_size) {
     const Tensor x4 = as_batch("adaptive_avg_pool2d", x);  // [N, C, H, W]
-    NB_CHECK_VALUE(output_size.h >= 0 && output_size.w >= 0, "adaptive_avg_pool2d: output_size ", int2_str(output_size),
+    NB_CHECK_VALUE(output_size.h >= 0 && output_size.w >= 0, "adaptive_avg_pool2d: output_size ", output_size,
                    " must be non-negative (input ", x.shape(), ")");
     Tensor y = backend_for(x4).adaptive_avg_pool2d(x4, output_size);  // [N, C, out_h, out_w]
     autograd::record("adaptive_avg_pool2d", {x4}, y, [x_shape = x4.shape()](const Tensor& gy, const NeedsGrad&) {

@@ -51,16 +51,16 @@ Tensor reduce_op(const char* name, ReduceOp op, const Tensor& x_in, const Shape&
     for (int64_t d : dims) count *= static_cast<double>(in[d]);
     if (op == ReduceOp::Sum || op == ReduceOp::Mean) {
         const bool is_mean = op == ReduceOp::Mean;
-        autograd::record(name, {x}, y, [in, kept, count, is_mean](const Tensor& g, const NeedsGrad&) {
-            Tensor gk = g.reshape(kept);
+        autograd::record(name, {x}, y, [in, kept, count, is_mean](const Tensor& gy, const NeedsGrad&) {
+            Tensor gk = gy.reshape(kept);
             if (is_mean) gk = div(gk, count);
             return Grads{gk.expand(in)};  // a broadcast view: consumers read it through its strides
         });
     } else {
-        autograd::record(name, {x}, y, [kept, dims, sx = autograd::save(x), sy = autograd::save(y)](const Tensor& g, const NeedsGrad&) {
-            Tensor mask = eq(sx.get(), sy.get().reshape(kept)).to(g.dtype());
+        autograd::record(name, {x}, y, [kept, dims, sx = autograd::save(x), sy = autograd::save(y)](const Tensor& gy, const NeedsGrad&) {
+            Tensor mask = eq(sx.get(), sy.get().reshape(kept)).to(gy.dtype());
             Tensor share = div(mask, sum(mask, dims, true));  // ties split the gradient evenly
-            return Grads{mul(share, g.reshape(kept))};
+            return Grads{mul(share, gy.reshape(kept))};
         });
     }
     return y;
@@ -82,14 +82,14 @@ ValuesIndices reduce_dim(const char* name, ReduceOp op, const Tensor& x, int64_t
     ValuesIndices r = backend_for(x).reduce_with_indices(op, x, dim, keepdim);
     if (!autograd::needs_grad({x})) return r;
     const Shape in = x.shape();
-    autograd::record(name, {x}, r.values, [in, dim, keepdim, idx = r.indices](const Tensor& g, const NeedsGrad&) {
-        // one-hot along dim: positions equal to the winning index get g
+    autograd::record(name, {x}, r.values, [in, dim, keepdim, idx = r.indices](const Tensor& gy, const NeedsGrad&) {
+        // one-hot along dim: positions equal to the winning index get gy
         Shape pos_shape(in.size(), 1);
         pos_shape[dim] = in[dim];
-        Tensor pos = arange(static_cast<double>(in[dim]), {.dtype = kInt64, .device = g.device()}).reshape(pos_shape);
+        Tensor pos = arange(static_cast<double>(in[dim]), {.dtype = kInt64, .device = gy.device()}).reshape(pos_shape);
         Tensor i = keepdim ? idx : idx.unsqueeze(dim);
-        Tensor gk = keepdim ? g : g.unsqueeze(dim);
-        return Grads{mul(eq(pos, i).to(g.dtype()), gk)};
+        Tensor gk = keepdim ? gy : gy.unsqueeze(dim);
+        return Grads{mul(eq(pos, i).to(gy.dtype()), gk)};
     });
     return r;
 }
@@ -119,9 +119,9 @@ namespace {
 // the plain chain rule would give inf * 0 = NaN there).
 Tensor root(const char* name, const Tensor& s, double p) {
     Tensor y = pow(s.detach(), 1.0 / p);
-    autograd::record(name, {s}, y, [p, ss = autograd::save(s), sy = autograd::save(y)](const Tensor& g, const NeedsGrad&) {
+    autograd::record(name, {s}, y, [p, ss = autograd::save(s), sy = autograd::save(y)](const Tensor& gy, const NeedsGrad&) {
         const Tensor &sv = ss.get(), &yv = sy.get();
-        return Grads{where(ne(sv, 0.0), div(mul(g, yv), mul(sv, p)), 0.0)};
+        return Grads{where(ne(sv, 0.0), div(mul(gy, yv), mul(sv, p)), 0.0)};
     });
     return y;
 }

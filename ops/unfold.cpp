@@ -17,11 +17,10 @@ using autograd::NeedsGrad;
 
 namespace {
 
-std::string int2_str(Int2 v) { return detail::concat("(", v.h, ", ", v.w, ")"); }
 
 std::string options_str(const UnfoldOptions& o) {
-    return detail::concat("kernel_size=", int2_str(o.kernel_size), ", dilation=", int2_str(o.dilation),
-                          ", padding=", int2_str(o.padding), ", stride=", int2_str(o.stride));
+    return detail::concat("kernel_size=", o.kernel_size, ", dilation=", o.dilation,
+                          ", padding=", o.padding, ", stride=", o.stride);
 }
 
 void check_options(const char* op, const UnfoldOptions& o) {
@@ -58,10 +57,10 @@ Tensor fold(const Tensor& cols, Int2 output_size, const UnfoldOptions& o) {
     NB_CHECK_VALUE(is_floating(cols.dtype()), "fold: expected a floating tensor, got ", dtype_name(cols.dtype()));
     const int64_t kk = o.kernel_size.h * o.kernel_size.w;
     NB_CHECK(cols.dim() == 3 && cols.size(1) % kk == 0, "fold: expected input [N, C*", kk, ", L] for kernel_size ",
-             int2_str(o.kernel_size), ", got ", cols.shape());
-    NB_CHECK(output_size.h > 0 && output_size.w > 0, "fold: output_size must be positive, got ", int2_str(output_size));
+             o.kernel_size, ", got ", cols.shape());
+    NB_CHECK(output_size.h > 0 && output_size.w > 0, "fold: output_size must be positive, got ", output_size);
     const Int2 b = blocks(output_size, o);
-    NB_CHECK(b.h > 0 && b.w > 0 && cols.size(2) == b.h * b.w, "fold: output_size=", int2_str(output_size), " with ",
+    NB_CHECK(b.h > 0 && b.w > 0 && cols.size(2) == b.h * b.w, "fold: output_size=", output_size, " with ",
              options_str(o), " has ", b.h, " * ", b.w, " = ", b.h * b.w, " sliding blocks, but input ", cols.shape(),
              " has L = ", cols.size(2));
     Tensor y = backend_for(cols).col2im(cols.detach().contiguous(), output_size, o);  // [N, C, H, W]

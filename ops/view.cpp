@@ -88,7 +88,7 @@ Tensor Tensor::view(const Shape& requested) const {
              strides(), " (at least one dimension spans two contiguous chunks); use reshape()");
     Shape in = shape();
     return record_view("view", *this, make_view(*this, s, st, offset()),
-                       [in](const Tensor& g, const NeedsGrad&) { return Grads{g.reshape(in)}; });
+                       [in](const Tensor& gy, const NeedsGrad&) { return Grads{gy.reshape(in)}; });
 }
 
 Tensor Tensor::reshape(const Shape& requested) const {
@@ -110,7 +110,7 @@ Tensor Tensor::permute(const Shape& dims) const {
         inverse[d] = static_cast<int64_t>(i);
     }
     return record_view("permute", *this, make_view(*this, s, st, offset()),
-                       [inverse](const Tensor& g, const NeedsGrad&) { return Grads{g.permute(inverse)}; });
+                       [inverse](const Tensor& gy, const NeedsGrad&) { return Grads{gy.permute(inverse)}; });
 }
 
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
@@ -143,9 +143,9 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
     st[d] *= step;
     Shape in = shape();
     return record_view("slice", *this, make_view(*this, s, st, offset() + start * strides()[d]),
-                       [in, d, start, end, step](const Tensor& g, const NeedsGrad&) {
-                           Tensor gx = zeros(in, g.options());
-                           gx.slice(d, start, end, step).copy_(g);
+                       [in, d, start, end, step](const Tensor& gy, const NeedsGrad&) {
+                           Tensor gx = zeros(in, gy.options());
+                           gx.slice(d, start, end, step).copy_(gy);
                            return Grads{gx};
                        });
 }
@@ -190,7 +190,7 @@ Tensor Tensor::expand(const Shape& target) const {
     if (s == shape()) return *this;
     Shape in = shape();
     return record_view("expand", *this, make_view(*this, s, st, offset()),
-                       [in](const Tensor& g, const NeedsGrad&) { return Grads{autograd::sum_to(g, in)}; });
+                       [in](const Tensor& gy, const NeedsGrad&) { return Grads{autograd::sum_to(gy, in)}; });
 }
 
 Tensor Tensor::squeeze() const {
@@ -207,7 +207,7 @@ Tensor Tensor::squeeze(int64_t d) const {
     s.erase(s.begin() + d);
     st.erase(st.begin() + d);
     return record_view("squeeze", *this, make_view(*this, s, st, offset()),
-                       [d](const Tensor& g, const NeedsGrad&) { return Grads{g.unsqueeze(d)}; });
+                       [d](const Tensor& gy, const NeedsGrad&) { return Grads{gy.unsqueeze(d)}; });
 }
 
 Tensor Tensor::unsqueeze(int64_t d) const {
@@ -217,7 +217,7 @@ Tensor Tensor::unsqueeze(int64_t d) const {
     s.insert(s.begin() + d, 1);
     st.insert(st.begin() + d, stride);
     return record_view("unsqueeze", *this, make_view(*this, s, st, offset()),
-                       [d](const Tensor& g, const NeedsGrad&) { return Grads{g.squeeze(d)}; });
+                       [d](const Tensor& gy, const NeedsGrad&) { return Grads{gy.squeeze(d)}; });
 }
 
 Tensor Tensor::flatten(int64_t start, int64_t end) const {
@@ -238,7 +238,7 @@ Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 Tensor Tensor::clone() const {
     Tensor y = make_tensor(shape(), dtype(), device());
     backend_for(*this).copy_(y, *this);
-    return record_view("clone", *this, y, [](const Tensor& g, const NeedsGrad&) { return Grads{g}; });
+    return record_view("clone", *this, y, [](const Tensor& gy, const NeedsGrad&) { return Grads{gy}; });
 }
 
 Tensor Tensor::to(DType dt) const {
@@ -247,7 +247,7 @@ Tensor Tensor::to(DType dt) const {
     backend_for(*this).copy_(y, *this);
     if (!is_floating(dt)) return y;  // integers carry no gradient
     DType back = dtype();
-    return record_view("to", *this, y, [back](const Tensor& g, const NeedsGrad&) { return Grads{g.to(back)}; });
+    return record_view("to", *this, y, [back](const Tensor& gy, const NeedsGrad&) { return Grads{gy.to(back)}; });
 }
 
 Tensor Tensor::to(Device dev) const {
@@ -256,7 +256,7 @@ Tensor Tensor::to(Device dev) const {
     Tensor src = contiguous();
     backend_for(dev.is_cpu() ? device() : dev).copy_(y, src);
     Device back = device();
-    return record_view("to", *this, y, [back](const Tensor& g, const NeedsGrad&) { return Grads{g.to(back)}; });
+    return record_view("to", *this, y, [back](const Tensor& gy, const NeedsGrad&) { return Grads{gy.to(back)}; });
 }
 
 // --- math as methods ---

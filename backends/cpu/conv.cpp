@@ -1,6 +1,6 @@
 // backends/cpu/conv.cpp — conv2d and conv_transpose2d in float32 with oneDNN (convolution_* and deconvolution_*
 // primitives); float64, empty tensors and the few problems oneDNN declines go to the reference kernels.
-// The math: u2net_panet.md §3.6.
+// The math: specs/u2net_panet.md §3.6.
 //
 // As oneDNN's examples/primitives/convolution.cpp: the user's tensors are plain nchw / oihw memory, the pds are
 // built with format_tag::any so that oneDNN picks its blocked layouts (nChw16c, OIhw16i16o on AVX-512), inputs are
