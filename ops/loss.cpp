@@ -153,8 +153,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
         const Tensor t = target.detach(), pw = pos_weight.defined() ? pos_weight.detach().to(input.dtype()).expand(shape) : Tensor();
         loss = backend_for(input).bce_with_logits(input, t, pw);
         autograd::record("binary_cross_entropy_with_logits", {input}, loss,
-                         [sx = autograd::save(input), st = autograd::save(t), pw](const Tensor& g, const autograd::NeedsGrad&) {
-                             return autograd::Grads{backend_for(g).bce_with_logits_backward(g, sx.get(), st.get(), pw)};
+                         [sx = autograd::save(input), st = autograd::save(t), pw](const Tensor& gy, const autograd::NeedsGrad&) {
+                             return autograd::Grads{backend_for(gy).bce_with_logits_backward(gy, sx.get(), st.get(), pw)};
                          });
     } else {  // gradients for targets or pos_weight too: composed of ops, so the tape derives them
         Tensor log_sigmoid_neg = softplus(neg(input));  // log(1 + exp(-z)) = -log σ(z)
