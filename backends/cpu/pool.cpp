@@ -15,6 +15,7 @@
 #include <limits>
 #include <vector>
 
+#include "backends/common/pool_math.h"
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
 
@@ -40,19 +41,6 @@ template <class F>
 void for_each_border(Interior cols, int64_t out, F&& f) {
     for (int64_t o = 0; o < cols.lo; ++o) f(o);
     for (int64_t o = cols.hi; o < out; ++o) f(o);
-}
-
-// avg_pool2d's window along one axis: clipped range [lo, hi) and the length clipped to input+padding (PyTorch's
-// count_include_pad divisor).
-struct AvgWindow {
-    int64_t lo, hi, padded_len;
-};
-AvgWindow avg_window(int64_t o, int64_t in, int64_t k, int64_t s, int64_t p) {
-    const int64_t start = o * s - p, end = std::min(start + k, in + p);
-    return {std::max<int64_t>(start, 0), std::min(end, in), end - start};
-}
-int64_t avg_divisor(const AvgWindow& wh, const AvgWindow& ww, bool count_include_pad) {
-    return count_include_pad ? wh.padded_len * ww.padded_len : (wh.hi - wh.lo) * (ww.hi - ww.lo);
 }
 
 // One kernel tap (i, j) = `pos` over the interior columns of an output row: src[ow * sw] is the tap of output ow.

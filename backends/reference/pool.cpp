@@ -9,26 +9,12 @@
 #include <limits>
 #include <utility>
 
+#include "backends/common/pool_math.h"
 #include "backends/reference/reference_backend.h"
 
 namespace nabla {
 
 namespace {
-
-// avg_pool2d's window of one output along one axis: the clipped range [lo, hi) and its length clipped to
-// input+padding only (the count_include_pad divisor, as PyTorch).
-struct AvgWindow {
-    int64_t lo, hi, padded_len;
-};
-AvgWindow avg_window(int64_t o, int64_t in, int64_t k, int64_t s, int64_t p) {
-    const int64_t start = o * s - p, end = std::min(start + k, in + p);
-    return {std::max<int64_t>(start, 0), std::min(end, in), end - start};
-}
-
-// What an avg_pool2d window divides by: its size up to the padding, or only its input elements.
-int64_t avg_divisor(const AvgWindow& wh, const AvgWindow& ww, bool count_include_pad) {
-    return count_include_pad ? wh.padded_len * ww.padded_len : (wh.hi - wh.lo) * (ww.hi - ww.lo);
-}
 
 // The maximum of max_pool2d's window of output (oh, ow) in one [H, W] plane, and its flat index h*W+w. Strict >:
 // the first maximum wins; a NaN wins and propagates. A window that misses the input gives (-inf, -1).
