@@ -21,7 +21,7 @@ namespace nabla::apps {
 namespace {
 
 struct DemoOptions {
-    int64_t steps = 120, batch = 16, size = 32;
+    int64_t steps = 200, batch = 16, size = 64;
     double lr = 0.01;
     uint64_t seed = 0;
 };
