@@ -7,11 +7,6 @@
 #include "support/support.h"
 
 namespace {
-Tensor input_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x_in, const Tensor& gy) {
-    Tensor x = x_in.detach().requires_grad_();
-    f(x).backward(gy);
-    return x.grad();
-}
 Tensor i64(const std::vector<int64_t>& v) { return from_vector(v); }
 }  // namespace
 

@@ -15,11 +15,6 @@ const std::vector<std::pair<std::string, UnfoldOptions>>& golden_cases() {
     return cases;
 }
 
-Tensor input_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x_in, const Tensor& gy) {
-    Tensor x = x_in.detach().requires_grad_();
-    f(x).backward(gy);
-    return x.grad();
-}
 }  // namespace
 
 TEST_CASE("unfold: known values of the column layout", "[ops][unfold]") {

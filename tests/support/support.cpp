@@ -53,6 +53,12 @@ Tensor t32(const std::vector<float>& values, const Shape& shape) {
     return from_vector(values, shape.empty() ? Shape{static_cast<int64_t>(values.size())} : shape);
 }
 
+Tensor input_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x_in, const Tensor& gy) {
+    Tensor x = x_in.detach().requires_grad_();
+    f(x).backward(gy);
+    return x.grad();
+}
+
 Tensor noncontiguous(const Tensor& x) {
     NoGradGuard no_grad;
     if (x.dim() < 2) {  // every other element of a buffer twice as long

@@ -3,6 +3,7 @@
 //   REQUIRE_THAT(y, ClosesTo(expected, 1e-5));           // |y - e| <= atol + rtol |e| elementwise, same shape
 //   auto g = load_fixture("conv/conv2d_s2_p1_g2");         // tensors of tests/fixtures/conv/conv2d_s2_p1_g2.safetensors
 #pragma once
+#include <functional>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -31,6 +32,9 @@ TensorMap load_fixture(const std::string& name);
 // A float64 tensor from values, for hand-written expectations: t({1, 2, 3}, {3})
 Tensor t64(const std::vector<double>& values, const Shape& shape = {});
 Tensor t32(const std::vector<float>& values, const Shape& shape = {});
+
+// The gradient of f at x for the upstream gradient gy: d<f(x), gy>/dx, on a fresh leaf copy of x.
+Tensor input_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, const Tensor& gy);
 
 // A non-contiguous copy of x with the same values (a transposed buffer, transposed back), to test strided inputs.
 Tensor noncontiguous(const Tensor& x);
