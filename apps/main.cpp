@@ -12,6 +12,9 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     bool verbose = false;
     app.add_flag("-v,--verbose", verbose, "Print the backend and library versions in use");
+    app.parse_complete_callback([&verbose] {  // before the command runs
+        if (verbose) fmt::print(stderr, "{}\n", nabla::cpu_backend_info());
+    });
     nabla::apps::add_demo_command(app);
     nabla::apps::add_info_command(app);
     try {
@@ -25,6 +28,5 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "error: {}\n", e.what());
         return 1;
     }
-    if (verbose) fmt::print(stderr, "{}\n", nabla::cpu_backend_info());
     return 0;
 }
