@@ -6,7 +6,6 @@
 // into leaf.grad. Without retain_graph each node drops its backward function after running, so a second backward
 // through it is an error, as in PyTorch.
 #include <atomic>
-#include <map>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>

@@ -82,7 +82,8 @@ Tensor arith(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_
                                  Tensor ga, gb;
                                  if (needs[0]) ga = sum_to(mul(gy, mul(bv, pow(av, sub(bv, 1.0)))), sa);
                                  // d/db a^b = a^b log a, taken as 0 where a == 0 (PyTorch's convention)
-                                 if (needs[1]) gb = sum_to(where(eq(av, 0.0), 0.0 * gy, mul(gy, mul(svy.get(), log(av)))), sb);
+                                 if (needs[1])
+                                     gb = sum_to(where(eq(av, 0.0), zeros({}, gy.options()), mul(gy, mul(svy.get(), log(av)))), sb);
                                  return Grads{ga, gb};
                              });
             break;
@@ -91,11 +92,12 @@ Tensor arith(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_
             const bool is_max = op == BinaryOp::Maximum;
             autograd::record(name, {a, b}, y, [sa, sb, is_max, sva = save(a), svb = save(b)](const Tensor& gy, const NeedsGrad& needs) {
                 const Tensor &av = sva.get(), &bv = svb.get();
-                Tensor half = where(eq(av, bv), mul(gy, 0.5), gy);
-                Tensor a_wins = is_max ? gt(av, bv) : lt(av, bv);
-                Tensor b_wins = is_max ? lt(av, bv) : gt(av, bv);
-                return Grads{needs[0] ? sum_to(where(b_wins, 0.0 * half, half), sa) : Tensor(),
-                             needs[1] ? sum_to(where(a_wins, 0.0 * half, half), sb) : Tensor()};
+                const Tensor zero = zeros({}, gy.options());  // 0-dim: where() broadcasts it, no full tensor of zeros
+                Tensor half = where(eq(av, bv), mul(gy, 0.5), gy);  // ties split the gradient
+                Tensor ga, gb;
+                if (needs[0]) ga = sum_to(where(is_max ? lt(av, bv) : gt(av, bv), zero, half), sa);  // b won: nothing to a
+                if (needs[1]) gb = sum_to(where(is_max ? gt(av, bv) : lt(av, bv), zero, half), sb);  // a won: nothing to b
+                return Grads{ga, gb};
             });
             break;
         }
