@@ -32,16 +32,28 @@ dnnl::memory::desc plain_desc(const Shape& shape, dnnl::memory::data_type dt) {
 dnnl::memory memory_of(const Tensor& t) { return dnnl::memory(desc_of(t), engine(), t.raw_data()); }
 dnnl::memory memory_of(const Tensor& t, const dnnl::memory::desc& d) { return dnnl::memory(d, engine(), t.raw_data()); }
 
+namespace {
+// Reorder primitives, built once per (source layout, destination layout): convolutions reorder their inputs into
+// oneDNN's blocked layouts and their outputs back on every call, and building a reorder costs more than small ones
+// take to run. The key is the bytes of both descriptors (plain C structs, fully initialised by oneDNN).
+dnnl::reorder& cached_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
+    static PrimitiveCache<dnnl::reorder> cache;
+    std::string key(reinterpret_cast<const char*>(&from.data), sizeof(from.data));
+    key.append(reinterpret_cast<const char*>(&to.data), sizeof(to.data));
+    return *cache.get(key, [&] { return dnnl::reorder(dnnl::reorder::primitive_desc(engine(), from, engine(), to)); });
+}
+}  // namespace
+
 dnnl::memory reorder_if_needed(const dnnl::memory& user, const dnnl::memory::desc& want) {
     if (user.get_desc() == want) return user;
     dnnl::memory m(want, engine());
-    dnnl::reorder(user, m).execute(stream(), const_cast<dnnl::memory&>(user), m);
+    cached_reorder(user.get_desc(), want).execute(stream(), const_cast<dnnl::memory&>(user), m);
     return m;
 }
 
 void reorder_into(const dnnl::memory& from, const dnnl::memory& to) {
     if (from.get() == to.get()) return;
-    dnnl::reorder(from, to).execute(stream(), const_cast<dnnl::memory&>(from), const_cast<dnnl::memory&>(to));
+    cached_reorder(from.get_desc(), to.get_desc()).execute(stream(), const_cast<dnnl::memory&>(from), const_cast<dnnl::memory&>(to));
 }
 
 }  // namespace nabla::dnnl_util
