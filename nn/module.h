@@ -96,7 +96,7 @@ public:
     // that registered it.
     std::string path() const;
     // Multiply-accumulates of one call with these input and output shapes, for summary(); 0 by default.
-    virtual int64_t macs(const Shape& input, const Shape& output) const { return 0; }
+    virtual int64_t macs(const Shape& /*input*/, const Shape& /*output*/) const { return 0; }
     // The text inside the parentheses of repr(), as torch's extra_repr ("3, 64, kernel_size=(3, 3), ...").
     virtual std::string extra_repr() const { return ""; }
     std::string repr() const;  // torch's print(model)
@@ -120,8 +120,8 @@ private:
 // Observers of every module call in this process: `enter` before forward runs, `exit` after (not when it throws).
 struct ForwardHook {
     virtual ~ForwardHook() = default;
-    virtual void enter(Module& module, const std::vector<Tensor>& inputs) {}
-    virtual void exit(Module& module, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs) {}
+    virtual void enter(Module& /*module*/, const std::vector<Tensor>& /*inputs*/) {}
+    virtual void exit(Module& /*module*/, const std::vector<Tensor>& /*inputs*/, const std::vector<Tensor>& /*outputs*/) {}
 };
 // Returns a handle for remove_forward_hook. Adding and removing are not thread-safe with running forwards.
 int add_forward_hook(std::shared_ptr<ForwardHook> hook);

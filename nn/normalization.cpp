@@ -1,0 +1,97 @@
+// nn/normalization.cpp — BatchNorm2d (torch's _BatchNorm.forward: which statistics, which momentum) and GroupNorm
+// over the functional ops of ops/batch_norm.h.
+#include "nn/normalization.h"
+
+#include "autograd/grad_mode.h"
+#include "core/factory.h"
+#include "nn/init.h"
+#include "nn/repr.h"
+#include "ops/batch_norm.h"
+
+namespace nabla::nn {
+
+// ---------------------------------------------------------------------------------------------------------------
+// BatchNorm2d
+
+BatchNorm2d::BatchNorm2d(int64_t num_features_, BatchNorm2dArgs args)
+    : Module("BatchNorm2d"), num_features(num_features_), options(args) {
+    NB_CHECK_VALUE(num_features > 0, "BatchNorm2d: num_features must be positive, got ", num_features);
+    weight = register_parameter("weight", args.affine ? empty({num_features}) : Tensor());
+    bias = register_parameter("bias", args.affine ? empty({num_features}) : Tensor());
+    if (args.track_running_stats) {
+        running_mean = register_buffer("running_mean", empty({num_features}));
+        running_var = register_buffer("running_var", empty({num_features}));
+        num_batches_tracked = register_buffer("num_batches_tracked", scalar_tensor(0, {.dtype = kInt64}));
+    } else {  // registered as None, as torch: no state-dict entries
+        running_mean = register_buffer("running_mean", Tensor());
+        running_var = register_buffer("running_var", Tensor());
+        num_batches_tracked = register_buffer("num_batches_tracked", Tensor());
+    }
+    reset_parameters();
+}
+
+void BatchNorm2d::reset_running_stats() {
+    if (!options.track_running_stats) return;
+    init::zeros_(running_mean);
+    init::ones_(running_var);
+    init::zeros_(num_batches_tracked);
+}
+
+void BatchNorm2d::reset_parameters() {
+    reset_running_stats();
+    if (!options.affine) return;
+    init::ones_(weight);
+    init::zeros_(bias);
+}
+
+Tensor BatchNorm2d::forward(const Tensor& x) {
+    NB_CHECK(x.dim() == 4 && x.size(1) == num_features, "BatchNorm2d(", num_features, "): expected input [N, ",
+             num_features, ", H, W], got ", x.shape());
+    double factor = options.momentum.value_or(0.0);
+    if (is_training() && options.track_running_stats) {
+        NoGradGuard no_grad;
+        num_batches_tracked.add_(1.0);
+        if (!options.momentum) factor = 1.0 / static_cast<double>(num_batches_tracked.item<int64_t>());
+    }
+    // Batch statistics in training, and in eval when there are no running statistics to use.
+    const bool use_batch_stats = is_training() || !options.track_running_stats;
+    return batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats, factor, options.eps);
+}
+
+std::string BatchNorm2d::extra_repr() const {
+    return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features,
+                       py_float(options.eps), options.momentum ? py_float(*options.momentum) : "None",
+                       py_bool(options.affine), py_bool(options.track_running_stats));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// GroupNorm
+
+GroupNorm::GroupNorm(int64_t num_groups_, int64_t num_channels_, double eps_, bool affine_)
+    : Module("GroupNorm"), num_groups(num_groups_), num_channels(num_channels_), eps(eps_), affine(affine_) {
+    NB_CHECK_VALUE(num_groups > 0 && num_channels > 0, "GroupNorm: num_groups and num_channels must be positive, got ",
+                   num_groups, " and ", num_channels);
+    NB_CHECK_VALUE(num_channels % num_groups == 0, "GroupNorm: num_channels=", num_channels,
+                   " must be divisible by num_groups=", num_groups);
+    weight = register_parameter("weight", affine ? empty({num_channels}) : Tensor());
+    bias = register_parameter("bias", affine ? empty({num_channels}) : Tensor());
+    reset_parameters();
+}
+
+void GroupNorm::reset_parameters() {
+    if (!affine) return;
+    init::ones_(weight);
+    init::zeros_(bias);
+}
+
+Tensor GroupNorm::forward(const Tensor& x) {
+    NB_CHECK(x.dim() >= 2 && x.size(1) == num_channels, "GroupNorm(", num_groups, ", ", num_channels,
+             "): expected input [N, ", num_channels, ", *], got ", x.shape());
+    return group_norm(x, num_groups, weight, bias, eps);
+}
+
+std::string GroupNorm::extra_repr() const {
+    return fmt::format("{}, {}, eps={}, affine={}", num_groups, num_channels, py_float(eps), py_bool(affine));
+}
+
+}  // namespace nabla::nn

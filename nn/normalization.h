@@ -1,0 +1,56 @@
+// nn/normalization.h — torch.nn.BatchNorm2d and torch.nn.GroupNorm.
+//   nn::BatchNorm2d bn(64);                                   // x [N, 64, H, W] -> same shape
+//   nn::BatchNorm2d bn(64, {.momentum = std::nullopt});       // running stats as a cumulative average
+//   nn::GroupNorm gn(8, 64);                                  // 8 groups of 8 channels, per sample
+// BatchNorm2d follows torch's _BatchNorm.forward exactly:
+//   training: normalise with the batch statistics; with track_running_stats, num_batches_tracked += 1 and
+//             running_{mean,var} <- (1 - f) running + f batch (unbiased var), f = momentum, or
+//             1 / num_batches_tracked when momentum is nullopt (cumulative moving average);
+//   eval:     normalise with the running statistics, or with the batch statistics when track_running_stats=false.
+// State dict: weight, bias (affine only), running_mean, running_var, num_batches_tracked (int64, 0-dim) when
+// tracking. The math is ops/batch_norm.h. Default init: weight 1, bias 0, running_mean 0, running_var 1.
+// macs(): 0 for both (no weight multiply-accumulates; BatchNorm folds into the preceding conv at inference).
+#pragma once
+#include <optional>
+
+#include "nn/module.h"
+
+namespace nabla::nn {
+
+struct BatchNorm2dArgs {
+    double eps = 1e-5;
+    std::optional<double> momentum = 0.1;  // nullopt = cumulative moving average (torch's momentum=None)
+    bool affine = true;
+    bool track_running_stats = true;
+};
+
+class BatchNorm2d : public Module {
+public:
+    explicit BatchNorm2d(int64_t num_features, BatchNorm2dArgs args = {});  // a ValueError for num_features < 1
+    // A ShapeError naming BatchNorm2d for anything but [N, num_features, H, W].
+    Tensor forward(const Tensor& x) override;
+    void reset_running_stats();  // running_mean 0, running_var 1, num_batches_tracked 0
+    void reset_parameters();     // reset_running_stats, weight 1, bias 0
+    std::string extra_repr() const override;
+
+    const int64_t num_features;
+    const BatchNorm2dArgs options;
+    Tensor weight, bias;                                    // [C], undefined unless affine
+    Tensor running_mean, running_var, num_batches_tracked;  // undefined unless track_running_stats
+};
+
+class GroupNorm : public Module {
+public:
+    // A ValueError naming GroupNorm when num_channels is not divisible by num_groups.
+    GroupNorm(int64_t num_groups, int64_t num_channels, double eps = 1e-5, bool affine = true);
+    Tensor forward(const Tensor& x) override;  // [N, C, *] -> same shape
+    void reset_parameters();                   // weight 1, bias 0
+    std::string extra_repr() const override;
+
+    const int64_t num_groups, num_channels;
+    const double eps;
+    const bool affine;
+    Tensor weight, bias;  // [C], undefined unless affine
+};
+
+}  // namespace nabla::nn
