@@ -69,6 +69,11 @@ Tensor Backend::bce_with_logits(const Tensor&, const Tensor&, const Tensor&) { n
 Tensor Backend::bce_with_logits_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
     not_implemented("bce_with_logits_backward");
 }
+void Backend::sgd_step(const Tensor&, const Tensor&, const Tensor&, const SgdStepArgs&) { not_implemented("sgd_step"); }
+void Backend::adam_step(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const AdamStepArgs&) {
+    not_implemented("adam_step");
+}
+void Backend::ema_update(const Tensor&, const Tensor&, double) { not_implemented("ema_update"); }
 
 // --- choosing a backend ---
 namespace {

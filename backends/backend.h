@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "backends/common/optim_math.h"  // SgdStepArgs, AdamStepArgs
 #include "core/tensor.h"
 #include "ops/options.h"
 
@@ -126,6 +127,16 @@ public:
     // pos_weight pw (undefined for none), all of one shape (zero strides allowed); math in backends/common/loss_math.h ---
     virtual Tensor bce_with_logits(const Tensor& x, const Tensor& t, const Tensor& pw);
     virtual Tensor bce_with_logits_backward(const Tensor& gy, const Tensor& x, const Tensor& t, const Tensor& pw);
+
+    // --- optimizers (nn/optim/sgd.cpp, adam.cpp, ema.cpp): the fused in-place update of one parameter and its state,
+    // one pass over memory instead of a chain of tensor ops; the math is backends/common/optim_math.h. Every tensor is
+    // contiguous, of the parameter's shape and floating dtype. An undefined momentum_buffer means momentum = 0, an
+    // undefined max_exp_avg_sq means amsgrad off. ema_update: ema = decay * ema + (1 - decay) * model ---
+    virtual void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                          const SgdStepArgs& args);
+    virtual void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                           const Tensor& max_exp_avg_sq, const AdamStepArgs& args);
+    virtual void ema_update(const Tensor& ema, const Tensor& model, double decay);
 
 protected:
     [[noreturn]] void not_implemented(std::string_view kernel) const;

@@ -46,6 +46,10 @@ public:
     // backends/cpu/loss.cpp
     Tensor bce_with_logits(const Tensor& x, const Tensor& t, const Tensor& pw) override;
     Tensor bce_with_logits_backward(const Tensor& gy, const Tensor& x, const Tensor& t, const Tensor& pw) override;
+    // backends/cpu/optim.cpp
+    void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdStepArgs& args) override;
+    void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, const AdamStepArgs& args) override;
+    void ema_update(const Tensor& ema, const Tensor& model, double decay) override;
 };
 
 // "oneDNN 2.6.3, 2 threads": what `--verbose` prints.

@@ -64,6 +64,10 @@ public:
     // backends/reference/loss.cpp
     Tensor bce_with_logits(const Tensor& x, const Tensor& t, const Tensor& pw) override;
     Tensor bce_with_logits_backward(const Tensor& gy, const Tensor& x, const Tensor& t, const Tensor& pw) override;
+    // backends/reference/optim.cpp
+    void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdStepArgs& args) override;
+    void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, const AdamStepArgs& args) override;
+    void ema_update(const Tensor& ema, const Tensor& model, double decay) override;
 };
 
 }  // namespace nabla
