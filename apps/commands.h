@@ -1,10 +1,14 @@
-// apps/commands.h — the subcommands of the `nabla` command line; each file adds one to the CLI11 app.
+// apps/commands.h — the subcommands of the `nabla` command line; each file adds its own to the CLI11 app.
 #pragma once
 #include <CLI/CLI.hpp>
 
 namespace nabla::apps {
 
-void add_demo_command(CLI::App& app);  // apps/demo.cpp
-void add_info_command(CLI::App& app);  // apps/info.cpp
+void add_demo_command(CLI::App& app);     // apps/demo.cpp
+void add_info_command(CLI::App& app);     // apps/info.cpp
+void add_bench_command(CLI::App& app);    // apps/bench.cpp
+void add_forward_command(CLI::App& app);  // apps/forward.cpp
+// `train`, `eval` and `predict`, each with one subcommand per model (apps/tasks.cpp).
+void add_task_commands(CLI::App& app);
 
 }  // namespace nabla::apps

@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
         if (verbose) fmt::print(stderr, "{}\n", nabla::cpu_backend_info());
     });
     nabla::apps::add_demo_command(app);
+    nabla::apps::add_task_commands(app);
+    nabla::apps::add_bench_command(app);
+    nabla::apps::add_forward_command(app);
     nabla::apps::add_info_command(app);
     try {
         app.parse(argc, argv);

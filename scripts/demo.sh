@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# scripts/demo.sh — the main job: installs what is missing, builds `nabla`, and trains a small conv net on generated
+# scripts/demo.sh — the main job: installs what is missing, builds `nabla`, and runs `nabla demo` (train, evaluate and
+# predict with a small segmentation net on generated
 # data, printing the loss as it falls. Extra arguments go to `nabla demo` (see `build/nabla demo --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,0 +1,111 @@
+// apps/bench.cpp — `nabla bench MODEL`: times full training steps (zero_grad, forward, loss, backward, optimizer
+// step) or inference forwards on synthetic data of the model's input shape and prints one JSON line:
+//   {"model":"u2netp","mode":"train","batch":2,"size":288,"threads":2,"step_ms_median":...,"step_ms_min":...,
+//    "images_per_s":...,"peak_rss_mb":...,"params":1131181}
+// bench/bench_models_torch.py runs the same step on PyTorch and prints the ratio.
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "apps/models.h"
+#include "autograd/grad_mode.h"
+#include "core/factory.h"
+
+namespace nabla::apps {
+namespace {
+
+struct BenchOptions {
+    std::string model;
+    int64_t batch = 2, size = 288, steps = 10, warmup = 3;
+    int threads = 0;
+    bool infer = false;
+    uint64_t seed = 0;
+    std::vector<std::string> set;
+};
+
+double peak_rss_mb() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+void run_bench(const BenchOptions& o) {
+    if (o.threads > 0) omp_set_num_threads(o.threads);
+    if (o.batch < 1 || o.size < 1 || o.steps < 1 || o.warmup < 0)
+        throw ValueError(fmt::format("bench: batch, size and steps must be positive and warmup >= 0 (got batch {}, "
+                                     "size {}, steps {}, warmup {})", o.batch, o.size, o.steps, o.warmup));
+    const ModelSpec& spec = find_model(o.model);
+    manual_seed(o.seed);
+    ModelArgs args(o.set);
+    auto model = spec.make(args);
+    args.check_all_used(spec.name);
+    Generator gen(o.seed);
+    const Shape shape{o.batch, spec.in_channels, o.size, o.size};
+    const Tensor input = randn(shape, {}, &gen);
+    const Tensor target = spec.make_target(shape, gen);
+    std::unique_ptr<optim::Optimizer> optimizer;
+    if (o.infer) {
+        model->eval();
+    } else {
+        model->train();
+        optimizer = spec.make_optimizer(*model);
+    }
+
+    std::vector<double> times;
+    for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        if (o.infer) {
+            autograd::NoGradGuard no_grad;
+            auto outputs = model->call_outputs(input);
+        } else {
+            optimizer->zero_grad();
+            Tensor loss = spec.loss(model->call_outputs(input), target);
+            loss.backward();
+            optimizer->step();
+        }
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        if (i >= o.warmup) times.push_back(ms);
+    }
+    std::sort(times.begin(), times.end());
+    const size_t n = times.size();
+    const double median = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+    nlohmann::ordered_json j;
+    j["model"] = spec.name;
+    j["mode"] = o.infer ? "infer" : "train";
+    j["batch"] = o.batch;
+    j["size"] = o.size;
+    j["threads"] = omp_get_max_threads();
+    j["step_ms_median"] = std::round(median * 1000) / 1000;
+    j["step_ms_min"] = std::round(times.front() * 1000) / 1000;
+    j["images_per_s"] = std::round(static_cast<double>(o.batch) / (median / 1000) * 100) / 100;
+    j["peak_rss_mb"] = std::round(peak_rss_mb() * 10) / 10;
+    j["params"] = model->num_parameters();
+    fmt::print("{}\n", j.dump());
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+    auto o = std::make_shared<BenchOptions>();
+    auto* cmd = app.add_subcommand("bench", "Time training steps or inference forwards of a model on synthetic data; "
+                                            "prints one JSON line");
+    cmd->add_option("model", o->model, "Model name: " + model_names())->required();
+    cmd->add_option("--batch", o->batch, "Images per step")->capture_default_str();
+    cmd->add_option("--size", o->size, "Input height and width in pixels")->capture_default_str();
+    cmd->add_option("--steps", o->steps, "Timed steps (the median and minimum are reported)")->capture_default_str();
+    cmd->add_option("--warmup", o->warmup, "Untimed steps first (allocations, oneDNN primitive creation)")
+        ->capture_default_str();
+    cmd->add_option("--threads", o->threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)")->capture_default_str();
+    cmd->add_flag("--infer", o->infer, "Time inference forwards (eval mode, no gradients) instead of training steps");
+    cmd->add_option("--seed", o->seed, "Seed of the weights and the synthetic data")->capture_default_str();
+    cmd->add_option("--set", o->set, "Model constructor argument KEY=VALUE (repeatable), e.g. --set width=32");
+    cmd->callback([o] { run_bench(*o); });
+}
+
+}  // namespace nabla::apps

@@ -1,0 +1,124 @@
+// apps/models.cpp — the registry of models known to the command line, and ModelArgs.
+#include "apps/models.h"
+
+#include <fmt/format.h>
+
+#include "core/factory.h"
+#include "models/tinyseg/tinyseg.h"
+#include "models/u2net/u2net.h"
+#include "nn/optim/adam.h"
+#include "ops/ops.h"
+
+namespace nabla::apps {
+
+ModelArgs::ModelArgs(const std::vector<std::string>& key_values) {
+    for (const auto& kv : key_values) {
+        const auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw ValueError(detail::concat("--set expects key=value, got '", kv, "'"));
+        values_[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+}
+
+std::string ModelArgs::get_string(const std::string& key, const std::string& fallback) const {
+    auto it = values_.find(key);
+    if (it == values_.end()) return fallback;
+    used_[key] = true;
+    return it->second;
+}
+
+int64_t ModelArgs::get_int(const std::string& key, int64_t fallback) const {
+    const std::string s = get_string(key, "");
+    if (s.empty()) return fallback;
+    try {
+        size_t end = 0;
+        const int64_t v = std::stoll(s, &end);
+        if (end == s.size()) return v;
+    } catch (const std::exception&) {
+    }
+    throw ValueError(detail::concat("--set ", key, "=", s, ": expects an integer"));
+}
+
+double ModelArgs::get_double(const std::string& key, double fallback) const {
+    const std::string s = get_string(key, "");
+    if (s.empty()) return fallback;
+    try {
+        size_t end = 0;
+        const double v = std::stod(s, &end);
+        if (end == s.size()) return v;
+    } catch (const std::exception&) {
+    }
+    throw ValueError(detail::concat("--set ", key, "=", s, ": expects a number"));
+}
+
+void ModelArgs::check_all_used(const std::string& model) const {
+    for (const auto& [key, value] : values_)
+        if (!used_.count(key)) throw ValueError(detail::concat("--set ", key, ": ", model, " has no such argument"));
+}
+
+namespace {
+
+std::vector<ModelSpec> make_registry() {
+    std::vector<ModelSpec> specs;
+    specs.push_back({
+        .name = "tinyseg",
+        .description = "a two-level U-Net for binary masks (the demo model; args: width=16)",
+        .in_channels = 3,
+        .make = [](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
+            return std::make_shared<models::TinySeg>(3, a.get_int("width", 16));
+        },
+        .make_target = [](const Shape& s, Generator& g) { return gt(rand({s[0], 1, s[2], s[3]}, {}, &g), 0.5).to(kFloat32); },
+        .loss = [](const std::vector<Tensor>& out, const Tensor& target) {
+            return binary_cross_entropy_with_logits(out[0], target);
+        },
+        .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
+            return std::make_unique<optim::Adam>(m.parameters(), optim::AdamOptions{.lr = 1e-2});
+        },
+    });
+    // U²-Net: the sum of BCE-with-logits over the seven outputs, Adam as the public train script.
+    auto u2_loss = [](const std::vector<Tensor>& out, const Tensor& target) {
+        Tensor total = binary_cross_entropy_with_logits(out[0], target);
+        for (size_t k = 1; k < out.size(); ++k) total = total + binary_cross_entropy_with_logits(out[k], target);
+        return total;
+    };
+    auto u2_target = [](const Shape& s, Generator& g) { return gt(rand({s[0], 1, s[2], s[3]}, {}, &g), 0.5).to(kFloat32); };
+    auto u2_adam = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
+        return std::make_unique<optim::Adam>(m.parameters(), optim::AdamOptions{.lr = 1e-3, .betas = {0.9, 0.999}, .eps = 1e-8});
+    };
+    specs.push_back({.name = "u2net",
+                     .description = "U²-Net, salient-object masks (44.0M parameters; xuebinqin/U-2-Net names)",
+                     .in_channels = 3,
+                     .make = [](const ModelArgs&) -> std::shared_ptr<nn::Module> { return std::make_shared<models::U2NET>(); },
+                     .make_target = u2_target,
+                     .loss = u2_loss,
+                     .make_optimizer = u2_adam});
+    specs.push_back({.name = "u2netp",
+                     .description = "U²-Net† (U2NETP), the small U²-Net (1.13M parameters)",
+                     .in_channels = 3,
+                     .make = [](const ModelArgs&) -> std::shared_ptr<nn::Module> { return std::make_shared<models::U2NETP>(); },
+                     .make_target = u2_target,
+                     .loss = u2_loss,
+                     .make_optimizer = u2_adam});
+    return specs;
+}
+
+}  // namespace
+
+const std::vector<ModelSpec>& model_registry() {
+    static const std::vector<ModelSpec> registry = make_registry();
+    return registry;
+}
+
+std::string model_names() {
+    std::string names;
+    for (const auto& s : model_registry()) names += (names.empty() ? "" : ", ") + s.name;
+    return names;
+}
+
+const ModelSpec& find_model(const std::string& name) {
+    for (const auto& s : model_registry())
+        if (s.name == name) return s;
+    throw ValueError(detail::concat("unknown model '", name, "'; known models: ", model_names()));
+}
+
+}  // namespace nabla::apps

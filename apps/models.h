@@ -1,0 +1,50 @@
+// apps/models.h — the models the command line knows, by name: how to build one, the shape of its input, and the
+// loss and optimizer of its training step, so that `nabla bench`, `nabla forward` and `nabla info` work on every
+// model the same way. Adding a model is one entry in apps/models.cpp.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/generator.h"
+#include "core/tensor.h"
+#include "nn/module.h"
+#include "nn/optim/optimizer.h"
+
+namespace nabla::apps {
+
+// Constructor arguments given on the command line as `--set key=value` (e.g. `--set blocks=4`).
+class ModelArgs {
+public:
+    ModelArgs() = default;
+    explicit ModelArgs(const std::vector<std::string>& key_values);  // "key=value" each; an error names a bad one
+    int64_t get_int(const std::string& key, int64_t fallback) const;
+    double get_double(const std::string& key, double fallback) const;
+    std::string get_string(const std::string& key, const std::string& fallback) const;
+    // Throws if a key was given that no get_* asked for (a typo should not be silently ignored).
+    void check_all_used(const std::string& model) const;
+
+private:
+    std::map<std::string, std::string> values_;
+    mutable std::map<std::string, bool> used_;
+};
+
+struct ModelSpec {
+    std::string name, description;
+    int64_t in_channels = 3;
+    std::function<std::shared_ptr<nn::Module>(const ModelArgs&)> make;
+    // The training step's loss for `nabla bench` on synthetic data: outputs of call_outputs() and a target made by
+    // make_target for the input's shape.
+    std::function<Tensor(const Shape& input_shape, Generator& gen)> make_target;
+    std::function<Tensor(const std::vector<Tensor>& outputs, const Tensor& target)> loss;
+    // The trainer's default optimizer.
+    std::function<std::unique_ptr<optim::Optimizer>(nn::Module& model)> make_optimizer;
+};
+
+const std::vector<ModelSpec>& model_registry();
+const ModelSpec& find_model(const std::string& name);  // the error lists the known names
+std::string model_names();                              // "tinyseg, u2net, ..." for --help texts
+
+}  // namespace nabla::apps

@@ -1,0 +1,38 @@
+// apps/segmentation.h — the mask-segmentation task (U²-Net's): `nabla train|eval|predict MODEL` for the models that
+// map an RGB image to mask logits (tinyseg now; u2net and u2netp join it). The demo runs it too.
+#pragma once
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/train_loop.h"
+
+namespace nabla::apps {
+
+struct SegmentationTrainOptions {
+    std::string model = "tinyseg";
+    std::string data;      // training pairs (images/ + masks/, or DUTS); "" = generated ellipses
+    std::string val;       // held-out pairs; "" = the last 10% of --data
+    int64_t size = 320, crop = 288;
+    double lr = 1e-3;      // Adam, betas (0.9, 0.999), eps 1e-8, as U²-Net's train script
+    TrainOptions train;
+};
+
+struct SegmentationEvalResult {
+    int64_t images = 0;
+    double mae = 0, max_f = 0;
+};
+
+TrainResult train_segmentation(SegmentationTrainOptions options);
+// MAE and max F-measure (β² = 0.3) of the model's fused output over a folder of pairs, at each mask's own size.
+SegmentationEvalResult evaluate_segmentation(const std::string& model, const std::string& weights,
+                                             const std::string& data, int64_t size);
+// Writes <stem>.png (the mask, min-max normalised, at the image's size) and <stem>_overlay.png for each image of
+// `input` (a file or a folder) into `output`; returns how many.
+int64_t predict_segmentation(const std::string& model, const std::string& weights, const std::string& input,
+                             const std::string& output, int64_t size);
+
+// Registers `nabla train|eval|predict <model>` for every segmentation model.
+void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predict);
+
+}  // namespace nabla::apps

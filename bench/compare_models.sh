@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# bench/compare_models.sh — `nabla bench MODEL` against the same step on PyTorch (bench/bench_models_torch.py):
+# prints both JSON lines and the ratios Nabla / PyTorch (below 1: Nabla is faster or smaller).
+#   bench/compare_models.sh tinyseg --batch 2 --size 288 --threads 2 [--infer] [--steps N --warmup W]
+# Needs a built build/nabla and Debian's python3-torch (NABLA_WITH_TORCH=1 ./scripts/install_deps.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+nabla_json=$(./build/nabla bench "$@")
+torch_json=$(/usr/bin/python3 bench/bench_models_torch.py "$@")
+echo "nabla:   $nabla_json"
+echo "pytorch: $torch_json"
+/usr/bin/python3 - "$nabla_json" "$torch_json" <<'PY'
+import json, sys
+n, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert n["params"] == t["params"], f"parameter counts differ: nabla {n['params']} vs pytorch {t['params']}"
+print(f"ratio step_ms_median {n['step_ms_median'] / t['step_ms_median']:.3f}  "
+      f"step_ms_min {n['step_ms_min'] / t['step_ms_min']:.3f}  peak_rss_mb {n['peak_rss_mb'] / t['peak_rss_mb']:.3f}")
+PY

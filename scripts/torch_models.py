@@ -1,0 +1,173 @@
+"""scripts/torch_models.py — the PyTorch twins of Nabla's models, with the same state-dict names.
+
+Used by bench/bench_models_torch.py (speed comparison) and tests/fixtures/make_models.py (golden outputs and
+gradients for `nabla forward`). Each entry of MODELS builds the model from the same constructor arguments as
+`nabla ... --set key=value`, and LOSSES gives the training step's loss as apps/models.cpp defines it.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ConvBNReLU(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
+
+
+class TinySeg(nn.Module):
+    """models/tinyseg/tinyseg.h"""
+
+    def __init__(self, in_channels=3, width=16):
+        super().__init__()
+        self.enc1 = ConvBNReLU(in_channels, width)
+        self.enc2 = ConvBNReLU(width, 2 * width)
+        self.dec1 = ConvBNReLU(3 * width, width)
+        self.head = nn.Conv2d(width, 1, 1)
+
+    def forward(self, x):
+        e1 = self.enc1(x)
+        e2 = self.enc2(F.max_pool2d(e1, 2, 2, ceil_mode=True))
+        up = F.interpolate(e2, size=e1.shape[2:], mode="bilinear", align_corners=False)
+        return [self.head(self.dec1(torch.cat([up, e1], 1)))]
+
+
+class REBNCONV(nn.Module):
+    def __init__(self, cin, cout, d=1):
+        super().__init__()
+        self.conv_s1 = nn.Conv2d(cin, cout, 3, padding=d, dilation=d)
+        self.bn_s1 = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        return F.relu(self.bn_s1(self.conv_s1(x)))
+
+
+def _up(x, like):
+    return F.interpolate(x, size=like.shape[2:], mode="bilinear", align_corners=False)
+
+
+def _pool(x):
+    return F.max_pool2d(x, 2, 2, ceil_mode=True)
+
+
+class RSU(nn.Module):
+    """RSU7 .. RSU4 of U-2-Net (spec §1.1), one class for every height, with the public module names."""
+
+    def __init__(self, height, cin, mid, cout):
+        super().__init__()
+        self.height = height
+        self.rebnconvin = REBNCONV(cin, cout, 1)
+        for k in range(1, height + 1):
+            setattr(self, f"rebnconv{k}", REBNCONV(cout if k == 1 else mid, mid, 2 if k == height else 1))
+        for k in range(height - 1, 0, -1):
+            setattr(self, f"rebnconv{k}d", REBNCONV(2 * mid, cout if k == 1 else mid, 1))
+
+    def forward(self, x):
+        xin = self.rebnconvin(x)
+        skips = [self.rebnconv1(xin)]
+        for k in range(2, self.height):
+            skips.append(getattr(self, f"rebnconv{k}")(_pool(skips[-1])))
+        d = getattr(self, f"rebnconv{self.height}")(skips[-1])
+        for k in range(self.height - 1, 0, -1):
+            skip = skips[k - 1]
+            d = getattr(self, f"rebnconv{k}d")(torch.cat([_up(d, skip), skip], 1))
+        return d + xin
+
+
+class RSU4F(nn.Module):
+    def __init__(self, cin, mid, cout):
+        super().__init__()
+        self.rebnconvin = REBNCONV(cin, cout, 1)
+        self.rebnconv1 = REBNCONV(cout, mid, 1)
+        self.rebnconv2 = REBNCONV(mid, mid, 2)
+        self.rebnconv3 = REBNCONV(mid, mid, 4)
+        self.rebnconv4 = REBNCONV(mid, mid, 8)
+        self.rebnconv3d = REBNCONV(2 * mid, mid, 4)
+        self.rebnconv2d = REBNCONV(2 * mid, mid, 2)
+        self.rebnconv1d = REBNCONV(2 * mid, cout, 1)
+
+    def forward(self, x):
+        xin = self.rebnconvin(x)
+        e1 = self.rebnconv1(xin)
+        e2 = self.rebnconv2(e1)
+        e3 = self.rebnconv3(e2)
+        e4 = self.rebnconv4(e3)
+        d3 = self.rebnconv3d(torch.cat([e4, e3], 1))
+        d2 = self.rebnconv2d(torch.cat([d3, e2], 1))
+        return self.rebnconv1d(torch.cat([d2, e1], 1)) + xin
+
+
+U2NET_WIDTHS = [(3, 32, 64), (64, 32, 128), (128, 64, 256), (256, 128, 512), (512, 256, 512), (512, 256, 512),
+                (1024, 256, 512), (1024, 128, 256), (512, 64, 128), (256, 32, 64), (128, 16, 64)]
+U2NETP_WIDTHS = [(3, 16, 64)] + [(64, 16, 64)] * 5 + [(128, 16, 64)] * 5
+_HEIGHTS = [7, 6, 5, 4, 0, 0, 0, 4, 5, 6, 7]
+
+
+class U2NET(nn.Module):
+    """U2NET / U2NETP (models/u2net/u2net.h): returns the seven logit maps d0 (fused), d1 .. d6."""
+
+    def __init__(self, widths=U2NET_WIDTHS, out_ch=1):
+        super().__init__()
+        names = [f"stage{i}" for i in range(1, 7)] + [f"stage{i}d" for i in range(5, 0, -1)]
+        for name, h, (cin, mid, cout) in zip(names, _HEIGHTS, widths):
+            setattr(self, name, RSU4F(cin, mid, cout) if h == 0 else RSU(h, cin, mid, cout))
+        side_in = [widths[10][2], widths[9][2], widths[8][2], widths[7][2], widths[6][2], widths[5][2]]
+        for k in range(6):
+            setattr(self, f"side{k + 1}", nn.Conv2d(side_in[k], out_ch, 3, padding=1))
+        self.outconv = nn.Conv2d(6 * out_ch, out_ch, 1)
+
+    def forward(self, x):
+        enc = []
+        for i in range(1, 7):
+            enc.append(getattr(self, f"stage{i}")(x if i == 1 else _pool(enc[-1])))
+        d = enc[5]
+        levels = [None] * 5 + [d]
+        for i in range(5, 0, -1):
+            skip = enc[i - 1]
+            d = getattr(self, f"stage{i}d")(torch.cat([_up(d, skip), skip], 1))
+            levels[i - 1] = d
+        sides = [_up(getattr(self, f"side{k + 1}")(levels[k]), levels[0]) for k in range(6)]
+        return [self.outconv(torch.cat(sides, 1))] + sides
+
+
+def _u2_loss(outputs, target):
+    return sum(F.binary_cross_entropy_with_logits(o, target) for o in outputs)
+
+
+MODELS = {
+    "tinyseg": lambda args: TinySeg(3, int(args.get("width", 16))),
+    "u2net": lambda args: U2NET(U2NET_WIDTHS),
+    "u2netp": lambda args: U2NETP_factory(),
+    "u2net_mini": lambda args: U2NET(U2NET_MINI_WIDTHS),
+}
+# A U²-Net with every stage narrow, for golden tests of the wiring (tests/models/test_u2net.cpp builds the same).
+U2NET_MINI_WIDTHS = [(3, 4, 6)] + [(6, 4, 6)] * 5 + [(12, 4, 6)] * 5
+IN_CHANNELS = {"tinyseg": 3, "u2net": 3, "u2netp": 3}
+
+
+def U2NETP_factory():
+    return U2NET(U2NETP_WIDTHS)
+
+
+def make_target(name, shape, gen):
+    if name in ("tinyseg", "u2net", "u2netp"):
+        return (torch.rand(shape[0], 1, shape[2], shape[3], generator=gen) > 0.5).float()
+    raise KeyError(name)
+
+
+def loss(name, outputs, target):
+    if name in ("tinyseg", "u2net", "u2netp"):
+        return _u2_loss(outputs, target)
+    raise KeyError(name)
+
+
+def optimizer(name, model):
+    if name == "tinyseg":
+        return torch.optim.Adam(model.parameters(), lr=1e-2)
+    if name in ("u2net", "u2netp"):
+        return torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)
+    raise KeyError(name)
