@@ -127,6 +127,8 @@ TrainResult fit(const TrainOptions& o, TrainTask& task) {
                    "fit: the task needs a model, an optimizer, a loader and a loss");
     nn::Module& model = *task.model;
     data::DataLoader& loader = *task.loader;
+    const Device device = o.device == "cuda" ? kCUDA : kCPU;
+    if (device != kCPU) model.to(device);  // before anything is written: no device, no run directory
     const fs::path run = o.output.empty() ? fs::path("runs/train") : fs::path(o.output);
     fs::create_directories(run / "weights");
     fs::create_directories(run / "samples");
@@ -135,8 +137,6 @@ TrainResult fit(const TrainOptions& o, TrainTask& task) {
     if (!task.config_json.empty()) std::ofstream(run / "args.json") << task.config_json << "\n";
     CsvLog csv((run / "results.csv").string());
 
-    const Device device = o.device == "cuda" ? kCUDA : kCPU;
-    if (device != kCPU) model.to(device);
 
     TrainResult result;
     result.run_dir = run.string();

@@ -13,6 +13,8 @@
 #include "apps/train_loop.h"
 #include "models/tinyseg/tinyseg.h"
 #include "nn/optim/adam.h"
+#include "nn/optim/ema.h"
+#include "nn/optim/lr_scheduler.h"
 #include "nn/checkpoint.h"
 #include "support/support.h"
 
@@ -133,11 +135,15 @@ TEST_CASE("fit: Ctrl-C saves a checkpoint after the current step, and the run re
         manual_seed(0);
         models::TinySeg model(3, 4);
         optim::Adam adam(model.parameters(), {.lr = 1e-2});
+        optim::StepLR scheduler(adam, 2, 0.5);  // per epoch: the lr halves every two epochs
+        optim::ModelEMA ema(model, 0.9, 4);
         data::DataLoader loader(dataset, {.batch_size = 4, .shuffle = true, .seed = 5});
         int64_t calls = 0;
         TrainTask task;
         task.model = &model;
         task.optimizer = &adam;
+        task.scheduler = &scheduler;
+        task.ema = &ema;
         task.loader = &loader;
         task.loss = [&](const Batch& b, Logs&) {
             if (++calls == interrupt_at_step) std::raise(SIGINT);  // as a user's Ctrl-C during this step
@@ -146,13 +152,17 @@ TEST_CASE("fit: Ctrl-C saves a checkpoint after the current step, and the run re
         TrainOptions o;
         o.epochs = 3, o.output = dir.sub("run"), o.resume = resume, o.exist_ok = true;
         result = fit(o, task);
-        return model.state_dict();
+        TensorMap state = model.state_dict();
+        for (const auto& [k, v] : ema.state_dict()) state["ema/" + k] = v;  // the average must resume exactly too
+        state["lr"] = scalar_tensor(adam.param_groups()[0].lr, {.dtype = kFloat64});
+        return state;
     };
     struct sigaction before {};
     sigaction(SIGINT, nullptr, &before);
     TrainResult straight, interrupted, resumed;
     const TensorMap expected = run("", 0, straight);
     REQUIRE(straight.steps == 9);
+    REQUIRE(expected.at("lr").item<double>() == 1e-2 * 0.5);  // stepped after each of the 3 epochs
     fs::remove_all(dir.sub("run"));
 
     run("", 4, interrupted);  // the 4th step completes, then the loop stops
