@@ -1,7 +1,7 @@
 // apps/bench.cpp — `nabla bench MODEL`: times full training steps (zero_grad, forward, loss, backward, optimizer
 // step) or inference forwards on synthetic data of the model's input shape and prints one JSON line:
 //   {"model":"u2netp","mode":"train","batch":2,"size":288,"threads":2,"step_ms_median":...,"step_ms_min":...,
-//    "images_per_s":...,"peak_rss_mb":...,"params":1131181}
+//    "images_per_s":...,"peak_rss_mb":...,"peak_tensor_mb":...,"params":1131181}
 // bench/bench_models_torch.py runs the same step on PyTorch and prints the ratio.
 #include <omp.h>
 #include <sys/resource.h>
@@ -16,6 +16,7 @@
 #include "apps/models.h"
 #include "autograd/grad_mode.h"
 #include "core/factory.h"
+#include "core/storage.h"
 
 namespace nabla::apps {
 namespace {
@@ -85,6 +86,10 @@ void run_bench(const BenchOptions& o) {
     j["step_ms_min"] = std::round(times.front() * 1000) / 1000;
     j["images_per_s"] = std::round(static_cast<double>(o.batch) / (median / 1000) * 100) / 100;
     j["peak_rss_mb"] = std::round(peak_rss_mb() * 10) / 10;
+    // The peak of live tensor storage (core/storage.h), to tell tensors from allocator overhead in peak_rss_mb.
+    const MemoryStats mem = memory_stats();
+    j["peak_tensor_mb"] = std::round(static_cast<double>(mem.peak) / (1 << 20) * 10) / 10;
+    j["cached_mb"] = std::round(static_cast<double>(mem.cached + mem.allocated) / (1 << 20) * 10) / 10;
     j["params"] = model->num_parameters();
     fmt::print("{}\n", j.dump());
 }

@@ -1,9 +1,13 @@
 // core/storage.cpp — Storage, the host allocator, memory stats.
 #include "core/storage.h"
 
-#include <malloc.h>
+#include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <unordered_map>
 #include <new>
 
 #include "core/error.h"
@@ -17,29 +21,121 @@ struct Counters {
 };
 Counters g_counters[2];
 
-// The host allocator: 64-byte aligned blocks (as oneDNN and AVX-512 like them).
+// The host allocator.
 //
-// Tensors of a training step are allocated and freed in the same sizes every step. By default glibc serves large
-// blocks with fresh mmap()s and returns freed memory to the OS, so every step would pay a page fault (and the
-// kernel's zeroing) per 4 KiB touched, for our tensors and for oneDNN's scratch buffers alike: a softmax over
-// [6686, 48, 48] ran 2.3x slower for it. So all blocks come from glibc's heap, which is never trimmed: freed memory
-// is reused by the next step, and the footprint stays at the run's peak, as with PyTorch's caching allocators.
+// Tensors of a training step are allocated and freed in the same sizes every step. Served by glibc as it comes,
+// every large block is a fresh mmap() that page-faults (and is zeroed by the kernel) 4 KiB at a time and is
+// unmapped again on free: a softmax over [6686, 48, 48] ran 2.3x slower for it. Served from glibc's heap without
+// trimming instead, freed blocks are reused, but the heap fragments: a U2NETP training step with 944 MB of live
+// tensors kept a 2.1 GB footprint. So, like PyTorch's CUDA caching allocator:
+//   - small blocks (below 1 MiB) come from malloc, whose heap reuses them well;
+//   - large blocks are mmap()ed in size classes (a 1/16 octave: at most 6% rounding) and cached when freed; a
+//     request takes a cached block of its class, so from the second step on a training loop maps nothing;
+//   - on a miss, cached blocks (of other sizes) are unmapped while live + cached memory exceeds 1.1x the live
+//     peak, so the footprint stays close to what the tensors need;
+//   - empty_cache() unmaps the cached blocks (after work at other sizes, such as validation at another resolution).
+// Measured on a U2NETP training step (batch 2, 288x288, 2 threads; 972 MB live peak), step time and peak RSS:
+// glibc's heap untrimmed 1,073 ms, 2,309 MB; exact reuse without a limit 1,071 ms, 1,554 MB; this allocator
+// 1,140-1,160 ms, 1,300 MB (1,250 ms without huge pages); PyTorch 1.13 1,562 ms, 1,486 MB.
+constexpr size_t kLargeBlock = size_t{1} << 20;
+constexpr double kReserveLimit = 1.1;
+
+size_t size_class(size_t nbytes) {
+    size_t octave = 1;
+    while (octave * 2 <= nbytes) octave *= 2;
+    const size_t step = std::max<size_t>(octave / 16, 4096);
+    return (nbytes + step - 1) / step * step;
+}
+
 class CpuAllocator final : public Allocator {
 public:
-    CpuAllocator() {
-        mallopt(M_MMAP_MAX, 0);
-        mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    }
     void* allocate(size_t nbytes) override {
-        void* p = std::aligned_alloc(64, nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64);
-        if (!p) throw std::bad_alloc();
         note_allocation(DeviceType::CPU, static_cast<int64_t>(nbytes));
-        return p;
+        if (nbytes < kLargeBlock) {
+            void* p = std::aligned_alloc(64, nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64);
+            if (!p) throw std::bad_alloc();
+            return p;
+        }
+        const size_t bytes = size_class(nbytes);
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (auto it = cache_.find(bytes); it != cache_.end()) {
+            void* p = it->second;
+            cache_.erase(it);
+            cached_bytes_ -= bytes;
+            return p;
+        }
+        // A miss: keep live + cached within kReserveLimit of the live peak, giving back cached blocks of other sizes.
+        const auto live = static_cast<double>(g_counters[0].allocated.load());
+        const auto limit = kReserveLimit * static_cast<double>(g_counters[0].peak.load());
+        const double reserved = live + static_cast<double>(cached_bytes_);
+        if (reserved > limit) release_locked(static_cast<size_t>(reserved - limit) + bytes);
+        return map_block(bytes);
     }
     void deallocate(void* p, size_t nbytes) override {
-        std::free(p);
         note_allocation(DeviceType::CPU, -static_cast<int64_t>(nbytes));
+        if (nbytes < kLargeBlock) {
+            std::free(p);
+            return;
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        const size_t bytes = blocks_.at(p).bytes;
+        cache_.emplace(bytes, p);
+        cached_bytes_ += bytes;
     }
+    size_t empty_cache() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        const size_t released = cached_bytes_;
+        release_locked(cached_bytes_);
+        return released;
+    }
+    size_t cached_bytes() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return cached_bytes_;
+    }
+
+private:
+    struct Block {
+        char* base;     // what mmap returned
+        size_t length;  // what was mapped
+        size_t bytes;   // the size class
+    };
+
+    // Maps a block of `bytes` and returns it at a "colour" offset: blocks that all started on a page boundary would
+    // put x[i], y[i] and dy[i] of an elementwise kernel in the same L1 set and on the same 4 KiB alias, and stall
+    // it (a softmax backward over three 62 MB tensors ran 20% slower).
+    void* map_block(size_t bytes) {
+        const size_t length = bytes + kColourSpan;
+        void* base = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (base == MAP_FAILED) {  // out of memory or address space: give the cached blocks back and try once more
+            release_locked(cached_bytes_);
+            base = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (base == MAP_FAILED) throw std::bad_alloc();
+        }
+        ::madvise(base, length, MADV_HUGEPAGE);  // 2 MiB pages where the kernel allows: 512x fewer page faults
+        char* p = static_cast<char*>(base) + (colour_++ % (kColourSpan / 64)) * 64;
+        blocks_[p] = {static_cast<char*>(base), length, bytes};
+        return p;
+    }
+    // Unmaps cached blocks, largest first, until `bytes` are released or the cache is empty.
+    void release_locked(size_t bytes) {
+        size_t released = 0;
+        while (released < bytes && !cache_.empty()) {
+            auto it = std::prev(cache_.end());
+            const Block block = blocks_.at(it->second);
+            ::munmap(block.base, block.length);
+            blocks_.erase(it->second);
+            released += it->first;
+            cached_bytes_ -= it->first;
+            cache_.erase(it);
+        }
+    }
+
+    static constexpr size_t kColourSpan = 4096;
+    std::mutex mutex_;
+    std::multimap<size_t, void*> cache_;       // free large blocks by size class
+    std::unordered_map<void*, Block> blocks_;  // every large block, in use or cached
+    size_t cached_bytes_ = 0;
+    size_t colour_ = 0;
 };
 
 CpuAllocator g_cpu_allocator;
@@ -55,8 +151,11 @@ void note_allocation(DeviceType type, int64_t delta) {
 
 MemoryStats memory_stats(DeviceType type) {
     const Counters& c = g_counters[static_cast<int>(type)];
-    return {c.allocated.load(), c.peak.load()};
+    const int64_t cached = type == DeviceType::CPU ? static_cast<int64_t>(g_cpu_allocator.cached_bytes()) : 0;
+    return {c.allocated.load(), c.peak.load(), cached};
 }
+
+size_t empty_cache() { return g_cpu_allocator.empty_cache(); }
 
 void reset_peak_memory(DeviceType type) {
     Counters& c = g_counters[static_cast<int>(type)];

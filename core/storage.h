@@ -25,10 +25,13 @@ Allocator& allocator_for(Device device);
 struct MemoryStats {
     int64_t allocated = 0;
     int64_t peak = 0;
+    int64_t cached = 0;  // freed blocks the allocator keeps for reuse (host: large blocks, see core/storage.cpp)
 };
 MemoryStats memory_stats(DeviceType type = DeviceType::CPU);
 void reset_peak_memory(DeviceType type = DeviceType::CPU);
 void note_allocation(DeviceType type, int64_t delta_bytes);  // called by allocators
+// Returns the host allocator's cached blocks to the system (torch.cuda.empty_cache for the host); returns the bytes.
+size_t empty_cache();
 
 class Storage {
 public:

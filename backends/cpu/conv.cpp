@@ -115,7 +115,7 @@ struct Output {
     Tensor tensor;
     memory user, prim;
     Output(const Shape& shape, const memory::desc& plain, const memory::desc& want)
-        : tensor(empty(shape)), user(memory_of(tensor, plain)), prim(want == plain ? user : memory(want, engine())) {}
+        : tensor(empty(shape)), user(memory_of(tensor, plain)), prim(want == plain ? user : temp_memory(want)) {}
     Tensor finish() {
         reorder_into(prim, user);
         return tensor;
@@ -128,6 +128,7 @@ Tensor forward(const Tensor& x, const Tensor& w, const Tensor& b, const Problem&
     static PrimitiveCache<Cached<typename K::Fwd::primitive_desc>> cache;
     auto c = cached<typename K::Fwd>(cache, pb.key(K::name), [&] { return forward_pd<K>(pb); });
     if (!c->pd) return Tensor();
+    TempScope temps;
     memory src = reorder_if_needed(memory_of(x), c->pd->src_desc());
     memory wts = reorder_if_needed(memory_of(w, pb.user_weights), c->pd->weights_desc());
     Output y(y_shape, plain_desc(y_shape), c->pd->dst_desc());
@@ -196,6 +197,7 @@ std::optional<ConvGrads> backward(const Tensor& gy, const Tensor& x, const Tenso
     });
     if ((data && !data->pd) || (weights && !weights->pd)) return std::nullopt;
 
+    TempScope temps;
     ConvGrads g;
     const memory gy_user = memory_of(gy);
     memory diff_dst = gy_user;  // reordered once, shared by both primitives when they want the same layout

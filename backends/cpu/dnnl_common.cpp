@@ -5,6 +5,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
+#include "core/storage.h"
 
 namespace nabla::dnnl_util {
 
@@ -44,9 +45,23 @@ dnnl::reorder& cached_reorder(const dnnl::memory::desc& from, const dnnl::memory
 }
 }  // namespace
 
+namespace {
+thread_local TempScope* t_scope = nullptr;
+}
+
+TempScope::TempScope() : outer_(t_scope) { t_scope = this; }
+TempScope::~TempScope() { t_scope = outer_; }
+
+dnnl::memory temp_memory(const dnnl::memory::desc& desc) {
+    if (!t_scope) return dnnl::memory(desc, engine());
+    auto storage = std::make_shared<Storage>(desc.get_size(), kCPU);
+    t_scope->buffers_.push_back(storage);
+    return dnnl::memory(desc, engine(), storage->data());
+}
+
 dnnl::memory reorder_if_needed(const dnnl::memory& user, const dnnl::memory::desc& want) {
     if (user.get_desc() == want) return user;
-    dnnl::memory m(want, engine());
+    dnnl::memory m = temp_memory(want);
     cached_reorder(user.get_desc(), want).execute(stream(), const_cast<dnnl::memory&>(user), m);
     return m;
 }

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -28,7 +29,27 @@ dnnl::memory::desc plain_desc(const Shape& shape, dnnl::memory::data_type dt = d
 dnnl::memory memory_of(const Tensor& t);
 dnnl::memory memory_of(const Tensor& t, const dnnl::memory::desc& d);
 
-// `user` reordered into `want` if the layouts differ (a new buffer, executed on the stream), else `user` itself.
+// The buffers of one op's blocked layouts (a reordered input, an output before it goes back to nchw), taken from
+// Nabla's allocator rather than oneDNN's malloc, so that a training loop reuses the same blocks every step instead of
+// page-faulting fresh mmaps; they are freed when the scope ends. Open one at the top of every kernel that calls
+// temp_memory or reorder_if_needed, before any memory is made, and keep it open until the stream has finished.
+class TempScope {
+public:
+    TempScope();
+    ~TempScope();
+    TempScope(const TempScope&) = delete;
+    TempScope& operator=(const TempScope&) = delete;
+
+private:
+    friend dnnl::memory temp_memory(const dnnl::memory::desc& desc);
+    std::vector<std::shared_ptr<Storage>> buffers_;
+    TempScope* outer_;
+};
+// A buffer for `desc` that lives until the innermost TempScope of this thread ends (oneDNN's own allocation when
+// no scope is open).
+dnnl::memory temp_memory(const dnnl::memory::desc& desc);
+
+// `user` reordered into `want` if the layouts differ (a temp_memory, executed on the stream), else `user` itself.
 dnnl::memory reorder_if_needed(const dnnl::memory& user, const dnnl::memory::desc& want);
 // Copies `from` into `to` when they are different memories (layout change back to the user's tensor).
 void reorder_into(const dnnl::memory& from, const dnnl::memory& to);

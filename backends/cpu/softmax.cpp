@@ -53,7 +53,7 @@ memory wrap(const Tensor& t, const memory::desc& d) { return memory(d, dnnl_util
 
 // The tensor `out` as the primitive's output: itself when the layouts agree, else a scratch buffer to reorder back.
 memory output_for(const Tensor& out, const SoftmaxPrimitives& p) {
-    return p.md == p.user ? wrap(out, p.user) : memory(p.md, dnnl_util::engine());
+    return p.md == p.user ? wrap(out, p.user) : dnnl_util::temp_memory(p.md);
 }
 
 }  // namespace
@@ -61,6 +61,7 @@ memory output_for(const Tensor& out, const SoftmaxPrimitives& p) {
 Tensor CpuBackend::softmax(const Tensor& x, int64_t dim, bool log) {
     if (x.dtype() != kFloat32 || x.numel() == 0) return ReferenceBackend::softmax(x, dim, log);
     const std::shared_ptr<SoftmaxPrimitives> p = primitives_for(rows_of(x.shape(), dim), log);
+    dnnl_util::TempScope temps;
     Tensor y = make_tensor(x.shape(), kFloat32, x.device());
     const memory src = dnnl_util::reorder_if_needed(wrap(x, p->user), p->md), dst = output_for(y, *p);
     dnnl::stream& s = dnnl_util::stream();
@@ -73,6 +74,7 @@ Tensor CpuBackend::softmax(const Tensor& x, int64_t dim, bool log) {
 Tensor CpuBackend::softmax_backward(const Tensor& gy, const Tensor& y, int64_t dim, bool log) {
     if (y.dtype() != kFloat32 || y.numel() == 0) return ReferenceBackend::softmax_backward(gy, y, dim, log);
     const std::shared_ptr<SoftmaxPrimitives> p = primitives_for(rows_of(y.shape(), dim), log);
+    dnnl_util::TempScope temps;
     Tensor gx = make_tensor(y.shape(), kFloat32, y.device());
     const memory dst = dnnl_util::reorder_if_needed(wrap(y, p->user), p->md);
     const memory diff_dst = dnnl_util::reorder_if_needed(wrap(gy, p->user), p->md), diff_src = output_for(gx, *p);

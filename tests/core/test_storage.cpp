@@ -1,0 +1,38 @@
+// tests/core/test_storage.cpp — the host allocator of core/storage.cpp: 64-byte alignment, large blocks reused from
+// its cache (the same memory on the next step of a loop), memory stats, and empty_cache giving the blocks back.
+#include <cstdint>
+
+#include "core/storage.h"
+#include "support/support.h"
+
+TEST_CASE("host allocator: aligned blocks, large ones cached and reused, empty_cache releases them", "[storage]") {
+    empty_cache();
+    const MemoryStats before = memory_stats();
+    void* first = nullptr;
+    {
+        Storage big(5 << 20, kCPU);  // 5 MiB: a large block
+        Storage small(1000, kCPU);
+        REQUIRE(reinterpret_cast<uintptr_t>(big.data()) % 64 == 0);
+        REQUIRE(reinterpret_cast<uintptr_t>(small.data()) % 64 == 0);
+        REQUIRE(memory_stats().allocated == before.allocated + (5 << 20) + 1000);
+        first = big.data();
+    }
+    const MemoryStats after = memory_stats();
+    REQUIRE(after.allocated == before.allocated);
+    REQUIRE(after.cached >= (5 << 20));  // kept for the next step
+    {
+        Storage again((5 << 20) - 100, kCPU);  // the same size class: the same block
+        REQUIRE(again.data() == first);
+        REQUIRE(memory_stats().cached == after.cached - static_cast<int64_t>(size_t{5} << 20));
+        auto* bytes = static_cast<unsigned char*>(again.data());
+        bytes[0] = 1, bytes[(5 << 20) - 101] = 2;  // the whole block is usable
+    }
+    REQUIRE(empty_cache() >= (size_t{5} << 20));
+    REQUIRE(memory_stats().cached == 0);
+}
+
+TEST_CASE("host allocator: tensors in large blocks hold their values across reuse", "[storage]") {
+    Tensor a = arange(0, 1 << 19, 1, {.dtype = kFloat32});  // 2 MiB
+    Tensor b = a * 2;
+    REQUIRE(b.sum().item<double>() == 2.0 * (double(1 << 19) * ((1 << 19) - 1) / 2));
+}
