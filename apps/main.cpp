@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     nabla::apps::add_task_commands(app);
     nabla::apps::add_bench_command(app);
     nabla::apps::add_forward_command(app);
+    nabla::apps::add_generate_command(app);
     nabla::apps::add_info_command(app);
     try {
         app.parse(argc, argv);

@@ -14,6 +14,7 @@
 
 #include "apps/models.h"
 #include "apps/progress.h"
+#include "apps/salient_synth.h"
 #include "apps/segmentation_data.h"
 #include "autograd/grad_mode.h"
 #include "core/factory.h"
@@ -35,16 +36,23 @@ struct SegmentationDefaults {
     std::string model;
     int64_t size, crop, epochs, batch;
     double lr;
+    bool photo_data;  // default data: pairs composited from data/photos (else the quick ellipses)
 };
 
 const std::vector<SegmentationDefaults>& segmentation_models() {
     static const std::vector<SegmentationDefaults> models{
-        {.model = "tinyseg", .size = 64, .crop = 56, .epochs = 8, .batch = 8, .lr = 1e-2},
+        {.model = "tinyseg", .size = 64, .crop = 56, .epochs = 8, .batch = 8, .lr = 1e-2, .photo_data = false},
         // U²-Net's recipe (resize 320, crop 288, Adam 1e-3); batches sized for a CPU (the paper used 12 on a GPU).
-        {.model = "u2netp", .size = 320, .crop = 288, .epochs = 20, .batch = 4, .lr = 1e-3},
-        {.model = "u2net", .size = 320, .crop = 288, .epochs = 20, .batch = 2, .lr = 1e-3},
+        {.model = "u2netp", .size = 320, .crop = 288, .epochs = 20, .batch = 4, .lr = 1e-3, .photo_data = true},
+        {.model = "u2net", .size = 320, .crop = 288, .epochs = 20, .batch = 2, .lr = 1e-3, .photo_data = true},
     };
     return models;
+}
+
+const SegmentationDefaults& find_defaults(const std::string& model) {
+    for (const auto& d : segmentation_models())
+        if (d.model == model) return d;
+    throw ValueError(fmt::format("{} is not a segmentation model", model));
 }
 
 // Sum of BCE-with-logits over every output, each resized to the mask if needed (U²-Net's muti_bce_loss_fusion).
@@ -108,11 +116,16 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
     const ModelSpec& spec = find_model(o.model);
     std::vector<data::ImagePair> train_pairs, val_pairs;
     if (o.data.empty()) {
-        o.data = "data/generated/ellipses";
-        if (!fs::exists(fs::path(o.data) / "train" / "images")) {
+        const bool photos = find_defaults(o.model).photo_data;
+        o.data = photos ? "data/generated/salient" : "data/generated/ellipses";
+        if (!fs::exists(fs::path(o.data) / "val" / "images")) {
             fmt::print("generating synthetic image/mask pairs in {}\n", o.data);
-            generate_ellipse_pairs((fs::path(o.data) / "train").string(), 256, 96, 1);
-            generate_ellipse_pairs((fs::path(o.data) / "val").string(), 32, 96, 2);
+            if (photos) {
+                generate_salient_pairs(o.data, {});
+            } else {
+                generate_ellipse_pairs((fs::path(o.data) / "train").string(), 256, 96, 1);
+                generate_ellipse_pairs((fs::path(o.data) / "val").string(), 32, 96, 2);
+            }
         }
         if (o.val.empty()) o.val = (fs::path(o.data) / "val").string();
         o.data = (fs::path(o.data) / "train").string();
@@ -220,8 +233,10 @@ void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predic
             o->train.epochs = d.epochs, o->train.batch = d.batch;
             auto* cmd = train->add_subcommand(d.model, "Train " + d.model + ", " + what);
             cmd->add_option("--data", o->data, "Training pairs: a folder with images/ and masks/ (same stems; masks "
-                                               "0/255 or 0/1 grey PNG), or DUTS' *-Image/ and *-Mask/; default: "
-                                               "generated ellipses in data/generated/ellipses");
+                                               "0/255 or 0/1 grey PNG), or DUTS' *-Image/ and *-Mask/; default: " +
+                                               std::string(d.photo_data ? "pairs composited from data/photos into "
+                                                                          "data/generated/salient"
+                                                                        : "generated ellipses in data/generated/ellipses"));
             cmd->add_option("--val", o->val, "Validation pairs, same layout (default: the last 10% of --data)");
             cmd->add_option("--size", o->size, "Resize images and masks to size x size")->capture_default_str();
             cmd->add_option("--crop", o->crop, "Random training crop (0: none)")->capture_default_str();
