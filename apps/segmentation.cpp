@@ -233,7 +233,8 @@ void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predic
             o->train.epochs = d.epochs, o->train.batch = d.batch;
             auto* cmd = train->add_subcommand(d.model, "Train " + d.model + ", " + what);
             cmd->add_option("--data", o->data, "Training pairs: a folder with images/ and masks/ (same stems; masks "
-                                               "0/255 or 0/1 grey PNG), or DUTS' *-Image/ and *-Mask/; default: " +
+                                               "0/255 or 0/1 grey PNG), DUTS' *-Image/ and *-Mask/, or a list file "
+                                               "of 'image mask' lines; default: " +
                                                std::string(d.photo_data ? "pairs composited from data/photos into "
                                                                           "data/generated/salient"
                                                                         : "generated ellipses in data/generated/ellipses"));
@@ -249,7 +250,7 @@ void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predic
             auto* cmd = eval->add_subcommand(d.model, "Evaluate " + d.model + ": MAE and max F-measure (beta^2 = 0.3) "
                                                       "over a folder of image/mask pairs");
             add_common_options(cmd, std::get<0>(*o), std::get<2>(*o), d);
-            cmd->add_option("--data", std::get<1>(*o), "Pairs: images/ + masks/, or DUTS' *-Image/ + *-Mask/")
+            cmd->add_option("--data", std::get<1>(*o), "Pairs: images/ + masks/, DUTS' *-Image/ + *-Mask/, or a list file of 'image mask' lines")
                 ->required();
             cmd->add_option("--json", std::get<3>(*o), "Also write the result to this JSON file");
             cmd->callback([o, name = d.model] {

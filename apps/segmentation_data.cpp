@@ -4,8 +4,11 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/factory.h"
 #include "nn/data/image.h"
@@ -71,8 +74,45 @@ data::Example SegmentationDataset::get(int64_t index, Generator& gen) const {
     return {normalize_for_segmentation(image).contiguous(), mask.contiguous()};
 }
 
+namespace {
+
+// A list file: one pair per line, "image mask" (whitespace-separated; relative paths from the list's folder),
+// blank lines and lines starting with '#' skipped. Every missing file is reported at once.
+std::vector<data::ImagePair> read_pair_list(const std::string& list) {
+    std::ifstream f(list);
+    if (!f) throw Error(fmt::format("segmentation data: cannot read the list file {}", list));
+    const fs::path base = fs::path(list).parent_path();
+    std::vector<data::ImagePair> pairs;
+    std::vector<std::string> problems;
+    std::string line;
+    for (int64_t number = 1; std::getline(f, line); ++number) {
+        std::istringstream words(line);
+        std::string image, mask, extra;
+        if (!(words >> image) || image.starts_with("#")) continue;
+        if (!(words >> mask) || (words >> extra)) {
+            problems.push_back(fmt::format("line {}: expected 'image mask', got '{}'", number, line));
+            continue;
+        }
+        data::ImagePair pair{(base / image).string(), (base / mask).string()};
+        for (const auto* path : {&pair.image, &pair.mask})
+            if (!fs::is_regular_file(*path)) problems.push_back(fmt::format("line {}: no file {}", number, *path));
+        pairs.push_back(std::move(pair));
+    }
+    if (!problems.empty()) {
+        const size_t shown = std::min<size_t>(problems.size(), 10);
+        throw Error(fmt::format("segmentation data: {} has {} problem(s): {}{}", list, problems.size(),
+                                fmt::join(problems.begin(), problems.begin() + static_cast<ptrdiff_t>(shown), "; "),
+                                problems.size() > shown ? "; ..." : ""));
+    }
+    if (pairs.empty()) throw Error(fmt::format("segmentation data: {} lists no pairs", list));
+    return pairs;
+}
+
+}  // namespace
+
 std::vector<data::ImagePair> find_segmentation_pairs(const std::string& dir) {
-    if (!fs::is_directory(dir)) throw Error(fmt::format("segmentation data: {} is not a directory", dir));
+    if (fs::is_regular_file(dir)) return read_pair_list(dir);
+    if (!fs::is_directory(dir)) throw Error(fmt::format("segmentation data: {} is neither a folder nor a list file", dir));
     if (fs::is_directory(fs::path(dir) / "images") && fs::is_directory(fs::path(dir) / "masks"))
         return data::pair_by_stem((fs::path(dir) / "images").string(), (fs::path(dir) / "masks").string());
     std::string image_dir, mask_dir;  // DUTS: DUTS-TR-Image + DUTS-TR-Mask

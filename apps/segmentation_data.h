@@ -1,8 +1,8 @@
 // apps/segmentation_data.h — data for binary-mask segmentation (salient objects, sky, hair): image/mask pairs in the
 // DUTS layout, U²-Net's preprocessing, and a generator of small synthetic pairs for demos and tests.
 //
-// Layout: a folder with images/ and masks/ whose files share stems (images/x.jpg + masks/x.png), or DUTS' own
-// DUTS-TR-Image/ and DUTS-TR-Mask/. Masks are grey PNGs with values 0/255 or 0/1 (both occur in the wild): each
+// Layout: a folder with images/ and masks/ whose files share stems (images/x.jpg + masks/x.png), DUTS' own
+// DUTS-TR-Image/ and DUTS-TR-Mask/, or a list file of "image mask" lines. Masks are grey PNGs with values 0/255 or 0/1 (both occur in the wild): each
 // mask is divided by its own maximum, as U²-Net's ToTensorLab does, so both come out as 0/1.
 // Preprocessing (U²-Net's RescaleT, RandomCrop, ToTensorLab(flag=0)): resize to size×size (image bilinear, mask
 // nearest), in training a random crop×crop window and a random horizontal flip, then the image divided by its
@@ -35,8 +35,9 @@ private:
     SegmentationTransform transform_;
 };
 
-// The pairs of a dataset folder (images/ + masks/, or DUTS-*-Image/ + DUTS-*-Mask/), or an Error that names the
-// folder and what is missing or unmatched.
+// The pairs of a dataset folder (images/ + masks/, or DUTS-*-Image/ + DUTS-*-Mask/) or of a list file (one
+// "image mask" pair per line, paths relative to the list), or an Error that names the folder or list and every
+// missing or unmatched file.
 std::vector<data::ImagePair> find_segmentation_pairs(const std::string& dir);
 
 // An RGB image tensor [3, H, W] in [0, 1] -> the network's input [3, H, W]: divided by its maximum, then ImageNet

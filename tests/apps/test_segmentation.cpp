@@ -1,0 +1,77 @@
+// tests/apps/test_segmentation.cpp — the segmentation data path: 0/255 and 0/1 masks give the same target, pairs come
+// from a folder or a list file, and unmatched or missing files are reported by name before any training.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "apps/segmentation_data.h"
+#include "nn/data/image.h"
+#include "support/support.h"
+
+namespace fs = std::filesystem;
+using namespace nabla::apps;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        static int counter = 0;
+        path = fs::temp_directory_path() / fmt::format("nabla_test_segmentation_{}_{}", ::getpid(), counter++);
+        fs::create_directories(path / "images");
+        fs::create_directories(path / "masks");
+    }
+    ~TempDir() { fs::remove_all(path); }
+    std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// A 4x4 RGB image and its mask with `on` where the object is.
+void write_pair(const TempDir& d, const std::string& stem, int on) {
+    Tensor image = full({3, 4, 4}, 100, {.dtype = kUInt8});
+    Tensor mask = zeros({1, 4, 4}, {.dtype = kUInt8});
+    mask.narrow(1, 1, 2).narrow(2, 1, 2).fill_(on);
+    data::write_png(d.file("images/" + stem + ".png"), image);
+    data::write_png(d.file("masks/" + stem + ".png"), mask);
+}
+
+}  // namespace
+
+TEST_CASE("segmentation data: 0/255 and 0/1 masks give the same 0/1 target", "[segmentation]") {
+    TempDir d;
+    write_pair(d, "a255", 255);
+    write_pair(d, "b1", 1);
+    const auto pairs = find_segmentation_pairs(d.path.string());
+    REQUIRE(pairs.size() == 2);
+    SegmentationDataset ds(pairs, {.size = 4, .crop = 0, .train = false});
+    Generator g(0);
+    const Tensor m255 = ds.get(0, g)[1], m1 = ds.get(1, g)[1];
+    REQUIRE(m255.shape() == Shape{1, 4, 4});
+    REQUIRE_THAT(m255, ClosesTo(m1, 0, 0));
+    REQUIRE(m255.sum().item<double>() == 4);
+    REQUIRE(max(m255).item<double>() == 1);
+    REQUIRE(mask_to_unit(zeros({1, 2, 2}, {.dtype = kUInt8})).sum().item<double>() == 0);  // no object: all zero
+}
+
+TEST_CASE("segmentation data: a list file of pairs, and every missing file named", "[segmentation]") {
+    TempDir d;
+    write_pair(d, "x", 255);
+    std::ofstream(d.file("pairs.txt")) << "# image mask\nimages/x.png masks/x.png\n\nimages/y.png masks/y.png\n";
+    REQUIRE_THROWS_WITH(find_segmentation_pairs(d.file("pairs.txt")),
+                        Catch::Contains("pairs.txt has 2 problem(s)") && Catch::Contains("line 4: no file") &&
+                            Catch::Contains("images/y.png") && Catch::Contains("masks/y.png"));
+    std::ofstream(d.file("pairs.txt")) << "images/x.png masks/x.png\n";
+    const auto pairs = find_segmentation_pairs(d.file("pairs.txt"));
+    REQUIRE(pairs.size() == 1);
+    REQUIRE(pairs[0].mask == d.file("masks/x.png"));
+}
+
+TEST_CASE("segmentation data: unmatched images and masks are listed by name", "[segmentation]") {
+    TempDir d;
+    write_pair(d, "both", 255);
+    data::write_png(d.file("images/lonely_image.png"), zeros({3, 4, 4}, {.dtype = kUInt8}));
+    data::write_png(d.file("masks/lonely_mask.png"), zeros({1, 4, 4}, {.dtype = kUInt8}));
+    REQUIRE_THROWS_WITH(find_segmentation_pairs(d.path.string()),
+                        Catch::Contains("lonely_image") && Catch::Contains("lonely_mask"));
+    REQUIRE_THROWS_WITH(find_segmentation_pairs(d.file("nothing_here")), Catch::Contains("nothing_here"));
+}
