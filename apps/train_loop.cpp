@@ -15,7 +15,6 @@
 #include "apps/progress.h"
 #include "autograd/grad_mode.h"
 #include "core/generator.h"
-#include "core/storage.h"
 #include "nn/checkpoint.h"
 #include "nn/data/plot.h"
 
@@ -257,7 +256,6 @@ TrainResult fit(const TrainOptions& o, TrainTask& task) {
             EvalScope eval(model);
             task.save_samples((run / "samples" / fmt::format("epoch_{:03}.png", epoch + 1)).string());
         }
-        empty_cache();  // validation and samples ran at other sizes: hand their blocks back before training resumes
 
         std::string line = fmt::format("epoch {}/{}:", epoch + 1, o.epochs);
         for (size_t i = 2; i < row.size(); ++i) line += fmt::format(" {} {:.5g}", row[i].first, row[i].second);
