@@ -152,7 +152,8 @@ void generate_salient_pairs(const std::string& dir, const SalientSynthOptions& o
     Tensor silhouette;
     for (const auto& path : data::list_images(o.photos)) {
         if (fs::path(path).stem() == "horse_silhouette") {
-            silhouette = data::to_tensor(data::read_image(path, data::ImageMode::RGBA)).narrow(0, 3, 1);  // alpha
+            // A black shape on white (its alpha channel is opaque everywhere): the shape is 1 - brightness.
+            silhouette = 1.0 - data::to_tensor(data::read_image(path, data::ImageMode::Gray));
             continue;
         }
         Tensor photo = data::to_tensor(data::read_image(path, data::ImageMode::RGB));

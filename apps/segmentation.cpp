@@ -111,13 +111,17 @@ void add_common_options(CLI::App* cmd, std::string& weights, int64_t& size, cons
 
 }  // namespace
 
+std::string default_data_dir(const std::string& model) {
+    return find_defaults(model).photo_data ? "data/generated/salient" : "data/generated/ellipses";
+}
+
 TrainResult train_segmentation(SegmentationTrainOptions o) {
     prepare_run(o.train, o.model);
     const ModelSpec& spec = find_model(o.model);
     std::vector<data::ImagePair> train_pairs, val_pairs;
     if (o.data.empty()) {
         const bool photos = find_defaults(o.model).photo_data;
-        o.data = photos ? "data/generated/salient" : "data/generated/ellipses";
+        o.data = default_data_dir(o.model);
         if (!fs::exists(fs::path(o.data) / "val" / "images")) {
             fmt::print("generating synthetic image/mask pairs in {}\n", o.data);
             if (photos) {

@@ -24,6 +24,8 @@ struct SegmentationEvalResult {
 };
 
 TrainResult train_segmentation(SegmentationTrainOptions options);
+// Where train_segmentation generates its default data for `model` (train/ and val/ inside).
+std::string default_data_dir(const std::string& model);
 // MAE and max F-measure (β² = 0.3) of the model's fused output over a folder of pairs, at each mask's own size.
 SegmentationEvalResult evaluate_segmentation(const std::string& model, const std::string& weights,
                                              const std::string& data, int64_t size);

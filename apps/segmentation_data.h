@@ -5,8 +5,9 @@
 // DUTS-TR-Image/ and DUTS-TR-Mask/, or a list file of "image mask" lines. Masks are grey PNGs with values 0/255 or 0/1 (both occur in the wild): each
 // mask is divided by its own maximum, as U²-Net's ToTensorLab does, so both come out as 0/1.
 // Preprocessing (U²-Net's RescaleT, RandomCrop, ToTensorLab(flag=0)): resize to size×size (image bilinear, mask
-// nearest), in training a random crop×crop window and a random horizontal flip, then the image divided by its
-// maximum and normalised with ImageNet's mean and std.
+// nearest), in training a random crop×crop window and a random horizontal flip (the public script reverses rows,
+// a vertical flip, which suits neither skies nor portraits), then the image divided by its maximum and normalised
+// with ImageNet's mean and std.
 #pragma once
 #include <string>
 #include <vector>
