@@ -134,6 +134,39 @@ class U2NET(nn.Module):
         return [self.outconv(torch.cat(sides, 1))] + sides
 
 
+class PyramidAttention(nn.Module):
+    """models/panet/pyramid_attention.h, written from spec §2 in the reference's direct form (per-sample conv2d with
+    the normalised key patches as kernels, conv_transpose2d to paste), bicubic with align_corners=True."""
+
+    def __init__(self, level=4, res_scale=1.0, channel=64, reduction=2, ksize=3, softmax_scale=10.0):
+        super().__init__()
+        self.level, self.res_scale, self.ksize, self.softmax_scale = level, res_scale, ksize, softmax_scale
+        self.register_buffer("escape_NaN", torch.FloatTensor([1e-4]))
+        self.conv_match_L_base = nn.Sequential(nn.Conv2d(channel, channel // reduction, 1), nn.PReLU())
+        self.conv_match = nn.Sequential(nn.Conv2d(channel, channel // reduction, 1), nn.PReLU())
+        self.conv_assembly = nn.Sequential(nn.Conv2d(channel, channel, 1), nn.PReLU())
+
+    def forward(self, x):
+        k, pad = self.ksize, self.ksize // 2
+        keys, values = [], []
+        for i in range(self.level):
+            s = 1 - i / 10
+            xs = x if i == 0 else F.interpolate(x, scale_factor=s, mode="bicubic", align_corners=True,
+                                                recompute_scale_factor=True)
+            keys.append(F.unfold(self.conv_match(xs), k, padding=pad))
+            values.append(F.unfold(self.conv_assembly(xs), k, padding=pad))
+        keys, values = torch.cat(keys, 2), torch.cat(values, 2)
+        q = self.conv_match_L_base(x)
+        out = []
+        for i in range(x.shape[0]):
+            kp = keys[i].t().reshape(keys.shape[2], -1, k, k)
+            kp = kp / torch.max(kp.pow(2).sum(dim=(1, 2, 3), keepdim=True).sqrt(), self.escape_NaN)
+            a = F.softmax(F.conv2d(q[i:i + 1], kp, padding=pad) * self.softmax_scale, dim=1)
+            vp = values[i].t().reshape(values.shape[2], -1, k, k)
+            out.append(F.conv_transpose2d(a, vp, padding=pad) / 4)
+        return torch.cat(out, 0) + x * self.res_scale
+
+
 def _u2_loss(outputs, target):
     return sum(F.binary_cross_entropy_with_logits(o, target) for o in outputs)
 

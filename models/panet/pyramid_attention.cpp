@@ -1,0 +1,84 @@
+// models/panet/pyramid_attention.cpp — PyramidAttention: the pyramid of keys and values, and the two forms of the
+// matching and pasting (see the header; math in ../shared/specs/u2net_panet.md §2).
+#include "models/panet/pyramid_attention.h"
+
+#include <fmt/format.h>
+
+#include "core/factory.h"
+#include "ops/ops.h"
+
+namespace nabla::models {
+namespace {
+
+std::shared_ptr<nn::Sequential> conv1x1_prelu(int64_t in, int64_t out) {  // the reference's BasicBlock(conv, act)
+    return std::make_shared<nn::Sequential>(
+        std::vector<nn::ModulePtr>{std::make_shared<nn::Conv2d>(in, out, 1), std::make_shared<nn::PReLU>()});
+}
+
+}  // namespace
+
+PyramidAttention::PyramidAttention(PyramidAttentionArgs a) : nn::Module("PyramidAttention"), args(a) {
+    if (a.level < 1 || a.level > 10 || a.channel < 1 || a.reduction < 1 || a.channel % a.reduction != 0 ||
+        a.ksize < 1 || a.ksize % 2 == 0)
+        throw ValueError(fmt::format("PyramidAttention: needs 1 <= level <= 10, channel divisible by reduction and an "
+                                     "odd ksize; got level {}, channel {}, reduction {}, ksize {}",
+                                     a.level, a.channel, a.reduction, a.ksize));
+    escape_NaN = register_buffer("escape_NaN", full({1}, 1e-4));
+    conv_match_L_base = register_module("conv_match_L_base", conv1x1_prelu(a.channel, a.channel / a.reduction));
+    conv_match = register_module("conv_match", conv1x1_prelu(a.channel, a.channel / a.reduction));
+    conv_assembly = register_module("conv_assembly", conv1x1_prelu(a.channel, a.channel));
+}
+
+Tensor PyramidAttention::attention(const Tensor& scores) const {
+    if (args.average) return softmax(scores * args.softmax_scale, 1);
+    NoGradGuard no_grad;  // hard attention: a one-hot choice of the best patch, as the reference
+    return eq(scores, amax(scores, {1}, true)).to(scores.dtype());
+}
+
+Tensor PyramidAttention::forward(const Tensor& x, Form form_) {  // x: [N, C, H, W]
+    if (x.dim() != 4 || x.size(1) != args.channel)
+        throw ShapeError(fmt::format("PyramidAttention: expects [N, {}, H, W], got {}", args.channel, shape_str(x.shape())));
+    const int64_t n = x.size(0), h = x.size(2), w = x.size(3), k = args.ksize, pad = k / 2;
+    const int64_t cm = args.channel / args.reduction, c = args.channel;
+    const UnfoldOptions patches{.kernel_size = k, .padding = pad};
+
+    // Keys and values of every scale as columns: [N, Cm*k*k, L] and [N, C*k*k, L], scale 1 first.
+    std::vector<Tensor> key_cols, value_cols;
+    for (int64_t i = 0; i < args.level; ++i) {
+        const double s = 1.0 - static_cast<double>(i) / 10.0;
+        const Tensor xs = i == 0 ? x
+                                 : interpolate(x, {.scale_factor = std::array<double, 2>{s, s},
+                                                   .mode = InterpolateMode::Bicubic, .align_corners = true,
+                                                   .recompute_scale_factor = true});
+        key_cols.push_back(unfold((*conv_match)(xs), patches));
+        value_cols.push_back(unfold((*conv_assembly)(xs), patches));
+    }
+    const Tensor keys = cat(key_cols, 2), values = cat(value_cols, 2);
+    const int64_t l = keys.size(2);
+    // ‖patch‖ floored at escape_NaN, written as sqrt(max(‖patch‖², floor²)): the same value, and an all-zero patch
+    // gets the gradient dk̂ / floor instead of sqrt's 0/0.
+    const Tensor floor2 = escape_NaN * escape_NaN;
+    const Tensor norms = sqrt(maximum(sum(keys * keys, {1}, true), floor2));  // [N, 1, L]
+    const Tensor unit_keys = keys / norms;
+    const Tensor q = (*conv_match_L_base)(x);                                  // [N, Cm, H, W]
+
+    Tensor pasted;  // [N, C, H, W]
+    if (form_ == Form::Gemm) {
+        const Tensor q_cols = unfold(q, patches);                                        // [N, Cm*k*k, H*W]
+        const Tensor a = attention(bmm(unit_keys.transpose(1, 2), q_cols));              // [N, L, H*W]
+        pasted = fold(bmm(values, a), {h, w}, patches);                                  // [N, C, H, W]
+    } else {
+        std::vector<Tensor> per_sample;
+        for (int64_t i = 0; i < n; ++i) {
+            const Tensor kernels = unit_keys.select(0, i).t().reshape({l, cm, k, k});  // one kernel per patch
+            const Tensor a = attention(conv2d(q.narrow(0, i, 1), kernels, {}, {.padding = pad}));  // [1, L, H, W]
+            const Tensor value_patches = values.select(0, i).t().reshape({l, c, k, k});
+            per_sample.push_back(conv_transpose2d(a, value_patches, {}, {.padding = pad}));
+        }
+        pasted = cat(per_sample, 0);
+    }
+    // The reference divides by 4 (carried over from 4x4 patches at stride 2); kept for weight compatibility.
+    return pasted / 4.0 + x * args.res_scale;
+}
+
+}  // namespace nabla::models
