@@ -13,16 +13,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / fmt::format("nabla_test_commands_{}_{}", ::getpid(), counter++);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 // Runs `nabla ARGS...` in-process (main.cpp's command set).
 void run(std::vector<std::string> args) {

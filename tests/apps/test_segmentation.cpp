@@ -14,17 +14,12 @@ using namespace nabla::apps;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / fmt::format("nabla_test_segmentation_{}_{}", ::getpid(), counter++);
-        fs::create_directories(path / "images");
-        fs::create_directories(path / "masks");
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
+
+// images/ and masks/ in the directory.
+void make_dirs(const TempDir& d) {
+    fs::create_directories(d.path / "images");
+    fs::create_directories(d.path / "masks");
+}
 
 // A 4x4 RGB image and its mask with `on` where the object is.
 void write_pair(const TempDir& d, const std::string& stem, int on) {
@@ -39,6 +34,7 @@ void write_pair(const TempDir& d, const std::string& stem, int on) {
 
 TEST_CASE("segmentation data: 0/255 and 0/1 masks give the same 0/1 target", "[segmentation]") {
     TempDir d;
+    make_dirs(d);
     write_pair(d, "a255", 255);
     write_pair(d, "b1", 1);
     const auto pairs = find_segmentation_pairs(d.path.string());
@@ -55,6 +51,7 @@ TEST_CASE("segmentation data: 0/255 and 0/1 masks give the same 0/1 target", "[s
 
 TEST_CASE("segmentation data: a list file of pairs, and every missing file named", "[segmentation]") {
     TempDir d;
+    make_dirs(d);
     write_pair(d, "x", 255);
     std::ofstream(d.file("pairs.txt")) << "# image mask\nimages/x.png masks/x.png\n\nimages/y.png masks/y.png\n";
     REQUIRE_THROWS_WITH(find_segmentation_pairs(d.file("pairs.txt")),
@@ -68,6 +65,7 @@ TEST_CASE("segmentation data: a list file of pairs, and every missing file named
 
 TEST_CASE("segmentation data: unmatched images and masks are listed by name", "[segmentation]") {
     TempDir d;
+    make_dirs(d);
     write_pair(d, "both", 255);
     data::write_png(d.file("images/lonely_image.png"), zeros({3, 4, 4}, {.dtype = kUInt8}));
     data::write_png(d.file("masks/lonely_mask.png"), zeros({1, 4, 4}, {.dtype = kUInt8}));

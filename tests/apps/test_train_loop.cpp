@@ -23,31 +23,20 @@ using namespace nabla::apps;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / fmt::format("nabla_test_train_loop_{}_{}", ::getpid(), counter++);
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string sub(const std::string& name) const { return (path / name).string(); }
-};
 
 // 3 epochs of 3 batches of 4 tiny pairs; validation on 4 held-out pairs.
 SegmentationTrainOptions small_run(const TempDir& dir, const std::string& name, int workers) {
-    if (!fs::exists(dir.sub("data/train"))) {
-        generate_ellipse_pairs(dir.sub("data/train"), 12, 24, 7);
-        generate_ellipse_pairs(dir.sub("data/val"), 4, 24, 8);
+    if (!fs::exists(dir.file("data/train"))) {
+        generate_ellipse_pairs(dir.file("data/train"), 12, 24, 7);
+        generate_ellipse_pairs(dir.file("data/val"), 4, 24, 8);
     }
     SegmentationTrainOptions o;
     o.model = "tinyseg";
-    o.data = dir.sub("data/train");
-    o.val = dir.sub("data/val");
+    o.data = dir.file("data/train");
+    o.val = dir.file("data/val");
     o.size = 24, o.crop = 20, o.lr = 1e-2;
     o.train.epochs = 3, o.train.batch = 4, o.train.workers = workers, o.train.seed = 3;
-    o.train.output = dir.sub(name);
+    o.train.output = dir.file(name);
     return o;
 }
 
@@ -150,7 +139,7 @@ TEST_CASE("fit: Ctrl-C saves a checkpoint after the current step, and the run re
             return binary_cross_entropy_with_logits(model(b[0]), b[1]);
         };
         TrainOptions o;
-        o.epochs = 3, o.output = dir.sub("run"), o.resume = resume, o.exist_ok = true;
+        o.epochs = 3, o.output = dir.file("run"), o.resume = resume, o.exist_ok = true;
         result = fit(o, task);
         TensorMap state = model.state_dict();
         for (const auto& [k, v] : ema.state_dict()) state["ema/" + k] = v;  // the average must resume exactly too
@@ -163,12 +152,12 @@ TEST_CASE("fit: Ctrl-C saves a checkpoint after the current step, and the run re
     const TensorMap expected = run("", 0, straight);
     REQUIRE(straight.steps == 9);
     REQUIRE(expected.at("lr").item<double>() == 1e-2 * 0.5);  // stepped after each of the 3 epochs
-    fs::remove_all(dir.sub("run"));
+    fs::remove_all(dir.file("run"));
 
     run("", 4, interrupted);  // the 4th step completes, then the loop stops
     REQUIRE(interrupted.interrupted);
     REQUIRE(interrupted.steps == 4);
-    const auto c = nn::load_checkpoint(dir.sub("run/weights/last.safetensors"));
+    const auto c = nn::load_checkpoint(dir.file("run/weights/last.safetensors"));
     REQUIRE(c.step == 4);
     REQUIRE(c.epoch == 1);
     REQUIRE(c.batch_in_epoch == 1);
@@ -177,7 +166,7 @@ TEST_CASE("fit: Ctrl-C saves a checkpoint after the current step, and the run re
     sigaction(SIGINT, nullptr, &now);
     REQUIRE(now.sa_handler == before.sa_handler);
 
-    const TensorMap after = run(dir.sub("run"), 0, resumed);
+    const TensorMap after = run(dir.file("run"), 0, resumed);
     REQUIRE_FALSE(resumed.interrupted);
     REQUIRE(resumed.steps == 9);
     require_bitwise_equal(expected, after);
@@ -198,7 +187,7 @@ TEST_CASE("ProgressBar: tqdm's layout, durations and rates", "[progress]") {
 
 TEST_CASE("CsvLog: header from the first row, appends, truncation on resume, errors name the file", "[csv]") {
     TempDir dir;
-    CsvLog log(dir.sub("results.csv"));
+    CsvLog log(dir.file("results.csv"));
     log.append({{"epoch", 1}, {"train/loss", 0.5}, {"val/maxf", 0.25}});
     log.append({{"epoch", 2}, {"train/loss", 0.125}});  // no validation this epoch: an empty cell
     log.append({{"epoch", 3}, {"train/loss", 0.0625}, {"val/maxf", 0.75}});

@@ -20,6 +20,14 @@ using namespace nabla::data;
 
 namespace {
 
+// Creates the file `rel` (and its folders) under the directory, with one byte in it; returns its path.
+std::string touch(const TempDir& d, const std::string& rel) {
+    const fs::path p = d.path / rel;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << "x";
+    return p.string();
+}
+
 std::string error_of(const std::function<void()>& f) {
     try {
         f();
@@ -59,26 +67,6 @@ bool same_tensors(const Batch& a, const Batch& b) {
     return true;
 }
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / fmt::format("nabla_test_dataloader_{}_{}", ::getpid(), counter++);
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string touch(const std::string& rel) const {
-        const fs::path p = path / rel;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p) << "x";
-        return p.string();
-    }
-    std::string dir(const std::string& rel) const { return (path / rel).string(); }
-};
 
 }  // namespace
 
@@ -326,7 +314,7 @@ TEST_CASE("list_images lists image files sorted; recursive descends; hidden file
     TempDir d;
     for (const char* f :
          {"b.png", "a.JPG", "c.jpeg", "d.Bmp", "notes.txt", ".hidden.png", "e.gif", "sub/f.png", ".git/g.png"})
-        d.touch(f);
+        touch(d, f);
     fs::create_directories(d.path / "dir.png");  // a directory named like an image is not one
     const std::string root = d.path.string();
     CHECK(list_images(root) ==
@@ -341,36 +329,36 @@ TEST_CASE("list_images lists image files sorted; recursive descends; hidden file
 
 TEST_CASE("pair_by_stem matches images with masks and lists every unmatched name in one error", "[data][folder]") {
     TempDir d;
-    for (const char* f : {"img/1.jpg", "img/2.jpg", "img/3.jpg", "mask/1.png", "mask/2.png", "mask/3.png"}) d.touch(f);
-    auto pairs = pair_by_stem(d.dir("img"), d.dir("mask"));
+    for (const char* f : {"img/1.jpg", "img/2.jpg", "img/3.jpg", "mask/1.png", "mask/2.png", "mask/3.png"}) touch(d, f);
+    auto pairs = pair_by_stem(d.file("img"), d.file("mask"));
     REQUIRE(pairs.size() == 3);
-    CHECK(pairs[1].image == d.dir("img") + "/2.jpg");
-    CHECK(pairs[1].mask == d.dir("mask") + "/2.png");
+    CHECK(pairs[1].image == d.file("img") + "/2.jpg");
+    CHECK(pairs[1].mask == d.file("mask") + "/2.png");
 
-    d.touch("img/4.jpg");
-    d.touch("img/5.jpg");
-    d.touch("mask/9.png");
-    CHECK_THAT(error_of([&] { pair_by_stem(d.dir("img"), d.dir("mask")); }),
-               Catch::Equals("pair_by_stem: 3 pairs matched; 2 images in " + d.dir("img") + " without a mask in " +
-                             d.dir("mask") + ": 4.jpg, 5.jpg; 1 masks in " + d.dir("mask") + " without an image in " +
-                             d.dir("img") + ": 9.png"));
-    for (int i = 0; i < 13; ++i) d.touch(fmt::format("img/x{:02}.jpg", i));
-    CHECK_THAT(error_of([&] { pair_by_stem(d.dir("img"), d.dir("mask")); }),
-               Catch::Contains("15 images in " + d.dir("img") + " without a mask in " + d.dir("mask") +
+    touch(d, "img/4.jpg");
+    touch(d, "img/5.jpg");
+    touch(d, "mask/9.png");
+    CHECK_THAT(error_of([&] { pair_by_stem(d.file("img"), d.file("mask")); }),
+               Catch::Equals("pair_by_stem: 3 pairs matched; 2 images in " + d.file("img") + " without a mask in " +
+                             d.file("mask") + ": 4.jpg, 5.jpg; 1 masks in " + d.file("mask") + " without an image in " +
+                             d.file("img") + ": 9.png"));
+    for (int i = 0; i < 13; ++i) touch(d, fmt::format("img/x{:02}.jpg", i));
+    CHECK_THAT(error_of([&] { pair_by_stem(d.file("img"), d.file("mask")); }),
+               Catch::Contains("15 images in " + d.file("img") + " without a mask in " + d.file("mask") +
                                ": 4.jpg, 5.jpg, x00.jpg, x01.jpg, x02.jpg, x03.jpg, x04.jpg, x05.jpg, x06.jpg, x07.jpg "
                                "and 5 more;"));
 
     TempDir s;  // masks with a suffix (ISIC: x.jpg + x_segmentation.png), and a stem repeated
-    for (const char* f : {"i/a.jpg", "i/b.jpg", "m/a_seg.png", "m/b_seg.png"}) s.touch(f);
-    auto suffixed = pair_by_stem(s.dir("i"), s.dir("m"), "_seg");
+    for (const char* f : {"i/a.jpg", "i/b.jpg", "m/a_seg.png", "m/b_seg.png"}) touch(s, f);
+    auto suffixed = pair_by_stem(s.file("i"), s.file("m"), "_seg");
     REQUIRE(suffixed.size() == 2);
-    CHECK(suffixed[0].mask == s.dir("m") + "/a_seg.png");
-    s.touch("i/a.png");
-    CHECK_THAT(error_of([&] { pair_by_stem(s.dir("i"), s.dir("m"), "_seg"); }),
-               Catch::Contains("1 images in " + s.dir("i") + " repeating a stem: a.png"));
+    CHECK(suffixed[0].mask == s.file("m") + "/a_seg.png");
+    touch(s, "i/a.png");
+    CHECK_THAT(error_of([&] { pair_by_stem(s.file("i"), s.file("m"), "_seg"); }),
+               Catch::Contains("1 images in " + s.file("i") + " repeating a stem: a.png"));
     TempDir e;
-    e.touch("i/readme.txt");
+    touch(e, "i/readme.txt");
     fs::create_directories(e.path / "m");
-    CHECK_THAT(error_of([&] { pair_by_stem(e.dir("i"), e.dir("m")); }),
+    CHECK_THAT(error_of([&] { pair_by_stem(e.file("i"), e.file("m")); }),
                Catch::StartsWith("pair_by_stem: no images in "));
 }

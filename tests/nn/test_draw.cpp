@@ -28,20 +28,6 @@ std::string error_of(const std::function<void()>& f) {
     return "no error";
 }
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / fmt::format("nabla_test_draw_{}_{}", ::getpid(), counter++);
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 // The colour of pixel (x, y) of a [3, H, W] image.
 Color at(const Tensor& img, int64_t x, int64_t y) {

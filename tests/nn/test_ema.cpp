@@ -32,18 +32,6 @@ struct Tiny : nn::Module {
     }
 };
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        path = std::filesystem::temp_directory_path() / fmt::format("nabla_test_ema_{}", ::getpid());
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 }  // namespace
 

@@ -15,23 +15,11 @@ using namespace nabla::data;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / fmt::format("nabla_test_image_{}_{}", ::getpid(), counter++);
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-    size_t count() const {
-        return static_cast<size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-    }
-};
+// The number of files in a directory (to check that no temporary file is left behind).
+size_t entries(const TempDir& d) {
+    return static_cast<size_t>(std::distance(fs::directory_iterator(d.path), fs::directory_iterator()));
+}
+
 
 std::string read_bytes(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
@@ -145,7 +133,7 @@ TEST_CASE("write_png then read_image gives the same pixels for 1 to 4 channels",
     Tensor view = wide.permute({0, 2, 1});  // [3, 6, 4], strided
     write_png(dir.file("view.png"), view);
     REQUIRE(equal(read_image(dir.file("view.png")), view.contiguous()));
-    REQUIRE(dir.count() == 6);  // no temporary files left behind
+    REQUIRE(entries(dir) == 6);  // no temporary files left behind
 }
 
 TEST_CASE("write_jpeg then read_image is close; quality and grey", "[data][image]") {
@@ -342,13 +330,13 @@ TEST_CASE("write_png / write_jpeg: bad tensors and paths are errors naming the p
                    write_png(dir.file("taken.png"), random_image({1, 2, 2}, 1));
                }),
                Catch::Contains("cannot rename"));
-    REQUIRE(dir.count() == 1);
+    REQUIRE(entries(dir) == 1);
     // overwriting an existing file replaces it
     write_png(dir.file("x.png"), random_image({1, 2, 2}, 1));
     Tensor second = random_image({1, 3, 3}, 2);
     write_png(dir.file("x.png"), second);
     REQUIRE(equal(read_image(dir.file("x.png")), second));
-    REQUIRE(dir.count() == 2);
+    REQUIRE(entries(dir) == 2);
 }
 
 TEST_CASE("to_float and to_uint8 follow ToTensor and save_image", "[data][image]") {

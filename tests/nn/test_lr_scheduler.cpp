@@ -52,19 +52,6 @@ Sequence run(Optimizer& opt, LRScheduler& sched, int steps) {
 // The arithmetic is torch's, operation by operation: allow only a few ulp in case of another libm.
 ClosesTo same_as(const Tensor& expected) { return ClosesTo(expected, 0.0, 1e-14); }
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        static int counter = 0;
-        path = std::filesystem::temp_directory_path() / fmt::format("nabla_test_sched_{}_{}", ::getpid(), counter++);
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 }  // namespace
 

@@ -55,20 +55,6 @@ const std::vector<std::string> kCases = {"sgd",
                                          "adamw_amsgrad_maximize",
                                          "adamw_groups"};
 
-// A fresh directory per test case, removed at its end.
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        static int counter = 0;
-        path = std::filesystem::temp_directory_path() / fmt::format("nabla_test_optim_{}_{}", ::getpid(), counter++);
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 bool bitwise_equal(const Tensor& a, const Tensor& b) {
     if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;

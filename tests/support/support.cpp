@@ -1,10 +1,26 @@
 // tests/support/support.cpp — see support.h.
 #include "support/support.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 
 namespace nabla::testing {
+
+TempDir::TempDir() {
+    static std::atomic<int> counter{0};
+    path = std::filesystem::temp_directory_path() / fmt::format("nabla_test_{}_{}", ::getpid(), counter++);
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;  // a test may have made it read-only: give the owner access back before removing
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all, std::filesystem::perm_options::add, ec);
+    std::filesystem::remove_all(path, ec);
+}
 
 bool ClosesTo::match(const Tensor& actual_in) const {
     if (!actual_in.defined() || !expected_.defined()) {

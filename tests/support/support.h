@@ -3,6 +3,7 @@
 //   REQUIRE_THAT(y, ClosesTo(expected, 1e-5));           // |y - e| <= atol + rtol |e| elementwise, same shape
 //   auto g = load_fixture("conv/conv2d_s2_p1_g2");         // tensors of tests/fixtures/conv/conv2d_s2_p1_g2.safetensors
 #pragma once
+#include <filesystem>
 #include <functional>
 #include <string>
 
@@ -35,6 +36,16 @@ Tensor t32(const std::vector<float>& values, const Shape& shape = {});
 
 // The gradient of f at x for the upstream gradient gy: d<f(x), gy>/dx, on a fresh leaf copy of x.
 Tensor input_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, const Tensor& gy);
+
+// A fresh, empty directory (<temp>/nabla_test_<pid>_<n>) for one test case, removed with its contents at scope end.
+struct TempDir {
+    std::filesystem::path path;
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string file(const std::string& name) const { return (path / name).string(); }  // path / name
+};
 
 // A non-contiguous copy of x with the same values (a transposed buffer, transposed back), to test strided inputs.
 Tensor noncontiguous(const Tensor& x);
