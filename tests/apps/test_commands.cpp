@@ -1,7 +1,6 @@
 // tests/apps/test_commands.cpp — the `nabla` subcommands driven through CLI11 as a user types them: `forward`
 // reproduces PyTorch's outputs and gradients from converted weights (tests/fixtures/make_models.py), bad input names
 // the file, and every option of `train` has a help text with its default.
-#include <unistd.h>
 
 #include <filesystem>
 

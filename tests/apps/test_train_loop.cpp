@@ -1,7 +1,6 @@
 // tests/apps/test_train_loop.cpp — apps/train_loop.cpp through the segmentation trainer: exact resume (N steps
 // straight equal k steps + checkpoint + resume + N−k steps, bitwise), Ctrl-C saving a checkpoint, the run directory's
 // files, and the progress bar's and CSV log's formats.
-#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>

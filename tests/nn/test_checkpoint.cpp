@@ -1,6 +1,5 @@
 // tests/nn/test_checkpoint.cpp — nn/checkpoint.cpp: a checkpoint's parts and scalars round-trip, plain weight files
 // load as weights, and a wrong or corrupt file is an error naming it. Also nn/summary.cpp on a small model.
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>

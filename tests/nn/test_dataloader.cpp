@@ -2,7 +2,6 @@
 // content with and without shuffle, drop_last, the same batches for 0, 1 and 3 workers, early exit and destruction
 // without a hang, a worker's exception in the consumer, set_epoch and starting mid-epoch, the collates, and the
 // file listing and image/mask pairing.
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>

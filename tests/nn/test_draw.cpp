@@ -1,7 +1,6 @@
 // tests/nn/test_draw.cpp — nn/data/draw.cpp, font.cpp, plot.cpp: make_grid against torchvision's (re-implemented in
 // tests/fixtures/make_data.py), save_image, and pixel-exact checks of masks, points, boxes, text and plots on tiny
 // images.
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>

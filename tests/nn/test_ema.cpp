@@ -1,7 +1,6 @@
 // tests/nn/test_ema.cpp — nn/optim/ema.h (ultralytics' ModelEMA): the decay ramp and the averages by hand on a tiny
 // module with a parameter, a child's float64 parameter and float and int64 buffers; copy_to; state_dict through a
 // safetensors file; and the errors.
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>

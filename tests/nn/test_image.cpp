@@ -1,7 +1,6 @@
 // tests/nn/test_image.cpp — nn/data/image.cpp: PNG round trips (exact), JPEG (close), BMP decoding of a
 // hand-made file, mode conversions, every kind of bad file naming the file, write errors, and the float
 // conversions against save_image's rule (tests/fixtures/make_data.py).
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>

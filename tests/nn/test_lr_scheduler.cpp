@@ -1,7 +1,6 @@
 // tests/nn/test_lr_scheduler.cpp — nn/optim/lr_scheduler.h: the lr (and OneCycleLR's momentum) sequences of every
 // scheduler against PyTorch 1.13 (tests/fixtures/make_optim.py), equal to the last bit as the arithmetic is torch's;
 // state_dict through a safetensors file; and the errors.
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>

@@ -1,7 +1,6 @@
 // tests/nn/test_optim.cpp — nn/optim: SGD, Adam, AdamW against PyTorch 1.13 (tests/fixtures/make_optim.py) in float64
 // and float32, hand-computed first steps, the fused kernels of the cpu backend against the reference ones, strided
 // parameters, zero_grad, the state_dict through a safetensors file, clip_grad_norm_/clip_grad_value_, and the errors.
-#include <unistd.h>
 
 #include <cmath>
 #include <cstring>

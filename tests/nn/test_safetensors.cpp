@@ -1,7 +1,6 @@
 // tests/nn/test_safetensors.cpp — nn/safetensors.cpp: round trips, files written by PyTorch
 // (tests/fixtures/make_io.py), one test per fault of a malformed file, a seeded mini fuzz, and the atomic save.
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <cstring>
