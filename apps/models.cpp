@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/factory.h"
+#include "models/panet/panet.h"
 #include "models/tinyseg/tinyseg.h"
 #include "models/u2net/u2net.h"
 #include "nn/optim/adam.h"
@@ -99,6 +100,21 @@ std::vector<ModelSpec> make_registry() {
                      .make_target = u2_target,
                      .loss = u2_loss,
                      .make_optimizer = u2_adam});
+    // PANet: LR input [N, 3, S, S] in [-1, 1], HR target at 2S; L1 loss and AdamW lr 1e-4 as the reference blog.
+    specs.push_back({.name = "panet",
+                     .description = "PANet, x2 super-resolution with pyramid attention (args: channels=64, blocks=24, "
+                                    "level=4; --size is the low-resolution side)",
+                     .in_channels = 3,
+                     .make = [](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
+                         return std::make_shared<models::PANet>(models::PANetArgs{.channels = a.get_int("channels", 64),
+                                                                                 .blocks = a.get_int("blocks", 24),
+                                                                                 .level = a.get_int("level", 4)});
+                     },
+                     .make_target = [](const Shape& s, Generator& g) { return rand({s[0], 3, 2 * s[2], 2 * s[3]}, {}, &g) * 2.0 - 1.0; },
+                     .loss = [](const std::vector<Tensor>& out, const Tensor& target) { return l1_loss(out[0], target); },
+                     .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
+                         return std::make_unique<optim::AdamW>(m.parameters(), optim::AdamWOptions{.lr = 1e-4});
+                     }});
     return specs;
 }
 

@@ -167,6 +167,39 @@ class PyramidAttention(nn.Module):
         return torch.cat(out, 0) + x * self.res_scale
 
 
+class ResBlock(nn.Module):
+    """models/panet/panet.h"""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 1)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1, padding_mode="reflect")
+        self.bn2 = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        return F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))) + x)
+
+
+class PANet(nn.Module):
+    """models/panet/panet.h: x2 SR, [-1, 1] in and out."""
+
+    def __init__(self, channels=64, blocks=24, level=4):
+        super().__init__()
+        c = channels
+        self.features = nn.Sequential(nn.Conv2d(3, c, 7, padding=3, padding_mode="reflect"), nn.BatchNorm2d(c), nn.ReLU(),
+                                      nn.Conv2d(c, c, 3, padding=1, padding_mode="reflect"), nn.BatchNorm2d(c), nn.ReLU())
+        body = [ResBlock(c) for _ in range(blocks // 2)] + [PyramidAttention(level=level, channel=c)]
+        body += [ResBlock(c) for _ in range(blocks - blocks // 2)]
+        self.sequential = nn.Sequential(*body)
+        self.upSample = nn.Sequential(nn.Conv2d(c, 4 * c, 3, padding=1), nn.PixelShuffle(2), nn.Conv2d(c, c, 3, padding=1),
+                                      nn.ReLU(), nn.Conv2d(c, 3, 1), nn.Tanh())
+
+    def forward(self, x):
+        stem = self.features(x)
+        return [self.upSample(self.sequential(stem) + stem)]
+
+
 def _u2_loss(outputs, target):
     return sum(F.binary_cross_entropy_with_logits(o, target) for o in outputs)
 
@@ -176,10 +209,11 @@ MODELS = {
     "u2net": lambda args: U2NET(U2NET_WIDTHS),
     "u2netp": lambda args: U2NETP_factory(),
     "u2net_mini": lambda args: U2NET(U2NET_MINI_WIDTHS),
+    "panet": lambda args: PANet(int(args.get("channels", 64)), int(args.get("blocks", 24)), int(args.get("level", 4))),
 }
 # A U²-Net with every stage narrow, for golden tests of the wiring (tests/models/test_u2net.cpp builds the same).
 U2NET_MINI_WIDTHS = [(3, 4, 6)] + [(6, 4, 6)] * 5 + [(12, 4, 6)] * 5
-IN_CHANNELS = {"tinyseg": 3, "u2net": 3, "u2netp": 3}
+IN_CHANNELS = {"tinyseg": 3, "u2net": 3, "u2netp": 3, "panet": 3}
 
 
 def U2NETP_factory():
@@ -187,18 +221,24 @@ def U2NETP_factory():
 
 
 def make_target(name, shape, gen):
+    if name == "panet":
+        return torch.rand(shape[0], 3, 2 * shape[2], 2 * shape[3], generator=gen) * 2 - 1
     if name in ("tinyseg", "u2net", "u2netp"):
         return (torch.rand(shape[0], 1, shape[2], shape[3], generator=gen) > 0.5).float()
     raise KeyError(name)
 
 
 def loss(name, outputs, target):
+    if name == "panet":
+        return F.l1_loss(outputs[0], target)
     if name in ("tinyseg", "u2net", "u2netp"):
         return _u2_loss(outputs, target)
     raise KeyError(name)
 
 
 def optimizer(name, model):
+    if name == "panet":
+        return torch.optim.AdamW(model.parameters(), lr=1e-4)
     if name == "tinyseg":
         return torch.optim.Adam(model.parameters(), lr=1e-2)
     if name in ("u2net", "u2netp"):
