@@ -11,5 +11,7 @@ void add_forward_command(CLI::App& app);  // apps/forward.cpp
 void add_generate_command(CLI::App& app); // apps/generate.cpp
 // `train`, `eval` and `predict`, each with one subcommand per model (apps/tasks.cpp).
 void add_task_commands(CLI::App& app);
+// The models of one task under train/eval/predict (apps/segmentation.cpp, apps/super_resolution.cpp).
+void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* predict);
 
 }  // namespace nabla::apps

@@ -10,6 +10,7 @@ void add_task_commands(CLI::App& app) {
     auto* predict = app.add_subcommand("predict", "Run a model on images and save its outputs as pictures");
     for (auto* cmd : {train, eval, predict}) cmd->require_subcommand(1);
     add_segmentation_commands(train, eval, predict);
+    add_super_resolution_commands(train, eval, predict);
 }
 
 }  // namespace nabla::apps

@@ -1,0 +1,94 @@
+// apps/super_resolution_data.cpp — loading photos for SR, the HR/LR crops, the degradations and tiled upscaling.
+#include "apps/super_resolution_data.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "autograd/grad_mode.h"
+#include "core/factory.h"
+#include "nn/data/folder.h"
+#include "nn/data/image.h"
+#include "nn/data/transforms.h"
+#include "ops/ops.h"
+
+namespace nabla::apps {
+
+Degradation parse_degradation(const std::string& name) {
+    if (name == "maxpool") return Degradation::MaxPool;
+    if (name == "bicubic") return Degradation::Bicubic;
+    throw ValueError(fmt::format("--degradation: expected maxpool or bicubic, got '{}'", name));
+}
+
+Tensor degrade(const Tensor& hr, Degradation degradation) {  // hr: [3, H, W] in [-1, 1]
+    if (hr.size(-1) % 2 || hr.size(-2) % 2)
+        throw ShapeError(fmt::format("degrade: the HR image {} needs even sides for x2", shape_str(hr.shape())));
+    if (degradation == Degradation::MaxPool) return max_pool2d(hr.unsqueeze(0), {.kernel_size = 2}).squeeze(0);
+    const Int2 half{hr.size(-2) / 2, hr.size(-1) / 2};
+    return clamp(data::resize(hr, half, data::Interpolation::Bicubic, /*antialias=*/true), -1.0, 1.0);
+}
+
+std::vector<Tensor> load_sr_images(const std::string& dir, int64_t min_side, std::vector<std::string>* names) {
+    std::vector<Tensor> images;
+    for (const auto& path : data::list_images(dir, /*recursive=*/true)) {
+        try {
+            Tensor image = data::read_image(path, data::ImageMode::RGB);
+            if (std::min(image.size(1), image.size(2)) < min_side) {
+                fmt::print(stderr, "skipping {}: {}x{} is smaller than {} pixels\n", path, image.size(2), image.size(1), min_side);
+                continue;
+            }
+            images.push_back(image);
+            if (names) names->push_back(path);
+        } catch (const Error& e) {
+            fmt::print(stderr, "skipping an unreadable image: {}\n", e.what());
+        }
+    }
+    if (images.empty()) throw Error(fmt::format("super-resolution data: no usable image under {}", dir));
+    return images;
+}
+
+SRDataset::SRDataset(std::vector<Tensor> images, int64_t hr_crop, Degradation degradation, bool train,
+                     int64_t crops_per_image)
+    : images_(std::move(images)), crop_(hr_crop), degradation_(degradation), train_(train),
+      crops_per_image_(crops_per_image) {
+    if (crop_ < 2 || crop_ % 2 || crops_per_image_ < 1)
+        throw ValueError(fmt::format("SRDataset: the HR crop must be even and >= 2 and crops per image >= 1, got {} and {}",
+                                     crop_, crops_per_image_));
+}
+
+data::Example SRDataset::get(int64_t index, Generator& gen) const {
+    const Tensor& image = images_[static_cast<size_t>(index % static_cast<int64_t>(images_.size()))];  // uint8 [3, H, W]
+    const int64_t h = image.size(1), w = image.size(2);
+    const data::CropBox box = train_ ? data::random_crop_box(h, w, {crop_, crop_}, gen)
+                                     : data::center_crop_box(h, w, {crop_, crop_});
+    Tensor hr = data::to_tensor(data::crop(image, box)) * 2.0 - 1.0;  // [3, c, c] in [-1, 1]
+    if (train_ && gen.uniform() < 0.5) hr = data::hflip(hr);
+    hr = hr.contiguous();
+    return {degrade(hr, degradation_).contiguous(), hr};
+}
+
+Tensor upscale_tiled(nn::Module& model, const Tensor& lr, int64_t tile, int64_t overlap) {  // lr: [3, h, w]
+    NB_CHECK_VALUE(tile > overlap && overlap >= 0, "upscale_tiled: needs tile > overlap >= 0");
+    autograd::NoGradGuard no_grad;
+    const int64_t h = lr.size(1), w = lr.size(2);
+    Tensor sum = zeros({3, 2 * h, 2 * w}), count = zeros({1, 2 * h, 2 * w});
+    auto starts = [&](int64_t size) {  // tile origins covering [0, size), the last one flush with the end
+        std::vector<int64_t> s;
+        const int64_t t = std::min(tile, size);
+        for (int64_t p = 0;; p += tile - overlap) {
+            s.push_back(std::min(p, size - t));
+            if (p + t >= size) break;
+        }
+        return s;
+    };
+    for (const int64_t y : starts(h))
+        for (const int64_t x : starts(w)) {
+            const int64_t th = std::min(tile, h), tw = std::min(tile, w);
+            const Tensor out = model(lr.narrow(1, y, th).narrow(2, x, tw).unsqueeze(0)).squeeze(0);  // [3, 2th, 2tw]
+            sum.narrow(1, 2 * y, 2 * th).narrow(2, 2 * x, 2 * tw).add_(out);
+            count.narrow(1, 2 * y, 2 * th).narrow(2, 2 * x, 2 * tw).add_(1.0);
+        }
+    return sum / count;
+}
+
+}  // namespace nabla::apps

@@ -1,0 +1,48 @@
+// apps/super_resolution_data.h — data for ×2 super-resolution (PANet's task): any folder of photos, random HR crops
+// with their low-resolution versions, and tiled inference so that large images fit in memory.
+//
+// Pixels are in [−1, 1] as in the reference blog. The low-resolution input is made from the HR crop by 2×2
+// max-pooling (the blog's degradation, `--degradation maxpool`) or by bicubic downscaling with antialiasing (the
+// standard of SR papers, MATLAB's imresize, `--degradation bicubic`).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "nn/data/dataset.h"
+#include "nn/module.h"
+
+namespace nabla::apps {
+
+enum class Degradation { MaxPool, Bicubic };
+Degradation parse_degradation(const std::string& name);  // "maxpool" | "bicubic", else a ValueError
+
+// HR [3, H, W] (H, W even) in [−1, 1] → LR [3, H/2, W/2].
+Tensor degrade(const Tensor& hr, Degradation degradation);
+
+// The readable images of a folder (recursively), decoded once as uint8 [3, H, W]; an unreadable file is reported
+// on stderr by name and skipped, and so is an image smaller than `min_side`. An Error if none is left.
+std::vector<Tensor> load_sr_images(const std::string& dir, int64_t min_side, std::vector<std::string>* names = nullptr);
+
+// Example = {lr [3, c/2, c/2], hr [3, c, c]} in [−1, 1]: a random c×c crop of image index % images (so an epoch
+// draws `crops_per_image` crops of every image), mirrored with probability 1/2 when training; without training the
+// crop is the centre one, the same every time.
+class SRDataset : public data::Dataset {
+public:
+    SRDataset(std::vector<Tensor> images, int64_t hr_crop, Degradation degradation, bool train, int64_t crops_per_image);
+    int64_t size() const override { return static_cast<int64_t>(images_.size()) * crops_per_image_; }
+    data::Example get(int64_t index, Generator& gen) const override;
+
+private:
+    std::vector<Tensor> images_;
+    int64_t crop_;
+    Degradation degradation_;
+    bool train_;
+    int64_t crops_per_image_;
+};
+
+// The model applied to a whole LR image [3, h, w] in [−1, 1] in overlapping tiles of `tile`×`tile` LR pixels
+// (`overlap` pixels shared with each neighbour, averaged), so that the pyramid attention's cost, quadratic in the
+// tile's area, stays bounded. Returns [3, 2h, 2w]. The model must be in eval mode; no gradients are kept.
+Tensor upscale_tiled(nn::Module& model, const Tensor& lr, int64_t tile = 48, int64_t overlap = 8);
+
+}  // namespace nabla::apps
