@@ -6,6 +6,7 @@
 #include "apps/commands.h"
 #include "backends/cpu/cpu_backend.h"
 #include "core/error.h"
+#include "core/trace.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"nabla — a deep learning framework in C++20. Run `nabla COMMAND --help` for a command's options."};
@@ -21,7 +22,9 @@ int main(int argc, char** argv) {
     nabla::apps::add_forward_command(app);
     nabla::apps::add_generate_command(app);
     nabla::apps::add_info_command(app);
+    nabla::apps::add_trace_command(app);
     try {
+        nabla::trace::start_from_env();  // NABLA_TRACE=function_graph ...: trace this command, write the file at exit
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);

@@ -15,6 +15,7 @@
 #include "apps/progress.h"
 #include "autograd/grad_mode.h"
 #include "core/generator.h"
+#include "core/trace.h"
 #include "nn/checkpoint.h"
 #include "nn/data/plot.h"
 
@@ -192,6 +193,7 @@ TrainResult fit(const TrainOptions& o, TrainTask& task) {
         int64_t counted = 0, b = batch_in_epoch;
         bool stop = false;
         for (Batch& batch : loader) {
+            trace::step_marker(step + 1);  // a step boundary in the trace (a no-op unless tracing)
             if (device != kCPU)
                 for (auto& t : batch.tensors) t = t.to(device);
             task.optimizer->zero_grad();

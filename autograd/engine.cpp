@@ -13,6 +13,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "core/factory.h"
+#include "core/trace.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 
@@ -38,6 +39,7 @@ void record(std::string_view name, const std::vector<Tensor>& inputs, const Tens
     auto node = std::make_shared<Node>();
     node->name = std::string(name);
     node->sequence_nr = g_sequence++;
+    trace::note_sequence(node->sequence_nr);  // links the forward op's trace scope to this node
     node->backward = std::move(backward);
     node->output_shape = output.shape();
     node->inputs.reserve(inputs.size());
@@ -98,6 +100,7 @@ void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
 }  // namespace
 
 void run_backward(const Tensor& root, Tensor seed, bool retain_graph) {
+    trace::Scope trace_scope(trace::backward, "backward");
     NoGradGuard no_grad;
     if (!root.grad_fn()) {  // a leaf: its gradient is the seed
         accumulate_into_leaf(*root.impl(), std::move(seed));
@@ -135,6 +138,7 @@ void run_backward(const Tensor& root, Tensor seed, bool retain_graph) {
             if (auto out = n->retained_output.lock()) accumulate_into_leaf(*out, g);
             std::vector<bool> flags;
             for (const Edge& e : n->inputs) flags.push_back(e.needed());
+            trace::BackwardScope trace_scope(n->name, n->sequence_nr);  // "<op>_backward", linked to the op
             try {
                 in_grads = n->backward(g, NeedsGrad(flags));
             } catch (const Error& err) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "nn/module.h"
+#include "core/trace.h"
 
 namespace nabla::nn {
 namespace {
@@ -45,6 +46,7 @@ T number(const Metadata& meta, const std::string& key, const std::string& path) 
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
+    trace::Scope trace_scope(trace::checkpoint, "save_checkpoint");
     TensorMap all;
     put(all, "model.", c.model);
     put(all, "optimizer.", c.optimizer);
@@ -74,6 +76,7 @@ bool is_checkpoint(const std::string& path) {
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
+    trace::Scope trace_scope(trace::checkpoint, "load_checkpoint");
     Metadata meta;
     const TensorMap all = load_safetensors(path, &meta);
     auto format = meta.find("format");

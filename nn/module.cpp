@@ -9,6 +9,7 @@
 
 #include "autograd/grad_mode.h"
 #include "core/format.h"
+#include "core/trace.h"
 
 namespace nabla::nn {
 
@@ -17,11 +18,13 @@ Tensor Module::forward(const Tensor&) {
 }
 
 Tensor Module::operator()(const Tensor& x) {
+    trace::ModuleScope trace_scope([this] { std::string p = path(); return p.empty() ? type_name() : p; });
     CallScope scope(*this, {x});
     return scope.finish(forward(x));
 }
 
 std::vector<Tensor> Module::call_outputs(const Tensor& x) {
+    trace::ModuleScope trace_scope([this] { std::string p = path(); return p.empty() ? type_name() : p; });
     CallScope scope(*this, {x});
     return scope.finish(forward_outputs(x));
 }

@@ -14,6 +14,8 @@
 #include "autograd/node.h"
 #include "backends/backend.h"
 #include "ops/pad.h"
+#include "core/trace.h"
+#include "core/trace_flops.h"
 
 namespace nabla {
 
@@ -67,6 +69,7 @@ int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 }
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
+    trace::Scope ts(trace::op, "conv2d", [&] { return trace::conv2d_flops(x.shape(), weight.shape(), o); });
     const char* op = "conv2d";
     const ConvParams p{.stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups};
     check_conv(op, x, weight, bias, p, "[C_out, C_in/groups, kh, kw]");
@@ -101,6 +104,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvTranspose2dOptions& o) {
+    trace::Scope ts(trace::op, "conv_transpose2d", [&] { return trace::conv_transpose2d_flops(x.shape(), weight.shape()); });
     const char* op = "conv_transpose2d";
     const ConvParams p{.stride = o.stride,
                        .padding = o.padding,

@@ -21,6 +21,7 @@
 
 #include "autograd/grad_mode.h"
 #include "core/factory.h"
+#include "core/trace.h"
 
 namespace nabla::data {
 namespace {
@@ -95,6 +96,7 @@ struct EpochRun {
 
     // Loads and collates batch b; exceptions name the batch and the dataset index.
     Batch load_batch(int64_t b, int64_t worker) const {
+        trace::Scope trace_scope(trace::data, "load_batch");
         NoGradGuard no_grad;
         const int64_t bs = options.batch_size, n = static_cast<int64_t>(order.size());
         const int64_t first = b * bs, last = std::min(n, first + bs);
@@ -153,6 +155,7 @@ struct EpochRun {
 
     // Moves the next batch into `current`; false when the epoch is over. Re-throws a loading error.
     bool advance() {
+        trace::Scope trace_scope(trace::data, "dataloader.next");
         if (next_take >= end) return false;
         Slot slot;
         if (workers.empty()) {

@@ -4,6 +4,7 @@
 
 #include "backends/backend.h"
 #include "core/factory.h"
+#include "core/trace.h"
 
 namespace nabla::optim {
 namespace {
@@ -55,6 +56,7 @@ void Adam::group_fields(StateIO& io, ParamGroup& g) const {
 }
 
 void Adam::step() {
+    trace::Scope trace_scope(trace::optimizer, "Adam.step");
     for (Update& u : updates()) {
         const ParamGroup& g = u.group;
         TensorMap& s = u.state;

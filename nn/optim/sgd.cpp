@@ -3,6 +3,7 @@
 
 #include "backends/backend.h"
 #include "core/factory.h"
+#include "core/trace.h"
 
 namespace nabla::optim {
 
@@ -37,6 +38,7 @@ void SGD::group_fields(StateIO& io, ParamGroup& g) const {
 }
 
 void SGD::step() {
+    trace::Scope trace_scope(trace::optimizer, "SGD.step");
     for (Update& u : updates()) {
         const ParamGroup& g = u.group;
         SgdStepArgs args{.lr = g.lr,

@@ -1,0 +1,173 @@
+// core/trace.h — the op tracer: Linux ftrace for training steps (torch.profiler's record_function + key_averages,
+// ftrace's function / function_graph tracers and trace_marker).
+//
+//   trace::start({.tracer = trace::Tracer::function_graph, .filter = "conv*,bn*"});
+//   ... a training step: ops, modules, backward, optimizer open trace::Scope objects ...
+//   trace::Session s = trace::stop();            // drains the per-thread rings
+//   trace::write_graph(std::cout, s);            // core/trace_format.cpp: graph, function, stat, Chrome JSON
+//
+// Each completed scope is one Record written at scope end into the calling thread's ring (bounded, overwrite mode:
+// the oldest records go first and are counted as lost; entries + lost == written). Filters use ftrace's globs
+// (core/trace_filter.cpp). When tracing is off a Scope costs one relaxed atomic load and a predicted branch.
+// Design notes: ../shared/specs/tracer.md; the output layouts are ftrace's (kernel/trace/trace_functions_graph.c).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nabla::trace {
+
+enum class Tracer : uint8_t { nop, function, function_graph };
+
+// Categories of scopes (a bit mask in Config::categories).
+enum Category : uint32_t {
+    op = 1,
+    module = 2,
+    backward = 4,
+    optimizer = 8,
+    data = 16,
+    checkpoint = 32,
+    step = 64,
+    markers = 128,  // trace::marker() and step boundaries
+};
+inline constexpr uint32_t kAllCategories = 255;
+const char* category_name(uint32_t category);  // "op", "module", ...
+
+struct Config {
+    Tracer tracer = Tracer::function_graph;
+    std::string filter;       // comma-separated globs ("conv*,bn*"); empty = everything; "!glob" removes
+    std::string notrace;      // globs never traced (wins over filter)
+    std::string graph_roots;  // function_graph only: trace only scopes under a matching scope (set_graph_function)
+    int max_depth = 0;        // max_graph_depth: 0 = unlimited, 1 = top-level scopes only
+    double thresh_us = 0;     // tracing_thresh: keep only scopes that took longer than this
+    size_t buffer_kb = 8192;  // ring size per thread
+    uint32_t categories = kAllCategories;
+    bool memory = false;      // sample the allocated host bytes at each scope's begin and end
+};
+
+// One completed scope (or a marker), as written into a ring.
+struct Record {
+    int64_t t0_ns;      // begin, relative to start()
+    int64_t dur_ns;     // 0 for markers
+    const char* name;   // a literal or an interned string (lives until the process ends)
+    int64_t seq;        // op: the autograd sequence number it recorded; backward: the node's; -1 = none
+    int64_t flops;      // -1 = unknown
+    int64_t mem;        // allocated bytes at scope end; -1 = not sampled
+    int64_t mem_delta;  // allocated bytes at end minus at begin
+    uint16_t depth;     // enclosing recorded scopes on this thread
+    uint8_t category;
+};
+
+// What stop() returns and the writers render: the records of every thread, with owned names so that a session
+// loaded from a file (trace::load_json) renders the same way.
+struct Event {
+    int64_t t0_ns = 0, dur_ns = 0;
+    std::string name;
+    uint32_t tid = 0;
+    uint16_t depth = 0;
+    uint32_t category = op;
+    int64_t seq = -1, flops = -1, mem = -1, mem_delta = 0;
+};
+struct Session {
+    Tracer tracer = Tracer::nop;
+    std::vector<Event> events;              // per thread in begin order, children after their parent
+    std::vector<std::string> thread_names;  // index = tid
+    std::vector<int64_t> lost_before_ns;    // per tid: records that ended before this time were lost (-1 = none)
+    std::vector<uint64_t> thread_lost;      // per tid: records lost to overwrite
+    uint64_t entries = 0, written = 0, lost = 0;
+};
+
+namespace detail {
+extern std::atomic<uint32_t> g_enabled;  // the enabled categories; 0 when off
+bool begin(const char* name, uint32_t category, int64_t flops) noexcept;  // true if the scope is recorded
+void end() noexcept;
+}  // namespace detail
+
+inline bool enabled(uint32_t category) noexcept {
+    return (detail::g_enabled.load(std::memory_order_relaxed) & category) != 0;
+}
+
+// RAII scope: `trace::Scope ts(trace::op, "conv2d");`. `name` must outlive the process's last trace output
+// (a literal, or intern()). A FLOP count can be given lazily: `trace::Scope ts(trace::op, "mm", [&] { return ...; })`.
+class Scope {
+public:
+    Scope(uint32_t category, const char* name) noexcept {
+        if (enabled(category)) [[unlikely]] armed_ = detail::begin(name, category, -1);
+    }
+    template <class FlopsFn>
+    Scope(uint32_t category, const char* name, FlopsFn&& flops) noexcept {
+        if (enabled(category)) [[unlikely]] armed_ = detail::begin(name, category, static_cast<int64_t>(flops()));
+    }
+    ~Scope() {
+        if (armed_) [[unlikely]] detail::end();
+    }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+private:
+    bool armed_ = false;
+};
+
+// A backward scope carries the forward op's autograd sequence number, which links it to the op that recorded it.
+class BackwardScope {
+public:
+    BackwardScope(const std::string& node_name, uint64_t sequence_nr) noexcept {
+        if (enabled(backward)) [[unlikely]] armed_ = begin(node_name, sequence_nr);
+    }
+    ~BackwardScope() {
+        if (armed_) [[unlikely]] detail::end();
+    }
+    BackwardScope(const BackwardScope&) = delete;
+    BackwardScope& operator=(const BackwardScope&) = delete;
+
+private:
+    static bool begin(const std::string& node_name, uint64_t sequence_nr) noexcept;
+    bool armed_ = false;
+};
+
+// A module scope: `path` is the module's state-dict path, interned on first use.
+class ModuleScope {
+public:
+    template <class PathFn>
+    explicit ModuleScope(PathFn&& path) noexcept {
+        if (enabled(module)) [[unlikely]] armed_ = begin(path());
+    }
+    ~ModuleScope() {
+        if (armed_) [[unlikely]] detail::end();
+    }
+    ModuleScope(const ModuleScope&) = delete;
+    ModuleScope& operator=(const ModuleScope&) = delete;
+
+private:
+    static bool begin(const std::string& path) noexcept;
+    bool armed_ = false;
+};
+
+// Starts a session: clears every ring. Throws ValueError on a malformed config (an empty glob, a bad size).
+void start(const Config& config);
+Session stop();  // stops recording and returns what the rings hold; an empty nop session when not started
+bool is_running();
+const Config& current_config();
+
+const char* intern(std::string_view text);         // a stable copy, one per distinct text
+void marker(std::string_view text);                // trace_marker: a comment at the current depth
+void step_marker(int64_t step);                    // a step boundary ("step 12")
+void note_sequence(uint64_t sequence_nr) noexcept;  // autograd::record: tags the innermost open op scope
+void set_thread_name(std::string_view name);       // names the calling thread in the outputs
+
+// ftrace's glob: "abc*" prefix, "*abc" suffix, "*abc*" substring, "a*b" prefix and suffix, else exact.
+bool glob_match(std::string_view pattern, std::string_view name);
+// A comma-separated filter list with "!glob" removals: true if `name` matches some glob and no removal.
+// An empty list matches nothing (callers treat "no filter" separately).
+bool filter_match(const std::string& list, std::string_view name);
+
+// Environment control for the `nabla` binary: NABLA_TRACE=function|function_graph, NABLA_TRACE_FILTER,
+// NABLA_TRACE_NOTRACE, NABLA_TRACE_GRAPH, NABLA_TRACE_DEPTH, NABLA_TRACE_THRESH_US, NABLA_TRACE_BUF_KB,
+// NABLA_TRACE_MEMORY=1, NABLA_TRACE_FILE (default nabla.trace.json, or nabla.trace.txt for NABLA_TRACE_FORMAT=text).
+// start_from_env starts tracing if NABLA_TRACE is set and registers writing the file at exit (core/trace_env.cpp).
+bool start_from_env();
+void write_env_trace();  // writes the file now (also called at exit); a no-op when the env did not start tracing
+
+}  // namespace nabla::trace

@@ -1,0 +1,147 @@
+// core/trace_json.cpp — the tracer's Chrome trace event format (torch.profiler's export_chrome_trace; opens in
+// ui.perfetto.dev and chrome://tracing), and reading it back for `nabla trace report`.
+//
+// Object form: {"displayTimeUnit":"ns","otherData":{tracer, entries, written, lost},"traceEvents":[...]}. Scopes are
+// "X" events with numeric microsecond "ts"/"dur" printed from integer nanoseconds as exact 3-decimal numbers (no
+// float rounding, so a child stays inside its parent); per thread they come in begin order, parents first. Thread
+// names are "M" events; markers are thread-scoped "i" events; sampled memory is a "C" counter ("allocated_bytes").
+// A backward scope carries "fwd_seq" in its args and is joined to the forward op that recorded it (args "seq") by
+// a flow: "s" at the op, "f" with "bp":"e" at the backward scope, id = sequence number + 1.
+#include <map>
+#include <ostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/trace_format.h"
+
+namespace nabla::trace {
+
+namespace {
+
+std::string us(int64_t ns) {
+    return fmt::format("{}{}.{:03}", ns < 0 ? "-" : "", std::abs(ns) / 1000, std::abs(ns) % 1000);
+}
+
+std::string quoted(const std::string& text) {
+    std::string r = "\"";
+    for (const char c : text) {
+        if (c == '"') r += "\\\"";
+        else if (c == '\\') r += "\\\\";
+        else if (static_cast<unsigned char>(c) < 0x20) r += fmt::format("\\u{:04x}", static_cast<int>(c));
+        else r += c;
+    }
+    return r + "\"";
+}
+
+const char* tracer_name(Tracer t) {
+    return t == Tracer::function ? "function" : t == Tracer::function_graph ? "function_graph" : "nop";
+}
+
+uint32_t category_of(const std::string& name) {
+    for (uint32_t c = 1; c <= markers; c <<= 1)
+        if (name == category_name(c)) return c;
+    throw ValueError("trace: unknown category '" + name + "' in the JSON trace");
+}
+
+}  // namespace
+
+void write_json(std::ostream& out, const Session& s) {
+    out << fmt::format(
+        "{{\"displayTimeUnit\":\"ns\",\"otherData\":{{\"tracer\":\"{}\",\"version\":\"nabla-trace 1\",\"entries\":{},"
+        "\"written\":{},\"lost\":{}}},\n\"traceEvents\":[\n",
+        tracer_name(s.tracer), s.entries, s.written, s.lost);
+    out << "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"nabla\"}}";
+    for (size_t t = 0; t < s.thread_names.size(); ++t)
+        out << fmt::format(",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":{}}}}}", t,
+                           quoted(s.thread_names[t]));
+    std::map<int64_t, const Event*> forward_of;  // autograd sequence number -> the op that recorded it
+    for (const Event& e : s.events)
+        if (e.category == op && e.seq >= 0) forward_of[e.seq] = &e;
+    for (const Event& e : s.events) {
+        if (e.category == markers) {
+            out << fmt::format(",\n{{\"ph\":\"i\",\"cat\":\"marker\",\"name\":{},\"s\":\"t\",\"pid\":1,\"tid\":{},\"ts\":{},"
+                               "\"args\":{{\"depth\":{}}}}}",
+                               quoted(e.name), e.tid, us(e.t0_ns), e.depth);
+            continue;
+        }
+        std::string args = fmt::format("\"depth\":{}", e.depth);
+        if (e.seq >= 0) args += fmt::format(",\"{}\":{}", e.category == backward ? "fwd_seq" : "seq", e.seq);
+        if (e.flops >= 0) args += fmt::format(",\"flops\":{}", e.flops);
+        if (e.mem >= 0) args += fmt::format(",\"mem\":{},\"mem_delta\":{}", e.mem, e.mem_delta);
+        out << fmt::format(",\n{{\"ph\":\"X\",\"cat\":\"{}\",\"name\":{},\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":{},"
+                           "\"args\":{{{}}}}}",
+                           category_name(e.category), quoted(e.name), e.tid, us(e.t0_ns), us(e.dur_ns), args);
+        if (e.mem >= 0)
+            out << fmt::format(",\n{{\"ph\":\"C\",\"name\":\"memory\",\"pid\":1,\"tid\":0,\"ts\":{},"
+                               "\"args\":{{\"allocated_bytes\":{}}}}}",
+                               us(e.t0_ns + e.dur_ns), e.mem);
+        if (e.category == backward && e.seq >= 0) {
+            auto it = forward_of.find(e.seq);
+            if (it == forward_of.end()) continue;  // the forward op was filtered out or lost
+            const Event& f = *it->second;
+            out << fmt::format(",\n{{\"ph\":\"s\",\"cat\":\"fwdbwd\",\"name\":\"fwdbwd\",\"id\":{},\"pid\":1,\"tid\":{},"
+                               "\"ts\":{}}}",
+                               e.seq + 1, f.tid, us(f.t0_ns));
+            out << fmt::format(",\n{{\"ph\":\"f\",\"cat\":\"fwdbwd\",\"name\":\"fwdbwd\",\"id\":{},\"pid\":1,\"tid\":{},"
+                               "\"ts\":{},\"bp\":\"e\"}}",
+                               e.seq + 1, e.tid, us(e.t0_ns));
+        }
+    }
+    out << "\n]}\n";
+}
+
+Session read_json(const std::string& text) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw ValueError(std::string("trace: not a JSON trace: ") + e.what());
+    }
+    if (!j.is_object() || !j.contains("traceEvents") || !j["traceEvents"].is_array())
+        throw ValueError("trace: the JSON has no \"traceEvents\" array (not a Chrome trace)");
+    Session s;
+    s.tracer = Tracer::function_graph;
+    if (j.contains("otherData")) {
+        const auto& o = j["otherData"];
+        if (o.value("tracer", "") == "function") s.tracer = Tracer::function;
+        s.entries = o.value("entries", uint64_t{0});
+        s.written = o.value("written", uint64_t{0});
+        s.lost = o.value("lost", uint64_t{0});
+    }
+    auto ns = [](const nlohmann::json& v) { return static_cast<int64_t>(std::llround(v.get<double>() * 1000.0)); };
+    for (const auto& e : j["traceEvents"]) {
+        const std::string ph = e.value("ph", "");
+        const uint32_t tid = e.value("tid", 0u);
+        if (ph == "M" && e.value("name", "") == "thread_name") {
+            if (s.thread_names.size() <= tid) s.thread_names.resize(tid + 1);
+            s.thread_names[tid] = e["args"].value("name", "");
+        } else if (ph == "X" || (ph == "i" && e.value("cat", "") == "marker")) {
+            Event ev;
+            ev.name = e.value("name", "");
+            ev.tid = tid;
+            ev.t0_ns = ns(e.at("ts"));
+            ev.dur_ns = ph == "X" ? ns(e.at("dur")) : 0;
+            ev.category = ph == "X" ? category_of(e.value("cat", "op")) : markers;
+            const auto args = e.value("args", nlohmann::json::object());
+            ev.depth = args.value("depth", uint16_t{0});
+            ev.seq = args.contains("fwd_seq") ? args["fwd_seq"].get<int64_t>() : args.value("seq", int64_t{-1});
+            ev.flops = args.value("flops", int64_t{-1});
+            ev.mem = args.value("mem", int64_t{-1});
+            ev.mem_delta = args.value("mem_delta", int64_t{0});
+            s.events.push_back(std::move(ev));
+        }
+    }
+    for (const Event& e : s.events)
+        if (s.thread_names.size() <= e.tid) s.thread_names.resize(e.tid + 1, "thread");
+    s.lost_before_ns.assign(s.thread_names.size(), -1);
+    s.thread_lost.assign(s.thread_names.size(), 0);
+    std::stable_sort(s.events.begin(), s.events.end(), [](const Event& a, const Event& b) {
+        if (a.tid != b.tid) return a.tid < b.tid;
+        return a.t0_ns != b.t0_ns ? a.t0_ns < b.t0_ns : a.depth < b.depth;
+    });
+    return s;
+}
+
+}  // namespace nabla::trace
