@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "apps/super_resolution.h"
+
 #include "apps/commands.h"
 #include "apps/models.h"
 #include "apps/progress.h"
@@ -30,30 +32,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct SROptions {
-    std::string data = "data/photos", val;
-    int64_t crop = 96, crops_per_image = 16;
-    std::string degradation = "maxpool";
-    double lr = 1e-4, gamma = 0.1;
-    std::vector<int64_t> milestones{20, 40};
-    std::vector<std::string> set;
-    TrainOptions train;
-};
-
 Tensor to_unit(const Tensor& x) { return clamp((x + 1.0) / 2.0, 0.0, 1.0); }  // [-1, 1] -> [0, 1]
 
 Tensor bicubic_x2(const Tensor& lr) {  // [N, 3, h, w] -> [N, 3, 2h, 2w], the baseline every number is compared with
     return clamp(interpolate(lr, {.size = Int2{2 * lr.size(-2), 2 * lr.size(-1)}, .mode = InterpolateMode::Bicubic}), -1.0, 1.0);
 }
 
-// The default split of the bundled photos: every fourth (sorted by name) is held out; the silhouette is no photo.
-void split_default(std::vector<Tensor>& images, std::vector<std::string>& names, std::vector<Tensor>& held_out) {
+// Keeps the images of `split`; `names` are their paths, in the order load_sr_images read them.
+std::vector<Tensor> select(std::vector<Tensor> images, const std::vector<std::string>& names, SRSplit split) {
     std::vector<Tensor> keep;
-    for (size_t i = 0; i < images.size(); ++i) {
-        if (fs::path(names[i]).stem() == "horse_silhouette") continue;
-        (i % 4 == 3 ? held_out : keep).push_back(images[i]);
-    }
-    images = std::move(keep);
+    for (size_t i = 0; i < images.size(); ++i)
+        if (in_split(split, i, names[i])) keep.push_back(std::move(images[i]));
+    return keep;
 }
 
 std::shared_ptr<nn::Module> load_panet(const std::vector<std::string>& set, const std::string& weights) {
@@ -65,15 +55,19 @@ std::shared_ptr<nn::Module> load_panet(const std::vector<std::string>& set, cons
     return model;
 }
 
+}  // namespace
+
 TrainResult train_panet(SROptions o) {
     prepare_run(o.train, "panet");
     const Degradation degradation = parse_degradation(o.degradation);
     std::vector<std::string> names;
     std::vector<Tensor> train_images = load_sr_images(o.data, o.crop, &names), val_images;
-    if (o.val.empty())
-        split_default(train_images, names, val_images);
-    else
+    if (o.val.empty()) {
+        val_images = select(train_images, names, SRSplit::HeldOut);
+        train_images = select(std::move(train_images), names, SRSplit::Train);
+    } else {
         val_images = load_sr_images(o.val, o.crop);
+    }
     if (train_images.empty() || val_images.empty())
         throw Error(fmt::format("train panet: need training and held-out images; got {} and {}", train_images.size(),
                                 val_images.size()));
@@ -137,36 +131,57 @@ TrainResult train_panet(SROptions o) {
     return r;
 }
 
-// Every image of `dir` (cropped to even sides) as HR: PSNR and SSIM of PANet and of bicubic on [0, 1].
-void eval_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& dir,
-                const std::string& degradation_name, int64_t tile, const std::string& json_path) {
+bool in_split(SRSplit split, size_t index, const std::string& path) {
+    if (split == SRSplit::All) return true;
+    if (fs::path(path).stem() == "horse_silhouette") return false;
+    return (index % 4 == 3) == (split == SRSplit::HeldOut);
+}
+
+SRSplit parse_split(const std::string& name) {
+    if (name == "all") return SRSplit::All;
+    if (name == "train") return SRSplit::Train;
+    if (name == "held-out") return SRSplit::HeldOut;
+    throw ValueError(fmt::format("super-resolution: unknown split '{}' (all, train or held-out)", name));
+}
+
+SREvalResult evaluate_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& dir,
+                            SRSplit split, const std::string& degradation_name, int64_t tile,
+                            const std::string& samples_dir) {
     auto model = load_panet(set, weights);
     const Degradation degradation = parse_degradation(degradation_name);
     std::vector<std::string> names;
-    const auto images = load_sr_images(dir, 2 * 8, &names);
-    double psnr = 0, ssim = 0, psnr_bic = 0, ssim_bic = 0;
+    const auto images = select(load_sr_images(dir, 2 * 8, &names), names, split);
+    std::vector<std::string> kept;
+    for (size_t i = 0; i < names.size(); ++i)
+        if (in_split(split, i, names[i])) kept.push_back(names[i]);
+    if (images.empty()) throw Error(fmt::format("eval panet: no image of {} is in the split", dir));
+    if (!samples_dir.empty()) fs::create_directories(samples_dir);
+    SREvalResult r;
     ProgressBar bar("eval panet", static_cast<int64_t>(images.size()));
-    for (const auto& image : images) {
+    for (size_t i = 0; i < images.size(); ++i) {
+        const Tensor& image = images[i];
         const int64_t h = image.size(1) / 2 * 2, w = image.size(2) / 2 * 2;
         const Tensor hr = data::to_tensor(image.narrow(1, 0, h).narrow(2, 0, w)) * 2.0 - 1.0;
         const Tensor lr = degrade(hr, degradation);
         const Tensor sr = to_unit(upscale_tiled(*model, lr, tile)).unsqueeze(0);
         const Tensor bic = to_unit(bicubic_x2(lr.unsqueeze(0))), ref = to_unit(hr).unsqueeze(0);
-        psnr += metrics::psnr(sr, ref, 1.0), ssim += metrics::ssim(sr, ref, 1.0);
-        psnr_bic += metrics::psnr(bic, ref, 1.0), ssim_bic += metrics::ssim(bic, ref, 1.0);
+        r.psnr += metrics::psnr(sr, ref, 1.0), r.ssim += metrics::ssim(sr, ref, 1.0);
+        r.psnr_bicubic += metrics::psnr(bic, ref, 1.0), r.ssim_bicubic += metrics::ssim(bic, ref, 1.0);
+        if (!samples_dir.empty())  // bicubic | PANet | ground truth, side by side
+            data::save_image(cat({bic, sr, ref}, 0),
+                             (fs::path(samples_dir) / (fs::path(kept[i]).stem().string() + "_compare.png")).string(),
+                             {.nrow = 3});
         bar.update();
     }
     bar.close();
-    const double n = static_cast<double>(images.size());
-    const nlohmann::ordered_json j{{"model", "panet"}, {"data", dir}, {"images", images.size()},
-                                   {"degradation", degradation_name}, {"psnr", psnr / n}, {"ssim", ssim / n},
-                                   {"psnr_bicubic", psnr_bic / n}, {"ssim_bicubic", ssim_bic / n}};
-    fmt::print("{}\n", j.dump());
-    if (!json_path.empty()) std::ofstream(json_path) << j.dump(2) << "\n";
+    r.images = static_cast<int64_t>(images.size());
+    const double n = static_cast<double>(r.images);
+    r.psnr /= n, r.ssim /= n, r.psnr_bicubic /= n, r.ssim_bicubic /= n;
+    return r;
 }
 
-void predict_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& input,
-                   const std::string& output, int64_t tile) {
+int64_t predict_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& input,
+                      const std::string& output, int64_t tile) {
     auto model = load_panet(set, weights);
     const std::vector<std::string> files = fs::is_directory(input) ? data::list_images(input) : std::vector<std::string>{input};
     fs::create_directories(output);
@@ -179,9 +194,8 @@ void predict_panet(const std::vector<std::string>& set, const std::string& weigh
     }
     bar.close();
     fmt::print("predict panet: {} image(s) upscaled x2 -> {}\n", files.size(), output);
+    return static_cast<int64_t>(files.size());
 }
-
-}  // namespace
 
 void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* predict) {
     {
@@ -215,7 +229,7 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
     };
     {
         struct EvalArgs {
-            std::string weights, data, degradation = "maxpool", json;
+            std::string weights, data = "data/photos", split = "all", degradation = "maxpool", json, samples;
             int64_t tile = 48;
             std::vector<std::string> set;
         };
@@ -223,10 +237,24 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         auto* cmd = eval->add_subcommand("panet", "PSNR and SSIM (on [0, 1]) of PANet and of bicubic upscaling on a folder "
                                                   "of images used as HR");
         common(cmd, o->weights, o->tile, o->set);
-        cmd->add_option("--data", o->data, "Folder of HR images")->required();
+        cmd->add_option("--data", o->data, "Folder of HR images (searched recursively)")->capture_default_str();
+        cmd->add_option("--split", o->split, "Which images of --data: all, or the training run's default split of "
+                                             "it (train, held-out: every fourth image)")
+            ->capture_default_str()
+            ->check(CLI::IsMember({"all", "train", "held-out"}));
         cmd->add_option("--degradation", o->degradation, "maxpool or bicubic")->capture_default_str()->check(CLI::IsMember({"maxpool", "bicubic"}));
         cmd->add_option("--json", o->json, "Also write the result to this JSON file");
-        cmd->callback([o] { eval_panet(o->set, o->weights, o->data, o->degradation, o->tile, o->json); });
+        cmd->add_option("--samples", o->samples, "Also save bicubic | PANet | ground truth pictures into this folder");
+        cmd->callback([o] {
+            const SREvalResult r = evaluate_panet(o->set, o->weights, o->data, parse_split(o->split), o->degradation,
+                                                  o->tile, o->samples);
+            const nlohmann::ordered_json j{{"model", "panet"}, {"data", o->data}, {"split", o->split},
+                                           {"images", r.images}, {"degradation", o->degradation},
+                                           {"psnr", r.psnr}, {"ssim", r.ssim}, {"psnr_bicubic", r.psnr_bicubic},
+                                           {"ssim_bicubic", r.ssim_bicubic}};
+            fmt::print("{}\n", j.dump());
+            if (!o->json.empty()) std::ofstream(o->json) << j.dump(2) << "\n";
+        });
     }
     {
         struct PredictArgs {

@@ -1,9 +1,15 @@
 // tests/apps/test_super_resolution.cpp — the super-resolution data path: the two degradations, HR/LR crops,
 // unreadable or too-small images skipped by name, and tiled upscaling equal to whole-image upscaling for a local
-// model, whatever the tile grid.
+// model, whatever the tile grid; the default held-out split, and `nabla eval panet` scoring a folder next to bicubic.
+#include <filesystem>
 #include <fstream>
 
+#include "apps/models.h"
+#include "apps/super_resolution.h"
 #include "apps/super_resolution_data.h"
+#include "nn/metrics.h"
+#include "nn/safetensors.h"
+#include "nn/data/functional.h"
 #include "nn/data/image.h"
 #include "nn/upsampling.h"
 #include "support/support.h"
@@ -49,4 +55,50 @@ TEST_CASE("super-resolution: tiled upscaling equals whole-image upscaling for a 
         const Tensor whole = up(lr.unsqueeze(0)).squeeze(0);
         REQUIRE_THAT(upscale_tiled(up, lr, tile, overlap), ClosesTo(whole, 1e-6, 0));
     }
+}
+
+TEST_CASE("super-resolution: the default split holds out every fourth photo and never the silhouette", "[sr]") {
+    const std::vector<std::string> paths{"p/a.jpg", "p/b.jpg", "p/c.jpg", "p/d.jpg", "p/horse_silhouette.png",
+                                         "p/e.jpg", "p/f.jpg", "p/g.jpg"};
+    std::vector<std::string> train, held_out, all;
+    for (size_t i = 0; i < paths.size(); ++i) {
+        if (in_split(SRSplit::Train, i, paths[i])) train.push_back(paths[i]);
+        if (in_split(SRSplit::HeldOut, i, paths[i])) held_out.push_back(paths[i]);
+        if (in_split(SRSplit::All, i, paths[i])) all.push_back(paths[i]);
+    }
+    REQUIRE(held_out == std::vector<std::string>{"p/d.jpg", "p/g.jpg"});
+    REQUIRE(train == std::vector<std::string>{"p/a.jpg", "p/b.jpg", "p/c.jpg", "p/e.jpg", "p/f.jpg"});
+    REQUIRE(all.size() == paths.size());
+    REQUIRE(parse_split("held-out") == SRSplit::HeldOut);
+    REQUIRE_THROWS_WITH(parse_split("test"), Catch::Contains("'test'") && Catch::Contains("held-out"));
+}
+
+TEST_CASE("super-resolution: eval panet scores the held-out images next to bicubic and saves comparisons", "[sr]") {
+    TempDir d, out;
+    Generator g(5);
+    std::vector<Tensor> images;
+    for (const char* name : {"a", "b", "c", "d"}) {  // d is the held-out one
+        images.push_back((rand({3, 36, 42}, {}, &g) * 255.0).to(kUInt8));
+        data::write_png(d.file(std::string(name) + ".png"), images.back());
+    }
+    const std::vector<std::string> set{"channels=8", "blocks=2", "level=2"};
+    apps::ModelArgs args(set);
+    auto model = apps::find_model("panet").make(args);
+    save_safetensors(out.file("w.safetensors"), model->state_dict());
+
+    const auto r = evaluate_panet(set, out.file("w.safetensors"), d.path.string(), SRSplit::HeldOut, "maxpool", 12,
+                                  out.file("pictures"));
+    REQUIRE(r.images == 1);
+    const Tensor hr = data::to_tensor(images[3]) * 2.0 - 1.0;
+    const Tensor lr = degrade(hr, Degradation::MaxPool).unsqueeze(0);
+    const Tensor bic = clamp(interpolate(lr, {.size = Int2{36, 42}, .mode = InterpolateMode::Bicubic}), -1.0, 1.0);
+    const auto unit = [](const Tensor& x) { return clamp((x + 1.0) / 2.0, 0.0, 1.0); };
+    REQUIRE(r.psnr_bicubic == Approx(metrics::psnr(unit(bic), unit(hr).unsqueeze(0), 1.0)).epsilon(1e-9));
+    REQUIRE(r.ssim_bicubic == Approx(metrics::ssim(unit(bic), unit(hr).unsqueeze(0), 1.0)).epsilon(1e-9));
+    REQUIRE(std::isfinite(r.psnr));
+    REQUIRE(r.psnr != Approx(r.psnr_bicubic));  // an untrained model is not bicubic
+    const Tensor picture = data::read_image(out.file("pictures/d_compare.png"), data::ImageMode::RGB);
+    REQUIRE(picture.size(1) == 36 + 4);           // one row with save_image's 2-pixel padding
+    REQUIRE(picture.size(2) == 3 * 42 + 4 * 2);  // bicubic | PANet | truth
+    REQUIRE(evaluate_panet(set, out.file("w.safetensors"), d.path.string(), SRSplit::All, "maxpool", 12).images == 4);
 }
