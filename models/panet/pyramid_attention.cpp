@@ -29,10 +29,10 @@ PyramidAttention::PyramidAttention(PyramidAttentionArgs a) : nn::Module("Pyramid
     conv_assembly = register_module("conv_assembly", conv1x1_prelu(a.channel, a.channel));
 }
 
-Tensor PyramidAttention::attention(const Tensor& scores) const {
-    if (args.average) return softmax(scores * args.softmax_scale, 1);
+Tensor PyramidAttention::attention(const Tensor& scaled_scores) const {
+    if (args.average) return softmax(scaled_scores, 1);
     NoGradGuard no_grad;  // hard attention: a one-hot choice of the best patch, as the reference
-    return eq(scores, amax(scores, {1}, true)).to(scores.dtype());
+    return eq(scaled_scores, amax(scaled_scores, {1}, true)).to(scaled_scores.dtype());
 }
 
 Tensor PyramidAttention::forward(const Tensor& x, Form form_) {  // x: [N, C, H, W]
@@ -43,34 +43,39 @@ Tensor PyramidAttention::forward(const Tensor& x, Form form_) {  // x: [N, C, H,
     const UnfoldOptions patches{.kernel_size = k, .padding = pad};
 
     // Keys and values of every scale as columns: [N, Cm*k*k, L] and [N, C*k*k, L], scale 1 first.
-    std::vector<Tensor> key_cols, value_cols;
-    for (int64_t i = 0; i < args.level; ++i) {
-        const double s = 1.0 - static_cast<double>(i) / 10.0;
-        const Tensor xs = i == 0 ? x
-                                 : interpolate(x, {.scale_factor = std::array<double, 2>{s, s},
-                                                   .mode = InterpolateMode::Bicubic, .align_corners = true,
-                                                   .recompute_scale_factor = true});
-        key_cols.push_back(unfold((*conv_match)(xs), patches));
-        value_cols.push_back(unfold((*conv_assembly)(xs), patches));
+    Tensor keys, values;
+    {
+        std::vector<Tensor> key_cols, value_cols;  // freed at the end of this block, before the big tensors come
+        for (int64_t i = 0; i < args.level; ++i) {
+            const double s = 1.0 - static_cast<double>(i) / 10.0;
+            const Tensor xs = i == 0 ? x
+                                     : interpolate(x, {.scale_factor = std::array<double, 2>{s, s},
+                                                       .mode = InterpolateMode::Bicubic, .align_corners = true,
+                                                       .recompute_scale_factor = true});
+            key_cols.push_back(unfold((*conv_match)(xs), patches));
+            value_cols.push_back(unfold((*conv_assembly)(xs), patches));
+        }
+        keys = cat(key_cols, 2), values = cat(value_cols, 2);
     }
-    const Tensor keys = cat(key_cols, 2), values = cat(value_cols, 2);
     const int64_t l = keys.size(2);
     // ‖patch‖ floored at escape_NaN, written as sqrt(max(‖patch‖², floor²)): the same value, and an all-zero patch
     // gets the gradient dk̂ / floor instead of sqrt's 0/0.
     const Tensor floor2 = escape_NaN * escape_NaN;
     const Tensor norms = sqrt(maximum(sum(keys * keys, {1}, true), floor2));  // [N, 1, L]
-    const Tensor unit_keys = keys / norms;
+    // softmax_scale is folded into the keys: conv(q, scale·K̂) = scale·S without an [L, H, W] temporary per image.
+    const Tensor scaled_keys = keys / (norms / args.softmax_scale);
+    keys = Tensor();  // (autograd keeps what it needs)
     const Tensor q = (*conv_match_L_base)(x);                                  // [N, Cm, H, W]
 
     Tensor pasted;  // [N, C, H, W]
     if (form_ == Form::Gemm) {
         const Tensor q_cols = unfold(q, patches);                                        // [N, Cm*k*k, H*W]
-        const Tensor a = attention(bmm(unit_keys.transpose(1, 2), q_cols));              // [N, L, H*W]
+        const Tensor a = attention(bmm(scaled_keys.transpose(1, 2), q_cols));              // [N, L, H*W]
         pasted = fold(bmm(values, a), {h, w}, patches);                                  // [N, C, H, W]
     } else {
         std::vector<Tensor> per_sample;
         for (int64_t i = 0; i < n; ++i) {
-            const Tensor kernels = unit_keys.select(0, i).t().reshape({l, cm, k, k});  // one kernel per patch
+            const Tensor kernels = scaled_keys.select(0, i).t().reshape({l, cm, k, k});  // one kernel per patch
             const Tensor a = attention(conv2d(q.narrow(0, i, 1), kernels, {}, {.padding = pad}));  // [1, L, H, W]
             const Tensor value_patches = values.select(0, i).t().reshape({l, c, k, k});
             per_sample.push_back(conv_transpose2d(a, value_patches, {}, {.padding = pad}));

@@ -50,7 +50,7 @@ public:
     Tensor escape_NaN;  // [1] = 1e-4, the floor of the key norms
 
 private:
-    Tensor attention(const Tensor& scores) const;  // softmax (or one-hot argmax) over dim 1 of [N, L, ...]
+    Tensor attention(const Tensor& scaled_scores) const;  // softmax (or one-hot argmax) over dim 1 of [N, L, ...]
 };
 
 }  // namespace nabla::models
