@@ -6,6 +6,7 @@
 // oldest record is replaced and counted as lost; the end time of the last lost record is kept so the graph view can
 // mark scopes whose beginning fell into the lost part (`} /* name */`, as ftrace does when an entry was overwritten).
 // The per-ring mutex is only contended by stop(); the hot path when tracing is off is the inline check in trace.h.
+// tracing_on and the schedule's warmup (core/trace_control.cpp) gate write(): scopes still nest, nothing is kept.
 #include "core/trace.h"
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 
 #include "core/error.h"
 #include "core/storage.h"
+#include "core/tensor.h"
 
 namespace nabla::trace {
 
@@ -60,6 +62,7 @@ const std::thread::id g_force_init = global().main_thread;  // make sure the mai
 
 struct Open {
     const char* name;
+    const char* shapes;
     int64_t t0, flops, seq, mem0;
     uint64_t generation;
     uint32_t category;
@@ -71,6 +74,7 @@ struct Open {
 struct ThreadState {
     std::shared_ptr<Ring> ring;
     std::vector<Open> open;
+    std::string pending_name;  // set_thread_name before the thread's ring exists
     int roots_open = 0;
     uint64_t generation = 0;
     Config config;
@@ -103,7 +107,9 @@ bool refresh(ThreadState& s) {
     if (!s.ring) {
         s.ring = std::make_shared<Ring>();
         s.ring->tid = static_cast<uint32_t>(g.rings.size());
-        s.ring->name = std::this_thread::get_id() == g.main_thread ? "main" : "thread-" + std::to_string(s.ring->tid);
+        if (!s.pending_name.empty()) s.ring->name = s.pending_name;
+        else if (std::this_thread::get_id() == g.main_thread) s.ring->name = "main";
+        else s.ring->name = "thread-" + std::to_string(s.ring->tid);
         g.rings.push_back(s.ring);
     }
     {
@@ -138,7 +144,14 @@ bool matches_root(ThreadState& s, const char* name) {
 
 int64_t allocated_bytes() { return memory_stats(DeviceType::CPU).allocated; }
 
+// tracing_on set and not in a warmup step.
+bool writing() noexcept {
+    const uint32_t g = detail::g_enabled.load(std::memory_order_relaxed);
+    return (g & detail::kTracingOn) != 0 && (g & detail::kWarmup) == 0;
+}
+
 void write(ThreadState& s, const Record& r) {
+    if (!writing()) return;
     Ring& ring = *s.ring;
     std::lock_guard<std::mutex> lock(ring.mutex);
     if (ring.generation != s.generation) return;  // a new session started meanwhile
@@ -180,7 +193,21 @@ bool begin(const char* name, uint32_t category, int64_t flops) noexcept {
     if (s.config.max_depth > 0 && static_cast<int>(s.open.size()) >= s.config.max_depth) return false;
     const int64_t mem0 = s.config.memory ? allocated_bytes() : -1;
     if (root) ++s.roots_open;
-    s.open.push_back({name, clock_ns() - s.t0_ns, flops, -1, mem0, s.generation, category, root});
+    s.open.push_back({name, nullptr, clock_ns() - s.t0_ns, flops, -1, mem0, s.generation, category, root});
+    return true;
+}
+
+bool begin_op(const char* name, int64_t flops, const Tensor* const* inputs, size_t n) noexcept {
+    if (!begin(name, op, flops)) return false;
+    ThreadState& s = state();
+    if (s.config.shapes) s.open.back().shapes = intern_shapes(inputs, n);
+    return true;
+}
+
+bool begin_op_list(const char* name, int64_t flops, const std::vector<Tensor>& inputs) noexcept {
+    if (!begin(name, op, flops)) return false;
+    ThreadState& s = state();
+    if (s.config.shapes) s.open.back().shapes = intern_shapes(inputs);
     return true;
 }
 
@@ -190,11 +217,11 @@ void end() noexcept {
     const Open o = s.open.back();
     s.open.pop_back();
     if (o.root) --s.roots_open;
-    if (g_enabled.load(std::memory_order_relaxed) == 0 || o.generation != s.generation) return;
+    if (!writing() || o.generation != s.generation) return;
     const int64_t dur = t1 - o.t0;
     if (s.thresh_ns > 0 && dur <= s.thresh_ns) return;
     const int64_t mem = o.mem0 >= 0 ? allocated_bytes() : -1;
-    write(s, Record{o.t0, dur, o.name, o.seq, o.flops, mem, mem >= 0 ? mem - o.mem0 : 0,
+    write(s, Record{o.t0, dur, o.name, o.seq, o.flops, mem, mem >= 0 ? mem - o.mem0 : 0, o.shapes,
                     static_cast<uint16_t>(s.open.size()), static_cast<uint8_t>(o.category)});
 }
 
@@ -240,25 +267,28 @@ void marker(std::string_view text) {
     if (!enabled(Category::markers)) return;
     ThreadState& s = state();
     if ((s.generation != global().generation.load(std::memory_order_relaxed) || !s.ring) && !refresh(s)) return;
-    write(s, Record{clock_ns() - s.t0_ns, 0, intern(text), -1, -1, -1, 0, static_cast<uint16_t>(s.open.size()),
-                    static_cast<uint8_t>(Category::markers)});
-}
-
-void step_marker(int64_t n) {
-    if (enabled(Category::markers)) marker("step " + std::to_string(n));
+    write(s, Record{clock_ns() - s.t0_ns, 0, intern(text), -1, -1, -1, 0, nullptr,
+                    static_cast<uint16_t>(s.open.size()), static_cast<uint8_t>(Category::markers)});
 }
 
 void set_thread_name(std::string_view name) {
     ThreadState& s = state();
-    if (!s.ring && !refresh(s)) return;
+    s.pending_name = std::string(name);  // a session started later names the ring with it
+    if (!s.ring && !refresh(s)) return;   // running: the thread is listed even if it records nothing
     std::lock_guard<std::mutex> lock(s.ring->mutex);
-    s.ring->name = std::string(name);
+    s.ring->name = s.pending_name;
 }
 
 void start(const Config& config) {
     NB_CHECK_VALUE(config.buffer_kb > 0, "trace::start: buffer_kb must be positive, got 0");
     NB_CHECK_VALUE(config.max_depth >= 0, "trace::start: max_depth must be >= 0, got ", config.max_depth);
     NB_CHECK_VALUE(config.thresh_us >= 0, "trace::start: thresh_us must be >= 0, got ", config.thresh_us);
+    const Schedule& sc = config.schedule;
+    NB_CHECK_VALUE(sc.skip_first >= 0 && sc.wait >= 0 && sc.warmup >= 0 && sc.active >= 0 && sc.repeat >= 0,
+                   "trace::start: schedule fields must be >= 0, got skip_first=", sc.skip_first, " wait=", sc.wait,
+                   " warmup=", sc.warmup, " active=", sc.active, " repeat=", sc.repeat);
+    NB_CHECK_VALUE(sc.active > 0 || sc == Schedule{}, "trace::start: a schedule needs active > 0 (skip_first=",
+                   sc.skip_first, " wait=", sc.wait, " warmup=", sc.warmup, " repeat=", sc.repeat, ")");
     for (const std::string* list : {&config.filter, &config.notrace, &config.graph_roots}) {
         if (list->empty()) continue;
         size_t b = 0;
@@ -281,10 +311,11 @@ void start(const Config& config) {
         std::lock_guard<std::mutex> ring_lock(r->mutex);
         reset_ring(*r, ring_capacity(config), g.generation);
     }
-    if (g.running) detail::g_enabled.store(config.categories | Category::markers);
+    const uint32_t on = detail::start_schedule(config.schedule, config.tracing_on);
+    if (g.running) detail::g_enabled.store((config.categories & kAllCategories) | Category::markers | on);
 }
 
-bool is_running() { return detail::g_enabled.load(std::memory_order_relaxed) != 0; }
+bool is_running() { return (detail::g_enabled.load(std::memory_order_relaxed) & kAllCategories) != 0; }
 
 const Config& current_config() { return global().config; }
 
@@ -309,8 +340,8 @@ Session stop() {
         const size_t first = session.events.size();
         for (uint64_t i = r->written - entries; i < r->written; ++i) {
             const Record& x = r->slots[i % r->capacity];
-            session.events.push_back(Event{x.t0_ns, x.dur_ns, x.name, r->tid, x.depth, x.category, x.seq, x.flops,
-                                           x.mem, x.mem_delta});
+            session.events.push_back(Event{x.t0_ns, x.dur_ns, x.name, x.shapes ? x.shapes : "", r->tid, x.depth,
+                                           x.category, x.seq, x.flops, x.mem, x.mem_delta});
         }
         // Records are in end order (children first); the writers want begin order, parents before children.
         std::stable_sort(session.events.begin() + static_cast<std::ptrdiff_t>(first), session.events.end(),

@@ -3,8 +3,11 @@
 //
 //   NABLA_TRACE=function|function_graph   NABLA_TRACE_FILTER='conv*,bn*'   NABLA_TRACE_NOTRACE='*copy*'
 //   NABLA_TRACE_GRAPH='stage1*'   NABLA_TRACE_DEPTH=4   NABLA_TRACE_THRESH_US=20   NABLA_TRACE_BUF_KB=16384
-//   NABLA_TRACE_MEMORY=1   NABLA_TRACE_FORMAT=json|text|stat   NABLA_TRACE_FILE=out.json
+//   NABLA_TRACE_MEMORY=1   NABLA_TRACE_SHAPES=1   NABLA_TRACE_STEPS=skip=10,wait=5,warmup=1,active=3,repeat=2
+//   NABLA_TRACE_ON=0 (start with tracing_on off)   NABLA_TRACE_SIGNALS=1 (SIGUSR1 flips tracing_on)
+//   NABLA_TRACE_FORMAT=json|text|stat   NABLA_TRACE_FILE=out.json
 // The default file is nabla.trace.json (format json) or nabla.trace.txt (text: the tracer's view, then the table).
+// The SIGUSR1 handler is opt-in: installing it would change what the signal does to a process that does not trace.
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -30,6 +33,14 @@ EnvTrace& env_trace() {
 std::string env(const char* name) {
     const char* v = std::getenv(name);
     return v ? v : "";
+}
+
+// "1" or "0" (unset = 0); anything else is a mistake worth naming.
+bool flag(const char* name) {
+    const std::string v = env(name);
+    if (v.empty() || v == "0") return false;
+    if (v == "1") return true;
+    throw ValueError(fmt::format("{}: expected 0 or 1, got '{}'", name, v));
 }
 
 template <class T>
@@ -60,7 +71,15 @@ bool start_from_env() {
     c.max_depth = env_number("NABLA_TRACE_DEPTH", 0);
     c.thresh_us = env_number("NABLA_TRACE_THRESH_US", 0.0);
     c.buffer_kb = env_number<size_t>("NABLA_TRACE_BUF_KB", c.buffer_kb);
-    c.memory = env("NABLA_TRACE_MEMORY") == "1";
+    c.memory = flag("NABLA_TRACE_MEMORY");
+    c.shapes = flag("NABLA_TRACE_SHAPES");
+    c.tracing_on = env("NABLA_TRACE_ON").empty() || flag("NABLA_TRACE_ON");
+    const bool signals = flag("NABLA_TRACE_SIGNALS");
+    try {
+        c.schedule = parse_schedule(env("NABLA_TRACE_STEPS"));
+    } catch (const ValueError& e) {
+        throw ValueError(fmt::format("NABLA_TRACE_STEPS: {}", e.what()));
+    }
     EnvTrace& e = env_trace();
     e.format = env("NABLA_TRACE_FORMAT");
     if (e.format.empty()) e.format = "json";
@@ -69,6 +88,7 @@ bool start_from_env() {
     e.file = env("NABLA_TRACE_FILE");
     if (e.file.empty()) e.file = e.format == "json" ? "nabla.trace.json" : "nabla.trace.txt";
     start(c);
+    if (signals) install_signal_toggle();
     e.active = true;
     std::atexit(write_env_trace);
     return true;

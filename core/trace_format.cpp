@@ -6,7 +6,9 @@
 // with a stack: an event closes every open scope at its depth or deeper. A scope with a child opens with
 // `name() {` and closes with `}` and its duration; a scope without is one line `name();`. A scope that began before
 // the newest record lost to overwrite prints only its closing line, `} /* name */`, as ftrace does when the entry
-// event was overwritten.
+// event was overwritten. Recorded input shapes print as the call's arguments
+// (`conv2d(f32[8,3,288,288], f32[16,3,3,3])`, ftrace's funcgraph-args) and as a last column of the table grouped by
+// shape.
 #include "core/trace_format.h"
 
 #include <algorithm>
@@ -77,6 +79,19 @@ std::vector<int64_t> parents(const Session& s) {
     return parent;
 }
 
+// "f32[2,3],i64[2]" -> "f32[2,3], i64[2]": a space between arguments, none inside a shape.
+std::string spaced(const std::string& shapes) {
+    std::string r;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+        r += shapes[i];
+        if (shapes[i] == ']' && i + 1 < shapes.size() && shapes[i + 1] == ',') r += ", ", ++i;
+    }
+    return r;
+}
+
+// "conv2d(f32[8,3,288,288], f32[16,3,3,3])", or "conv2d()" without recorded shapes.
+std::string call(const Event& e) { return e.name + "(" + spaced(e.shapes) + ")"; }
+
 }  // namespace
 
 void write_function(std::ostream& out, const Session& s) {
@@ -92,7 +107,9 @@ void write_function(std::ostream& out, const Session& s) {
         const Event& e = s.events[i];
         const std::string task = (e.tid < s.thread_names.size() ? s.thread_names[e.tid] : "thread") + "-" +
                                  std::to_string(e.tid);
-        std::string what = e.category == markers ? "tracing_mark_write: " + e.name : e.name;
+        std::string what = e.category == markers ? "tracing_mark_write: " + e.name
+                           : e.shapes.empty()        ? e.name
+                                                     : call(e);
         if (e.category != markers && parent[i] >= 0) what += " <-" + s.events[static_cast<size_t>(parent[i])].name;
         out << fmt::format("{:>22}  [{:03}] .... {:5}.{:06}: {}\n", task, e.tid, e.t0_ns / 1000000000,
                            e.t0_ns / 1000 % 1000000, what);
@@ -138,25 +155,26 @@ void write_graph(std::ostream& out, const Session& s) {
         const bool has_child = i + 1 < s.events.size() && s.events[i + 1].tid == e.tid &&
                                s.events[i + 1].depth > e.depth && s.events[i + 1].t0_ns <= e.t0_ns + e.dur_ns;
         if (has_child) {
-            if (!entry_lost) out << prefix(e.tid) << "              |  " << indent(e.depth) << e.name << "() {\n";
+            if (!entry_lost) out << prefix(e.tid) << "              |  " << indent(e.depth) << call(e) << " {\n";
             stack.push_back({i, entry_lost});
         } else if (entry_lost) {
             close({i, true});
         } else {
-            out << prefix(e.tid) << format_duration(e.dur_ns) << "|  " << indent(e.depth) << e.name << "();\n";
+            out << prefix(e.tid) << format_duration(e.dur_ns) << "|  " << indent(e.depth) << call(e) << ";\n";
         }
     }
     while (!stack.empty()) close(stack.back()), stack.pop_back();
 }
 
-void write_stat(std::ostream& out, const Session& s) {
+void write_stat(std::ostream& out, const Session& s, const StatOptions& options) {
     struct Row {
+        std::string name, shapes;
         uint32_t category = op;
         int64_t calls = 0, total = 0, self = 0, max = 0, flops = 0, mem = 0;
         double mean = 0, m2 = 0;  // Welford
         bool has_flops = false, has_mem = false;
     };
-    std::map<std::string, Row> rows;
+    std::map<std::pair<std::string, std::string>, Row> rows;  // (name, shapes or "")
     const std::vector<int64_t> parent = parents(s);
     std::vector<int64_t> child_time(s.events.size(), 0);
     for (size_t i = 0; i < s.events.size(); ++i)
@@ -166,7 +184,9 @@ void write_stat(std::ostream& out, const Session& s) {
     for (size_t i = 0; i < s.events.size(); ++i) {
         const Event& e = s.events[i];
         if (e.category == markers) continue;
-        Row& r = rows[e.name];
+        Row& r = rows[{e.name, options.group_by_shape ? e.shapes : std::string()}];
+        r.name = e.name;
+        if (options.group_by_shape) r.shapes = e.shapes;
         r.category = e.category;
         ++r.calls;
         r.total += e.dur_ns;
@@ -179,10 +199,11 @@ void write_stat(std::ostream& out, const Session& s) {
         if (e.flops >= 0) r.flops += e.flops, r.has_flops = true;
         if (e.mem >= 0) r.mem += e.mem_delta, r.has_mem = true;
     }
-    std::vector<std::pair<std::string, Row>> sorted(rows.begin(), rows.end());
-    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.self > b.second.self; });
+    std::vector<Row> sorted;
+    for (auto& [key, r] : rows) sorted.push_back(std::move(r));
+    std::stable_sort(sorted.begin(), sorted.end(), [](const Row& a, const Row& b) { return a.self > b.self; });
     size_t width = 4;
-    for (const auto& [name, r] : sorted) width = std::max(width, name.size());
+    for (const Row& r : sorted) width = std::max(width, r.name.size());
     auto us = [](double ns) { return fmt::format("{:.3f} us", ns / 1000.0); };
     auto bytes = [](int64_t b) {
         const double a = std::abs(static_cast<double>(b));
@@ -192,17 +213,20 @@ void write_stat(std::ostream& out, const Session& s) {
     };
     out << fmt::format("# function_stat   tracer: {}   entries-in-buffer/entries-written: {}/{}   lost: {}\n",
                        tracer_name(s.tracer), s.entries, s.written, s.lost);
-    out << fmt::format("  {:<{}}  {:<10} {:>7} {:>16} {:>16} {:>7} {:>14} {:>14} {:>14} {:>9} {:>12}\n", "Name", width,
-                       "Category", "Calls", "Total", "Self", "Self%", "Avg", "Stddev", "Max", "GFLOP/s", "Mem");
-    for (const auto& [name, r] : sorted) {
+    const std::string shapes_title = options.group_by_shape ? "  Input Shapes" : "";
+    out << fmt::format("  {:<{}}  {:<10} {:>7} {:>16} {:>16} {:>7} {:>14} {:>14} {:>14} {:>9} {:>12}{}\n", "Name",
+                       width, "Category", "Calls", "Total", "Self", "Self%", "Avg", "Stddev", "Max", "GFLOP/s", "Mem",
+                       shapes_title);
+    for (const Row& r : sorted) {
         const double stddev = r.calls > 1 ? std::sqrt(r.m2 / static_cast<double>(r.calls - 1)) : 0.0;
         const std::string gflops =
             r.has_flops && r.total > 0 ? fmt::format("{:.2f}", static_cast<double>(r.flops) / static_cast<double>(r.total)) : "-";
         const double pct = self_total > 0 ? 100.0 * static_cast<double>(r.self) / static_cast<double>(self_total) : 0.0;
-        out << fmt::format("  {:<{}}  {:<10} {:>7} {:>16} {:>16} {:>6.1f}% {:>14} {:>14} {:>14} {:>9} {:>12}\n", name,
-                           width, category_name(r.category), r.calls, us(static_cast<double>(r.total)),
+        const std::string shapes = !options.group_by_shape ? "" : r.shapes.empty() ? "  -" : "  " + spaced(r.shapes);
+        out << fmt::format("  {:<{}}  {:<10} {:>7} {:>16} {:>16} {:>6.1f}% {:>14} {:>14} {:>14} {:>9} {:>12}{}\n",
+                           r.name, width, category_name(r.category), r.calls, us(static_cast<double>(r.total)),
                            us(static_cast<double>(r.self)), pct, us(r.mean), us(stddev), us(static_cast<double>(r.max)),
-                           gflops, r.has_mem ? bytes(r.mem) : "-");
+                           gflops, r.has_mem ? bytes(r.mem) : "-", shapes);
     }
     out << fmt::format("  Self time total: {}   threads: {}\n", us(static_cast<double>(self_total)), thread_count(s));
 }

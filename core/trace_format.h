@@ -16,9 +16,14 @@ std::string format_duration(int64_t ns);
 // trace_find_mark: '$' > 1 s, '@' > 100 ms, '*' > 10 ms, '#' > 1000 us, '!' > 100 us, '+' > 10 us, else ' '.
 char duration_mark(int64_t ns);
 
+// Op scopes with recorded shapes show them as arguments: `conv2d(f32[8,3,288,288], f32[16,3,3,3]);`.
 void write_function(std::ostream& out, const Session& s);  // one line per scope, in begin order, with its caller
 void write_graph(std::ostream& out, const Session& s);     // nested calls with durations, ftrace's layout
-void write_stat(std::ostream& out, const Session& s);      // calls, total, self, avg, stddev, max, GFLOP/s, memory
+struct StatOptions {
+    bool group_by_shape = false;  // one row per (name, input shapes), key_averages(group_by_input_shape=True)
+};
+// Calls, total, self, avg, stddev, max, GFLOP/s, memory per name (and input shapes when grouped by them).
+void write_stat(std::ostream& out, const Session& s, const StatOptions& options = {});
 void write_json(std::ostream& out, const Session& s);      // Chrome trace event format (Perfetto, chrome://tracing)
 // Reads a trace written by write_json back (for `nabla trace report`). Throws ValueError naming what is wrong.
 Session read_json(const std::string& text);

@@ -1,14 +1,18 @@
 // core/trace_json.cpp — the tracer's Chrome trace event format (torch.profiler's export_chrome_trace; opens in
 // ui.perfetto.dev and chrome://tracing), and reading it back for `nabla trace report`.
 //
-// Object form: {"displayTimeUnit":"ns","otherData":{tracer, entries, written, lost},"traceEvents":[...]}. Scopes are
+// Object form: {"displayTimeUnit":"ns","otherData":{tracer, entries, written, lost, threads},"traceEvents":[...]},
+// threads = [{"tid","name","entries","lost","lost_before_ns"}] (ftrace's per_cpu/cpuN/stats). Scopes are
 // "X" events with numeric microsecond "ts"/"dur" printed from integer nanoseconds as exact 3-decimal numbers (no
 // float rounding, so a child stays inside its parent); per thread they come in begin order, parents first. Thread
 // names are "M" events; markers are thread-scoped "i" events; sampled memory is a "C" counter ("allocated_bytes").
 // A backward scope carries "fwd_seq" in its args and is joined to the forward op that recorded it (args "seq") by
-// a flow: "s" at the op, "f" with "bp":"e" at the backward scope, id = sequence number + 1.
+// a flow: "s" at the op, "f" with "bp":"e" at the backward scope, id = sequence number + 1. Recorded input shapes
+// are args "shapes" ("f32[8,3,288,288],f32[16,3,3,3]").
+#include <algorithm>
 #include <map>
 #include <ostream>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -48,10 +52,20 @@ uint32_t category_of(const std::string& name) {
 }  // namespace
 
 void write_json(std::ostream& out, const Session& s) {
+    size_t threads = s.thread_names.size();
+    for (const Event& e : s.events) threads = std::max<size_t>(threads, e.tid + 1);
+    std::vector<uint64_t> entries(threads, 0);
+    for (const Event& e : s.events) ++entries[e.tid];
+    std::string per_thread;
+    for (size_t t = 0; t < threads; ++t)
+        per_thread += fmt::format("{}{{\"tid\":{},\"name\":{},\"entries\":{},\"lost\":{},\"lost_before_ns\":{}}}",
+                                  t ? "," : "", t, quoted(t < s.thread_names.size() ? s.thread_names[t] : "thread"),
+                                  entries[t], t < s.thread_lost.size() ? s.thread_lost[t] : 0,
+                                  t < s.lost_before_ns.size() ? s.lost_before_ns[t] : -1);
     out << fmt::format(
         "{{\"displayTimeUnit\":\"ns\",\"otherData\":{{\"tracer\":\"{}\",\"version\":\"nabla-trace 1\",\"entries\":{},"
-        "\"written\":{},\"lost\":{}}},\n\"traceEvents\":[\n",
-        tracer_name(s.tracer), s.entries, s.written, s.lost);
+        "\"written\":{},\"lost\":{},\"threads\":[{}]}},\n\"traceEvents\":[\n",
+        tracer_name(s.tracer), s.entries, s.written, s.lost, per_thread);
     out << "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"nabla\"}}";
     for (size_t t = 0; t < s.thread_names.size(); ++t)
         out << fmt::format(",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":{}}}}}", t,
@@ -70,6 +84,7 @@ void write_json(std::ostream& out, const Session& s) {
         if (e.seq >= 0) args += fmt::format(",\"{}\":{}", e.category == backward ? "fwd_seq" : "seq", e.seq);
         if (e.flops >= 0) args += fmt::format(",\"flops\":{}", e.flops);
         if (e.mem >= 0) args += fmt::format(",\"mem\":{},\"mem_delta\":{}", e.mem, e.mem_delta);
+        if (!e.shapes.empty()) args += ",\"shapes\":" + quoted(e.shapes);
         out << fmt::format(",\n{{\"ph\":\"X\",\"cat\":\"{}\",\"name\":{},\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":{},"
                            "\"args\":{{{}}}}}",
                            category_name(e.category), quoted(e.name), e.tid, us(e.t0_ns), us(e.dur_ns), args);
@@ -103,12 +118,22 @@ Session read_json(const std::string& text) {
         throw ValueError("trace: the JSON has no \"traceEvents\" array (not a Chrome trace)");
     Session s;
     s.tracer = Tracer::function_graph;
+    std::vector<uint64_t> thread_lost;
+    std::vector<int64_t> lost_before;
     if (j.contains("otherData")) {
         const auto& o = j["otherData"];
         if (o.value("tracer", "") == "function") s.tracer = Tracer::function;
         s.entries = o.value("entries", uint64_t{0});
         s.written = o.value("written", uint64_t{0});
         s.lost = o.value("lost", uint64_t{0});
+        for (const auto& t : o.value("threads", nlohmann::json::array())) {
+            const uint32_t tid = t.value("tid", 0u);
+            if (thread_lost.size() <= tid) thread_lost.resize(tid + 1, 0), lost_before.resize(tid + 1, -1);
+            thread_lost[tid] = t.value("lost", uint64_t{0});
+            lost_before[tid] = t.value("lost_before_ns", int64_t{-1});
+            if (s.thread_names.size() <= tid) s.thread_names.resize(tid + 1, "thread");
+            s.thread_names[tid] = t.value("name", "thread");
+        }
     }
     auto ns = [](const nlohmann::json& v) { return static_cast<int64_t>(std::llround(v.get<double>() * 1000.0)); };
     for (const auto& e : j["traceEvents"]) {
@@ -130,13 +155,16 @@ Session read_json(const std::string& text) {
             ev.flops = args.value("flops", int64_t{-1});
             ev.mem = args.value("mem", int64_t{-1});
             ev.mem_delta = args.value("mem_delta", int64_t{0});
+            ev.shapes = args.value("shapes", "");
             s.events.push_back(std::move(ev));
         }
     }
     for (const Event& e : s.events)
         if (s.thread_names.size() <= e.tid) s.thread_names.resize(e.tid + 1, "thread");
-    s.lost_before_ns.assign(s.thread_names.size(), -1);
-    s.thread_lost.assign(s.thread_names.size(), 0);
+    lost_before.resize(s.thread_names.size(), -1);  // traces without "threads" (older ones) lost nothing per thread
+    thread_lost.resize(s.thread_names.size(), 0);
+    s.lost_before_ns = std::move(lost_before);
+    s.thread_lost = std::move(thread_lost);
     std::stable_sort(s.events.begin(), s.events.end(), [](const Event& a, const Event& b) {
         if (a.tid != b.tid) return a.tid < b.tid;
         return a.t0_ns != b.t0_ns ? a.t0_ns < b.t0_ns : a.depth < b.depth;

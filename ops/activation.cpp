@@ -17,12 +17,12 @@ Tensor silu(const Tensor& x) { return unary_op("silu", UnaryOp::Silu, x); }
 Tensor hardswish(const Tensor& x) { return unary_op("hardswish", UnaryOp::Hardswish, x); }
 Tensor hardsigmoid(const Tensor& x) { return unary_op("hardsigmoid", UnaryOp::Hardsigmoid, x); }
 Tensor softplus(const Tensor& x, double beta, double threshold) {
-    trace::Scope ts(trace::op, "softplus");
+    trace::OpScope ts("softplus", x);
     return unary_op("softplus", UnaryOp::Softplus, x, {beta, threshold});
 }
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {
-    trace::Scope ts(trace::op, "prelu");
+    trace::OpScope ts("prelu", x, weight);
     const int64_t c = x.dim() >= 2 ? x.size(1) : 1;
     NB_CHECK(weight.dim() <= 1 && (weight.numel() == 1 || weight.numel() == c), "prelu: weight ", weight.shape(),
              " must have 1 or ", c, " (= channels of input ", x.shape(), ") elements");

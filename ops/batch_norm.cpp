@@ -48,7 +48,7 @@ Shape channel_shape(const Tensor& x) {  // [1, C, 1, ...] to broadcast a [C] vec
 
 Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight_in,
                   const Tensor& bias_in, bool training, double momentum, double eps) {
-    trace::Scope ts(trace::op, "batch_norm");
+    trace::OpScope ts("batch_norm", x_in, running_mean, running_var, weight_in, bias_in);
     NB_CHECK(x_in.dim() >= 2, "batch_norm: expected input [N, C, *], got ", x_in.shape());
     NB_CHECK_VALUE(is_floating(x_in.dtype()), "batch_norm: expected a floating input, got ", dtype_name(x_in.dtype()),
                    " ", x_in.shape());
@@ -90,7 +90,7 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
 }
 
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
-    trace::Scope ts(trace::op, "group_norm");
+    trace::OpScope ts("group_norm", x, weight, bias);
     NB_CHECK(x.dim() >= 2, "group_norm: expected input [N, C, *], got ", x.shape());
     const int64_t n = x.size(0), c = x.size(1);
     NB_CHECK_VALUE(num_groups > 0 && c % num_groups == 0, "group_norm: expected the ", c, " channels of input ",

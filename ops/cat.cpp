@@ -23,7 +23,7 @@ bool skipped_in_cat(const Tensor& t) { return t.dim() == 1 && t.numel() == 0; }
 }  // namespace
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
-    trace::Scope ts(trace::op, "cat");
+    trace::OpScope ts("cat", tensors);
     NB_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
     DType dtype = tensors[0].dtype();
     for (const Tensor& t : tensors) dtype = promote_types(dtype, t.dtype());
@@ -80,7 +80,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
-    trace::Scope ts(trace::op, "stack");
+    trace::OpScope ts("stack", tensors);
     NB_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
     for (size_t i = 1; i < tensors.size(); ++i)
         NB_CHECK(tensors[i].shape() == tensors[0].shape(), "stack: expects each tensor to be equal size, but got ",

@@ -69,7 +69,7 @@ int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 }
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
-    trace::Scope ts(trace::op, "conv2d", [&] { return trace::conv2d_flops(x.shape(), weight.shape(), o); });
+    trace::OpScope ts("conv2d", [&] { return trace::conv2d_flops(x.shape(), weight.shape(), o); }, x, weight, bias);
     const char* op = "conv2d";
     const ConvParams p{.stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups};
     check_conv(op, x, weight, bias, p, "[C_out, C_in/groups, kh, kw]");
@@ -104,7 +104,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvTranspose2dOptions& o) {
-    trace::Scope ts(trace::op, "conv_transpose2d", [&] { return trace::conv_transpose2d_flops(x.shape(), weight.shape()); });
+    trace::OpScope ts("conv_transpose2d", [&] { return trace::conv_transpose2d_flops(x.shape(), weight.shape()); },
+                       x, weight, bias);
     const char* op = "conv_transpose2d";
     const ConvParams p{.stride = o.stride,
                        .padding = o.padding,

@@ -44,7 +44,7 @@ Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Shape& sh
 bool is_integral_value(double v) { return v == std::trunc(v); }
 
 Tensor arith(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_in, double alpha = 1.0) {
-    trace::Scope ts(trace::op, name);
+    trace::OpScope ts(name, a_in, b_in);
     DType dt = result_type(a_in, b_in);
     if (op == BinaryOp::Div && !is_floating(dt)) dt = kFloat32;  // true division, as torch.div
     if (op == BinaryOp::Sub && (a_in.dtype() == kBool || b_in.dtype() == kBool))
@@ -109,7 +109,7 @@ Tensor arith(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_
 }
 
 Tensor compare(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_in) {
-    trace::Scope ts(trace::op, name);
+    trace::OpScope ts(name, a_in, b_in);
     auto [a, b, shape] = prepare(name, a_in, b_in, result_type(a_in, b_in));
     return run_binary(op, a, b, shape);
 }
@@ -131,7 +131,7 @@ Tensor scalar_for(const Tensor& t, double v) {
 }
 
 Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, UnaryArgs args) {
-    trace::Scope ts(trace::op, name);
+    trace::OpScope ts(name, x);
     NB_CHECK_VALUE(is_floating(x.dtype()), name, ": expected a floating tensor, got ", dtype_name(x.dtype()), " ", x.shape());
     Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
     backend_for(x).unary(op, x, y, args);
@@ -179,7 +179,7 @@ Tensor sin(const Tensor& x) { return unary_op("sin", UnaryOp::Sin, x); }
 Tensor cos(const Tensor& x) { return unary_op("cos", UnaryOp::Cos, x); }
 Tensor atan(const Tensor& x) { return unary_op("atan", UnaryOp::Atan, x); }
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
-    trace::Scope ts(trace::op, "clamp");
+    trace::OpScope ts("clamp", x);
     constexpr double inf = std::numeric_limits<double>::infinity();
     const double lo = min.value_or(-inf), hi = max.value_or(inf);
     if (lo > hi) return add(mul(x, 0.0), hi);  // torch: every value becomes max (NaN stays), with gradient 0
@@ -187,7 +187,7 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
 }
 
 Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
-    trace::Scope ts(trace::op, "where");
+    trace::OpScope ts("where", cond, a_in, b_in);
     NB_CHECK(cond.dtype() == kBool, "where: condition must be bool, got ", dtype_name(cond.dtype()));
     auto [a, b, ab_shape] = prepare("where", a_in, b_in, result_type(a_in, b_in));
     Shape shape = broadcast_shapes(cond.shape(), ab_shape, "where");

@@ -79,7 +79,7 @@ Tensor zero_padded_to(const Tensor& t, const Shape& shape) {
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
-    trace::Scope ts(trace::op, "index_select");
+    trace::OpScope ts("index_select", x, index);
     check_index_tensor("index_select", index, x);
     NB_CHECK(index.dim() <= 1, "index_select: index must be 0-D or 1-D, got ", index.shape());
     const int64_t d = wrap_dim(dim, x.dim(), "index_select");
@@ -95,7 +95,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
-    trace::Scope ts(trace::op, "gather");
+    trace::OpScope ts("gather", x, index);
     const int64_t d = wrap_dim(dim, x.dim(), "gather");
     check_gather_shapes("gather", x, d, index);
     Tensor y = backend_for(x).gather(x, d, index);  // index.shape

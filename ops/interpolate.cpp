@@ -81,7 +81,7 @@ UpsampleParams upsample_params(const Shape& x_shape, const InterpolateOptions& o
 }  // namespace
 
 Tensor interpolate(const Tensor& x, const InterpolateOptions& o) {
-    trace::Scope ts(trace::op, "interpolate");
+    trace::OpScope ts("interpolate", x);
     NB_CHECK_VALUE(is_floating(x.dtype()), "interpolate (", mode_name(o.mode), "): expected a floating tensor, got ",
                    dtype_name(x.dtype()), " ", x.shape());
     const UpsampleParams p = upsample_params(x.shape(), o);

@@ -109,20 +109,20 @@ Tensor unbatched(const Tensor& input, const Tensor& target, Reduction reduction,
 }  // namespace
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-    trace::Scope ts(trace::op, "l1_loss");
+    trace::OpScope ts("l1_loss", input, target);
     check_same_shape("l1_loss", input, target);
     return reduce_loss(abs(sub(input, target)), reduction);
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-    trace::Scope ts(trace::op, "mse_loss");
+    trace::OpScope ts("mse_loss", input, target);
     check_same_shape("mse_loss", input, target);
     Tensor d = sub(input, target);
     return reduce_loss(mul(d, d), reduction);
 }
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
-    trace::Scope ts(trace::op, "smooth_l1_loss");
+    trace::OpScope ts("smooth_l1_loss", input, target);
     check_same_shape("smooth_l1_loss", input, target);
     NB_CHECK_VALUE(beta >= 0, "smooth_l1_loss: beta must be non-negative, got ", beta);
     if (beta == 0) return l1_loss(input, target, reduction);
@@ -132,7 +132,7 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduc
 }
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction) {
-    trace::Scope ts(trace::op, "binary_cross_entropy");
+    trace::OpScope ts("binary_cross_entropy", input, target, weight);
     check_same_shape("binary_cross_entropy", input, target);
     check_broadcasts_to("binary_cross_entropy", weight, "weight", input);
     if (input.numel() > 0) {
@@ -148,7 +148,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight,
                                         const Tensor& pos_weight, Reduction reduction) {
-    trace::Scope ts(trace::op, "binary_cross_entropy_with_logits");
+    trace::OpScope ts("binary_cross_entropy_with_logits", input, target, weight, pos_weight);
     check_same_shape("binary_cross_entropy_with_logits", input, target);
     check_broadcasts_to("binary_cross_entropy_with_logits", weight, "weight", input);
     check_broadcasts_to("binary_cross_entropy_with_logits", pos_weight, "pos_weight", input);
@@ -173,7 +173,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                 Reduction reduction) {
-    trace::Scope ts(trace::op, "nll_loss");
+    trace::OpScope ts("nll_loss", input, target, weight);
     return unbatched(input, target, reduction, [&](const Tensor& logp, const Tensor& t) {
         Picked p = pick_targets("nll_loss", logp, t, weight, ignore_index);
         return reduce_weighted(p.loss, p.weight_of_target, reduction);
@@ -182,7 +182,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      Reduction reduction, double label_smoothing) {
-    trace::Scope ts(trace::op, "cross_entropy");
+    trace::OpScope ts("cross_entropy", input, target, weight);
     NB_CHECK_VALUE(label_smoothing >= 0 && label_smoothing <= 1, "cross_entropy: label_smoothing must be in [0, 1], got ",
                    label_smoothing);
     NB_CHECK(input.dim() >= 1, "cross_entropy: expected input [N, C], [N, C, d1, ...] or [C], got ", input.shape());

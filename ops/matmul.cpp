@@ -97,7 +97,7 @@ Tensor matmul_grad_b(const Tensor& a, const Tensor& gy, const Shape& b_shape) {
 
 // The recorded batched product: a [..., M, K], b [..., K, N], both at least 2-D.
 Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
-    trace::Scope ts(trace::op, op, [&] { return trace::matmul_flops(a.shape(), b.shape()); });
+    trace::OpScope ts(op, [&] { return trace::matmul_flops(a.shape(), b.shape()); }, a, b);
     const Shape ba = batch_of(a.shape()), bb = batch_of(b.shape());
     for (size_t i = 1; i <= std::min(ba.size(), bb.size()); ++i) {
         const int64_t da = ba[ba.size() - i], db = bb[bb.size() - i];
@@ -149,7 +149,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-    trace::Scope ts(trace::op, "linear");
+    trace::OpScope ts("linear", x, weight, bias);
     NB_CHECK(weight.dim() == 2, "linear: weight must be [out_features, in_features], got ", weight.shape());
     check_operands("linear", x, weight);
     const int64_t out = weight.size(0), in = weight.size(1);

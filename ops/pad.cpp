@@ -33,7 +33,7 @@ const char* mode_name(PadMode mode) {
 }  // namespace
 
 Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, double value) {
-    trace::Scope ts(trace::op, "pad");
+    trace::OpScope ts("pad", x);
     NB_CHECK_VALUE(pads.size() % 2 == 0, "pad: padding length must be even, got ", pads.size(), " values ", pads);
     const int64_t m = static_cast<int64_t>(pads.size()) / 2;  // number of padded trailing dims
     NB_CHECK(m <= x.dim(), "pad: padding ", pads, " covers ", m, " dims but the input ", x.shape(), " has ", x.dim());

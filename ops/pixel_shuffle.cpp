@@ -29,7 +29,7 @@ Shape permutation(int64_t batch, std::initializer_list<int64_t> tail) {
 }  // namespace
 
 Tensor pixel_shuffle(const Tensor& x, int64_t r) {
-    trace::Scope ts(trace::op, "pixel_shuffle");
+    trace::OpScope ts("pixel_shuffle", x);
     NB_CHECK_VALUE(r > 0, "pixel_shuffle: upscale_factor must be positive, got ", r);
     NB_CHECK(x.dim() >= 3 && x.size(-3) % (r * r) == 0, "pixel_shuffle: expected [*, C*", r * r,
              ", H, W] (channels divisible by upscale_factor^2 = ", r * r, "), got ", x.shape());

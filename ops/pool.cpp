@@ -66,7 +66,7 @@ int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 }
 
 ValuesIndices max_pool2d_with_indices(const Tensor& x, const MaxPool2dOptions& o) {
-    trace::Scope ts(trace::op, "max_pool2d");
+    trace::OpScope ts("max_pool2d", x);
     const Tensor x4 = as_batch("max_pool2d", x);  // [N, C, H, W]
     const PoolParams p = checked_params("max_pool2d", x4.shape(),
                                         {.kernel_size = o.kernel_size,
@@ -85,7 +85,7 @@ ValuesIndices max_pool2d_with_indices(const Tensor& x, const MaxPool2dOptions& o
 Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& o) { return max_pool2d_with_indices(x, o).values; }
 
 Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& o) {
-    trace::Scope ts(trace::op, "avg_pool2d");
+    trace::OpScope ts("avg_pool2d", x);
     const Tensor x4 = as_batch("avg_pool2d", x);  // [N, C, H, W]
     const PoolParams p = checked_params("avg_pool2d", x4.shape(),
                                         {.kernel_size = o.kernel_size,
@@ -101,7 +101,7 @@ Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& o) {
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Int2 output_size) {
-    trace::Scope ts(trace::op, "adaptive_avg_pool2d");
+    trace::OpScope ts("adaptive_avg_pool2d", x);
     const Tensor x4 = as_batch("adaptive_avg_pool2d", x);  // [N, C, H, W]
     NB_CHECK_VALUE(output_size.h >= 0 && output_size.w >= 0, "adaptive_avg_pool2d: output_size ", output_size,
                    " must be non-negative (input ", x.shape(), ")");

@@ -40,7 +40,7 @@ Shape kept_shape(const Shape& shape, const Shape& dims) {
 }
 
 Tensor reduce_op(const char* name, ReduceOp op, const Tensor& x_in, const Shape& dims_in, bool keepdim) {
-    trace::Scope ts(trace::op, name);
+    trace::OpScope ts(name, x_in);
     Tensor x = x_in;
     if (op == ReduceOp::Sum && !is_floating(x.dtype())) x = x.to(kInt64);  // torch.sum of ints/bools gives int64
     if (op == ReduceOp::Mean)
@@ -109,7 +109,7 @@ Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
 }
 
 Tensor var(const Tensor& x, const Shape& dims_in, int64_t correction, bool keepdim) {
-    trace::Scope ts(trace::op, "var");
+    trace::OpScope ts("var", x);
     const Shape dims = normalize_dims("var", x, dims_in);
     int64_t n = 1;
     for (int64_t d : dims) n *= x.size(d);

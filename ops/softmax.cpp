@@ -24,7 +24,7 @@ namespace {
 Tensor kernel_input(const Tensor& t) { return t.dim() == 0 ? t.reshape({1}) : t.contiguous(); }
 
 Tensor softmax_op(const char* op, bool log, const Tensor& x, int64_t dim) {
-    trace::Scope ts(trace::op, op);
+    trace::OpScope ts(op, x);
     NB_CHECK_VALUE(is_floating(x.dtype()), op, ": expected a floating tensor, got ", dtype_name(x.dtype()), " ",
                    x.shape());
     dim = wrap_dim(dim, x.dim(), op);

@@ -130,6 +130,7 @@ struct EpochRun {
 #ifdef _OPENMP
         omp_set_num_threads(1);  // the workers are the parallelism; nested OpenMP teams would oversubscribe
 #endif
+        trace::set_thread_name(detail::concat("dataloader worker ", w));  // the thread's name in traces
         const int64_t capacity = options.num_workers * options.prefetch_factor;
         for (;;) {
             int64_t b;

@@ -1,6 +1,7 @@
 // tests/core/test_trace.cpp — core/trace.cpp recording: filters, graph roots and depth on real scopes, ring
 // accounting under overwrite (entries + lost == written), module scopes named by state-dict paths, backward scopes
-// linked to their forward ops, and the Chrome JSON (parsed back, nesting per thread and field types checked).
+// linked to their forward ops, and the Chrome JSON (parsed back, nesting per thread and field types checked, per-thread
+// entries and lost counts read back).
 // No timing assertions.
 #include <map>
 #include <set>
@@ -133,6 +134,28 @@ TEST_CASE("trace: the rings overwrite the oldest records and count them", "[trac
     const auto j = nlohmann::json::parse(json.str());
     CHECK(j["otherData"]["lost"] == s.lost);
     CHECK(j["otherData"]["written"] == 130);
+    // Per thread: ftrace's per_cpu/cpuN/stats in otherData, read back by read_json.
+    const auto& threads = j["otherData"]["threads"];
+    REQUIRE(threads.size() == s.thread_names.size());
+    uint64_t json_lost = 0, json_entries = 0;
+    for (const auto& t : threads) {
+        const uint32_t tid = t["tid"];
+        CHECK(t["name"] == s.thread_names.at(tid));
+        CHECK(t["lost"] == s.thread_lost.at(tid));
+        CHECK(t["lost_before_ns"] == s.lost_before_ns.at(tid));
+        json_lost += t["lost"].get<uint64_t>();
+        json_entries += t["entries"].get<uint64_t>();
+    }
+    CHECK(json_lost == s.lost);
+    CHECK(json_entries == s.entries);
+    CHECK(threads[0]["lost"] == 100 - capacity);
+    const trace::Session back = trace::read_json(json.str());
+    CHECK(back.thread_lost == s.thread_lost);
+    CHECK(back.lost_before_ns == s.lost_before_ns);
+    CHECK(back.thread_names == s.thread_names);
+    std::ostringstream graph_back;
+    trace::write_graph(graph_back, back);
+    CHECK(graph_back.str() == graph.str());  // [LOST N EVENTS] and } /* name */ lines included
 }
 
 TEST_CASE("trace: module scopes are named by their state-dict paths", "[trace]") {

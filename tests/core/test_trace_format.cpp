@@ -1,6 +1,7 @@
 // tests/core/test_trace_format.cpp — core/trace_format.cpp and core/trace_filter.cpp on hand-made sessions: ftrace's
 // duration cell and marks at their exact boundaries, the function_graph layout (nesting, leaves, comments, lost
-// entries), the statistics table's self time, and ftrace's glob semantics.
+// entries), recorded input shapes as call arguments, the statistics table's self time (grouped by name, or by name
+// and input shapes), and ftrace's glob semantics.
 #include <sstream>
 
 #include "core/trace_format.h"
@@ -124,6 +125,55 @@ TEST_CASE("trace: the statistics table counts calls, total and self time", "[tra
         CHECK(name != "hello");  // markers are not calls
     }
     CHECK(rows == 2);
+}
+
+TEST_CASE("trace: recorded input shapes print as the call's arguments", "[trace]") {
+    trace::Session s = small_session();
+    s.events[1].shapes = "f32[8,3,288,288],f32[16,3,3,3],f32[16]";  // B, a leaf
+    s.events[0].shapes = "i64[]";                                   // A, with children
+    std::ostringstream graph, function;
+    trace::write_graph(graph, s);
+    trace::write_function(function, s);
+    const std::string expected =
+        " 0)               |  A(i64[]) {\n"
+        " 0)   1.382 us    |    B(f32[8,3,288,288], f32[16,3,3,3], f32[16]);\n"
+        " 0)               |    /* hello */\n"
+        " 0) + 10.001 us   |    C();\n"
+        " 0) + 20.000 us   |  }\n";
+    CHECK(graph.str().substr(graph.str().find(" 0)")) == expected);
+    CHECK(function.str().find("    0.000001: B(f32[8,3,288,288], f32[16,3,3,3], f32[16]) <-A\n") !=
+          std::string::npos);
+    // no shapes: no parentheses; callers by name only
+    CHECK(function.str().find("    0.000005: C <-A\n") != std::string::npos);
+}
+
+TEST_CASE("trace: the statistics table groups by name, or by name and input shapes", "[trace]") {
+    trace::Session s;
+    s.tracer = trace::Tracer::function_graph;
+    s.thread_names = {"main"};
+    s.events = {ev("conv2d", 0, 3000, 0), ev("conv2d", 5000, 1000, 0), ev("conv2d", 7000, 2000, 0)};
+    s.events[0].shapes = "f32[8,3,32,32],f32[16,3,3,3]";
+    s.events[1].shapes = "f32[8,16,16,16],f32[16,16,3,3]";
+    s.events[2].shapes = "f32[8,3,32,32],f32[16,3,3,3]";
+    auto rows = [&](bool by_shape) {
+        std::ostringstream out;
+        trace::write_stat(out, s, {.group_by_shape = by_shape});
+        std::vector<std::string> r;  // "calls total | shapes" per row, in table order
+        std::istringstream lines(out.str());
+        std::string line;
+        while (std::getline(lines, line)) {
+            std::istringstream words(line);
+            std::string name, category, calls, total, unit;
+            words >> name >> category >> calls >> total >> unit;
+            if (name != "conv2d") continue;
+            const size_t shapes = line.find("f32[");
+            r.push_back(calls + " " + total + (shapes == std::string::npos ? "" : " | " + line.substr(shapes)));
+        }
+        return r;
+    };
+    CHECK(rows(false) == std::vector<std::string>{"3 6.000"});
+    CHECK(rows(true) == std::vector<std::string>{"2 5.000 | f32[8,3,32,32], f32[16,3,3,3]",
+                                                 "1 1.000 | f32[8,16,16,16], f32[16,16,3,3]"});
 }
 
 TEST_CASE("trace: ftrace glob semantics", "[trace]") {
