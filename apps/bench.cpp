@@ -17,6 +17,7 @@
 #include "autograd/grad_mode.h"
 #include "core/factory.h"
 #include "core/storage.h"
+#include "core/trace.h"
 
 namespace nabla::apps {
 namespace {
@@ -60,6 +61,7 @@ void run_bench(const BenchOptions& o) {
 
     std::vector<double> times;
     for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
+        trace::step_marker(i);  // step boundaries for a traced bench (NABLA_TRACE_STEPS windows)
         const auto start = std::chrono::steady_clock::now();
         if (o.infer) {
             autograd::NoGradGuard no_grad;
