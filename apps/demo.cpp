@@ -96,7 +96,7 @@ void add_demo_command(CLI::App& app) {
                                            "photos, evaluate it and save predicted masks (a tour of `nabla "
                                            "train|eval|predict`)");
     cmd->add_option("--model", d->model, "u2netp (a few minutes), tinyseg (seconds, on generated ellipses) or panet "
-                                         "(x2 super-resolution of the bundled photos, about 20 minutes)")
+                                         "(x2 super-resolution of the bundled photos, about 12 minutes)")
         ->capture_default_str()
         ->check(CLI::IsMember({"u2netp", "tinyseg", "panet"}));
     cmd->add_option("--epochs", d->epochs, "Passes over the training data (0: 10 for u2netp, 6 for tinyseg and panet)")
