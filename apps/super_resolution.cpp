@@ -38,11 +38,16 @@ Tensor bicubic_x2(const Tensor& lr) {  // [N, 3, h, w] -> [N, 3, 2h, 2w], the ba
     return clamp(interpolate(lr, {.size = Int2{2 * lr.size(-2), 2 * lr.size(-1)}, .mode = InterpolateMode::Bicubic}), -1.0, 1.0);
 }
 
-// Keeps the images of `split`; `names` are their paths, in the order load_sr_images read them.
-std::vector<Tensor> select(std::vector<Tensor> images, const std::vector<std::string>& names, SRSplit split) {
+// Keeps the images of `split`; `names` are their paths, in the order load_sr_images read them, and are filtered
+// alongside when given.
+std::vector<Tensor> select(std::vector<Tensor> images, const std::vector<std::string>& names, SRSplit split,
+                           std::vector<std::string>* kept_names = nullptr) {
     std::vector<Tensor> keep;
-    for (size_t i = 0; i < images.size(); ++i)
-        if (in_split(split, i, names[i])) keep.push_back(std::move(images[i]));
+    for (size_t i = 0; i < images.size(); ++i) {
+        if (!in_split(split, i, names[i])) continue;
+        keep.push_back(std::move(images[i]));
+        if (kept_names) kept_names->push_back(names[i]);
+    }
     return keep;
 }
 
@@ -150,10 +155,8 @@ SREvalResult evaluate_panet(const std::vector<std::string>& set, const std::stri
     auto model = load_panet(set, weights);
     const Degradation degradation = parse_degradation(degradation_name);
     std::vector<std::string> names;
-    const auto images = select(load_sr_images(dir, 2 * 8, &names), names, split);
     std::vector<std::string> kept;
-    for (size_t i = 0; i < names.size(); ++i)
-        if (in_split(split, i, names[i])) kept.push_back(names[i]);
+    const auto images = select(load_sr_images(dir, 2 * 8, &names), names, split, &kept);
     if (images.empty()) throw Error(fmt::format("eval panet: no image of {} is in the split", dir));
     if (!samples_dir.empty()) fs::create_directories(samples_dir);
     SREvalResult r;
