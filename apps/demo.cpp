@@ -28,6 +28,12 @@ struct DemoOptions {
     std::string output;  // "": runs/demo, or runs/demo-panet for PANet
 };
 
+// A fresh run each time in `dir`: its weights and log go (generated data is kept).
+void clear_run(const std::string& dir) {
+    std::filesystem::remove_all(std::filesystem::path(dir) / "weights");
+    std::filesystem::remove(std::filesystem::path(dir) / "results.csv");
+}
+
 int check_loss_fell(const TrainResult& r) {
     if (r.last_loss < 0.7 * r.first_loss) return 0;
     fmt::print(stderr, "demo: the loss did not fall by 30% ({:.4f} -> {:.4f})\n", r.first_loss, r.last_loss);
@@ -43,8 +49,7 @@ int run_panet_demo(const DemoOptions& d) {
     o.train.batch = d.batch > 0 ? d.batch : 4, o.train.workers = d.workers, o.train.seed = d.seed;
     o.train.output = d.output.empty() ? "runs/demo-panet" : d.output;
     o.train.exist_ok = true;
-    fs::remove_all(fs::path(o.train.output) / "weights");
-    fs::remove(fs::path(o.train.output) / "results.csv");
+    clear_run(o.train.output);
     const TrainResult r = train_panet(o);
 
     const std::string best = (fs::path(r.run_dir) / "weights" / "best.safetensors").string();
@@ -73,8 +78,7 @@ int run_demo(const DemoOptions& d) {
     o.train.batch = d.batch > 0 ? d.batch : 8, o.train.workers = d.workers, o.train.seed = d.seed;
     o.train.output = d.output.empty() ? "runs/demo" : d.output;
     o.train.exist_ok = true;
-    fs::remove_all(fs::path(o.train.output) / "weights");  // a fresh run each time (the generated data is kept)
-    fs::remove(fs::path(o.train.output) / "results.csv");
+    clear_run(o.train.output);
     const TrainResult r = train_segmentation(o);
 
     const std::string best = (fs::path(r.run_dir) / "weights" / "best.safetensors").string();

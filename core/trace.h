@@ -157,12 +157,8 @@ class OpScope {
 public:
     template <class... Tensors>
         requires(std::is_same_v<Tensors, Tensor> && ...)
-    explicit OpScope(const char* name, const Tensors&... inputs) noexcept {
-        if (enabled(op)) [[unlikely]] {
-            const std::array<const Tensor*, sizeof...(Tensors)> p{&inputs...};
-            armed_ = detail::begin_op(name, -1, p.data(), p.size());
-        }
-    }
+    explicit OpScope(const char* name, const Tensors&... inputs) noexcept
+        : OpScope(name, [] { return int64_t{-1}; }, inputs...) {}
     template <class FlopsFn, class... Tensors>
         requires(std::is_invocable_v<FlopsFn> && (std::is_same_v<Tensors, Tensor> && ...))
     OpScope(const char* name, FlopsFn&& flops, const Tensors&... inputs) noexcept {

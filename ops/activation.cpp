@@ -17,7 +17,6 @@ Tensor silu(const Tensor& x) { return unary_op("silu", UnaryOp::Silu, x); }
 Tensor hardswish(const Tensor& x) { return unary_op("hardswish", UnaryOp::Hardswish, x); }
 Tensor hardsigmoid(const Tensor& x) { return unary_op("hardsigmoid", UnaryOp::Hardsigmoid, x); }
 Tensor softplus(const Tensor& x, double beta, double threshold) {
-    trace::OpScope ts("softplus", x);
     return unary_op("softplus", UnaryOp::Softplus, x, {beta, threshold});
 }
 

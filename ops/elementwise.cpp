@@ -178,8 +178,7 @@ Tensor sign(const Tensor& x) { return unary_op("sign", UnaryOp::Sign, x); }
 Tensor sin(const Tensor& x) { return unary_op("sin", UnaryOp::Sin, x); }
 Tensor cos(const Tensor& x) { return unary_op("cos", UnaryOp::Cos, x); }
 Tensor atan(const Tensor& x) { return unary_op("atan", UnaryOp::Atan, x); }
-Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
-    trace::OpScope ts("clamp", x);
+Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {  // traced by unary_op
     constexpr double inf = std::numeric_limits<double>::infinity();
     const double lo = min.value_or(-inf), hi = max.value_or(inf);
     if (lo > hi) return add(mul(x, 0.0), hi);  // torch: every value becomes max (NaN stays), with gradient 0
