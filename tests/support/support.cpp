@@ -62,6 +62,17 @@ std::string fixture_path(const std::string& name) { return std::string(NABLA_FIX
 
 TensorMap load_fixture(const std::string& name) { return load_safetensors(fixture_path(name)); }
 
+void require_keys_match(const TensorMap& state_dict, const std::string& fixture) {
+    const TensorMap expected = load_fixture(fixture);
+    REQUIRE(state_dict.size() == expected.size());
+    for (const auto& [key, shape] : expected) {
+        INFO(key);
+        REQUIRE(state_dict.count(key));
+        const Tensor s = shape.contiguous();
+        REQUIRE(state_dict.at(key).shape() == Shape(s.data_ptr<int64_t>(), s.data_ptr<int64_t>() + s.numel()));
+    }
+}
+
 Tensor t64(const std::vector<double>& values, const Shape& shape) {
     return from_vector(values, shape.empty() ? Shape{static_cast<int64_t>(values.size())} : shape);
 }

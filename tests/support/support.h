@@ -29,6 +29,9 @@ private:
 
 std::string fixture_path(const std::string& name);  // name without extension, relative to tests/fixtures
 TensorMap load_fixture(const std::string& name);
+// REQUIREs that a model's state dict has exactly the keys of a `keys` fixture (tests/fixtures/make_models.py: each
+// key's shape as an int64 vector), with those shapes.
+void require_keys_match(const TensorMap& state_dict, const std::string& fixture);
 
 // A float64 tensor from values, for hand-written expectations: t({1, 2, 3}, {3})
 Tensor t64(const std::vector<double>& values, const Shape& shape = {});
