@@ -54,7 +54,7 @@ int run_panet_demo(const DemoOptions& d) {
 
     const std::string best = (fs::path(r.run_dir) / "weights" / "best.safetensors").string();
     const std::string pictures = (fs::path(r.run_dir) / "predictions").string();
-    const SREvalResult e = evaluate_panet(o.set, best, o.data, SRSplit::HeldOut, o.degradation, 48, pictures);
+    const SREvalResult e = evaluate_panet(o.set, best, o.data, SRSplit::HeldOut, o.degradation, {}, pictures);
     fmt::print("\ndemo: panet L1 {:.4f} -> {:.4f} over {} steps; {} held-out photos, whole: PSNR {:.2f} dB SSIM {:.4f} "
                "(bicubic {:.2f} dB, {:.4f})\n",
                r.first_loss, r.last_loss, r.steps, e.images, e.psnr, e.ssim, e.psnr_bicubic, e.ssim_bicubic);

@@ -150,7 +150,7 @@ SRSplit parse_split(const std::string& name) {
 }
 
 SREvalResult evaluate_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& dir,
-                            SRSplit split, const std::string& degradation_name, int64_t tile,
+                            SRSplit split, const std::string& degradation_name, const Tiling& tiling,
                             const std::string& samples_dir) {
     auto model = load_panet(set, weights);
     const Degradation degradation = parse_degradation(degradation_name);
@@ -166,7 +166,7 @@ SREvalResult evaluate_panet(const std::vector<std::string>& set, const std::stri
         const int64_t h = image.size(1) / 2 * 2, w = image.size(2) / 2 * 2;
         const Tensor hr = data::to_tensor(image.narrow(1, 0, h).narrow(2, 0, w)) * 2.0 - 1.0;
         const Tensor lr = degrade(hr, degradation);
-        const Tensor sr = to_unit(upscale_tiled(*model, lr, tile)).unsqueeze(0);
+        const Tensor sr = to_unit(upscale_tiled(*model, lr, tiling)).unsqueeze(0);
         const Tensor bic = to_unit(bicubic_x2(lr.unsqueeze(0))), ref = to_unit(hr).unsqueeze(0);
         r.psnr += metrics::psnr(sr, ref, 1.0), r.ssim += metrics::ssim(sr, ref, 1.0);
         r.psnr_bicubic += metrics::psnr(bic, ref, 1.0), r.ssim_bicubic += metrics::ssim(bic, ref, 1.0);
@@ -184,14 +184,14 @@ SREvalResult evaluate_panet(const std::vector<std::string>& set, const std::stri
 }
 
 int64_t predict_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& input,
-                      const std::string& output, int64_t tile) {
+                      const std::string& output, const Tiling& tiling) {
     auto model = load_panet(set, weights);
     const std::vector<std::string> files = fs::is_directory(input) ? data::list_images(input) : std::vector<std::string>{input};
     fs::create_directories(output);
     ProgressBar bar("predict panet", static_cast<int64_t>(files.size()));
     for (const auto& file : files) {
         const Tensor lr = data::to_tensor(data::read_image(file, data::ImageMode::RGB)) * 2.0 - 1.0;
-        const Tensor sr = to_unit(upscale_tiled(*model, lr, tile));
+        const Tensor sr = to_unit(upscale_tiled(*model, lr, tiling));
         data::write_png((fs::path(output) / (fs::path(file).stem().string() + "_x2.png")).string(), data::to_uint8(sr));
         bar.update();
     }
@@ -223,23 +223,28 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         add_train_options(cmd, o->train);
         cmd->callback([o] { train_panet(*o); });
     }
-    auto common = [](CLI::App* cmd, std::string& weights, int64_t& tile, std::vector<std::string>& set) {
+    auto common = [](CLI::App* cmd, std::string& weights, Tiling& tiling, std::vector<std::string>& set) {
         cmd->add_option("--weights", weights, "Weights (a checkpoint, its EMA if any, or a plain state dict)")
             ->required()
             ->check(CLI::ExistingFile);
-        cmd->add_option("--tile", tile, "LR tile side for large images (tiles overlap by 8 pixels)")->capture_default_str();
+        cmd->add_option("--tile", tiling.tile, "LR tile side: images are upscaled in overlapping tiles of this size, "
+                                               "the attention's cost growing with the square of a tile's area")
+            ->capture_default_str();
+        cmd->add_option("--tile-overlap", tiling.overlap, "LR pixels shared by neighbouring tiles, blended")
+            ->capture_default_str();
+        cmd->add_option("--tile-batch", tiling.batch, "Tiles per forward pass (memory grows with it)")->capture_default_str();
         cmd->add_option("--set", set, "Model argument KEY=VALUE, as in training");
     };
     {
         struct EvalArgs {
             std::string weights, data = "data/photos", split = "all", degradation = "maxpool", json, samples;
-            int64_t tile = 48;
+            Tiling tiling;
             std::vector<std::string> set;
         };
         auto o = std::make_shared<EvalArgs>();
         auto* cmd = eval->add_subcommand("panet", "PSNR and SSIM (on [0, 1]) of PANet and of bicubic upscaling on a folder "
                                                   "of images used as HR");
-        common(cmd, o->weights, o->tile, o->set);
+        common(cmd, o->weights, o->tiling, o->set);
         cmd->add_option("--data", o->data, "Folder of HR images (searched recursively)")->capture_default_str();
         cmd->add_option("--split", o->split, "Which images of --data: all, or the training run's default split of "
                                              "it (train, held-out: every fourth image)")
@@ -250,7 +255,7 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         cmd->add_option("--samples", o->samples, "Also save bicubic | PANet | ground truth pictures into this folder");
         cmd->callback([o] {
             const SREvalResult r = evaluate_panet(o->set, o->weights, o->data, parse_split(o->split), o->degradation,
-                                                  o->tile, o->samples);
+                                                  o->tiling, o->samples);
             const nlohmann::ordered_json j{{"model", "panet"}, {"data", o->data}, {"split", o->split},
                                            {"images", r.images}, {"degradation", o->degradation},
                                            {"psnr", r.psnr}, {"ssim", r.ssim}, {"psnr_bicubic", r.psnr_bicubic},
@@ -262,15 +267,15 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
     {
         struct PredictArgs {
             std::string weights, input, output;
-            int64_t tile = 48;
+            Tiling tiling;
             std::vector<std::string> set;
         };
         auto o = std::make_shared<PredictArgs>();
         auto* cmd = predict->add_subcommand("panet", "Upscale images x2 with PANet: <stem>_x2.png");
-        common(cmd, o->weights, o->tile, o->set);
+        common(cmd, o->weights, o->tiling, o->set);
         cmd->add_option("--input", o->input, "An image or a folder of images")->required();
         cmd->add_option("--output", o->output, "Folder for the upscaled images")->required();
-        cmd->callback([o] { predict_panet(o->set, o->weights, o->input, o->output, o->tile); });
+        cmd->callback([o] { predict_panet(o->set, o->weights, o->input, o->output, o->tiling); });
     }
 }
 

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/super_resolution_data.h"
 #include "apps/train_loop.h"
 
 namespace nabla::apps {
@@ -37,13 +38,13 @@ bool in_split(SRSplit split, size_t index, const std::string& path);
 SRSplit parse_split(const std::string& name);  // "all" | "train" | "held-out"
 
 // Every image of `dir` in `split` (cropped to even sides) is the HR reference; the LR input is made by
-// `degradation`; the model upscales it in tiles of `tile` LR pixels. With `samples_dir`, also saves
+// `degradation`; the model upscales it in tiles. With `samples_dir`, also saves
 // <stem>_compare.png there: bicubic | model | ground truth.
 SREvalResult evaluate_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& dir,
-                            SRSplit split, const std::string& degradation, int64_t tile,
+                            SRSplit split, const std::string& degradation, const Tiling& tiling,
                             const std::string& samples_dir = "");
 // Writes <stem>_x2.png for each image of `input` (a file or a folder) into `output`; returns how many.
 int64_t predict_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& input,
-                      const std::string& output, int64_t tile);
+                      const std::string& output, const Tiling& tiling);
 
 }  // namespace nabla::apps

@@ -67,28 +67,47 @@ data::Example SRDataset::get(int64_t index, Generator& gen) const {
     return {degrade(hr, degradation_).contiguous(), hr};
 }
 
-Tensor upscale_tiled(nn::Module& model, const Tensor& lr, int64_t tile, int64_t overlap) {  // lr: [3, h, w]
-    NB_CHECK_VALUE(tile > overlap && overlap >= 0, "upscale_tiled: needs tile > overlap >= 0");
+Tensor upscale_tiled(nn::Module& model, const Tensor& lr, const Tiling& tiling) {
+    const auto [tile, overlap, batch] = tiling;
+    NB_CHECK_VALUE(tile > overlap && overlap >= 0 && batch >= 1, "upscale_tiled: needs tile > overlap >= 0 and batch >= 1");
     autograd::NoGradGuard no_grad;
     const int64_t h = lr.size(1), w = lr.size(2);
-    Tensor sum = zeros({3, 2 * h, 2 * w}), count = zeros({1, 2 * h, 2 * w});
-    auto starts = [&](int64_t size) {  // tile origins covering [0, size), the last one flush with the end
+    const int64_t th = std::min(tile, h), tw = std::min(tile, w);  // every tile has this size
+    auto starts = [&](int64_t size, int64_t t) {  // tile origins covering [0, size), the last one flush with the end
         std::vector<int64_t> s;
-        const int64_t t = std::min(tile, size);
         for (int64_t p = 0;; p += tile - overlap) {
             s.push_back(std::min(p, size - t));
             if (p + t >= size) break;
         }
         return s;
     };
-    for (const int64_t y : starts(h))
-        for (const int64_t x : starts(w)) {
-            const int64_t th = std::min(tile, h), tw = std::min(tile, w);
-            const Tensor out = model(lr.narrow(1, y, th).narrow(2, x, tw).unsqueeze(0)).squeeze(0);  // [3, 2th, 2tw]
-            sum.narrow(1, 2 * y, 2 * th).narrow(2, 2 * x, 2 * tw).add_(out);
-            count.narrow(1, 2 * y, 2 * th).narrow(2, 2 * x, 2 * tw).add_(1.0);
+    // Where tiles overlap, each output pixel is a weighted mean that fades every tile out towards its edges, over the
+    // width of the overlap, so that no seam shows. Weights stay positive: a pixel that one tile covers keeps its value.
+    auto ramp = [&](int64_t n) {
+        std::vector<float> r(static_cast<size_t>(n));
+        const int64_t fade = std::max<int64_t>(2 * overlap, 1);
+        for (int64_t i = 0; i < n; ++i)
+            r[static_cast<size_t>(i)] = static_cast<float>(std::min({i + 1, n - i, fade})) / static_cast<float>(fade);
+        return from_vector(r);
+    };
+    const Tensor weight = ramp(2 * th).unsqueeze(1) * ramp(2 * tw).unsqueeze(0);  // [2th, 2tw]
+    std::vector<std::pair<int64_t, int64_t>> origins;
+    for (const int64_t y : starts(h, th))
+        for (const int64_t x : starts(w, tw)) origins.emplace_back(y, x);
+    Tensor sum = zeros({3, 2 * h, 2 * w}), total = zeros({2 * h, 2 * w});
+    for (size_t first = 0; first < origins.size(); first += static_cast<size_t>(batch)) {
+        const size_t n = std::min(origins.size() - first, static_cast<size_t>(batch));
+        std::vector<Tensor> tiles;
+        for (size_t i = 0; i < n; ++i)
+            tiles.push_back(lr.narrow(1, origins[first + i].first, th).narrow(2, origins[first + i].second, tw));
+        const Tensor out = model(stack(tiles));  // [n, 3, 2th, 2tw]
+        for (size_t i = 0; i < n; ++i) {
+            const auto [y, x] = origins[first + i];
+            sum.narrow(1, 2 * y, 2 * th).narrow(2, 2 * x, 2 * tw).add_(out.select(0, static_cast<int64_t>(i)) * weight);
+            total.narrow(0, 2 * y, 2 * th).narrow(1, 2 * x, 2 * tw).add_(weight);
         }
-    return sum / count;
+    }
+    return sum / total;
 }
 
 }  // namespace nabla::apps

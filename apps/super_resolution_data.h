@@ -40,9 +40,16 @@ private:
     int64_t crops_per_image_;
 };
 
-// The model applied to a whole LR image [3, h, w] in [−1, 1] in overlapping tiles of `tile`×`tile` LR pixels
-// (`overlap` pixels shared with each neighbour, averaged), so that the pyramid attention's cost, quadratic in the
-// tile's area, stays bounded. Returns [3, 2h, 2w]. The model must be in eval mode; no gradients are kept.
-Tensor upscale_tiled(nn::Module& model, const Tensor& lr, int64_t tile = 48, int64_t overlap = 8);
+// How a large image is cut for the model: tiles of `tile`×`tile` LR pixels (the training crops' LR side), sharing
+// `overlap` pixels with each neighbour, `batch` tiles per forward pass.
+struct Tiling {
+    int64_t tile = 48, overlap = 8, batch = 4;
+};
+
+// The model applied to a whole LR image [3, h, w] in [−1, 1] in overlapping tiles, so that the pyramid attention's
+// cost, quadratic in the tile's area, stays bounded. Where tiles overlap, weights fade each one out towards its
+// edges, so no seam shows. Returns [3, 2h, 2w]. The model must be in eval mode (each tile then sees only itself);
+// no gradients are kept.
+Tensor upscale_tiled(nn::Module& model, const Tensor& lr, const Tiling& tiling = {});
 
 }  // namespace nabla::apps

@@ -1,12 +1,14 @@
 // tests/apps/test_super_resolution.cpp — the super-resolution data path: the two degradations, HR/LR crops,
 // unreadable or too-small images skipped by name, and tiled upscaling equal to whole-image upscaling for a local
-// model, whatever the tile grid; the default held-out split, and `nabla eval panet` scoring a folder next to bicubic.
+// model, whatever the tile grid, and the same for PANet whether tiles go one or several at a time; the default
+// held-out split, and `nabla eval panet` scoring a folder next to bicubic.
 #include <filesystem>
 #include <fstream>
 
 #include "apps/models.h"
 #include "apps/super_resolution.h"
 #include "apps/super_resolution_data.h"
+#include "models/panet/panet.h"
 #include "nn/metrics.h"
 #include "nn/safetensors.h"
 #include "nn/data/functional.h"
@@ -49,12 +51,24 @@ TEST_CASE("super-resolution: crops, and unreadable or small images skipped", "[s
 TEST_CASE("super-resolution: tiled upscaling equals whole-image upscaling for a local model", "[sr]") {
     nn::Upsample up({.scale_factor = 2.0, .mode = InterpolateMode::Nearest});
     Generator g(3);
-    for (auto [h, w, tile, overlap] : std::vector<std::array<int64_t, 4>>{{37, 23, 16, 4}, {16, 16, 16, 4}, {9, 30, 8, 0}}) {
-        INFO(h << "x" << w << " tile " << tile << " overlap " << overlap);
+    for (auto [h, w, tile, overlap, batch] :
+         std::vector<std::array<int64_t, 5>>{{37, 23, 16, 4, 4}, {37, 23, 16, 4, 1}, {16, 16, 16, 4, 3}, {9, 30, 8, 0, 2}}) {
+        INFO(h << "x" << w << " tile " << tile << " overlap " << overlap << " batch " << batch);
         const Tensor lr = rand({3, h, w}, {}, &g);
         const Tensor whole = up(lr.unsqueeze(0)).squeeze(0);
-        REQUIRE_THAT(upscale_tiled(up, lr, tile, overlap), ClosesTo(whole, 1e-6, 0));
+        REQUIRE_THAT(upscale_tiled(up, lr, {tile, overlap, batch}), ClosesTo(whole, 1e-6, 0));
     }
+}
+
+TEST_CASE("super-resolution: PANet's tiles give the same picture one at a time or batched", "[sr]") {
+    manual_seed(0);
+    models::PANet net({.channels = 8, .blocks = 2, .level = 2});
+    net.eval();  // in eval mode a tile sees only itself, so batching must not change a pixel beyond rounding
+    const Tensor lr = rand({3, 30, 41}) * 2 - 1;
+    const Tensor one = upscale_tiled(net, lr, {16, 4, 1});
+    REQUIRE(one.shape() == Shape{3, 60, 82});
+    REQUIRE_THAT(upscale_tiled(net, lr, {16, 4, 4}), ClosesTo(one, 1e-5, 0));
+    REQUIRE_THAT(upscale_tiled(net, lr, {16, 4, 5}), ClosesTo(one, 1e-5, 0));  // 12 tiles: a short last batch
 }
 
 TEST_CASE("super-resolution: the default split holds out every fourth photo and never the silhouette", "[sr]") {
@@ -86,8 +100,8 @@ TEST_CASE("super-resolution: eval panet scores the held-out images next to bicub
     auto model = apps::find_model("panet").make(args);
     save_safetensors(out.file("w.safetensors"), model->state_dict());
 
-    const auto r = evaluate_panet(set, out.file("w.safetensors"), d.path.string(), SRSplit::HeldOut, "maxpool", 12,
-                                  out.file("pictures"));
+    const auto r = evaluate_panet(set, out.file("w.safetensors"), d.path.string(), SRSplit::HeldOut, "maxpool",
+                                  {.tile = 12}, out.file("pictures"));
     REQUIRE(r.images == 1);
     const Tensor hr = data::to_tensor(images[3]) * 2.0 - 1.0;
     const Tensor lr = degrade(hr, Degradation::MaxPool).unsqueeze(0);
@@ -100,5 +114,5 @@ TEST_CASE("super-resolution: eval panet scores the held-out images next to bicub
     const Tensor picture = data::read_image(out.file("pictures/d_compare.png"), data::ImageMode::RGB);
     REQUIRE(picture.size(1) == 36 + 4);           // one row with save_image's 2-pixel padding
     REQUIRE(picture.size(2) == 3 * 42 + 4 * 2);  // bicubic | PANet | truth
-    REQUIRE(evaluate_panet(set, out.file("w.safetensors"), d.path.string(), SRSplit::All, "maxpool", 12).images == 4);
+    REQUIRE(evaluate_panet(set, out.file("w.safetensors"), d.path.string(), SRSplit::All, "maxpool", {.tile = 12}).images == 4);
 }
