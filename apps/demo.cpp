@@ -20,6 +20,8 @@
 namespace nabla::apps {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct DemoOptions {
     std::string model = "u2netp";
     int64_t epochs = 0, batch = 0;  // 0: the model's demo default
@@ -30,8 +32,8 @@ struct DemoOptions {
 
 // A fresh run each time in `dir`: its weights and log go (generated data is kept).
 void clear_run(const std::string& dir) {
-    std::filesystem::remove_all(std::filesystem::path(dir) / "weights");
-    std::filesystem::remove(std::filesystem::path(dir) / "results.csv");
+    fs::remove_all(fs::path(dir) / "weights");
+    fs::remove(fs::path(dir) / "results.csv");
 }
 
 int check_loss_fell(const TrainResult& r) {
@@ -42,7 +44,6 @@ int check_loss_fell(const TrainResult& r) {
 
 // PANet at its defaults (64 channels, 24 blocks, level 4) on 96x96 crops of the bundled photos.
 int run_panet_demo(const DemoOptions& d) {
-    namespace fs = std::filesystem;
     SROptions o;
     o.crops_per_image = 8;
     o.train.epochs = d.epochs > 0 ? d.epochs : 6;
@@ -64,7 +65,6 @@ int run_panet_demo(const DemoOptions& d) {
 }
 
 int run_demo(const DemoOptions& d) {
-    namespace fs = std::filesystem;
     if (d.model == "panet") return run_panet_demo(d);
     SegmentationTrainOptions o;
     o.model = d.model;

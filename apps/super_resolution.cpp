@@ -229,10 +229,14 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
             ->check(CLI::ExistingFile);
         cmd->add_option("--tile", tiling.tile, "LR tile side: images are upscaled in overlapping tiles of this size, "
                                                "the attention's cost growing with the square of a tile's area")
-            ->capture_default_str();
-        cmd->add_option("--tile-overlap", tiling.overlap, "LR pixels shared by neighbouring tiles, blended")
-            ->capture_default_str();
-        cmd->add_option("--tile-batch", tiling.batch, "Tiles per forward pass (memory grows with it)")->capture_default_str();
+            ->capture_default_str()
+            ->check(CLI::Range(1, 100000));
+        cmd->add_option("--tile-overlap", tiling.overlap, "LR pixels shared by neighbouring tiles, blended (less than --tile)")
+            ->capture_default_str()
+            ->check(CLI::Range(0, 100000));
+        cmd->add_option("--tile-batch", tiling.batch, "Tiles per forward pass (memory grows with it)")
+            ->capture_default_str()
+            ->check(CLI::Range(1, 100000));
         cmd->add_option("--set", set, "Model argument KEY=VALUE, as in training");
     };
     {

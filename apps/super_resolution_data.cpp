@@ -69,7 +69,11 @@ data::Example SRDataset::get(int64_t index, Generator& gen) const {
 
 Tensor upscale_tiled(nn::Module& model, const Tensor& lr, const Tiling& tiling) {
     const auto [tile, overlap, batch] = tiling;
-    NB_CHECK_VALUE(tile > overlap && overlap >= 0 && batch >= 1, "upscale_tiled: needs tile > overlap >= 0 and batch >= 1");
+    NB_CHECK_VALUE(tile > overlap && overlap >= 0 && batch >= 1,
+                   "upscale_tiled: needs tile > overlap >= 0 and batch >= 1, got tile ", tile, ", overlap ", overlap,
+                   ", batch ", batch);
+    if (lr.dim() != 3)
+        throw ShapeError(fmt::format("upscale_tiled: expected an LR image [C, h, w], got {}", shape_str(lr.shape())));
     autograd::NoGradGuard no_grad;
     const int64_t h = lr.size(1), w = lr.size(2);
     const int64_t th = std::min(tile, h), tw = std::min(tile, w);  // every tile has this size
@@ -100,10 +104,10 @@ Tensor upscale_tiled(nn::Module& model, const Tensor& lr, const Tiling& tiling) 
         std::vector<Tensor> tiles;
         for (size_t i = 0; i < n; ++i)
             tiles.push_back(lr.narrow(1, origins[first + i].first, th).narrow(2, origins[first + i].second, tw));
-        const Tensor out = model(stack(tiles));  // [n, 3, 2th, 2tw]
+        const Tensor out = model(stack(tiles)) * weight;  // [n, 3, 2th, 2tw], weighted
         for (size_t i = 0; i < n; ++i) {
             const auto [y, x] = origins[first + i];
-            sum.narrow(1, 2 * y, 2 * th).narrow(2, 2 * x, 2 * tw).add_(out.select(0, static_cast<int64_t>(i)) * weight);
+            sum.narrow(1, 2 * y, 2 * th).narrow(2, 2 * x, 2 * tw).add_(out.select(0, static_cast<int64_t>(i)));
             total.narrow(0, 2 * y, 2 * th).narrow(1, 2 * x, 2 * tw).add_(weight);
         }
     }

@@ -58,6 +58,8 @@ TEST_CASE("super-resolution: tiled upscaling equals whole-image upscaling for a 
         const Tensor whole = up(lr.unsqueeze(0)).squeeze(0);
         REQUIRE_THAT(upscale_tiled(up, lr, {tile, overlap, batch}), ClosesTo(whole, 1e-6, 0));
     }
+    REQUIRE_THROWS_WITH(upscale_tiled(up, zeros({3, 9, 9}), {8, 8, 1}), Catch::Contains("got tile 8, overlap 8, batch 1"));
+    REQUIRE_THROWS_WITH(upscale_tiled(up, zeros({1, 3, 9, 9})), Catch::Contains("[1, 3, 9, 9]"));
 }
 
 TEST_CASE("super-resolution: PANet's tiles give the same picture one at a time or batched", "[sr]") {
