@@ -24,7 +24,7 @@ namespace {
 
 struct BenchOptions {
     std::string model;
-    int64_t batch = 2, size = 288, steps = 10, warmup = 3;
+    int64_t batch = 2, size = 0, steps = 10, warmup = 3;  // size 0: the model's input_size
     int threads = 0;
     bool infer = false;
     uint64_t seed = 0;
@@ -39,16 +39,17 @@ double peak_rss_mb() {
 
 void run_bench(const BenchOptions& o) {
     if (o.threads > 0) omp_set_num_threads(o.threads);
-    if (o.batch < 1 || o.size < 1 || o.steps < 1 || o.warmup < 0)
-        throw ValueError(fmt::format("bench: batch, size and steps must be positive and warmup >= 0 (got batch {}, "
+    if (o.batch < 1 || o.size < 0 || o.steps < 1 || o.warmup < 0)
+        throw ValueError(fmt::format("bench: batch and steps must be positive, size and warmup >= 0 (got batch {}, "
                                      "size {}, steps {}, warmup {})", o.batch, o.size, o.steps, o.warmup));
     const ModelSpec& spec = find_model(o.model);
+    const int64_t size = o.size > 0 ? o.size : spec.input_size;
     manual_seed(o.seed);
     ModelArgs args(o.set);
     auto model = spec.make(args);
     args.check_all_used(spec.name);
     Generator gen(o.seed);
-    const Shape shape{o.batch, spec.in_channels, o.size, o.size};
+    const Shape shape{o.batch, spec.in_channels, size, size};
     const Tensor input = randn(shape, {}, &gen);
     const Tensor target = spec.make_target(shape, gen);
     std::unique_ptr<optim::Optimizer> optimizer;
@@ -82,7 +83,7 @@ void run_bench(const BenchOptions& o) {
     j["model"] = spec.name;
     j["mode"] = o.infer ? "infer" : "train";
     j["batch"] = o.batch;
-    j["size"] = o.size;
+    j["size"] = size;
     j["threads"] = omp_get_max_threads();
     j["step_ms_median"] = std::round(median * 1000) / 1000;
     j["step_ms_min"] = std::round(times.front() * 1000) / 1000;
@@ -104,7 +105,8 @@ void add_bench_command(CLI::App& app) {
                                             "prints one JSON line");
     cmd->add_option("model", o->model, "Model name: " + model_names())->required();
     cmd->add_option("--batch", o->batch, "Images per step")->capture_default_str();
-    cmd->add_option("--size", o->size, "Input height and width in pixels")->capture_default_str();
+    cmd->add_option("--size", o->size, "Input height and width in pixels (default: the side the model trains at, "
+                                       "288 for U²-Net, 48 for PANet's low-resolution input)");
     cmd->add_option("--steps", o->steps, "Timed steps (the median and minimum are reported)")->capture_default_str();
     cmd->add_option("--warmup", o->warmup, "Untimed steps first (allocations, oneDNN primitive creation)")
         ->capture_default_str();

@@ -37,10 +37,11 @@ void add_info_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("info", "List the tensors and metadata of a safetensors file or checkpoint, or "
                                            "print a model's layers, output shapes, parameters and MACs");
     auto what = std::make_shared<std::string>();
-    auto size = std::make_shared<int64_t>(320);
+    auto size = std::make_shared<int64_t>(0);
     auto set = std::make_shared<std::vector<std::string>>();
     cmd->add_option("FILE_OR_MODEL", *what, "A .safetensors file, or a model name: " + model_names())->required();
-    cmd->add_option("--size", *size, "Input side for a model's table")->capture_default_str();
+    cmd->add_option("--size", *size, "Input side for a model's table (default: the side the model trains at, e.g. "
+                                     "288 for U²-Net, 48 for PANet's low-resolution input)");
     cmd->add_option("--set", *set, "Model constructor argument KEY=VALUE (repeatable)");
     cmd->callback([what, size, set] {
         if (std::filesystem::exists(*what)) return print_file(*what);
@@ -48,7 +49,8 @@ void add_info_command(CLI::App& app) {
         ModelArgs args(*set);
         auto model = spec.make(args);
         args.check_all_used(spec.name);
-        fmt::print("{}", nn::summary(*model, {1, spec.in_channels, *size, *size}));
+        const int64_t side = *size > 0 ? *size : spec.input_size;
+        fmt::print("{}", nn::summary(*model, {1, spec.in_channels, side, side}));
     });
 }
 

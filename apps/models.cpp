@@ -65,6 +65,7 @@ std::vector<ModelSpec> make_registry() {
         .name = "tinyseg",
         .description = "a two-level U-Net for binary masks (the demo model; args: width=16)",
         .in_channels = 3,
+        .input_size = 56,
         .make = [](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
             return std::make_shared<models::TinySeg>(3, a.get_int("width", 16));
         },
@@ -105,6 +106,7 @@ std::vector<ModelSpec> make_registry() {
                      .description = "PANet, x2 super-resolution with pyramid attention (args: channels=64, blocks=24, "
                                     "level=4; --size is the low-resolution side)",
                      .in_channels = 3,
+                     .input_size = 48,  // the LR side of the reference's 96x96 crops
                      .make = [](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
                          return std::make_shared<models::PANet>(models::PANetArgs{.channels = a.get_int("channels", 64),
                                                                                  .blocks = a.get_int("blocks", 24),

@@ -34,6 +34,7 @@ private:
 struct ModelSpec {
     std::string name, description;
     int64_t in_channels = 3;
+    int64_t input_size = 288;  // the side it trains at: `nabla info` and `nabla bench` use it when --size is not given
     std::function<std::shared_ptr<nn::Module>(const ModelArgs&)> make;
     // The training step's loss for `nabla bench` on synthetic data: outputs of call_outputs() and a target made by
     // make_target for the input's shape.

@@ -2,6 +2,7 @@
 #include "core/storage.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -156,6 +157,10 @@ MemoryStats memory_stats(DeviceType type) {
 }
 
 size_t empty_cache() { return g_cpu_allocator.empty_cache(); }
+
+int64_t host_memory_bytes() {
+    return static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<int64_t>(sysconf(_SC_PAGE_SIZE));
+}
 
 void reset_peak_memory(DeviceType type) {
     Counters& c = g_counters[static_cast<int>(type)];

@@ -32,6 +32,8 @@ void reset_peak_memory(DeviceType type = DeviceType::CPU);
 void note_allocation(DeviceType type, int64_t delta_bytes);  // called by allocators
 // Returns the host allocator's cached blocks to the system (torch.cuda.empty_cache for the host); returns the bytes.
 size_t empty_cache();
+// The host's physical memory in bytes (what an op may check a huge temporary against before it asks for it).
+int64_t host_memory_bytes();
 
 class Storage {
 public:

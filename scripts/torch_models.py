@@ -168,36 +168,35 @@ class PyramidAttention(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """models/panet/panet.h"""
+    """models/panet/panet.h: the reference blog's ResBlock, relu(x + model(x))."""
 
     def __init__(self, c):
         super().__init__()
-        self.conv1 = nn.Conv2d(c, c, 1)
-        self.bn1 = nn.BatchNorm2d(c)
-        self.conv2 = nn.Conv2d(c, c, 3, padding=1, padding_mode="reflect")
-        self.bn2 = nn.BatchNorm2d(c)
+        self.model = nn.Sequential(nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                                   nn.Conv2d(c, c, 3, 1, 1, padding_mode="reflect", bias=False), nn.BatchNorm2d(c))
 
     def forward(self, x):
-        return F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))) + x)
+        return F.relu(x + self.model(x))
 
 
 class PANet(nn.Module):
-    """models/panet/panet.h: x2 SR, [-1, 1] in and out."""
+    """models/panet/panet.h: the reference blog's Model(64, 24), x2 SR, [-1, 1] in and out."""
 
     def __init__(self, channels=64, blocks=24, level=4):
         super().__init__()
         c = channels
-        self.features = nn.Sequential(nn.Conv2d(3, c, 7, padding=3, padding_mode="reflect"), nn.BatchNorm2d(c), nn.ReLU(),
-                                      nn.Conv2d(c, c, 3, padding=1, padding_mode="reflect"), nn.BatchNorm2d(c), nn.ReLU())
+        self.features = nn.Sequential(nn.Conv2d(3, c, 7, padding=3, padding_mode="reflect", bias=False),
+                                      nn.BatchNorm2d(c), nn.ReLU(),
+                                      nn.Conv2d(c, c, 3, padding=1, padding_mode="reflect", bias=False),
+                                      nn.BatchNorm2d(c), nn.ReLU())
         body = [ResBlock(c) for _ in range(blocks // 2)] + [PyramidAttention(level=level, channel=c)]
         body += [ResBlock(c) for _ in range(blocks - blocks // 2)]
         self.sequential = nn.Sequential(*body)
-        self.upSample = nn.Sequential(nn.Conv2d(c, 4 * c, 3, padding=1), nn.PixelShuffle(2), nn.Conv2d(c, c, 3, padding=1),
-                                      nn.ReLU(), nn.Conv2d(c, 3, 1), nn.Tanh())
+        self.upSample = nn.Sequential(nn.Conv2d(c, 4 * c, 3, padding=1, padding_mode="reflect"), nn.PixelShuffle(2),
+                                      nn.Conv2d(c, c, 3, padding=1), nn.ReLU(), nn.Conv2d(c, 3, 1), nn.Tanh())
 
     def forward(self, x):
-        stem = self.features(x)
-        return [self.upSample(self.sequential(stem) + stem)]
+        return [self.upSample(self.features(x) + self.sequential(self.features(x)))]
 
 
 def _u2_loss(outputs, target):

@@ -2,9 +2,12 @@
 // matching and pasting (see the header; math in ../shared/specs/u2net_panet.md §2).
 #include "models/panet/pyramid_attention.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "core/factory.h"
+#include "core/storage.h"
 #include "ops/ops.h"
 
 namespace nabla::models {
@@ -13,6 +16,35 @@ namespace {
 std::shared_ptr<nn::Sequential> conv1x1_prelu(int64_t in, int64_t out) {  // the reference's BasicBlock(conv, act)
     return std::make_shared<nn::Sequential>(
         std::vector<nn::ModulePtr>{std::make_shared<nn::Conv2d>(in, out, 1), std::make_shared<nn::PReLU>()});
+}
+
+// The score matrix S and the attention A, [L, H, W] each per sample, are the block's largest temporaries: one sample's
+// at a time in the Direct form without autograd, the whole batch's when the tape keeps them or in the Gemm form. An
+// input whose pair would not fit in the host's memory is refused with the numbers (a 320x320 input has 102,400 positions and
+// about 301,000 patches: 247 GB of float32 scores and attention) instead of failing inside the allocator.
+// L: the patches of every scale, one per pixel of x_s (interpolate's output side is floor(in * s) in double).
+int64_t pyramid_patches(int64_t h, int64_t w, int64_t level) {
+    int64_t total = 0;
+    for (int64_t i = 0; i < level; ++i) {
+        const double s = 1.0 - static_cast<double>(i) / 10.0;
+        total += static_cast<int64_t>(std::floor(static_cast<double>(h) * s)) *
+                 static_cast<int64_t>(std::floor(static_cast<double>(w) * s));
+    }
+    return total;
+}
+
+void check_scores_fit(const Tensor& x, int64_t patches, bool whole_batch) {
+    if (!x.device().is_cpu()) return;
+    const int64_t samples = whole_batch ? x.size(0) : 1;
+    const double bytes = 2.0 * static_cast<double>(samples) * static_cast<double>(patches) *
+                         static_cast<double>(x.size(2) * x.size(3)) * static_cast<double>(element_size(x.dtype()));
+    const double memory = static_cast<double>(host_memory_bytes());
+    if (bytes <= memory) return;
+    throw ValueError(fmt::format(
+        "PyramidAttention: input {} has {} positions and {} patches; its scores and attention (2 x {} sample(s) x {} x "
+        "{} x {} bytes) need {:.1f} GB, more than this machine's {:.1f} GB of memory: use a smaller input or upscale "
+        "in tiles", shape_str(x.shape()), x.size(2) * x.size(3), patches, samples, patches, x.size(2) * x.size(3),
+        element_size(x.dtype()), bytes / 1e9, memory / 1e9));
 }
 
 }  // namespace
@@ -41,6 +73,7 @@ Tensor PyramidAttention::forward(const Tensor& x, Form form_) {  // x: [N, C, H,
     const int64_t n = x.size(0), h = x.size(2), w = x.size(3), k = args.ksize, pad = k / 2;
     const int64_t cm = args.channel / args.reduction, c = args.channel;
     const UnfoldOptions patches{.kernel_size = k, .padding = pad};
+    check_scores_fit(x, pyramid_patches(h, w, args.level), form_ == Form::Gemm || autograd::is_grad_enabled());
 
     // Keys and values of every scale as columns: [N, Cm*k*k, L] and [N, C*k*k, L], scale 1 first.
     Tensor keys, values;

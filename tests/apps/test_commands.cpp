@@ -71,6 +71,16 @@ TEST_CASE("nabla forward: a wrong weights file or input names the file and the p
                         Catch::Contains("--set depth") && Catch::Contains("no such argument"));
 }
 
+TEST_CASE("nabla info MODEL: the layer table at the model's own input size; an impossible size is refused clearly",
+          "[commands]") {
+    REQUIRE(nabla::apps::find_model("panet").input_size == 48);  // the LR side of the reference's 96x96 crops
+    REQUIRE_NOTHROW(run({"info", "panet"}));
+    REQUIRE_NOTHROW(run({"info", "tinyseg"}));
+    // PANet at 1000x1000: the attention's scores would need terabytes; the error says so instead of std::bad_alloc.
+    REQUIRE_THROWS_WITH(run({"info", "panet", "--size", "1000"}),
+                        Catch::Contains("PyramidAttention") && Catch::Contains("GB of memory"));
+}
+
 TEST_CASE("nabla train MODEL --help explains every option with its default", "[commands]") {
     CLI::App app{"nabla"};
     nabla::apps::add_task_commands(app);

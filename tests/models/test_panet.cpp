@@ -90,3 +90,12 @@ TEST_CASE("PyramidAttention: all-zero key patches give finite gradients (the 1e-
     REQUIRE_THROWS_WITH(m(zeros({1, 3, 5, 5})), Catch::Contains("PyramidAttention") && Catch::Contains("[1, 3, 5, 5]"));
     REQUIRE_THROWS_AS(PyramidAttention({.channel = 10, .reduction = 4}), ValueError);
 }
+
+TEST_CASE("PyramidAttention: an input whose score matrix cannot fit in memory is refused with the numbers", "[panet]") {
+    // 2000x2000 positions against about 11.8 million patches: some 380 TB of scores, refused before any is allocated.
+    PyramidAttention m({.level = 4, .channel = 2, .reduction = 2});
+    NoGradGuard no_grad;
+    REQUIRE_THROWS_WITH(m(zeros({1, 2, 2000, 2000})),
+                        Catch::Contains("PyramidAttention: input [1, 2, 2000, 2000] has 4000000 positions") &&
+                            Catch::Contains("patches") && Catch::Contains("GB of memory") && Catch::Contains("tiles"));
+}

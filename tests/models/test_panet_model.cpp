@@ -11,7 +11,7 @@
 
 using namespace nabla::models;
 
-TEST_CASE("PANet: x2 output in [-1, 1], the reference's names around the attention block", "[panet]") {
+TEST_CASE("PANet: x2 output in [-1, 1] and the reference's network, key for key", "[panet]") {
     manual_seed(0);
     PANet net({.channels = 8, .blocks = 4, .level = 2});
     NoGradGuard no_grad;
@@ -20,16 +20,38 @@ TEST_CASE("PANet: x2 output in [-1, 1], the reference's names around the attenti
     REQUIRE(y.shape() == Shape{2, 3, 24, 20});
     REQUIRE(max(abs(y)).item<double>() <= 1.0);
     const TensorMap sd = net.state_dict();
-    for (const char* key : {"features.0.weight", "features.1.running_var", "features.3.weight", "sequential.0.conv1.weight",
-                            "sequential.2.conv_match.0.weight", "sequential.2.escape_NaN", "sequential.4.bn2.bias",
-                            "upSample.0.weight", "upSample.2.weight", "upSample.4.weight"}) {
+    for (const char* key : {"features.0.weight", "features.1.running_var", "features.3.weight",
+                            "sequential.0.model.0.weight", "sequential.0.model.1.num_batches_tracked",
+                            "sequential.0.model.3.weight", "sequential.2.conv_match.0.weight", "sequential.2.escape_NaN",
+                            "sequential.4.model.4.bias", "upSample.0.weight", "upSample.0.bias", "upSample.2.weight",
+                            "upSample.4.weight"}) {
         INFO(key);
         REQUIRE(sd.count(key));
     }
+    for (const char* key : {"features.0.bias", "features.3.bias", "sequential.0.model.0.bias", "sequential.0.model.3.bias"}) {
+        INFO(key << " (the reference's convolutions in front of BatchNorm have no bias)");
+        REQUIRE_FALSE(sd.count(key));
+    }
     REQUIRE(sd.at("upSample.0.weight").shape() == Shape{32, 8, 3, 3});
+    // The default is the reference blog's Model(64, 24): its 316 keys with their shapes and 1,228,870 parameters.
     PANet full;
-    REQUIRE(full.state_dict().count("sequential.12.conv_match.0.weight"));  // the default: 24 blocks, attention at 12
+    REQUIRE(full.state_dict().size() == 316);
+    REQUIRE(full.num_parameters() == 1228870);
+    REQUIRE(full.state_dict().count("sequential.12.conv_match.0.weight"));  // the attention sits at index 12
     require_keys_match(full.state_dict(), "models/panet_keys");
+}
+
+TEST_CASE("PANet: a ResBlock is relu(x + model(x)) with reflect padding in its 3x3 conv", "[panet]") {
+    manual_seed(1);
+    ResBlock block(4);
+    block.eval();
+    NoGradGuard no_grad;
+    const Tensor x = randn({1, 4, 5, 6});
+    const Tensor expected = relu(x + (*block.model)(x));
+    REQUIRE_THAT(block(x), ClosesTo(expected, 0, 0));
+    const auto conv3 = block.model->at<nn::Conv2d>(3);
+    REQUIRE(conv3->options.padding_mode == PaddingMode::Reflect);
+    REQUIRE_FALSE(conv3->bias.defined());
 }
 
 namespace {
@@ -46,7 +68,7 @@ TEST_CASE("PANet: the output and every gradient equal PyTorch's, train and eval"
         net.eval();
         REQUIRE_THAT(net(x), ClosesTo(io.at("eval.out0"), 1e-5, 1e-4));
     }
-    // Training mode in float64, where the conv biases in front of BatchNorm get their exactly-zero gradient.
+    // Training mode in float64 (the twin evaluates `features` twice there, as the reference; so does PANet).
     net.train();
     net.to(kFloat64);
     const Tensor y = net(x.to(kFloat64));
@@ -58,9 +80,9 @@ TEST_CASE("PANet: the output and every gradient equal PyTorch's, train and eval"
         REQUIRE_THAT(p.grad(), ClosesTo(io.at("grad." + name), 1e-9, 1e-7));
         ++checked;
     }
-    // stem 2 x (conv w, b, bn w, b); 4 ResBlocks x 2 x (conv w, b, bn w, b); attention 3 x (conv w, b, PReLU w);
+    // stem 2 x (conv w, bn w, b); 4 ResBlocks x 2 x (conv w, bn w, b); attention 3 x (conv w, b, PReLU w);
     // upsampler 3 x (conv w, b)
-    REQUIRE(checked == 8 + 32 + 9 + 6);
+    REQUIRE(checked == 6 + 24 + 9 + 6);
 }
 
 TEST_CASE("PANet trains like its PyTorch twin: 20 AdamW steps retrace the losses, weights and BN statistics",
