@@ -15,9 +15,9 @@
 #include "apps/commands.h"
 #include "apps/models.h"
 #include "autograd/grad_mode.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "core/storage.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla::apps {
 namespace {

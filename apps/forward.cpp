@@ -9,7 +9,7 @@
 #include "apps/commands.h"
 #include "apps/models.h"
 #include "autograd/grad_mode.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/checkpoint.h"
 #include "ops/ops.h"
 

@@ -8,7 +8,7 @@
 #include "apps/commands.h"
 #include "apps/salient_synth.h"
 #include "apps/segmentation_data.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/data/draw.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"

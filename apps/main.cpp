@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 
 #include "apps/commands.h"
-#include "backends/cpu/cpu_backend.h"
+#include "backends/backend.h"
 #include "core/error.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"nabla — a deep learning framework in C++20. Run `nabla COMMAND --help` for a command's options."};
@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
     bool verbose = false;
     app.add_flag("-v,--verbose", verbose, "Print the backend and library versions in use");
     app.parse_complete_callback([&verbose] {  // before the command runs
-        if (verbose) fmt::print(stderr, "{}\n", nabla::cpu_backend_info());
+        if (verbose) fmt::print(stderr, "{}\n", nabla::backend_for(nabla::kCPU).description());
     });
     nabla::apps::add_demo_command(app);
     nabla::apps::add_task_commands(app);

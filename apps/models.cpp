@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "models/panet/panet.h"
 #include "models/tinyseg/tinyseg.h"
 #include "models/u2net/u2net.h"

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "apps/progress.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/data/folder.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"

@@ -17,7 +17,7 @@
 #include "apps/salient_synth.h"
 #include "apps/segmentation_data.h"
 #include "autograd/grad_mode.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/checkpoint.h"
 #include "nn/data/draw.h"
 #include "nn/data/image.h"

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"
 #include "ops/ops.h"

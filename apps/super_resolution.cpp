@@ -16,7 +16,7 @@
 #include "apps/super_resolution_data.h"
 #include "apps/train_loop.h"
 #include "autograd/grad_mode.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/checkpoint.h"
 #include "nn/data/draw.h"
 #include "nn/data/folder.h"

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "autograd/grad_mode.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/data/folder.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"

@@ -5,7 +5,7 @@
 //       so it writes FILE at exit (JSON, or text for a .txt name); with --signals a SIGUSR1 sent to this process is
 //       passed on to COMMAND, where it flips tracing_on;
 //   nabla trace report FILE [--graph | --function | --stat [--group-by shape] | --json OUT]
-//       renders a JSON trace written by the tracer (core/trace_format.h).
+//       renders a JSON trace written by the tracer (core/trace/format.h).
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,7 +21,7 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
-#include "core/trace_format.h"
+#include "core/trace/format.h"
 
 namespace nabla::apps {
 

@@ -15,7 +15,7 @@
 #include "apps/progress.h"
 #include "autograd/grad_mode.h"
 #include "core/generator.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 #include "nn/checkpoint.h"
 #include "nn/data/plot.h"
 

@@ -1,83 +1,22 @@
-// autograd/engine.cpp — recording on the tape and running it backwards.
+// autograd/engine.cpp — running the tape backwards (recording on it is autograd/tape.cpp).
 //
 // backward(root): collect the nodes reachable from root.grad_fn, count for each node how many reachable nodes feed
 // gradient into it, then run nodes in reverse tape order (highest sequence number first) once all their consumers
 // have contributed. Gradients for one node are summed before it runs; gradients reaching a leaf are accumulated
 // into leaf.grad. Without retain_graph each node drops its backward function after running, so a second backward
 // through it is an error, as in PyTorch.
-#include <atomic>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
-#include "core/factory.h"
-#include "core/trace.h"
+#include "ops/factory.h"
+#include "core/trace/trace.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 
 namespace nabla::autograd {
-
-namespace {
-thread_local bool t_grad_enabled = true;
-std::atomic<uint64_t> g_sequence{0};
-}  // namespace
-
-bool is_grad_enabled() { return t_grad_enabled; }
-void set_grad_enabled(bool enabled) { t_grad_enabled = enabled; }
-
-bool needs_grad(const std::vector<Tensor>& inputs) {
-    if (!t_grad_enabled) return false;
-    for (const Tensor& t : inputs)
-        if (t.defined() && t.requires_grad()) return true;
-    return false;
-}
-
-void record(std::string_view name, const std::vector<Tensor>& inputs, const Tensor& output, BackwardFn backward) {
-    if (!needs_grad(inputs)) return;
-    auto node = std::make_shared<Node>();
-    node->name = std::string(name);
-    node->sequence_nr = g_sequence++;
-    trace::note_sequence(node->sequence_nr);  // links the forward op's trace scope to this node
-    node->backward = std::move(backward);
-    node->output_shape = output.shape();
-    node->inputs.reserve(inputs.size());
-    node->input_shapes.reserve(inputs.size());
-    node->input_dtypes.reserve(inputs.size());
-    for (const Tensor& t : inputs) {
-        Edge e;
-        if (t.defined() && t.requires_grad()) {
-            if (t.grad_fn()) e.node = t.grad_fn();
-            else e.leaf = t.impl_ptr();
-        }
-        node->inputs.push_back(std::move(e));
-        node->input_shapes.push_back(t.defined() ? t.shape() : Shape{});
-        node->input_dtypes.push_back(t.defined() ? t.dtype() : kFloat32);
-    }
-    TensorImpl* out = output.impl();
-    out->requires_grad = true;
-    out->grad_fn = std::move(node);
-}
-
-const Tensor& SavedTensor::get() const {
-    if (tensor_.defined() && tensor_.version() != version_)
-        throw Error(detail::concat("one of the tensors needed for gradient computation has been modified by an in-place "
-                                   "operation: tensor ", tensor_.shape(), " is at version ", tensor_.version(),
-                                   "; expected version ", version_));
-    return tensor_;
-}
-
-Tensor sum_to(const Tensor& grad, const Shape& shape) {
-    if (grad.shape() == shape) return grad;
-    const int64_t lead = grad.dim() - static_cast<int64_t>(shape.size());
-    NB_CHECK(lead >= 0, "sum_to: gradient ", grad.shape(), " has fewer dims than ", shape);
-    Shape dims;
-    for (int64_t d = 0; d < grad.dim(); ++d)
-        if (d < lead || (shape[d - lead] == 1 && grad.size(d) != 1)) dims.push_back(d);
-    Tensor r = dims.empty() ? grad : sum(grad, dims, /*keepdim=*/true);
-    return r.view(shape);
-}
 
 namespace {
 
@@ -175,32 +114,8 @@ void run_backward(const Tensor& root, Tensor seed, bool retain_graph) {
 
 }  // namespace nabla::autograd
 
-// --- the autograd members of Tensor ---
+// --- Tensor::backward ---
 namespace nabla {
-
-Tensor& Tensor::requires_grad_(bool on) {
-    checked();
-    NB_CHECK_VALUE(!on || is_floating(dtype()), "requires_grad_: only floating-point tensors can require gradients, got ",
-                   dtype_name(dtype()));
-    NB_CHECK_VALUE(on || is_leaf(), "requires_grad_: can only change requires_grad of a leaf tensor");
-    impl()->requires_grad = on;
-    return *this;
-}
-
-Tensor Tensor::grad() const { return checked().grad ? Tensor(checked().grad) : Tensor(); }
-
-void Tensor::set_grad(const Tensor& g) const {
-    if (g.defined()) NB_CHECK(g.shape() == shape(), "set_grad: gradient ", g.shape(), " for a tensor of shape ", shape());
-    if (g.defined() && g.dtype() != dtype())
-        throw TypeError(detail::concat("set_grad: gradient of dtype ", dtype_name(g.dtype()), " for a tensor of dtype ",
-                                       dtype_name(dtype())));
-    impl()->grad = g.defined() ? g.impl_ptr() : nullptr;
-}
-
-void Tensor::retain_grad() const {
-    NB_CHECK_VALUE(requires_grad(), "retain_grad: tensor does not require grad");
-    if (grad_fn()) grad_fn()->retained_output = impl_ptr();
-}
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
     NB_CHECK_VALUE(requires_grad(), "backward: tensor ", shape(), " does not require grad and has no grad_fn");
@@ -212,7 +127,5 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
     NB_CHECK(seed.shape() == shape(), "backward: gradient ", seed.shape(), " does not match the tensor ", shape());
     autograd::run_backward(*this, seed.detach().to(dtype()), retain_graph);  // torch casts the seed, too
 }
-
-Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }
 
 }  // namespace nabla

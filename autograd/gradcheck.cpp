@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 

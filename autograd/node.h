@@ -75,7 +75,4 @@ private:
 
 inline SavedTensor save(const Tensor& t) { return SavedTensor(t); }
 
-// Sums a broadcast gradient back to `shape` (the gradient of expand).
-Tensor sum_to(const Tensor& grad, const Shape& shape);
-
 }  // namespace nabla::autograd

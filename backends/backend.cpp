@@ -48,7 +48,7 @@ BatchNormResult Backend::batch_norm(const Tensor&, const Tensor&, const Tensor&,
                                     double) {
     not_implemented("batch_norm");
 }
-ConvGrads Backend::batch_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
+BatchNormGrads Backend::batch_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
                                        std::array<bool, 3>) {
     not_implemented("batch_norm_backward");
 }
@@ -75,6 +75,46 @@ void Backend::adam_step(const Tensor&, const Tensor&, const Tensor&, const Tenso
 }
 void Backend::ema_update(const Tensor&, const Tensor&, double) { not_implemented("ema_update"); }
 
+// --- tensors for kernels ---
+namespace kernel {
+
+Tensor empty(const Shape& shape, const TensorOptions& options) {
+    return make_tensor(shape, options.dtype, options.device);
+}
+
+Tensor full(const Shape& shape, double value, const TensorOptions& options) {
+    Tensor t = empty(shape, options);
+    backend_for(t).fill_(t, value);
+    return t;
+}
+
+Tensor contiguous(const Tensor& x) {
+    if (x.is_contiguous()) return x;
+    Tensor out = empty(x.shape(), x.options());
+    backend_for(x).copy_(out, x);
+    return out;
+}
+
+Tensor to(const Tensor& x, DType dtype) {
+    if (x.dtype() == dtype) return contiguous(x);
+    Tensor out = empty(x.shape(), {.dtype = dtype, .device = x.device()});
+    backend_for(x).copy_(out, x);
+    return out;
+}
+
+Tensor expand(const Tensor& x, const Shape& shape) {
+    const int64_t lead = static_cast<int64_t>(shape.size()) - x.dim();
+    NB_CHECK(lead >= 0, "kernel::expand: ", x.shape(), " has more dims than ", shape);
+    Shape strides(shape.size(), 0);
+    for (int64_t d = 0; d < x.dim(); ++d) {
+        NB_CHECK(x.size(d) == shape[lead + d] || x.size(d) == 1, "kernel::expand: ", x.shape(), " does not broadcast to ", shape);
+        strides[lead + d] = x.size(d) == 1 ? 0 : x.stride(d);
+    }
+    return make_view(x, shape, strides, x.offset());
+}
+
+}  // namespace kernel
+
 // --- choosing a backend ---
 namespace {
 
@@ -90,19 +130,19 @@ thread_local Kernels t_kernels = initial_kernels_mode();
 Kernels kernels_mode() { return t_kernels; }
 void set_kernels_mode(Kernels k) { t_kernels = k; }
 
-#ifdef NABLA_WITH_CUDA
-Backend& cuda_backend();  // backends/cuda/cuda_backend.cpp
-#endif
+namespace {
+Backend* g_device_backends[2] = {};  // by DeviceType, filled by register_backend (zero-initialised, as the allocators)
+}  // namespace
+
+void register_backend(DeviceType type, Backend* backend) { g_device_backends[static_cast<int>(type)] = backend; }
 
 Backend& backend_for(Device device) {
     static ReferenceBackend reference;
     static CpuBackend cpu;
     if (device.is_cpu()) return t_kernels == Kernels::reference ? static_cast<Backend&>(reference) : cpu;
-#ifdef NABLA_WITH_CUDA
-    return cuda_backend();
-#else
-    throw NotImplementedError(detail::concat("no backend for device ", device.str(), ": Nabla was built without CUDA"));
-#endif
+    if (Backend* b = g_device_backends[static_cast<int>(device.type)]) return *b;
+    throw NotImplementedError(detail::concat("no backend for device ", device.str(),
+                                             ": Nabla was built without the CUDA backend"));
 }
 
 }  // namespace nabla

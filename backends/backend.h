@@ -10,34 +10,23 @@
 // strides, including the zero strides of broadcasting; the other kernels return fresh contiguous tensors.
 // An undefined Tensor stands for an absent optional argument (no bias) or a gradient nobody needs.
 #pragma once
+#include <array>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <vector>
 
 #include "backends/common/optim_math.h"  // SgdStepArgs, AdamStepArgs
+#include "backends/common/params.h"      // UnaryOp, ConvParams, PoolParams, ...
 #include "core/tensor.h"
-#include "ops/options.h"
 
 namespace nabla {
 
-struct ConvParams {  // conv2d and conv_transpose2d after the op layer resolved defaults
-    Int2 stride = 1, padding = 0, dilation = 1, output_padding = 0;
-    int64_t groups = 1;
+struct ConvGrads {  // conv2d_backward and conv_transpose2d_backward; undefined where not needed
+    Tensor input, weight, bias;
 };
 
-struct PoolParams {  // max_pool2d and avg_pool2d, stride resolved, output size computed by the op layer
-    Int2 kernel_size, stride, padding, dilation = 1;
-    bool ceil_mode = false;
-    bool count_include_pad = true;
-    int64_t out_h = 0, out_w = 0;
-};
-
-struct ValuesIndices {  // torch.return_types.max / sort / topk
-    Tensor values;
-    Tensor indices;
-};
-
-struct ConvGrads {
+struct BatchNormGrads {  // batch_norm_backward; undefined where not needed
     Tensor input, weight, bias;
 };
 
@@ -51,6 +40,8 @@ class Backend {
 public:
     virtual ~Backend() = default;
     virtual std::string_view name() const = 0;
+    // One line for `nabla --verbose`: the backend and the libraries and threads it runs with.
+    virtual std::string description() const { return std::string(name()); }
 
     // --- memory (core/tensor.cpp): strided, dtype-converting copy (dst and src have equal shapes; for a device
     // backend one of them may be on the host); fill with a scalar ---
@@ -100,7 +91,7 @@ public:
     virtual BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                        const Tensor& running_mean, const Tensor& running_var, bool training,
                                        double momentum, double eps);
-    virtual ConvGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
+    virtual BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
                                           const Tensor& save_mean, const Tensor& save_invstd, bool training,
                                           std::array<bool, 3> needs);  // {input, weight, bias}
 
@@ -143,9 +134,21 @@ protected:
 };
 
 // The backend that runs kernels for tensors on `device`: cpu (or reference when forced) on the host, cuda on GPUs
-// (backends/cuda, when built with CUDA).
+// (backends/cuda registers itself when the program starts, in builds with CUDA).
 Backend& backend_for(Device device);
+void register_backend(DeviceType type, Backend* backend);
 inline Backend& backend_for(const Tensor& t) { return backend_for(t.device()); }
+
+// Tensors for kernels to allocate and reshape, below the op layer: no autograd, no argument checks, and the
+// device's own fill and copy kernels. (The factories and views of ops/ are one layer up.)
+namespace kernel {
+Tensor empty(const Shape& shape, const TensorOptions& options = {});
+Tensor full(const Shape& shape, double value, const TensorOptions& options = {});
+inline Tensor zeros(const Shape& shape, const TensorOptions& options = {}) { return kernel::full(shape, 0.0, options); }
+Tensor contiguous(const Tensor& x);        // x itself when already contiguous
+Tensor to(const Tensor& x, DType dtype);   // a contiguous copy converted to dtype; x itself when already so
+Tensor expand(const Tensor& x, const Shape& shape);  // a view with stride 0 over broadcast dims (x.dim() <= shape's)
+}  // namespace kernel
 
 // Forcing the reference kernels, for tests and readers: NABLA_KERNELS=reference in the environment, or
 //   with_kernels(Kernels::reference, [&] { return conv2d(x, w); })

@@ -167,17 +167,19 @@ void reset_peak_memory(DeviceType type) {
     c.peak.store(c.allocated.load());
 }
 
-#ifdef NABLA_WITH_CUDA
-Allocator& cuda_allocator();  // backends/cuda/cuda_backend.cpp
-#endif
+// Device allocators by DeviceType, filled by register_allocator during static initialisation (zero-initialised
+// before any constructor runs, so the order of the registering files does not matter).
+namespace {
+Allocator* g_device_allocators[2] = {};
+}  // namespace
+
+void register_allocator(DeviceType type, Allocator* allocator) { g_device_allocators[static_cast<int>(type)] = allocator; }
 
 Allocator& allocator_for(Device device) {
     if (device.is_cpu()) return g_cpu_allocator;
-#ifdef NABLA_WITH_CUDA
-    return cuda_allocator();
-#else
-    throw NotImplementedError(detail::concat("no allocator for device ", device.str(), ": Nabla was built without CUDA"));
-#endif
+    if (Allocator* a = g_device_allocators[static_cast<int>(device.type)]) return *a;
+    throw NotImplementedError(detail::concat("no allocator for device ", device.str(),
+                                             ": Nabla was built without the CUDA backend"));
 }
 
 Device Device::parse(const std::string& s) {

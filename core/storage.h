@@ -11,7 +11,8 @@
 
 namespace nabla {
 
-// One allocator per device type. The CPU allocator lives in core; the CUDA one in backends/cuda.
+// One allocator per device type. The CPU allocator lives in core; a device backend registers its own when the
+// program starts (backends/cuda does), so core never names a backend.
 class Allocator {
 public:
     virtual ~Allocator() = default;
@@ -19,7 +20,8 @@ public:
     virtual void deallocate(void* p, size_t nbytes) = 0;
 };
 
-Allocator& allocator_for(Device device);
+Allocator& allocator_for(Device device);  // a NotImplementedError for a device type nobody registered
+void register_allocator(DeviceType type, Allocator* allocator);
 
 // Bytes currently allocated and the high-water mark, per device type (the tracer and `nabla bench` report them).
 struct MemoryStats {

@@ -4,7 +4,7 @@
 // elements), offset and dtype, plus the autograd fields. Copying a Tensor copies the handle, never the data; views
 // (view, permute, narrow, expand, ...) share storage, and contiguous()/clone() are the explicit copies.
 //
-// Where things live: metadata and in-place helpers here and in core/tensor.cpp; factories in core/factory.h; views
+// Where things live: metadata and in-place helpers here and in core/tensor.cpp; factories in ops/factory.h; views
 // with their gradients in ops/view.cpp; math in ops/*.h; the tape in autograd/.
 #pragma once
 #include <cstdint>
@@ -84,7 +84,7 @@ public:
     template <class T>
     T item() const;
 
-    // --- autograd (autograd/engine.cpp) ---
+    // --- autograd (fields here, core/tensor.cpp; retain_grad and backward in autograd/) ---
     bool requires_grad() const { return checked().requires_grad; }
     Tensor& requires_grad_(bool on = true);
     Tensor grad() const;
@@ -119,7 +119,7 @@ public:
     Tensor to(DType dtype) const;  // self if already that dtype
     Tensor to(Device device) const;
 
-    // --- in-place (they bump the version and record no gradient: in grad mode, an error on a tensor that requires
+    // --- in-place (ops/inplace.cpp; they bump the version and record no gradient: in grad mode, an error on a tensor that requires
     // grad, and for add_/sub_/mul_/div_ also on an operand that does; as torch, the result type must fit the
     // tensor's dtype (int64.add_(0.5) is an error), and an expanded tensor can only be filled) ---
     Tensor& zero_();
@@ -154,6 +154,12 @@ private:
         return *impl_;
     }
     std::shared_ptr<TensorImpl> impl_;
+};
+
+// Two tensors returned together, as torch.return_types (max and min over a dim, sort, topk, max_pool2d_with_indices).
+struct ValuesIndices {
+    Tensor values;
+    Tensor indices;
 };
 
 // Makes a tensor over fresh (uninitialised) storage: the one place storage is allocated for a new tensor.

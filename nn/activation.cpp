@@ -1,7 +1,7 @@
 // nn/activation.cpp — the activation layers over ops/activation.h, and their print formats.
 #include "nn/activation.h"
 
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/init.h"
 #include "nn/repr.h"
 #include "ops/activation.h"

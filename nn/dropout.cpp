@@ -2,7 +2,7 @@
 #include "nn/dropout.h"
 
 #include "autograd/grad_mode.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/repr.h"
 #include "ops/elementwise.h"
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "autograd/grad_mode.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "ops/elementwise.h"
 
 namespace nabla::nn::init {

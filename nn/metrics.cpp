@@ -1,5 +1,5 @@
 // nn/metrics.cpp — image-quality metrics: PSNR, SSIM, the Y channel (torchmetrics' peak_signal_noise_ratio and
-// structural_similarity_index_measure). Definitions in nn/metrics.h and /work/shared/specs/u2net_panet.md §4.
+// structural_similarity_index_measure). Definitions in nn/metrics.h and docs/metrics.md §2.
 // Plain loops in double on the host: metrics run once per validation image, and double keeps them independent of
 // the input dtype.
 #include "nn/metrics.h"
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/metrics_detail.h"
 
 namespace nabla::metrics {

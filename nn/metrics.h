@@ -1,9 +1,10 @@
 // nn/metrics.h — the evaluation metrics of Nabla's trainers, in namespace nabla::metrics (torchmetrics / the papers'
 // evaluation scripts; detection metrics in nn/metrics_detection.h, included below).
 //   image quality  (PANet, torchmetrics.functional.peak_signal_noise_ratio / structural_similarity_index_measure):
-//                  psnr, ssim, rgb_to_y, shave_border            — /work/shared/specs/u2net_panet.md §4
-//   salient object (U²-Net, the SOD evaluation toolbox): mae, FMeasure (max F, β² = 0.3), SaliencyMetrics — §1.7
-//   landmarks      (PFLD test.py): nme_inter_ocular, ced, ced_auc (Simpson / 0.1), failure_rate — pfld.md §4
+//                  psnr, ssim, rgb_to_y, shave_border            — docs/metrics.md §2
+//   salient object (U²-Net, the SOD evaluation toolbox):
+//                  mae, FMeasure (max F, β² = 0.3), SaliencyMetrics — docs/metrics.md §1
+//   landmarks      (PFLD test.py): nme_inter_ocular, ced, ced_auc (Simpson / 0.1), failure_rate — docs/metrics.md §3
 // Metrics are not autograd ops: they read already prepared tensors (any float dtype, any device, any strides),
 // compute in double on the host and return plain numbers. A wrong shape is a ShapeError naming the metric and both
 // shapes; an argument out of range (data_range <= 0, ...) is a ValueError.
@@ -46,7 +47,7 @@ enum class SSIMPadding { Valid, Zeros };
 //   μ = w*x; σx² = w*(x²) − μx²; σxy = w*(xy) − μxμy; C1 = (0.01 L)², C2 = (0.03 L)², L = data_range;
 //   SSIM = (2μxμy + C1)(2σxy + C2) / ((μx² + μy² + C1)(σx² + σy² + C2)).
 // Compute on [0, 1] data with data_range 1 (or Y·255 with 255); on [-1, 1] data the luminance term is not shift
-// invariant and the result is wrong even with data_range 2 (spec §4, pitfall 1) — map to [0, 1] first.
+// invariant and the result is wrong even with data_range 2 (docs/metrics.md §2, pitfall 1) — map to [0, 1] first.
 double ssim(const Tensor& pred, const Tensor& target, double data_range = 1.0,
             SSIMPadding padding = SSIMPadding::Valid);
 std::vector<double> ssim_per_image(const Tensor& pred, const Tensor& target, double data_range = 1.0,

@@ -1,6 +1,6 @@
 // nn/metrics_detection.cpp — YOLOv5 v6.0 detection metrics: box conversions and IoU, val.py's process_batch
 // (match_predictions), utils/metrics.py's ap_per_class and compute_ap, fitness. Definitions in
-// nn/metrics_detection.h and /work/shared/specs/yolov5_slimming.md §3.3. numpy's interp, linspace and trapz are
+// nn/metrics_detection.h and docs/metrics.md §4. numpy's interp, linspace and trapz are
 // re-implemented exactly (np_interp, np_linspace) so that the numbers agree with ultralytics' to rounding.
 // Longer than most files: the pieces share those helpers and are one algorithm, read top to bottom as in val.py.
 #include <algorithm>
@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/metrics.h"
 #include "nn/metrics_detail.h"
 

@@ -1,6 +1,6 @@
 // nn/metrics_detection.h — detection metrics as YOLOv5 v6.0 computes them (ultralytics utils/metrics.py and val.py:
 // box_iou, xywh2xyxy, process_batch, ap_per_class, compute_ap, fitness), in namespace nabla::metrics.
-// The algorithm, with its quirks, is written down in /work/shared/specs/yolov5_slimming.md §3.3. Everything is
+// The algorithm, with its quirks, is written down in docs/metrics.md §4. Everything is
 // computed in double on the host (ultralytics uses float32 IoUs; only an IoU within float rounding of a threshold
 // can differ).
 //   metrics::DetectionMetrics val;

@@ -1,6 +1,6 @@
 // nn/metrics_landmarks.cpp — facial-landmark metrics as PFLD's test.py computes them: per-image NME normalised by
 // the inter-ocular distance, the cumulative error distribution (CED), its AUC (scipy's Simpson rule) and the
-// failure rate. Definitions in nn/metrics.h and /work/shared/specs/pfld.md §4.
+// failure rate. Definitions in nn/metrics.h and docs/metrics.md §3.
 #include <cmath>
 
 #include "nn/metrics.h"

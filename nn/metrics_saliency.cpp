@@ -1,5 +1,5 @@
 // nn/metrics_saliency.cpp — salient-object metrics of U²-Net's evaluation: MAE and the dataset-level max
-// F-measure (β² = 0.3). Definitions in nn/metrics.h and /work/shared/specs/u2net_panet.md §1.7.
+// F-measure (β² = 0.3). Definitions in nn/metrics.h and docs/metrics.md §1.
 #include <algorithm>
 #include <cmath>
 

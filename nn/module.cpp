@@ -8,8 +8,8 @@
 #include <fmt/ranges.h>
 
 #include "autograd/grad_mode.h"
-#include "core/format.h"
-#include "core/trace.h"
+#include "ops/format.h"
+#include "core/trace/trace.h"
 
 namespace nabla::nn {
 

@@ -3,7 +3,7 @@
 #include "nn/normalization.h"
 
 #include "autograd/grad_mode.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/init.h"
 #include "nn/repr.h"
 #include "ops/batch_norm.h"

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "autograd/grad_mode.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 
 namespace nabla::nn {
 namespace {

@@ -4,7 +4,7 @@
 #include "ops/activation.h"
 
 #include "ops/elementwise.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla {
 

@@ -3,7 +3,7 @@
 //   training: mean = Σx / n, var = Σ(x - mean)² / n (biased), invstd = 1 / sqrt(var + eps),
 //             y = (x - mean) * invstd * weight + bias;
 //             running_mean <- (1 - m) running_mean + m mean,  running_var <- (1 - m) running_var + m var n / (n - 1)
-//             (unbiased), in place, under no grad, bumping their version (specs/u2net_panet.md §3.8).
+//             (unbiased), in place, under no grad, bumping their version (docs/ops_semantics.md §8).
 //   eval:     the same normalisation with running_mean and running_var.
 // Backward, with x̂ = (x - mean) * invstd and per-channel sums:
 //   training: gx = weight * invstd * (gy - mean(gy) - x̂ mean(gy x̂))    eval: gx = weight * invstd * gy
@@ -16,7 +16,7 @@
 #include "backends/backend.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla {
 
@@ -81,7 +81,7 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
     autograd::record("batch_norm", {x, weight, bias}, r.output,
                      [training, sx = save(x), sw = save(weight), sm = save(r.save_mean), si = save(r.save_invstd)](
                          const Tensor& gy, const NeedsGrad& needs) {
-                         const ConvGrads g =
+                         const BatchNormGrads g =
                              backend_for(gy).batch_norm_backward(gy.contiguous(), sx.get(), sw.get(), sm.get(),
                                                                  si.get(), training, {needs[0], needs[1], needs[2]});
                          return Grads{g.input, g.weight, g.bias};  // [N, C, *], [C], [C]

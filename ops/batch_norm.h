@@ -2,7 +2,7 @@
 //   batch_norm: per channel over N and *; training normalises with the batch statistics (biased variance) and
 //     updates running_mean/running_var in place (unbiased variance), eval normalises with the running statistics.
 //   group_norm: per sample and group of C / num_groups channels, then a per-channel affine transform.
-// The math and the backward rules are at the top of ops/batch_norm.cpp and in specs/u2net_panet.md §3.8.
+// The math and the backward rules are at the top of ops/batch_norm.cpp and in docs/ops_semantics.md §8.
 #pragma once
 #include "core/tensor.h"
 

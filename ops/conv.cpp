@@ -1,12 +1,12 @@
 // ops/conv.cpp — conv2d and conv_transpose2d (torch.nn.functional.conv2d / conv_transpose2d): shape checks, the
-// kernel call and the backward rule. The math, with output sizes and gradients, is specs/u2net_panet.md §3.6:
+// kernel call and the backward rule. The math, with output sizes and gradients, is docs/ops_semantics.md §6:
 //   conv2d:           x [N, C_in, H, W] * weight [C_out, C_in/g, kh, kw] (+ bias [C_out]) -> y [N, C_out, H_out, W_out]
 //                     gx = conv_transpose2d(gy, weight)   gweight = sum gy * x_window   gbias = sum gy over N, H, W
 //   conv_transpose2d: x [N, C_in, H, W] * weight [C_in, C_out/g, kh, kw] (+ bias [C_out]) -> y [N, C_out, H_out, W_out]
 //                     gx = conv2d(gy, weight)             gweight = sum x * gy_window   gbias = sum gy over N, H, W
 // The node saves x (for gweight) and weight (for gx); the backend computes only the gradients that are needed.
-// padding_mode=Reflect is F.pad(x, (pw, pw, ph, ph), 'reflect') then a conv with padding 0 (§3.4), so its gradient
-// flows through pad's backward.
+// padding_mode=Reflect is F.pad(x, (pw, pw, ph, ph), 'reflect') then a conv with padding 0
+// (docs/ops_semantics.md §4), so its gradient flows through pad's backward.
 #include "ops/conv.h"
 
 #include <algorithm>
@@ -14,8 +14,8 @@
 #include "autograd/node.h"
 #include "backends/backend.h"
 #include "ops/pad.h"
-#include "core/trace.h"
-#include "core/trace_flops.h"
+#include "core/trace/trace.h"
+#include "core/trace/flops.h"
 
 namespace nabla {
 

@@ -1,4 +1,4 @@
-// ops/conv.h — torch.nn.functional.conv2d and conv_transpose2d (the math: specs/u2net_panet.md §3.6).
+// ops/conv.h — torch.nn.functional.conv2d and conv_transpose2d (the math: docs/ops_semantics.md §6).
 //   conv2d:           x [N, C_in, H, W], weight [C_out, C_in/groups, kh, kw], bias [C_out] -> [N, C_out, H_out, W_out]
 //                     H_out = floor((H + 2p - d(kh-1) - 1) / s) + 1
 //   conv_transpose2d: x [N, C_in, H, W], weight [C_in, C_out/groups, kh, kw], bias [C_out] -> [N, C_out, H_out, W_out]

@@ -4,6 +4,7 @@
 //   pow: (g b a^(b-1), g a^b log a)  maximum: g to the larger input, halved on ties  where: g to the chosen side
 // The unary derivatives live in backends/common/unary_math.h, next to the functions themselves.
 #include "ops/elementwise.h"
+#include "ops/reduce.h"
 
 #include <cmath>
 #include <limits>
@@ -12,15 +13,14 @@
 #include "backends/backend.h"
 #include "backends/common/binary_math.h"
 #include "backends/common/unary_math.h"
-#include "core/factory.h"
-#include "core/trace.h"
+#include "ops/factory.h"
+#include "core/trace/trace.h"
 
 namespace nabla {
 
 using autograd::Grads;
 using autograd::NeedsGrad;
 using autograd::save;
-using autograd::sum_to;
 
 namespace {
 

@@ -12,9 +12,10 @@
 
 #include "autograd/node.h"
 #include "backends/backend.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "ops/elementwise.h"
-#include "core/trace.h"
+#include "ops/reduce.h"
+#include "core/trace/trace.h"
 
 namespace nabla {
 
@@ -198,7 +199,7 @@ Tensor index_put(const Tensor& x, const std::vector<Tensor>& indices, const Tens
                              gx = gy.clone();
                              backend_for(gy).index_put_(gx, ind, zeros({}, gy.options()).expand(indexed_shape), false);
                          }
-                         if (needs[1]) gvalues = autograd::sum_to(backend_for(gy).index(gy, ind), values_shape);
+                         if (needs[1]) gvalues = sum_to(backend_for(gy).index(gy, ind), values_shape);
                          return Grads{gx, gvalues};
                      });
     return y;

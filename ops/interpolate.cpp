@@ -1,7 +1,7 @@
 // ops/interpolate.cpp — torch.nn.functional.interpolate (nearest, bilinear, bicubic; align_corners; size or
 // scale_factor with recompute_scale_factor), the op layer of backend upsample / upsample_backward.
 //   x: [N, C, H, W] -> y: [N, C, out_h, out_w];  y[oy][ox] = sum_a sum_b wy[a] wx[b] x[iy[a]][ix[b]]
-// Here: option checks and the resolution of sizes and ratios (specs/u2net_panet.md §3.1-3.2); the per-pixel taps and
+// Here: option checks and the resolution of sizes and ratios (docs/ops_semantics.md §1-2); the per-pixel taps and
 // weights are backends/common/interpolate_math.h. Backward: the adjoint, which scatter-adds gy * wy * wx to the same
 // input pixels (upsample_backward); it needs only the shapes and the params, so nothing is saved.
 #include "ops/interpolate.h"
@@ -10,7 +10,7 @@
 
 #include "autograd/node.h"
 #include "backends/backend.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla {
 

@@ -18,12 +18,12 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "backends/backend.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "ops/activation.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "ops/softmax.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla {
 

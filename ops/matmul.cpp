@@ -15,8 +15,8 @@
 #include "autograd/node.h"
 #include "backends/backend.h"
 #include "ops/reduce.h"
-#include "core/trace.h"
-#include "core/trace_flops.h"
+#include "core/trace/trace.h"
+#include "core/trace/flops.h"
 
 namespace nabla {
 
@@ -90,7 +90,7 @@ Tensor product(const Tensor& a, const Tensor& b) {
 
 // gb = a^T @ gy for a [..., M, K], gy [batch..., M, N], summed back to b's shape [..., K, N].
 Tensor matmul_grad_b(const Tensor& a, const Tensor& gy, const Shape& b_shape) {
-    if (numel_of(batch_of(b_shape)) != 1) return autograd::sum_to(product(a.transpose(-1, -2), gy), b_shape);
+    if (numel_of(batch_of(b_shape)) != 1) return sum_to(product(a.transpose(-1, -2), gy), b_shape);
     // b has no batch: fold the batch into the rows, [K, rows] @ [rows, N]
     return product(a.reshape(as_rows(a.shape())).t(), gy.reshape(as_rows(gy.shape()))).view(b_shape);
 }
@@ -110,7 +110,7 @@ Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
                      [sa = save(b.requires_grad() ? a : Tensor()), sb = save(a.requires_grad() ? b : Tensor()),
                       a_shape = a.shape(), b_shape = b.shape()](const Tensor& gy, const NeedsGrad& needs) {
                          Tensor ga, gb;
-                         if (needs[0]) ga = autograd::sum_to(product(gy, sb.get().transpose(-1, -2)), a_shape);
+                         if (needs[0]) ga = sum_to(product(gy, sb.get().transpose(-1, -2)), a_shape);
                          if (needs[1]) gb = matmul_grad_b(sa.get(), gy, b_shape);
                          return Grads{ga, gb};
                      });

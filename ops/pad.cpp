@@ -3,13 +3,13 @@
 //   -> y: [..., n_i + before_i + after_i, ...]
 //   constant: any number of trailing dims, the border is `value`. In every mode a negative pad crops, as PyTorch.
 //   reflect: the edge is not repeated ([0..4] by 3 -> 3 2 1 | 0 1 2 3 4 | 3 2 1), so pads must be < n
-//            (specs/u2net_panet.md §3.4). replicate: the edge repeated. Both pad the last 1 to 3 dims.
+//            (docs/ops_semantics.md §4). replicate: the edge repeated. Both pad the last 1 to 3 dims.
 // Backward: gx[src(o)] += gy[o] (pad_backward), a narrow for constant, a scatter-add for reflect/replicate.
 #include "ops/pad.h"
 
 #include "autograd/node.h"
 #include "backends/backend.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla {
 

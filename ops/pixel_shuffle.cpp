@@ -1,11 +1,11 @@
 // ops/pixel_shuffle.cpp — torch.nn.functional.pixel_shuffle and pixel_unshuffle, composed of views (no kernel).
 //   pixel_shuffle:   x [*, C*r*r, H, W] -> y [*, C, H*r, W*r]
 //                    y[..][c][h*r + i][w*r + j] = x[..][c*r*r + i*r + j][h][w]
-//   pixel_unshuffle: the inverse permutation (specs/u2net_panet.md §3.5).
+//   pixel_unshuffle: the inverse permutation (docs/ops_semantics.md §5).
 // Both are reshape -> permute -> reshape (the last reshape copies); those views record their own gradients, so the
 // backward (the inverse permutation) needs no code here.
 #include "ops/pixel_shuffle.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla {
 

@@ -1,7 +1,7 @@
 // ops/pool.cpp — max_pool2d, avg_pool2d, adaptive_avg_pool2d (torch.nn.functional.*), with their backward rules.
 //   x: [N, C, H, W] -> y: [N, C, H_out, W_out]   (3-D [C, H, W] is unsqueezed to a batch of one and viewed back)
 //   H_out = floor((H + 2p - d(k-1) - 1 + (ceil_mode ? s-1 : 0)) / s) + 1, minus one if ceil_mode and the last
-//   window would start at or past H + p (specs/u2net_panet.md §3.7); stride 0 means stride = kernel_size.
+//   window would start at or past H + p (docs/ops_semantics.md §7); stride 0 means stride = kernel_size.
 // Window semantics (as PyTorch's CPU kernels):
 //   max: windows clipped to the input; the first maximum in row-major window order wins (strict >), a NaN wins.
 //        Backward: gy scatter-added to the saved argmax indices (int64 h*W+w per plane); only indices are saved.
@@ -12,7 +12,8 @@
 #include "ops/pool.h"
 
 #include "autograd/node.h"
-#include "core/trace.h"
+#include "backends/backend.h"
+#include "core/trace/trace.h"
 
 namespace nabla {
 

@@ -2,10 +2,9 @@
 // adaptive_avg_pool2d). x is [N, C, H, W] or [C, H, W] (treated as a batch of one, as PyTorch does).
 //   y = max_pool2d(x, {.kernel_size = 2, .stride = 2, .ceil_mode = true});      // U^2-Net's downsampling
 //   y = max_pool2d(x, {.kernel_size = 5, .stride = 1, .padding = 2});          // YOLOv5's SPPF
-// Output size, ceil_mode and count_include_pad follow PyTorch exactly (specs/u2net_panet.md §3.7; rules in
+// Output size, ceil_mode and count_include_pad follow PyTorch exactly (docs/ops_semantics.md §7; rules in
 // ops/pool.cpp).
 #pragma once
-#include "backends/backend.h"
 #include "core/tensor.h"
 #include "ops/options.h"
 

@@ -9,9 +9,10 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
-#include "core/factory.h"
+#include "backends/backend.h"
+#include "ops/factory.h"
 #include "ops/elementwise.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla {
 
@@ -144,6 +145,17 @@ Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
     if (p == 0.0) return sum(ne(x, 0.0), dims, keepdim).to(x.dtype());  // the count of non-zeros; no gradient
     if (p == 1.0) return sum(abs(x), dims, keepdim);
     return root("norm", sum(p == 2.0 ? mul(x, x) : pow(abs(x), p), dims, keepdim), p);
+}
+
+Tensor sum_to(const Tensor& grad, const Shape& shape) {
+    if (grad.shape() == shape) return grad;
+    const int64_t lead = grad.dim() - static_cast<int64_t>(shape.size());
+    NB_CHECK(lead >= 0, "sum_to: gradient ", grad.shape(), " has fewer dims than ", shape);
+    Shape dims;
+    for (int64_t d = 0; d < grad.dim(); ++d)
+        if (d < lead || (shape[d - lead] == 1 && grad.size(d) != 1)) dims.push_back(d);
+    Tensor r = dims.empty() ? grad : sum(grad, dims, /*keepdim=*/true);
+    return r.view(shape);
 }
 
 }  // namespace nabla

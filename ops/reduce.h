@@ -2,7 +2,6 @@
 // `dims` empty means all dims. max/min over one dim return values and int64 indices (the first extreme wins);
 // amax/amin's gradient is shared evenly among ties, as in PyTorch. var/std use Bessel's correction by default.
 #pragma once
-#include "backends/backend.h"
 #include "core/tensor.h"
 
 namespace nabla {
@@ -20,5 +19,7 @@ Tensor argmin(const Tensor& x, int64_t dim, bool keepdim = false);
 Tensor var(const Tensor& x, const Shape& dims = {}, int64_t correction = 1, bool keepdim = false);
 Tensor std(const Tensor& x, const Shape& dims = {}, int64_t correction = 1, bool keepdim = false);
 Tensor norm(const Tensor& x, double p = 2.0, const Shape& dims = {}, bool keepdim = false);
+// Sums a broadcast tensor back to `shape` (torch's Tensor.sum_to_size): the gradient of expand and of broadcasting.
+Tensor sum_to(const Tensor& grad, const Shape& shape);
 
 }  // namespace nabla

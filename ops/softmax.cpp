@@ -2,7 +2,7 @@
 //   x: [*] -> y: [*] (same shape)
 //   softmax:      y = exp(x - max) / sum exp(x - max)
 //   log_softmax:  y = (x - max) - log sum exp(x - max)
-// with max and sums over `dim` (specs/u2net_panet.md §3.8). Backward, from the saved output y only (sums over `dim`):
+// with max and sums over `dim` (docs/ops_semantics.md §8). Backward, from the saved output y only (sums over `dim`):
 //   softmax:      gx = y * (gy - sum(y * gy))
 //   log_softmax:  gx = gy - exp(y) * sum(gy)
 // The kernels (backends/*/softmax.cpp) take contiguous tensors and return contiguous ones.
@@ -10,7 +10,7 @@
 
 #include "autograd/node.h"
 #include "backends/backend.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla {
 

@@ -8,7 +8,8 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
-#include "core/factory.h"
+#include "backends/backend.h"
+#include "ops/factory.h"
 
 namespace nabla {
 

@@ -2,7 +2,6 @@
 //   x: [*pre, n, *post] -> values, indices: [*pre, n (sort) or k (topk), *post]; indices are int64 positions along dim.
 // NaN sorts as larger than every number. The values carry a gradient (scattered back through the indices).
 #pragma once
-#include "backends/backend.h"
 #include "core/tensor.h"
 
 namespace nabla {

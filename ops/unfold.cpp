@@ -2,7 +2,7 @@
 //   unfold: x [N, C, H, W] -> cols [N, C*kh*kw, L],  L = out_h * out_w,  out = floor((in + 2p - d(k-1) - 1) / s) + 1
 //           cols[n][c*kh*kw + a*kw + b][oy*out_w + ox] = x[n][c][oy*s - p + a*d][ox*s - p + b*d]  (0 outside)
 //   fold:   cols [N, C*kh*kw, L] -> y [N, C, H, W], each column entry added back into its pixel (overlaps sum)
-// fold is the adjoint of unfold (specs/u2net_panet.md §3.3): grad(unfold) = fold and grad(fold) = unfold; nothing is
+// fold is the adjoint of unfold (docs/ops_semantics.md §3): grad(unfold) = fold and grad(fold) = unfold; nothing is
 // saved.
 #include "ops/unfold.h"
 

@@ -1,12 +1,12 @@
 // ops/view.cpp — views (view, reshape, permute, transpose, narrow, select, slice, expand, squeeze, unsqueeze,
-// flatten) and the explicit copies (contiguous, clone, to), each with its backward.
+// flatten) and the explicit copies (contiguous, clone, to, item), each with its backward.
 // A view shares storage and only changes shape/strides/offset. Backward rules:
 //   view/reshape: reshape back   permute: inverse permutation   expand: sum_to   narrow/select/slice: scatter into
 //   zeros of the input's shape   to(dtype): convert back   contiguous/clone: identity
 // A little over an op file's length because it holds every view method of Tensor in one place.
 #include "autograd/node.h"
 #include "backends/backend.h"
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "ops/elementwise.h"
 #include "ops/matmul.h"
 #include "ops/reduce.h"
@@ -190,7 +190,7 @@ Tensor Tensor::expand(const Shape& target) const {
     if (s == shape()) return *this;
     Shape in = shape();
     return record_view("expand", *this, make_view(*this, s, st, offset()),
-                       [in](const Tensor& gy, const NeedsGrad&) { return Grads{autograd::sum_to(gy, in)}; });
+                       [in](const Tensor& gy, const NeedsGrad&) { return Grads{sum_to(gy, in)}; });
 }
 
 Tensor Tensor::squeeze() const {
@@ -259,7 +259,21 @@ Tensor Tensor::to(Device dev) const {
     return record_view("to", *this, y, [back](const Tensor& gy, const NeedsGrad&) { return Grads{gy.to(back)}; });
 }
 
-// --- math as methods ---
+// --- the value of a one-element tensor, copied to the host first if needed ---
+template <class T>
+T Tensor::item() const {
+    NB_CHECK(numel() == 1, "item: a tensor with ", numel(), " elements cannot be converted to a scalar (shape ", shape(), ")");
+    const Tensor host = device().is_cpu() ? *this : to(kCPU);
+    return dispatch_all(host.dtype(), [&]<class S>() { return convert_element<T>(*host.data_ptr<S>()); });
+}
+template float Tensor::item<float>() const;
+template double Tensor::item<double>() const;
+template int64_t Tensor::item<int64_t>() const;
+template uint8_t Tensor::item<uint8_t>() const;
+template bool Tensor::item<bool>() const;
+template int Tensor::item<int>() const;
+
+// --- math methods, forwarding to ops/ ---
 Tensor Tensor::sum() const { return nabla::sum(*this); }
 Tensor Tensor::sum(const Shape& dims, bool keepdim) const { return nabla::sum(*this, dims, keepdim); }
 Tensor Tensor::mean() const { return nabla::mean(*this); }

@@ -55,7 +55,7 @@ def _pool(x):
 
 
 class RSU(nn.Module):
-    """RSU7 .. RSU4 of U-2-Net (spec §1.1), one class for every height, with the public module names."""
+    """RSU7 .. RSU4 of U-2-Net (docs/u2net.md §1), one class for every height, with the public module names."""
 
     def __init__(self, height, cin, mid, cout):
         super().__init__()
@@ -135,8 +135,8 @@ class U2NET(nn.Module):
 
 
 class PyramidAttention(nn.Module):
-    """models/panet/pyramid_attention.h, written from spec §2 in the reference's direct form (per-sample conv2d with
-    the normalised key patches as kernels, conv_transpose2d to paste), bicubic with align_corners=True."""
+    """models/panet/pyramid_attention.h, written from docs/panet.md §1 in the reference's direct form (per-sample
+    conv2d with the normalised key patches as kernels, conv_transpose2d to paste), bicubic with align_corners=True."""
 
     def __init__(self, level=4, res_scale=1.0, channel=64, reduction=2, ksize=3, softmax_scale=10.0):
         super().__init__()

@@ -1,6 +1,6 @@
 // backends/common/interpolate_math.h — the source-coordinate math of F.interpolate (nearest, bilinear, bicubic),
 // written once for every backend: the reference and cpu kernels, and a future CUDA kernel (hence NB_HD).
-// The rules are PyTorch 1.13's (docs: specs/u2net_panet.md §3.1-3.2). For one axis of size in -> out
+// The rules are PyTorch 1.13's (docs/ops_semantics.md §1-2). For one axis of size in -> out
 // with the ratio r the op layer resolved (UpsampleParams::scale_h/scale_w):
 //   source coordinate of output index d:  x = r*d (align_corners)  or  x = r*(d + 0.5) - 0.5, clamped at 0 for linear
 //   nearest (PyTorch's legacy 'nearest'):  i = min(floor(d*r), in-1), in float arithmetic for every dtype, as PyTorch
@@ -13,7 +13,7 @@
 #include <cstdint>
 
 #include "backends/common/unary_math.h"  // NB_HD
-#include "ops/options.h"
+#include "backends/common/params.h"
 
 namespace nabla {
 

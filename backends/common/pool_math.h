@@ -1,6 +1,6 @@
 // backends/common/pool_math.h — the window arithmetic of avg_pool2d, shared by every backend (host and device):
 // which input rows/columns an output's window covers, and what the average divides by (PyTorch's rules,
-// specs/u2net_panet.md §3.7: a window is clipped to the input for the sum, and to input+padding for the
+// docs/ops_semantics.md §7: a window is clipped to the input for the sum, and to input+padding for the
 // count_include_pad divisor).
 #pragma once
 #include <cstdint>

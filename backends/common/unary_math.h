@@ -5,7 +5,7 @@
 #pragma once
 #include <cmath>
 
-#include "ops/options.h"
+#include "backends/common/params.h"
 
 #ifdef __CUDACC__
 #define NB_HD __host__ __device__

@@ -16,7 +16,6 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
-#include "core/factory.h"
 
 namespace nabla {
 
@@ -172,7 +171,7 @@ BatchNormResult CpuBackend::batch_norm(const Tensor& x, const Tensor& weight, co
     return {y, save_mean, save_invstd};
 }
 
-ConvGrads CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
+BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
                                           const Tensor& save_mean, const Tensor& save_invstd, bool training,
                                           std::array<bool, 3> needs) {
     if (x.dtype() != kFloat32 || !x.is_contiguous() || !gy.is_contiguous())
@@ -185,7 +184,7 @@ ConvGrads CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, con
     const float* pw = weight.defined() ? weight.data_ptr<float>() : nullptr;
     const float* pm = save_mean.data_ptr<float>();
     const float* pi = save_invstd.data_ptr<float>();
-    ConvGrads g;
+    BatchNormGrads g;
     if (needs[0]) g.input = make_tensor(x.shape(), kFloat32, x.device());
     if (needs[1]) g.weight = make_tensor({L.c}, kFloat32, x.device());
     if (needs[2]) g.bias = make_tensor({L.c}, kFloat32, x.device());

@@ -1,6 +1,6 @@
 // backends/cpu/conv.cpp — conv2d and conv_transpose2d in float32 with oneDNN (convolution_* and deconvolution_*
 // primitives); float64, empty tensors and the few problems oneDNN declines go to the reference kernels.
-// The math: specs/u2net_panet.md §3.6.
+// The math: docs/ops_semantics.md §6.
 //
 // As oneDNN's examples/primitives/convolution.cpp: the user's tensors are plain nchw / oihw memory, the pds are
 // built with format_tag::any so that oneDNN picks its blocked layouts (nChw16c, OIhw16i16o on AVX-512), inputs are
@@ -22,7 +22,6 @@
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/dnnl_common.h"
 #include "backends/cpu/parallel.h"
-#include "core/factory.h"
 
 namespace nabla {
 namespace {
@@ -115,7 +114,7 @@ struct Output {
     Tensor tensor;
     memory user, prim;
     Output(const Shape& shape, const memory::desc& plain, const memory::desc& want)
-        : tensor(empty(shape)), user(memory_of(tensor, plain)), prim(want == plain ? user : temp_memory(want)) {}
+        : tensor(kernel::empty(shape)), user(memory_of(tensor, plain)), prim(want == plain ? user : temp_memory(want)) {}
     Tensor finish() {
         reorder_into(prim, user);
         return tensor;
@@ -159,7 +158,7 @@ void add_bias_(const Tensor& y, const Tensor& b) {
 // gb[c] = sum of gy [N, C, H, W] over N, H, W, for when the weight gradient (which yields it too) is not needed.
 Tensor bias_grad(const Tensor& gy) {
     const int64_t n = gy.size(0), c = gy.size(1), hw = gy.size(2) * gy.size(3);
-    Tensor gb = empty({c});
+    Tensor gb = kernel::empty({c});
     const float* pg = gy.data_ptr<float>();
     float* pb = gb.data_ptr<float>();
     parallel_for(0, c, 16, [&](int64_t begin, int64_t end) {
@@ -218,7 +217,7 @@ std::optional<ConvGrads> backward(const Tensor& gy, const Tensor& x, const Tenso
         std::unordered_map<int, memory> args{
             {DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, gw.prim}};
         if (pb.bias) {
-            g.bias = empty({pb.dst[1]});
+            g.bias = kernel::empty({pb.dst[1]});
             args.emplace(DNNL_ARG_DIFF_BIAS, memory_of(g.bias));
         }
         weights->prim.execute(stream(), args);

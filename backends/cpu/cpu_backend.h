@@ -9,6 +9,7 @@ namespace nabla {
 class CpuBackend : public ReferenceBackend {
 public:
     std::string_view name() const override { return "cpu"; }
+    std::string description() const override;  // "cpu: oneDNN 2.6.3, 2 threads"
 
     // backends/cpu/memory.cpp
     void copy_(const Tensor& dst, const Tensor& src) override;
@@ -39,7 +40,7 @@ public:
     Tensor col2im(const Tensor& cols, Int2 output_size, const UnfoldOptions& p) override;
     // backends/cpu/batch_norm.cpp
     BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean, const Tensor& running_var, bool training, double momentum, double eps) override;
-    ConvGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd, bool training, std::array<bool, 3> needs) override;
+    BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd, bool training, std::array<bool, 3> needs) override;
     // backends/cpu/softmax.cpp
     Tensor softmax(const Tensor& x, int64_t dim, bool log) override;
     Tensor softmax_backward(const Tensor& gy, const Tensor& y, int64_t dim, bool log) override;
@@ -51,8 +52,5 @@ public:
     void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, const AdamStepArgs& args) override;
     void ema_update(const Tensor& ema, const Tensor& model, double decay) override;
 };
-
-// "oneDNN 2.6.3, 2 threads": what `--verbose` prints.
-std::string cpu_backend_info();
 
 }  // namespace nabla

@@ -74,7 +74,7 @@ void reorder_into(const dnnl::memory& from, const dnnl::memory& to) {
 }  // namespace nabla::dnnl_util
 
 namespace nabla {
-std::string cpu_backend_info() {
+std::string CpuBackend::description() const {
     const dnnl_version_t* v = dnnl_version();
     return fmt::format("cpu: oneDNN {}.{}.{}, {} threads", v->major, v->minor, v->patch, num_threads());
 }

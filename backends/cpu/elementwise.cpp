@@ -5,6 +5,9 @@
 // with a constant b per row), then each row is one tight loop. Other layouts and dtypes go to the reference
 // kernels. The math is backends/common/*_math.h, the same as every backend's; the ops whose cost is a
 // transcendental function go to oneDNN's vectorised eltwise primitives first (backends/cpu/eltwise_dnnl.cpp).
+#include <array>
+#include <vector>
+
 #include "backends/common/binary_math.h"
 #include "backends/common/unary_math.h"
 #include "backends/cpu/cpu_backend.h"

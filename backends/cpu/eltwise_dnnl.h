@@ -2,7 +2,7 @@
 // JIT eltwise primitives, whose vectorised exp/log run several times faster than the C library's scalar ones.
 #pragma once
 #include "core/tensor.h"
-#include "ops/options.h"
+#include "backends/common/params.h"
 
 namespace nabla::dnnl_util {
 

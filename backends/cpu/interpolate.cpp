@@ -13,7 +13,6 @@
 #include "backends/common/interpolate_math.h"
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
-#include "core/factory.h"
 
 namespace nabla {
 namespace {

@@ -80,12 +80,12 @@ Tensor CpuBackend::matmul(const Tensor& a_in, const Tensor& b_in) {
     if (a_in.dtype() != kFloat32 || B * M * K * N == 0) return ReferenceBackend::matmul(a_in, b_in);
     Tensor a = a_in, b = b_in;
     std::optional<Operand> oa = operand_of(a), ob = operand_of(b);
-    if (!oa) a = a.contiguous(), oa = contiguous_operand(a);
-    if (!ob) b = b.contiguous(), ob = contiguous_operand(b);
+    if (!oa) a = kernel::contiguous(a), oa = contiguous_operand(a);
+    if (!ob) b = kernel::contiguous(b), ob = contiguous_operand(b);
     std::shared_ptr<MatmulPrimitive> p = primitive_for(*oa, *ob);
     if (!p->ok) {  // an exotic batch layout (e.g. batch stride smaller than a matrix): plain copies always work
-        a = a.contiguous(), oa = contiguous_operand(a);
-        b = b.contiguous(), ob = contiguous_operand(b);
+        a = kernel::contiguous(a), oa = contiguous_operand(a);
+        b = kernel::contiguous(b), ob = contiguous_operand(b);
         p = primitive_for(*oa, *ob);
     }
     Tensor y = make_tensor({B, M, N}, kFloat32, a.device());

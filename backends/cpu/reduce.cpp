@@ -165,7 +165,7 @@ void reduce_middle(const float* x, float* y, int64_t O, int64_t R, int64_t I) {
 Tensor CpuBackend::reduce(ReduceOp op, const Tensor& x_in, const Shape& dims, bool keepdim) {
     const std::optional<Layout> layout = classify(x_in.shape(), dims);
     if (x_in.dtype() != kFloat32 || x_in.numel() == 0 || !layout) return ReferenceBackend::reduce(op, x_in, dims, keepdim);
-    const Tensor x = x_in.detach().contiguous();
+    const Tensor x = kernel::contiguous(x_in.detach());
     Shape y_shape;
     for (int64_t d = 0; d < x.dim(); ++d) {
         const bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();

@@ -9,7 +9,6 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
-#include "core/factory.h"
 
 namespace nabla {
 namespace {
@@ -81,7 +80,7 @@ Tensor CpuBackend::col2im(const Tensor& cols, Int2 output_size, const UnfoldOpti
     const int64_t kk = o.kernel_size.h * o.kernel_size.w;
     const Geometry g = geometry(cols.size(0), cols.size(1) / kk, output_size.h, output_size.w, o);
     const int64_t L = g.OH * g.OW;
-    Tensor x = zeros({g.N, g.C, g.H, g.W}, cols.options());  // [N, C, H, W]
+    Tensor x = kernel::zeros({g.N, g.C, g.H, g.W}, cols.options());  // [N, C, H, W]
     const float* pc = cols.data_ptr<float>();
     float* px = x.data_ptr<float>();
     const int64_t sh = o.stride.h, sw = o.stride.w;

@@ -72,15 +72,17 @@ std::string cuda_unavailable_reason() {
     return e == cudaSuccess ? (count == 0 ? "no device found" : "available") : cudaGetErrorString(e);
 }
 
-Allocator& cuda_allocator() {
-    static CudaAllocator a;
-    return a;
-}
-
-Backend& cuda_backend() {
-    static CudaBackend b;
-    return b;
-}
+// The allocator and the kernels register themselves for DeviceType::CUDA when the program starts; the build links
+// this library whole (CMake's WHOLE_ARCHIVE), since nothing refers to it by name.
+namespace {
+CudaAllocator g_allocator;
+CudaBackend g_backend;
+const bool g_registered = [] {
+    register_allocator(DeviceType::CUDA, &g_allocator);
+    register_backend(DeviceType::CUDA, &g_backend);
+    return true;
+}();
+}  // namespace
 
 void CudaBackend::copy_(const Tensor& dst, const Tensor& src) {
     const size_t nbytes = static_cast<size_t>(dst.numel()) * element_size(dst.dtype());
@@ -91,13 +93,13 @@ void CudaBackend::copy_(const Tensor& dst, const Tensor& src) {
     }
     // Host <-> device: make the host side contiguous and of the destination dtype, then one cudaMemcpy.
     if (src.device().is_cpu()) {
-        Tensor s = src.to(dst.dtype()).contiguous();
+        Tensor s = kernel::to(src, dst.dtype());
         if (dst.is_contiguous()) return check(cudaMemcpy(dst.raw_data(), s.raw_data(), nbytes, cudaMemcpyHostToDevice), "copy to device");
         Tensor staging = make_tensor(dst.shape(), dst.dtype(), dst.device());
         check(cudaMemcpy(staging.raw_data(), s.raw_data(), nbytes, cudaMemcpyHostToDevice), "copy to device");
         return copy_(dst, staging);
     }
-    Tensor s = src.dtype() == dst.dtype() ? src.contiguous() : src.to(dst.dtype()).contiguous();
+    Tensor s = src.dtype() == dst.dtype() ? kernel::contiguous(src) : kernel::to(src, dst.dtype());
     if (dst.is_contiguous()) return check(cudaMemcpy(dst.raw_data(), s.raw_data(), nbytes, cudaMemcpyDeviceToHost), "copy to host");
     Tensor staging = make_tensor(dst.shape(), dst.dtype(), kCPU);
     check(cudaMemcpy(staging.raw_data(), s.raw_data(), nbytes, cudaMemcpyDeviceToHost), "copy to host");
@@ -129,7 +131,7 @@ void CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, co
 
 Tensor CudaBackend::matmul(const Tensor& a_in, const Tensor& b_in) {
     // a [B, M, K] @ b [B, K, N]; each matrix needs a unit stride in its last dim for cuBLAS (else copy).
-    auto prepare = [](const Tensor& t) { return t.stride(2) == 1 && t.stride(1) >= t.size(2) ? t : t.contiguous(); };
+    auto prepare = [](const Tensor& t) { return t.stride(2) == 1 && t.stride(1) >= t.size(2) ? t : kernel::contiguous(t); };
     const Tensor a = prepare(a_in), b = prepare(b_in);
     const int64_t B = std::max(a.size(0), b.size(0)), M = a.size(1), K = a.size(2), N = b.size(2);
     Tensor c = make_tensor({B, M, N}, a.dtype(), a.device());

@@ -5,7 +5,7 @@
 
 #include "backends/common/strided_index.h"
 #include "core/dtype.h"
-#include "ops/options.h"
+#include "backends/common/params.h"
 
 namespace nabla::cuda {
 

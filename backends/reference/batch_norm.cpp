@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "backends/reference/reference_backend.h"
-#include "core/factory.h"
 
 namespace nabla {
 
@@ -82,12 +81,12 @@ BatchNormResult ReferenceBackend::batch_norm(const Tensor& x, const Tensor& weig
     return {y, save_mean, save_invstd};
 }
 
-ConvGrads ReferenceBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
+BatchNormGrads ReferenceBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
                                                 const Tensor& save_mean, const Tensor& save_invstd, bool training,
                                                 std::array<bool, 3> needs) {
     const Layout L = layout_of(x);
     const double count = L.count();
-    ConvGrads g;
+    BatchNormGrads g;
     if (needs[0]) g.input = make_tensor(x.shape(), x.dtype(), x.device());
     if (needs[1]) g.weight = make_tensor({L.c}, x.dtype(), x.device());
     if (needs[2]) g.bias = make_tensor({L.c}, x.dtype(), x.device());

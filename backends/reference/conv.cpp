@@ -1,5 +1,5 @@
 // backends/reference/conv.cpp — conv2d and conv_transpose2d (F.conv2d, F.conv_transpose2d) as direct loops: the
-// textbook and the oracle of the fast kernels. The math is specs/u2net_panet.md §3.6.
+// textbook and the oracle of the fast kernels. The math is docs/ops_semantics.md §6.
 //
 // Every kernel walks one loop nest, for_each_tap, over the (output pixel, weight tap) pairs of a conv from `in`
 // [N, C, H, W] to `out` [N, O, Ho, Wo] with weight [O, C/groups, kh, kw]:
@@ -13,7 +13,6 @@
 // x and gy swapped. The weight layouts line up: the transposed weight [C_in, C_out/g, kh, kw] is exactly a conv
 // weight [O = C_in, C/g = C_out/g, kh, kw] for the conv that goes from the transposed output back to its input.
 #include "backends/reference/reference_backend.h"
-#include "core/factory.h"
 
 namespace nabla {
 namespace {
@@ -82,7 +81,7 @@ void add_bias(const Tensor& y, const Tensor& b) {
 
 // gb[c] = sum over n, h, w of gy [N, C, H, W]
 Tensor bias_grad(const Tensor& gy) {
-    Tensor gb = zeros({gy.size(1)}, gy.options());
+    Tensor gb = kernel::zeros({gy.size(1)}, gy.options());
     dispatch_floating(gy.dtype(), "conv bias grad", [&]<class T>() {
         const int64_t n = gy.size(0), c = gy.size(1), hw = gy.size(2) * gy.size(3);
         const T* pg = gy.data_ptr<T>();
@@ -108,7 +107,7 @@ Tensor ReferenceBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& 
     // x [N, C_in, H, W], w [C_out, C_in/g, kh, kw] -> y [N, C_out, H_out, W_out]
     const int64_t ho = conv_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h);
     const int64_t wo = conv_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w);
-    Tensor y = zeros({x.size(0), w.size(0), ho, wo}, x.options());
+    Tensor y = kernel::zeros({x.size(0), w.size(0), ho, wo}, x.options());
     dispatch_floating(x.dtype(), "conv2d", [&]<class T>() {
         conv_forward(geometry(x.shape(), y.shape(), w.shape(), p), x.data_ptr<T>(), w.data_ptr<T>(), y.data_ptr<T>());
         if (b.defined()) add_bias<T>(y, b);
@@ -122,11 +121,11 @@ ConvGrads ReferenceBackend::conv2d_backward(const Tensor& gy, const Tensor& x, c
     const ConvGeometry geo = geometry(x.shape(), gy.shape(), w.shape(), p);
     dispatch_floating(x.dtype(), "conv2d_backward", [&]<class T>() {
         if (needs[0]) {
-            g.input = zeros(x.shape(), x.options());
+            g.input = kernel::zeros(x.shape(), x.options());
             conv_grad_input(geo, gy.data_ptr<T>(), w.data_ptr<T>(), g.input.data_ptr<T>());
         }
         if (needs[1]) {
-            g.weight = zeros(w.shape(), w.options());
+            g.weight = kernel::zeros(w.shape(), w.options());
             conv_grad_weight(geo, gy.data_ptr<T>(), x.data_ptr<T>(), g.weight.data_ptr<T>());
         }
     });
@@ -138,7 +137,7 @@ Tensor ReferenceBackend::conv_transpose2d(const Tensor& x, const Tensor& w, cons
     // x [N, C_in, H, W], w [C_in, C_out/g, kh, kw] -> y [N, C_out, H_out, W_out]
     const int64_t ho = transposed_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h, p.output_padding.h);
     const int64_t wo = transposed_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w, p.output_padding.w);
-    Tensor y = zeros({x.size(0), w.size(1) * p.groups, ho, wo}, x.options());
+    Tensor y = kernel::zeros({x.size(0), w.size(1) * p.groups, ho, wo}, x.options());
     dispatch_floating(x.dtype(), "conv_transpose2d", [&]<class T>() {
         // the conv y -> x, run backwards
         conv_grad_input(geometry(y.shape(), x.shape(), w.shape(), p), x.data_ptr<T>(), w.data_ptr<T>(),
@@ -154,11 +153,11 @@ ConvGrads ReferenceBackend::conv_transpose2d_backward(const Tensor& gy, const Te
     const ConvGeometry geo = geometry(gy.shape(), x.shape(), w.shape(), p);  // the conv gy -> x
     dispatch_floating(x.dtype(), "conv_transpose2d_backward", [&]<class T>() {
         if (needs[0]) {
-            g.input = zeros(x.shape(), x.options());
+            g.input = kernel::zeros(x.shape(), x.options());
             conv_forward(geo, gy.data_ptr<T>(), w.data_ptr<T>(), g.input.data_ptr<T>());
         }
         if (needs[1]) {
-            g.weight = zeros(w.shape(), w.options());
+            g.weight = kernel::zeros(w.shape(), w.options());
             conv_grad_weight(geo, x.data_ptr<T>(), gy.data_ptr<T>(), g.weight.data_ptr<T>());
         }
     });

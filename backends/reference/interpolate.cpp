@@ -9,7 +9,6 @@
 
 #include "backends/common/interpolate_math.h"
 #include "backends/reference/reference_backend.h"
-#include "core/factory.h"
 
 namespace nabla {
 namespace {
@@ -53,7 +52,7 @@ Tensor ReferenceBackend::upsample(const Tensor& x, const UpsampleParams& p) {
 
 Tensor ReferenceBackend::upsample_backward(const Tensor& gy, const Shape& x_shape, const UpsampleParams& p) {
     const int64_t N = x_shape[0], C = x_shape[1], H = x_shape[2], W = x_shape[3], OH = p.out_h, OW = p.out_w;
-    Tensor gx = zeros(x_shape, gy.options());  // [N, C, H, W]
+    Tensor gx = kernel::zeros(x_shape, gy.options());  // [N, C, H, W]
     dispatch_floating(gy.dtype(), "upsample_backward", [&]<class T>() {
         const auto ty = axis_taps<T>(p, p.scale_h, H, OH);
         const auto tx = axis_taps<T>(p, p.scale_w, W, OW);

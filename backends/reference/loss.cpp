@@ -3,12 +3,11 @@
 #include "backends/common/loss_math.h"
 #include "backends/reference/reference_backend.h"
 #include "backends/reference/strided.h"
-#include "core/factory.h"
 
 namespace nabla {
 
 Tensor ReferenceBackend::bce_with_logits(const Tensor& x, const Tensor& t, const Tensor& pw_in) {
-    const Tensor pw = pw_in.defined() ? pw_in : ones({}, x.options()).expand(x.shape());
+    const Tensor pw = pw_in.defined() ? pw_in : kernel::expand(kernel::full({}, 1.0, x.options()), x.shape());
     Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "bce_with_logits", [&]<class T>() {
         const T *px = x.data_ptr<T>(), *pt = t.data_ptr<T>(), *pp = pw.data_ptr<T>();
@@ -20,7 +19,7 @@ Tensor ReferenceBackend::bce_with_logits(const Tensor& x, const Tensor& t, const
 }
 
 Tensor ReferenceBackend::bce_with_logits_backward(const Tensor& gy, const Tensor& x, const Tensor& t, const Tensor& pw_in) {
-    const Tensor pw = pw_in.defined() ? pw_in : ones({}, x.options()).expand(x.shape());
+    const Tensor pw = pw_in.defined() ? pw_in : kernel::expand(kernel::full({}, 1.0, x.options()), x.shape());
     Tensor gx = make_tensor(x.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "bce_with_logits_backward", [&]<class T>() {
         const T *pg = gy.data_ptr<T>(), *px = x.data_ptr<T>(), *pt = t.data_ptr<T>(), *pp = pw.data_ptr<T>();

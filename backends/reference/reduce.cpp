@@ -57,7 +57,7 @@ Tensor ReferenceBackend::reduce(ReduceOp op, const Tensor& x, const Shape& dims,
 }
 
 ValuesIndices ReferenceBackend::reduce_with_indices(ReduceOp op, const Tensor& x_in, int64_t dim, bool keepdim) {
-    const Tensor x = x_in.contiguous();
+    const Tensor x = kernel::contiguous(x_in);
     const int64_t n = x.size(dim);
     NB_CHECK(n > 0, "max/min: cannot reduce over the empty dim ", dim, " of ", x.shape());
     int64_t outer = 1, inner = 1;

@@ -23,7 +23,7 @@ bool is_nan(T v) {
 
 // The first k of each row along dim, in sorted order, with their positions.
 ValuesIndices sort_rows(const Tensor& x_in, int64_t dim, int64_t k, bool descending) {
-    const Tensor x = x_in.detach().contiguous();  // detached: nothing inside a kernel goes on the tape
+    const Tensor x = kernel::contiguous(x_in.detach());  // detached: nothing inside a kernel goes on the tape
     const int64_t n = x.size(dim);
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < dim; ++d) outer *= x.size(d);

@@ -4,12 +4,11 @@
 //   x: [N, C, H, W] <-> cols: [N, C*kh*kw, L]
 // col2im is the adjoint of im2col: it adds every column entry back into its pixel, summing overlaps.
 #include "backends/reference/reference_backend.h"
-#include "core/factory.h"
 
 namespace nabla {
 namespace {
 
-// The number of block positions along one axis (specs/u2net_panet.md §3.3).
+// The number of block positions along one axis (docs/ops_semantics.md §3).
 int64_t blocks(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
     return (in + 2 * p - d * (k - 1) - 1) / s + 1;
 }
@@ -55,7 +54,7 @@ Tensor ReferenceBackend::im2col(const Tensor& x, const UnfoldOptions& o) {
 Tensor ReferenceBackend::col2im(const Tensor& cols, Int2 output_size, const UnfoldOptions& o) {
     const int64_t N = cols.size(0), C = cols.size(1) / (o.kernel_size.h * o.kernel_size.w);
     const int64_t H = output_size.h, W = output_size.w, rows = cols.size(1), L = cols.size(2);
-    Tensor x = zeros({N, C, H, W}, cols.options());  // [N, C, H, W]
+    Tensor x = kernel::zeros({N, C, H, W}, cols.options());  // [N, C, H, W]
     dispatch_floating(cols.dtype(), "col2im", [&]<class T>() {
         for (int64_t n = 0; n < N; ++n) {
             const T* src = cols.data_ptr<T>() + n * rows * L;

@@ -1,6 +1,6 @@
 // models/panet/panet.h — PANet, the SRResNet-like ×2 super-resolution network of the reference blog post around
 // PyramidAttention (pyramid_attention.h): input in [−1, 1] at low resolution, output in [−1, 1] at twice the size.
-// The network is the reference's, module for module (docs/panet.md):
+// The network is the reference's, module for module (docs/panet.md §3):
 //
 //   features    0 conv 7x7 (reflect, no bias) 1 BN 2 ReLU 3 conv 3x3 (reflect, no bias) 4 BN 5 ReLU     [N, C, h, w]
 //   sequential  blocks/2 ResBlocks, the PyramidAttention (at index blocks/2), blocks − blocks/2 ResBlocks

@@ -1,12 +1,12 @@
 // models/panet/pyramid_attention.cpp — PyramidAttention: the pyramid of keys and values, and the two forms of the
-// matching and pasting (see the header; math in ../shared/specs/u2net_panet.md §2).
+// matching and pasting (see the header; math in docs/panet.md §1).
 #include "models/panet/pyramid_attention.h"
 
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "core/storage.h"
 #include "ops/ops.h"
 

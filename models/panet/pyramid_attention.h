@@ -3,7 +3,7 @@
 // reference's module names: conv_match_L_base (queries), conv_match (keys), conv_assembly (values), each a 1x1 conv
 // followed by its own PReLU, and the escape_NaN buffer (1e-4).
 //
-// For x [N, C, H, W] (the math is in ../shared/specs/u2net_panet.md §2):
+// For x [N, C, H, W] (the math is in docs/panet.md §1):
 //   Q = conv_match_L_base(x)                                   [N, C/r, H, W]
 //   for s in 1, 0.9, ..., 1 - (level-1)/10:  x_s = bicubic(x, s) (align_corners true, as the blog's variant)
 //       K_s = conv_match(x_s), V_s = conv_assembly(x_s); every 3x3 patch (stride 1, zero padding 1) is one key/value

@@ -1,5 +1,5 @@
 // models/u2net/u2net.cpp — REBNCONV, RSU, RSU4F and U2NET/U2NETP: construction with the public model's names, and
-// the forward passes of spec §1.1–§1.3.
+// the forward passes of docs/u2net.md §1–§3.
 #include "models/u2net/u2net.h"
 
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 // models/u2net/u2net.h — U²-Net and U²-Net† (U2NETP), the nested-U salient-object network of Qin et al. 2020
 // (xuebinqin/U-2-Net, model/u2net.py), with the public model's module names, so its weights load strictly.
 //
-// Blocks (the math is in ../shared/specs/u2net_panet.md §1):
+// Blocks (the math is in docs/u2net.md):
 //   REBNCONV(in, out, d)  conv 3x3 (padding d, dilation d) -> BatchNorm -> ReLU; keys conv_s1.*, bn_s1.*
 //   RSU<L>(in, mid, out)  a U-Net of height L inside one block: rebnconvin, rebnconv1..L (the bottom one dilated 2),
 //                         rebnconv(L-1)d..1d; max-pool 2x2 with ceil_mode between levels, bilinear upsampling to the
@@ -52,7 +52,7 @@ class U2NET : public nn::Module {
 public:
     // The full model (in 3, out 1); U2NETP below is the small one.
     explicit U2NET(int64_t in_channels = 3, int64_t out_channels = 1);
-    struct Widths {  // per stage: in, mid, out (the table of spec §1.2)
+    struct Widths {  // per stage: in, mid, out (the table of docs/u2net.md §2)
         int64_t in, mid, out;
     };
     // Any stage widths (stage1..6, stage5d..1d), for small test models and experiments.

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "ops/elementwise.h"
 #include "ops/indexing.h"
 #include "ops/reduce.h"

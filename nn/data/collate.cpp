@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "ops/indexing.h"
 
 namespace nabla::data {

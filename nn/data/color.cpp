@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/factory.h"
+#include "ops/factory.h"
 
 namespace nabla::data {
 namespace {

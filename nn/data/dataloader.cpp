@@ -20,8 +20,8 @@
 #endif
 
 #include "autograd/grad_mode.h"
-#include "core/factory.h"
-#include "core/trace.h"
+#include "ops/factory.h"
+#include "core/trace/trace.h"
 
 namespace nabla::data {
 namespace {

@@ -6,7 +6,7 @@
 #include <cctype>
 #include <cmath>
 
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/data/canvas.h"
 #include "nn/data/image.h"
 #include "ops/elementwise.h"

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/data/image.h"
 #include "ops/elementwise.h"
 #include "ops/indexing.h"

@@ -19,7 +19,7 @@
 #include <memory>
 #include <string_view>
 
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "ops/elementwise.h"
 
 namespace nabla::data {

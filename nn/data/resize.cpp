@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/factory.h"
+#include "ops/factory.h"
 #include "nn/data/functional.h"
 #include "ops/interpolate.h"
 

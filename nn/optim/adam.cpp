@@ -2,9 +2,9 @@
 // state (step, exp_avg, exp_avg_sq, max_exp_avg_sq) and the step through the fused kernel.
 #include "nn/optim/adam.h"
 
-#include "backends/backend.h"
-#include "core/factory.h"
-#include "core/trace.h"
+#include "ops/optim.h"
+#include "ops/factory.h"
+#include "core/trace/trace.h"
 
 namespace nabla::optim {
 namespace {
@@ -77,11 +77,8 @@ void Adam::step() {
                                 .decoupled_weight_decay = decoupled_,
                                 .maximize = g.maximize};
         const Tensor max_sq = g.amsgrad ? s.at("max_exp_avg_sq") : Tensor();
-        with_contiguous(u.param, [&](const Tensor& p) {
-            backend_for(p).adam_step(p, u.grad, s.at("exp_avg"), s.at("exp_avg_sq"), max_sq, args);
-        });
-        for (const auto& [key, t] : s) t.storage()->bump_version();
-        u.param.storage()->bump_version();
+        adam_step_(u.param, u.grad, s.at("exp_avg"), s.at("exp_avg_sq"), max_sq, args);
+        s.at("step").storage()->bump_version();
     }
 }
 

@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
-#include "backends/backend.h"
-#include "core/format.h"
+#include "ops/optim.h"
+#include "ops/format.h"
 #include "nn/optim/state_io.h"
 
 namespace nabla::optim {
@@ -60,8 +60,7 @@ void ModelEMA::update(const nn::Module& model) {
             continue;
         }
         const Tensor x = m.dtype() == ema.dtype() ? m.contiguous() : m.to(ema.dtype()).contiguous();
-        backend_for(ema).ema_update(ema, x.to(ema.device()), d);
-        ema.storage()->bump_version();
+        ema_update_(ema, x.to(ema.device()), d);
     }
 }
 

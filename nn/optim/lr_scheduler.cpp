@@ -8,7 +8,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "core/format.h"
+#include "ops/format.h"
 
 namespace nabla::optim {
 namespace {

@@ -7,8 +7,8 @@
 #include <unordered_set>
 
 #include "autograd/grad_mode.h"
-#include "core/factory.h"
-#include "core/format.h"
+#include "ops/factory.h"
+#include "ops/format.h"
 
 namespace nabla::optim {
 namespace {

@@ -117,10 +117,6 @@ protected:
         TensorMap& state;
     };
     std::vector<Update> updates();
-    // Runs `kernel(param)` on the parameter, or on a contiguous copy that is then copied back when the parameter
-    // is a strided view (the fused kernels take contiguous tensors only).
-    template <class F>
-    static void with_contiguous(const Tensor& param, F&& kernel);
 
 private:
     void visit_group(StateIO& io, ParamGroup& group) const;
@@ -134,16 +130,5 @@ void check_hyperparameter(std::string_view optimizer, const char* what, double v
 
 // The one group of an optimizer built from a list of tensors; an empty list is an error, as in torch.
 std::vector<ParamGroup> single_group(std::string_view optimizer, std::vector<Tensor> params);
-
-template <class F>
-void Optimizer::with_contiguous(const Tensor& param, F&& kernel) {
-    if (param.is_contiguous()) {
-        kernel(param);
-        return;
-    }
-    Tensor p = param.contiguous();
-    kernel(p);
-    param.detach().copy_(p);
-}
 
 }  // namespace nabla::optim

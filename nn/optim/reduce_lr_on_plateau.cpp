@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/format.h"
+#include "ops/format.h"
 #include "nn/optim/lr_scheduler.h"
 
 namespace nabla::optim {

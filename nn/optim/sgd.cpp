@@ -1,9 +1,9 @@
 // nn/optim/sgd.cpp — SGD (torch/optim/sgd.py): group defaults and checks, and the step through the fused kernel.
 #include "nn/optim/sgd.h"
 
-#include "backends/backend.h"
-#include "core/factory.h"
-#include "core/trace.h"
+#include "ops/optim.h"
+#include "ops/factory.h"
+#include "core/trace/trace.h"
 
 namespace nabla::optim {
 
@@ -54,9 +54,7 @@ void SGD::step() {
             if (args.first_step) it = u.state.emplace("momentum_buffer", empty_like(u.param)).first;  // written as d_p
             buf = it->second;
         }
-        with_contiguous(u.param, [&](const Tensor& p) { backend_for(p).sgd_step(p, u.grad, buf, args); });
-        u.param.storage()->bump_version();
-        if (buf.defined()) buf.storage()->bump_version();
+        sgd_step_(u.param, u.grad, buf, args);
     }
 }
 

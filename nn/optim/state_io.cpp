@@ -1,8 +1,8 @@
 // nn/optim/state_io.cpp — StateIO: scalars and short lists as small tensors of a TensorMap (see state_io.h).
 #include "nn/optim/state_io.h"
 
-#include "core/factory.h"
-#include "core/format.h"
+#include "ops/factory.h"
+#include "ops/format.h"
 
 namespace nabla::optim {
 namespace {

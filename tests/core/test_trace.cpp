@@ -1,4 +1,4 @@
-// tests/core/test_trace.cpp — core/trace.cpp recording: filters, graph roots and depth on real scopes, ring
+// tests/core/test_trace.cpp — core/trace/trace.cpp recording: filters, graph roots and depth on real scopes, ring
 // accounting under overwrite (entries + lost == written), module scopes named by state-dict paths, backward scopes
 // linked to their forward ops, and the Chrome JSON (parsed back, nesting per thread and field types checked, per-thread
 // entries and lost counts read back).
@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/trace_format.h"
+#include "core/trace/format.h"
 #include "nn/conv.h"
 #include "nn/normalization.h"
 #include "support/support.h"

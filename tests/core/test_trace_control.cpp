@@ -1,4 +1,4 @@
-// tests/core/test_trace_control.cpp — what switches recording inside a running session (core/trace_control.cpp):
+// tests/core/test_trace_control.cpp — what switches recording inside a running session (core/trace/control.cpp):
 // tracing_on, the step schedule (skip_first, wait, warmup, active, repeat) over step boundaries, SIGUSR1 toggling
 // tracing_on, the NABLA_TRACE_* variables that set them, and the DataLoader's named worker threads.
 #include <algorithm>
@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/trace_format.h"
+#include "core/trace/format.h"
 #include "nn/data/dataloader.h"
 #include "support/support.h"
 

@@ -1,10 +1,10 @@
-// tests/core/test_trace_format.cpp — core/trace_format.cpp and core/trace_filter.cpp on hand-made sessions: ftrace's
+// tests/core/test_trace_format.cpp — core/trace/format.cpp and core/trace/filter.cpp on hand-made sessions: ftrace's
 // duration cell and marks at their exact boundaries, the function_graph layout (nesting, leaves, comments, lost
 // entries), recorded input shapes as call arguments, the statistics table's self time (grouped by name, or by name
 // and input shapes), and ftrace's glob semantics.
 #include <sstream>
 
-#include "core/trace_format.h"
+#include "core/trace/format.h"
 #include "support/support.h"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <new>
 #include <sstream>
 
-#include "core/trace_format.h"
+#include "core/trace/format.h"
 #include "nn/conv.h"
 #include "nn/normalization.h"
 #include "support/support.h"

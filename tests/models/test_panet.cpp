@@ -1,5 +1,5 @@
 // tests/models/test_panet.cpp — models/panet: PyramidAttention against PyTorch (scripts/torch_models.py, written
-// from the spec in the reference's direct form) in value and every gradient, for both of our forms (direct and
+// from docs/panet.md §1 in the reference's direct form) in value and every gradient, for both of our forms (direct and
 // batched GEMM), the reference's state-dict names, and no NaN from all-zero key patches.
 #include <cmath>
 

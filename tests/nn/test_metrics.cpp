@@ -27,7 +27,8 @@ std::string error_of(F&& f) {
     return "";
 }
 
-// The one-dimensional Gaussian of SSIM's window, from its definition (spec §4): g(i) ∝ exp(−(i−5)²/(2·1.5²)).
+// The one-dimensional Gaussian of SSIM's window, from its definition (docs/metrics.md §2):
+// g(i) ∝ exp(−(i−5)²/(2·1.5²)).
 double gauss_centre() {
     double sum = 0;
     for (int i = 0; i < 11; ++i) sum += std::exp(-(i - 5.0) * (i - 5.0) / 4.5);

@@ -1,5 +1,5 @@
-// tests/ops/test_interpolate.cpp — F.interpolate (nearest, bilinear, bicubic): the spec's hand-checked rows
-// (specs/u2net_panet.md §3.1-3.2), PyTorch golden values for the output and the input gradient
+// tests/ops/test_interpolate.cpp — F.interpolate (nearest, bilinear, bicubic): the documented hand-checked rows
+// (docs/ops_semantics.md §1-2), PyTorch golden values for the output and the input gradient
 // (tests/fixtures/make_interp.py), gradcheck in float64, the cpu kernels against the reference, and error messages.
 #include "backends/common/interpolate_math.h"
 #include "ops/interpolate.h"

@@ -1,5 +1,5 @@
-// tests/ops/test_pad.cpp — F.pad in modes constant, reflect and replicate: the spec's [0..4] reflect-by-3 example
-// (specs/u2net_panet.md §3.4) and other hand-checked values, PyTorch golden values for output and input gradient on
+// tests/ops/test_pad.cpp — F.pad in modes constant, reflect and replicate: the documented [0..4] reflect-by-3 example
+// (docs/ops_semantics.md §4) and other hand-checked values, PyTorch golden values for output and input gradient on
 // 2-D, 4-D and 5-D inputs (tests/fixtures/make_index.py), gradcheck in float64, the default backend against the
 // reference on non-contiguous float32 inputs, and the error messages.
 #include "ops/pad.h"
@@ -29,7 +29,7 @@ const std::vector<std::tuple<std::string, PadMode, std::vector<Case>>>& golden_c
 
 TEST_CASE("pad: known values", "[ops][pad]") {
     Tensor x = arange(5.0, {.dtype = kFloat64}).view({1, 5});
-    // specs/u2net_panet.md §3.4: the edge is not repeated
+    // docs/ops_semantics.md §4: the edge is not repeated
     REQUIRE_THAT(pad(x, {3, 3}, PadMode::Reflect), ClosesTo(t64({3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 1}, {1, 11}), 0, 0));
     REQUIRE_THAT(pad(x, {2, 1}, PadMode::Replicate), ClosesTo(t64({0, 0, 0, 1, 2, 3, 4, 4}, {1, 8}), 0, 0));
     REQUIRE_THAT(pad(x, {1, -2}, PadMode::Constant, 9.0), ClosesTo(t64({9, 0, 1, 2}, {1, 4}), 0, 0));  // crop

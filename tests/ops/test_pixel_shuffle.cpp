@@ -1,4 +1,4 @@
-// tests/ops/test_pixel_shuffle.cpp — pixel_shuffle / pixel_unshuffle: the index rule of specs/u2net_panet.md §3.5
+// tests/ops/test_pixel_shuffle.cpp — pixel_shuffle / pixel_unshuffle: the index rule of docs/ops_semantics.md §5
 // checked by hand, PyTorch golden values (tests/fixtures/make_interp.py), the round trip, gradcheck, and error
 // messages.
 #include "ops/pixel_shuffle.h"

@@ -1,5 +1,5 @@
 // tests/ops/test_unfold.cpp — F.unfold (im2col) and F.fold (col2im): hand-checked values of the layout in
-// specs/u2net_panet.md §3.3, PyTorch golden values for output and input gradient (tests/fixtures/make_interp.py), the
+// docs/ops_semantics.md §3, PyTorch golden values for output and input gradient (tests/fixtures/make_interp.py), the
 // adjoint identity <unfold x, c> = <x, fold c>, gradcheck in float64, the cpu kernels against the reference, errors.
 #include "ops/unfold.h"
 #include "support/support.h"

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "backends/backend.h"  // with_kernels, backend_for: the tests compare backends
 #include "nn/safetensors.h"
 #include "ops/ops.h"
 

@@ -1,18 +1,18 @@
-// core/trace.h — the op tracer: Linux ftrace for training steps (torch.profiler's record_function + key_averages,
+// core/trace/trace.h — the op tracer: Linux ftrace for training steps (torch.profiler's record_function + key_averages,
 // ftrace's function / function_graph tracers and trace_marker).
 //
 //   trace::start({.tracer = trace::Tracer::function_graph, .filter = "conv*,bn*"});
 //   ... a training step: ops, modules, backward, optimizer open trace::Scope objects ...
 //   trace::Session s = trace::stop();            // drains the per-thread rings
-//   trace::write_graph(std::cout, s);            // core/trace_format.cpp: graph, function, stat, Chrome JSON
+//   trace::write_graph(std::cout, s);            // core/trace/format.cpp: graph, function, stat, Chrome JSON
 //
 // Each completed scope is one Record written at scope end into the calling thread's ring (bounded, overwrite mode:
 // the oldest records go first and are counted as lost; entries + lost == written). Filters use ftrace's globs
-// (core/trace_filter.cpp). When tracing is off a Scope costs one relaxed atomic load and a predicted branch.
+// (core/trace/filter.cpp). When tracing is off a Scope costs one relaxed atomic load and a predicted branch.
 // As in ftrace, a running session (hooks installed) and tracing_on (records written) are two switches; the step
-// schedule and SIGUSR1 flip tracing_on (core/trace_control.cpp). Op scopes can record their inputs' shapes
-// (Config::shapes, torch.profiler's record_shapes; core/trace_shapes.cpp).
-// Design notes: ../shared/specs/tracer.md; the output layouts are ftrace's (kernel/trace/trace_functions_graph.c).
+// schedule and SIGUSR1 flip tracing_on (core/trace/control.cpp). Op scopes can record their inputs' shapes
+// (Config::shapes, torch.profiler's record_shapes; core/trace/shapes.cpp).
+// Design notes: docs/tracer.md; the output layouts are ftrace's (kernel/trace/trace_functions_graph.c).
 #pragma once
 #include <array>
 #include <atomic>
@@ -23,7 +23,7 @@
 #include <vector>
 
 namespace nabla {
-class Tensor;  // core/tensor.h; op scopes only take references, the shapes are read in core/trace_shapes.cpp
+class Tensor;  // core/tensor.h; op scopes only take references, the shapes are read in core/trace/shapes.cpp
 }
 
 namespace nabla::trace {
@@ -115,10 +115,10 @@ bool begin(const char* name, uint32_t category, int64_t flops) noexcept;  // tru
 void end() noexcept;
 bool begin_op(const char* name, int64_t flops, const Tensor* const* inputs, size_t n) noexcept;
 bool begin_op_list(const char* name, int64_t flops, const std::vector<Tensor>& inputs) noexcept;
-// core/trace_shapes.cpp: "f32[2,3],i64[2]" for the defined inputs, interned (no heap work once a text was seen).
+// core/trace/shapes.cpp: "f32[2,3],i64[2]" for the defined inputs, interned (no heap work once a text was seen).
 const char* intern_shapes(const Tensor* const* inputs, size_t n);
 const char* intern_shapes(const std::vector<Tensor>& inputs);
-// core/trace_control.cpp: start() hands the new session's schedule over; returns the initial tracing_on bits.
+// core/trace/control.cpp: start() hands the new session's schedule over; returns the initial tracing_on bits.
 uint32_t start_schedule(const Schedule& schedule, bool tracing_on);
 }  // namespace detail
 
@@ -245,7 +245,7 @@ bool filter_match(const std::string& list, std::string_view name);
 // NABLA_TRACE_MEMORY=1, NABLA_TRACE_SHAPES=1, NABLA_TRACE_STEPS=skip=..,wait=..,warmup=..,active=..,repeat=..,
 // NABLA_TRACE_ON=0 (start with tracing_on off), NABLA_TRACE_SIGNALS=1 (SIGUSR1 flips tracing_on),
 // NABLA_TRACE_FILE (default nabla.trace.json, or nabla.trace.txt for NABLA_TRACE_FORMAT=text).
-// start_from_env starts tracing if NABLA_TRACE is set and registers writing the file at exit (core/trace_env.cpp).
+// start_from_env starts tracing if NABLA_TRACE is set and registers writing the file at exit (core/trace/env.cpp).
 bool start_from_env();
 void write_env_trace();  // writes the file now (also called at exit); a no-op when the env did not start tracing
 

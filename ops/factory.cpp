@@ -1,6 +1,6 @@
-// core/factory.cpp — the tensor factories. Random values are drawn on the host in row-major order (so a seed
+// ops/factory.cpp — the tensor factories. Random values are drawn on the host in row-major order (so a seed
 // gives the same tensor on every device) and then moved to the requested device.
-#include "core/factory.h"
+#include "ops/factory.h"
 
 #include <cmath>
 #include <numeric>

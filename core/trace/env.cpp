@@ -1,4 +1,4 @@
-// core/trace_env.cpp — tracing any `nabla` command through the environment (ftrace's tracefs files as variables;
+// core/trace/env.cpp — tracing any `nabla` command through the environment (ftrace's tracefs files as variables;
 // like TF's TF_CPP env toggles): read once at startup, the trace written at exit.
 //
 //   NABLA_TRACE=function|function_graph   NABLA_TRACE_FILTER='conv*,bn*'   NABLA_TRACE_NOTRACE='*copy*'
@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "core/trace_format.h"
+#include "core/trace/format.h"
 
 namespace nabla::trace {
 

@@ -1,4 +1,4 @@
-// core/factory.h — making tensors: torch.empty/zeros/ones/full/arange/linspace/rand/randn/randint and from_vector.
+// ops/factory.h — making tensors: torch.empty/zeros/ones/full/arange/linspace/rand/randn/randint and from_vector.
 // Random factories draw from a Generator (core/generator.h), the global one unless you pass your own.
 #pragma once
 #include <vector>

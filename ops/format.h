@@ -1,4 +1,4 @@
-// core/format.h — printing tensors with fmt, in PyTorch's layout:
+// ops/format.h — printing tensors with fmt, in PyTorch's layout:
 //   tensor([[1.0000, 2.0000],
 //           [3.0000, 4.0000]], dtype=float64, requires_grad=True)
 //   tensor(True)   tensor([], size=[2, 0])   tensor([2.0000, 4.0000], grad_fn=<mul>)

@@ -1,4 +1,4 @@
-// core/trace_json.cpp — the tracer's Chrome trace event format (torch.profiler's export_chrome_trace; opens in
+// core/trace/json.cpp — the tracer's Chrome trace event format (torch.profiler's export_chrome_trace; opens in
 // ui.perfetto.dev and chrome://tracing), and reading it back for `nabla trace report`.
 //
 // Object form: {"displayTimeUnit":"ns","otherData":{tracer, entries, written, lost, threads},"traceEvents":[...]},
@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "core/trace_format.h"
+#include "core/trace/format.h"
 
 namespace nabla::trace {
 

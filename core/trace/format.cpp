@@ -1,6 +1,6 @@
-// core/trace_format.cpp — the text outputs of the tracer: ftrace's `function` and `function_graph` views (layout of
+// core/trace/format.cpp — the text outputs of the tracer: ftrace's `function` and `function_graph` views (layout of
 // kernel/trace/trace_output.c and trace_functions_graph.c) and a statistics table (ftrace's function profiler,
-// torch.profiler's key_averages().table()). The Chrome JSON writer is core/trace_json.cpp.
+// torch.profiler's key_averages().table()). The Chrome JSON writer is core/trace/json.cpp.
 //
 // A session holds completed scopes per thread in begin order with their depth; the views rebuild the call tree
 // with a stack: an event closes every open scope at its depth or deeper. A scope with a child opens with
@@ -9,7 +9,7 @@
 // event was overwritten. Recorded input shapes print as the call's arguments
 // (`conv2d(f32[8,3,288,288], f32[16,3,3,3])`, ftrace's funcgraph-args) and as a last column of the table grouped by
 // shape.
-#include "core/trace_format.h"
+#include "core/trace/format.h"
 
 #include <algorithm>
 #include <cmath>

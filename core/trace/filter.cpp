@@ -1,4 +1,4 @@
-// core/trace_filter.cpp — ftrace's glob filters (set_ftrace_filter / set_ftrace_notrace / set_graph_function).
+// core/trace/filter.cpp — ftrace's glob filters (set_ftrace_filter / set_ftrace_notrace / set_graph_function).
 //
 // A glob is matched as ftrace does (kernel/trace/ftrace.c, filter_parse_regex): "abc*" prefix, "*abc" suffix,
 // "*abc*" substring, "a*b" prefix and suffix, anything else an exact name. A list is comma-separated; "!glob" removes
@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla::trace {
 

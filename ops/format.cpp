@@ -1,5 +1,5 @@
-// core/format.cpp — see format.h.
-#include "core/format.h"
+// ops/format.cpp — see format.h.
+#include "ops/format.h"
 
 #include <cmath>
 #include <type_traits>

@@ -1,4 +1,4 @@
-// core/trace_format.h — the tracer's outputs (ftrace's `trace` file for the function and function_graph tracers,
+// core/trace/format.h — the tracer's outputs (ftrace's `trace` file for the function and function_graph tracers,
 // its function profiler `trace_stat`, torch.profiler's key_averages().table() and export_chrome_trace()).
 // Every output states the entries in the buffers, the entries written and the entries lost to overwrite.
 #pragma once
@@ -6,7 +6,7 @@
 #include <iosfwd>
 #include <string>
 
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla::trace {
 

@@ -1,4 +1,4 @@
-// core/trace_control.cpp — what turns recording on and off inside a running session: ftrace's tracing_on switch,
+// core/trace/control.cpp — what turns recording on and off inside a running session: ftrace's tracing_on switch,
 // torch.profiler's step schedule (skip_first, wait, warmup, active, repeat) driven by trace::step_marker, and a
 // SIGUSR1 handler that flips tracing_on (ftrace's `echo 0 > tracing_on` from outside the process).
 //
@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla::trace {
 

@@ -1,4 +1,4 @@
-// core/trace_flops.h — FLOP counts the tracer records for its GFLOP/s column (torch.profiler's with_flops, which also
+// core/trace/flops.h — FLOP counts the tracer records for its GFLOP/s column (torch.profiler's with_flops, which also
 // counts only matmul- and conv-like ops). A multiply-add counts 2. Computed from the input shapes, only when traced;
 // wrong or unusual shapes give 0, the op's own checks report them.
 #pragma once

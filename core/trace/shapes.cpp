@@ -1,7 +1,7 @@
-// core/trace_shapes.cpp — the input shapes of op scopes (torch.profiler's record_shapes, shown as key_averages'
+// core/trace/shapes.cpp — the input shapes of op scopes (torch.profiler's record_shapes, shown as key_averages'
 // "Input Shapes"): "f32[8,3,288,288],f32[16,3,3,3]", one dtype[dims] per defined input, in argument order.
 //
-// Only recorded op scopes of a session with Config::shapes come here (trace::OpScope, core/trace.cpp begin_op).
+// Only recorded op scopes of a session with Config::shapes come here (trace::OpScope, core/trace/trace.cpp begin_op).
 // The text is built in a reused per-thread buffer and looked up in a per-thread cache of interned texts, so a
 // training step whose shapes were seen before does no heap work; the records keep the interned pointer. Undefined
 // tensors (a missing bias) are left out. dtypes as in jax/XLA: f32 f64 i64 u8 bool.
@@ -10,7 +10,7 @@
 #include <unordered_map>
 
 #include "core/tensor.h"
-#include "core/trace.h"
+#include "core/trace/trace.h"
 
 namespace nabla::trace::detail {
 

@@ -1,4 +1,4 @@
-// core/trace.cpp — the tracer's recording side (ftrace's ring buffer + function_graph entry/return hooks; torch's
+// core/trace/trace.cpp — the tracer's recording side (ftrace's ring buffer + function_graph entry/return hooks; torch's
 // RecordFunction): start/stop, the per-thread rings, Scope begin/end, markers and interned names.
 //
 // Each thread owns a ring of Records (single writer). A scope pushes an Open entry on the thread's shadow stack at
@@ -6,8 +6,8 @@
 // oldest record is replaced and counted as lost; the end time of the last lost record is kept so the graph view can
 // mark scopes whose beginning fell into the lost part (`} /* name */`, as ftrace does when an entry was overwritten).
 // The per-ring mutex is only contended by stop(); the hot path when tracing is off is the inline check in trace.h.
-// tracing_on and the schedule's warmup (core/trace_control.cpp) gate write(): scopes still nest, nothing is kept.
-#include "core/trace.h"
+// tracing_on and the schedule's warmup (core/trace/control.cpp) gate write(): scopes still nest, nothing is kept.
+#include "core/trace/trace.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,0 +1,61 @@
+// backends/common/params.h — what the op layer hands the kernels: the kinds of op (UnaryOp, BinaryOp, ReduceOp,
+// PadMode, InterpolateMode) and the parameter structs after the op layer resolved PyTorch's defaults (ConvParams,
+// PoolParams, UpsampleParams, UnfoldOptions). Plain data on the lowest layer, so that ops/, every backend and the
+// CUDA compiler share one definition. The user-facing option structs built on these are in ops/options.h.
+#pragma once
+#include <cstdint>
+
+#include "core/shape.h"
+
+namespace nabla {
+
+// --- elementwise (ops/elementwise.cpp, ops/activation.cpp); the math of each op is in backends/common/unary_math.h ---
+enum class UnaryOp {
+    Neg, Exp, Log, Sqrt, Rsqrt, Abs, Sign, Sin, Cos, Atan, Reciprocal,
+    Relu, Relu6, LeakyRelu, Sigmoid, Tanh, Silu, Hardswish, Hardsigmoid, Softplus,
+    Clamp, PowScalar,
+};
+struct UnaryArgs {  // the op's scalar parameters: leaky slope, softplus (beta, threshold), clamp (min, max), exponent
+    double a = 0, b = 0;
+};
+enum class BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr };
+
+// --- reductions (ops/reduce.cpp) ---
+enum class ReduceOp { Sum, Mean, Max, Min };
+
+// --- conv2d and conv_transpose2d (ops/conv.cpp), after the op layer resolved defaults ---
+struct ConvParams {
+    Int2 stride = 1, padding = 0, dilation = 1, output_padding = 0;
+    int64_t groups = 1;
+};
+
+// --- max_pool2d and avg_pool2d (ops/pool.cpp): stride resolved, output size computed by the op layer ---
+struct PoolParams {
+    Int2 kernel_size, stride, padding, dilation = 1;
+    bool ceil_mode = false;
+    bool count_include_pad = true;
+    int64_t out_h = 0, out_w = 0;
+};
+
+// --- interpolate (ops/interpolate.cpp): the resolved output size and the source-coordinate ratio per axis
+// (docs/ops_semantics.md §1-2) ---
+enum class InterpolateMode { Nearest, Bilinear, Bicubic };
+struct UpsampleParams {
+    InterpolateMode mode = InterpolateMode::Nearest;
+    int64_t out_h = 0, out_w = 0;
+    bool align_corners = false;
+    double scale_h = 0, scale_w = 0;  // the ratio in/out actually used by the source-coordinate rule
+};
+
+// --- unfold / fold (ops/unfold.cpp), the same struct for the op and its im2col/col2im kernels ---
+struct UnfoldOptions {
+    Int2 kernel_size;
+    Int2 dilation = 1;
+    Int2 padding = 0;
+    Int2 stride = 1;
+};
+
+// --- padding (ops/pad.cpp) ---
+enum class PadMode { Constant, Reflect, Replicate };
+
+}  // namespace nabla
