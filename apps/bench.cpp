@@ -3,21 +3,20 @@
 //   {"model":"u2netp","mode":"train","batch":2,"size":288,"threads":2,"step_ms_median":...,"step_ms_min":...,
 //    "images_per_s":...,"peak_rss_mb":...,"peak_tensor_mb":...,"params":1131181}
 // bench/bench_models_torch.py runs the same step on PyTorch and prints the ratio.
+#include <fmt/format.h>
 #include <omp.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
 #include "apps/models.h"
 #include "autograd/grad_mode.h"
-#include "ops/factory.h"
 #include "core/storage.h"
 #include "core/trace/trace.h"
+#include "ops/factory.h"
 
 namespace nabla::apps {
 namespace {
@@ -40,8 +39,10 @@ double peak_rss_mb() {
 void run_bench(const BenchOptions& o) {
     if (o.threads > 0) omp_set_num_threads(o.threads);
     if (o.batch < 1 || o.size < 0 || o.steps < 1 || o.warmup < 0)
-        throw ValueError(fmt::format("bench: batch and steps must be positive, size and warmup >= 0 (got batch {}, "
-                                     "size {}, steps {}, warmup {})", o.batch, o.size, o.steps, o.warmup));
+        throw ValueError(
+            fmt::format("bench: batch and steps must be positive, size and warmup >= 0 (got batch {}, "
+                        "size {}, steps {}, warmup {})",
+                        o.batch, o.size, o.steps, o.warmup));
     const ModelSpec& spec = find_model(o.model);
     const int64_t size = o.size > 0 ? o.size : spec.input_size;
     manual_seed(o.seed);
@@ -101,12 +102,14 @@ void run_bench(const BenchOptions& o) {
 
 void add_bench_command(CLI::App& app) {
     auto o = std::make_shared<BenchOptions>();
-    auto* cmd = app.add_subcommand("bench", "Time training steps or inference forwards of a model on synthetic data; "
-                                            "prints one JSON line");
+    auto* cmd = app.add_subcommand("bench",
+                                   "Time training steps or inference forwards of a model on synthetic data; "
+                                   "prints one JSON line");
     cmd->add_option("model", o->model, "Model name: " + model_names())->required();
     cmd->add_option("--batch", o->batch, "Images per step")->capture_default_str();
-    cmd->add_option("--size", o->size, "Input height and width in pixels (default: the side the model trains at, "
-                                       "288 for U²-Net, 48 for PANet's low-resolution input)");
+    cmd->add_option("--size", o->size,
+                    "Input height and width in pixels (default: the side the model trains at, "
+                    "288 for U²-Net, 48 for PANet's low-resolution input)");
     cmd->add_option("--steps", o->steps, "Timed steps (the median and minimum are reported)")->capture_default_str();
     cmd->add_option("--warmup", o->warmup, "Untimed steps first (allocations, oneDNN primitive creation)")
         ->capture_default_str();

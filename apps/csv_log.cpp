@@ -1,13 +1,13 @@
 // apps/csv_log.cpp — CsvLog: plain comma-separated numbers with a header row.
 #include "apps/csv_log.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 
@@ -97,7 +97,8 @@ void CsvLog::append(const std::vector<std::pair<std::string, double>>& row) {
     for (const auto& [name, v] : row) {
         auto it = std::find(t.columns.begin(), t.columns.end(), name);
         if (it == t.columns.end())
-            throw Error(fmt::format("CsvLog: {} has no column '{}' (its columns are fixed by its header)", path_, name));
+            throw Error(
+                fmt::format("CsvLog: {} has no column '{}' (its columns are fixed by its header)", path_, name));
         values[static_cast<size_t>(it - t.columns.begin())] = v;
     }
     t.rows.push_back(std::move(values));

@@ -19,7 +19,7 @@ public:
 
     struct Table {
         std::vector<std::string> columns;
-        std::vector<std::vector<double>> rows;  // NaN where a cell is empty
+        std::vector<std::vector<double>> rows;                      // NaN where a cell is empty
         std::vector<double> column(const std::string& name) const;  // empty if no such column
     };
     Table read() const;  // an empty table if the file does not exist; an error naming the file if it is malformed

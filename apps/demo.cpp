@@ -9,9 +9,9 @@
 // epochs, then scores the held-out photos whole (PSNR/SSIM next to bicubic's) and saves bicubic | PANet | truth
 // pictures. It fails (exit 1) if the loss did not fall, so the README's main command is also a smoke test.
 // Everything lands in runs/demo/ (runs/demo-panet/ for PANet).
-#include <filesystem>
-
 #include <fmt/format.h>
+
+#include <filesystem>
 
 #include "apps/commands.h"
 #include "apps/segmentation.h"
@@ -56,11 +56,12 @@ int run_panet_demo(const DemoOptions& d) {
     const std::string best = (fs::path(r.run_dir) / "weights" / "best.safetensors").string();
     const std::string pictures = (fs::path(r.run_dir) / "predictions").string();
     const SREvalResult e = evaluate_panet(o.set, best, o.data, SRSplit::HeldOut, o.degradation, {}, pictures);
-    fmt::print("\ndemo: panet L1 {:.4f} -> {:.4f} over {} steps; {} held-out photos, whole: PSNR {:.2f} dB SSIM {:.4f} "
-               "(bicubic {:.2f} dB, {:.4f})\n",
-               r.first_loss, r.last_loss, r.steps, e.images, e.psnr, e.ssim, e.psnr_bicubic, e.ssim_bicubic);
-    fmt::print("demo: curves {0}/results.png, samples {0}/samples/, bicubic | PANet | truth pictures {1}/\n",
-               r.run_dir, pictures);
+    fmt::print(
+        "\ndemo: panet L1 {:.4f} -> {:.4f} over {} steps; {} held-out photos, whole: PSNR {:.2f} dB SSIM {:.4f} "
+        "(bicubic {:.2f} dB, {:.4f})\n",
+        r.first_loss, r.last_loss, r.steps, e.images, e.psnr, e.ssim, e.psnr_bicubic, e.ssim_bicubic);
+    fmt::print("demo: curves {0}/results.png, samples {0}/samples/, bicubic | PANet | truth pictures {1}/\n", r.run_dir,
+               pictures);
     return check_loss_fell(r);
 }
 
@@ -96,16 +97,19 @@ int run_demo(const DemoOptions& d) {
 
 void add_demo_command(CLI::App& app) {
     auto d = std::make_shared<DemoOptions>();
-    auto* cmd = app.add_subcommand("demo", "Train U2NETP briefly on image/mask pairs composited from the bundled "
-                                           "photos, evaluate it and save predicted masks (a tour of `nabla "
-                                           "train|eval|predict`)");
-    cmd->add_option("--model", d->model, "u2netp (a few minutes), tinyseg (seconds, on generated ellipses) or panet "
-                                         "(x2 super-resolution of the bundled photos, about 12 minutes)")
+    auto* cmd = app.add_subcommand("demo",
+                                   "Train U2NETP briefly on image/mask pairs composited from the bundled "
+                                   "photos, evaluate it and save predicted masks (a tour of `nabla "
+                                   "train|eval|predict`)");
+    cmd->add_option("--model", d->model,
+                    "u2netp (a few minutes), tinyseg (seconds, on generated ellipses) or panet "
+                    "(x2 super-resolution of the bundled photos, about 12 minutes)")
         ->capture_default_str()
         ->check(CLI::IsMember({"u2netp", "tinyseg", "panet"}));
     cmd->add_option("--epochs", d->epochs, "Passes over the training data (0: 10 for u2netp, 6 for tinyseg and panet)")
         ->capture_default_str();
-    cmd->add_option("--batch", d->batch, "Images per step (0: 8 for u2netp and tinyseg, 4 for panet)")->capture_default_str();
+    cmd->add_option("--batch", d->batch, "Images per step (0: 8 for u2netp and tinyseg, 4 for panet)")
+        ->capture_default_str();
     cmd->add_option("--workers", d->workers, "Data-loading threads")->capture_default_str();
     cmd->add_option("--seed", d->seed, "Seed of the weights, the data order and the augmentations")
         ->capture_default_str();

@@ -9,8 +9,8 @@
 #include "apps/commands.h"
 #include "apps/models.h"
 #include "autograd/grad_mode.h"
-#include "ops/factory.h"
 #include "nn/checkpoint.h"
+#include "ops/factory.h"
 #include "ops/ops.h"
 
 namespace nabla::apps {
@@ -66,20 +66,24 @@ void run_forward(const ForwardOptions& o) {
 
 void add_forward_command(CLI::App& app) {
     auto o = std::make_shared<ForwardOptions>();
-    auto* cmd = app.add_subcommand("forward", "Run a model on the tensor 'input' of a safetensors file and write its "
-                                              "outputs (and gradients) to another, to check a weight conversion");
+    auto* cmd = app.add_subcommand("forward",
+                                   "Run a model on the tensor 'input' of a safetensors file and write its "
+                                   "outputs (and gradients) to another, to check a weight conversion");
     cmd->add_option("model", o->model, "Model name: " + model_names())->required();
-    cmd->add_option("--weights", o->weights, "Weights (.safetensors, a plain state dict or a Nabla checkpoint), "
-                                             "loaded strictly; without it the model keeps its seeded initial weights")
+    cmd->add_option("--weights", o->weights,
+                    "Weights (.safetensors, a plain state dict or a Nabla checkpoint), "
+                    "loaded strictly; without it the model keeps its seeded initial weights")
         ->check(CLI::ExistingFile);
     cmd->add_option("--input", o->input, "Safetensors file with a tensor named 'input' [N, C, H, W]")
         ->required()
         ->check(CLI::ExistingFile);
     cmd->add_option("--output", o->output, "Safetensors file to write: out0, out1, ... (and gradients)")->required();
-    cmd->add_flag("--train", o->train, "Run in training mode (BatchNorm uses batch statistics and updates its "
-                                       "running statistics)");
-    cmd->add_flag("--backward", o->backward, "Also write d(sum of all outputs' sums)/d(parameter) for every "
-                                             "parameter, keyed by its state-dict name");
+    cmd->add_flag("--train", o->train,
+                  "Run in training mode (BatchNorm uses batch statistics and updates its "
+                  "running statistics)");
+    cmd->add_flag("--backward", o->backward,
+                  "Also write d(sum of all outputs' sums)/d(parameter) for every "
+                  "parameter, keyed by its state-dict name");
     cmd->add_option("--set", o->set, "Model constructor argument KEY=VALUE (repeatable)");
     cmd->callback([o] { run_forward(*o); });
 }

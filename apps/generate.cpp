@@ -1,17 +1,17 @@
 // apps/generate.cpp — `nabla generate salient|ellipses`: writes the synthetic datasets the trainers use by default
 // (apps/salient_synth.h, apps/segmentation_data.h) to a folder of your choice, with preview.png showing the first
 // pairs (image above mask), so you can look at what a model will be trained on.
-#include <filesystem>
-
 #include <fmt/format.h>
+
+#include <filesystem>
 
 #include "apps/commands.h"
 #include "apps/salient_synth.h"
 #include "apps/segmentation_data.h"
-#include "ops/factory.h"
 #include "nn/data/draw.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"
+#include "ops/factory.h"
 #include "ops/ops.h"
 
 namespace nabla::apps {
@@ -38,8 +38,9 @@ void add_generate_command(CLI::App& app) {
     {
         auto o = std::make_shared<SalientSynthOptions>();
         auto out = std::make_shared<std::string>("data/generated/salient");
-        auto* sub = cmd->add_subcommand("salient", "Object, hair and sky masks composited from real photos (u2net, "
-                                                   "u2netp): <output>/{train,val}/{images,masks}");
+        auto* sub = cmd->add_subcommand("salient",
+                                        "Object, hair and sky masks composited from real photos (u2net, "
+                                        "u2netp): <output>/{train,val}/{images,masks}");
         sub->add_option("--output", *out, "Folder to write")->capture_default_str();
         sub->add_option("--photos", o->photos, "Folder of photos to composite")->capture_default_str();
         sub->add_option("--train", o->train, "Training pairs")->capture_default_str();
@@ -56,8 +57,9 @@ void add_generate_command(CLI::App& app) {
         auto out = std::make_shared<std::string>("data/generated/ellipses");
         auto count = std::make_shared<int64_t>(256);
         auto size = std::make_shared<int64_t>(96);
-        auto* sub = cmd->add_subcommand("ellipses", "Coloured ellipses on textured backgrounds (tinyseg): "
-                                                    "<output>/{train,val}/{images,masks}");
+        auto* sub = cmd->add_subcommand("ellipses",
+                                        "Coloured ellipses on textured backgrounds (tinyseg): "
+                                        "<output>/{train,val}/{images,masks}");
         sub->add_option("--output", *out, "Folder to write")->capture_default_str();
         sub->add_option("--train", *count, "Training pairs (and an eighth as many held-out)")->capture_default_str();
         sub->add_option("--size", *size, "Image side in pixels")->capture_default_str();

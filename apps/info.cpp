@@ -1,9 +1,9 @@
 // apps/info.cpp — `nabla info FILE|MODEL`: the tensors (name, dtype, shape) and metadata of a safetensors file or
 // checkpoint, or the layer table (nn/summary.h) of a model known to the command line.
-#include <filesystem>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <filesystem>
 
 #include "apps/commands.h"
 #include "apps/models.h"
@@ -34,14 +34,16 @@ void print_file(const std::string& file) {
 }  // namespace
 
 void add_info_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("info", "List the tensors and metadata of a safetensors file or checkpoint, or "
-                                           "print a model's layers, output shapes, parameters and MACs");
+    auto* cmd = app.add_subcommand("info",
+                                   "List the tensors and metadata of a safetensors file or checkpoint, or "
+                                   "print a model's layers, output shapes, parameters and MACs");
     auto what = std::make_shared<std::string>();
     auto size = std::make_shared<int64_t>(0);
     auto set = std::make_shared<std::vector<std::string>>();
     cmd->add_option("FILE_OR_MODEL", *what, "A .safetensors file, or a model name: " + model_names())->required();
-    cmd->add_option("--size", *size, "Input side for a model's table (default: the side the model trains at, e.g. "
-                                     "288 for U²-Net, 48 for PANet's low-resolution input)");
+    cmd->add_option("--size", *size,
+                    "Input side for a model's table (default: the side the model trains at, e.g. "
+                    "288 for U²-Net, 48 for PANet's low-resolution input)");
     cmd->add_option("--set", *set, "Model constructor argument KEY=VALUE (repeatable)");
     cmd->callback([what, size, set] {
         if (std::filesystem::exists(*what)) return print_file(*what);

@@ -1,7 +1,7 @@
 // apps/main.cpp — `nabla`, the command line: parses the subcommand and reports errors. The only place that catches.
-#include <cstdio>
-
 #include <fmt/format.h>
+
+#include <cstdio>
 
 #include "apps/commands.h"
 #include "backends/backend.h"

@@ -3,11 +3,11 @@
 
 #include <fmt/format.h>
 
-#include "ops/factory.h"
 #include "models/panet/panet.h"
 #include "models/tinyseg/tinyseg.h"
 #include "models/u2net/u2net.h"
 #include "nn/optim/adam.h"
+#include "ops/factory.h"
 #include "ops/ops.h"
 
 namespace nabla::apps {
@@ -69,10 +69,12 @@ std::vector<ModelSpec> make_registry() {
         .make = [](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
             return std::make_shared<models::TinySeg>(3, a.get_int("width", 16));
         },
-        .make_target = [](const Shape& s, Generator& g) { return gt(rand({s[0], 1, s[2], s[3]}, {}, &g), 0.5).to(kFloat32); },
-        .loss = [](const std::vector<Tensor>& out, const Tensor& target) {
-            return binary_cross_entropy_with_logits(out[0], target);
-        },
+        .make_target =
+            [](const Shape& s, Generator& g) {
+                return gt(rand({s[0], 1, s[2], s[3]}, {}, &g), 0.5).to(kFloat32);
+            },
+        .loss = [](const std::vector<Tensor>& out,
+                   const Tensor& target) { return binary_cross_entropy_with_logits(out[0], target); },
         .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
             return std::make_unique<optim::Adam>(m.parameters(), optim::AdamOptions{.lr = 1e-2});
         },
@@ -83,40 +85,49 @@ std::vector<ModelSpec> make_registry() {
         for (size_t k = 1; k < out.size(); ++k) total = total + binary_cross_entropy_with_logits(out[k], target);
         return total;
     };
-    auto u2_target = [](const Shape& s, Generator& g) { return gt(rand({s[0], 1, s[2], s[3]}, {}, &g), 0.5).to(kFloat32); };
-    auto u2_adam = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
-        return std::make_unique<optim::Adam>(m.parameters(), optim::AdamOptions{.lr = 1e-3, .betas = {0.9, 0.999}, .eps = 1e-8});
+    auto u2_target = [](const Shape& s, Generator& g) {
+        return gt(rand({s[0], 1, s[2], s[3]}, {}, &g), 0.5).to(kFloat32);
     };
-    specs.push_back({.name = "u2net",
-                     .description = "U²-Net, salient-object masks (44.0M parameters; xuebinqin/U-2-Net names)",
-                     .in_channels = 3,
-                     .make = [](const ModelArgs&) -> std::shared_ptr<nn::Module> { return std::make_shared<models::U2NET>(); },
-                     .make_target = u2_target,
-                     .loss = u2_loss,
-                     .make_optimizer = u2_adam});
-    specs.push_back({.name = "u2netp",
-                     .description = "U²-Net† (U2NETP), the small U²-Net (1.13M parameters)",
-                     .in_channels = 3,
-                     .make = [](const ModelArgs&) -> std::shared_ptr<nn::Module> { return std::make_shared<models::U2NETP>(); },
-                     .make_target = u2_target,
-                     .loss = u2_loss,
-                     .make_optimizer = u2_adam});
+    auto u2_adam = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
+        return std::make_unique<optim::Adam>(m.parameters(),
+                                             optim::AdamOptions{.lr = 1e-3, .betas = {0.9, 0.999}, .eps = 1e-8});
+    };
+    specs.push_back(
+        {.name = "u2net",
+         .description = "U²-Net, salient-object masks (44.0M parameters; xuebinqin/U-2-Net names)",
+         .in_channels = 3,
+         .make = [](const ModelArgs&) -> std::shared_ptr<nn::Module> { return std::make_shared<models::U2NET>(); },
+         .make_target = u2_target,
+         .loss = u2_loss,
+         .make_optimizer = u2_adam});
+    specs.push_back(
+        {.name = "u2netp",
+         .description = "U²-Net† (U2NETP), the small U²-Net (1.13M parameters)",
+         .in_channels = 3,
+         .make = [](const ModelArgs&) -> std::shared_ptr<nn::Module> { return std::make_shared<models::U2NETP>(); },
+         .make_target = u2_target,
+         .loss = u2_loss,
+         .make_optimizer = u2_adam});
     // PANet: LR input [N, 3, S, S] in [-1, 1], HR target at 2S; L1 loss and AdamW lr 1e-4 as the reference blog.
-    specs.push_back({.name = "panet",
-                     .description = "PANet, x2 super-resolution with pyramid attention (args: channels=64, blocks=24, "
-                                    "level=4; --size is the low-resolution side)",
-                     .in_channels = 3,
-                     .input_size = 48,  // the LR side of the reference's 96x96 crops
-                     .make = [](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
-                         return std::make_shared<models::PANet>(models::PANetArgs{.channels = a.get_int("channels", 64),
-                                                                                 .blocks = a.get_int("blocks", 24),
-                                                                                 .level = a.get_int("level", 4)});
-                     },
-                     .make_target = [](const Shape& s, Generator& g) { return rand({s[0], 3, 2 * s[2], 2 * s[3]}, {}, &g) * 2.0 - 1.0; },
-                     .loss = [](const std::vector<Tensor>& out, const Tensor& target) { return l1_loss(out[0], target); },
-                     .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
-                         return std::make_unique<optim::AdamW>(m.parameters(), optim::AdamWOptions{.lr = 1e-4});
-                     }});
+    specs.push_back(
+        {.name = "panet",
+         .description = "PANet, x2 super-resolution with pyramid attention (args: channels=64, blocks=24, "
+                        "level=4; --size is the low-resolution side)",
+         .in_channels = 3,
+         .input_size = 48,  // the LR side of the reference's 96x96 crops
+         .make = [](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
+             return std::make_shared<models::PANet>(models::PANetArgs{.channels = a.get_int("channels", 64),
+                                                                      .blocks = a.get_int("blocks", 24),
+                                                                      .level = a.get_int("level", 4)});
+         },
+         .make_target =
+             [](const Shape& s, Generator& g) {
+                 return rand({s[0], 3, 2 * s[2], 2 * s[3]}, {}, &g) * 2.0 - 1.0;
+             },
+         .loss = [](const std::vector<Tensor>& out, const Tensor& target) { return l1_loss(out[0], target); },
+         .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
+             return std::make_unique<optim::AdamW>(m.parameters(), optim::AdamWOptions{.lr = 1e-4});
+         }});
     return specs;
 }
 

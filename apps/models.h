@@ -46,6 +46,6 @@ struct ModelSpec {
 
 const std::vector<ModelSpec>& model_registry();
 const ModelSpec& find_model(const std::string& name);  // the error lists the known names
-std::string model_names();                              // "tinyseg, u2net, ..." for --help texts
+std::string model_names();                             // "tinyseg, u2net, ..." for --help texts
 
 }  // namespace nabla::apps

@@ -1,14 +1,13 @@
 // apps/progress.cpp — ProgressBar: tqdm's layout, redrawn in place on a terminal, plain lines otherwise.
 #include "apps/progress.h"
 
+#include <fmt/format.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-
-#include <fmt/format.h>
 
 namespace nabla::apps {
 
@@ -55,7 +54,8 @@ std::string ProgressBar::format_duration(double seconds) {
 
 std::string ProgressBar::render(const std::string& description, int64_t done, int64_t total, double elapsed,
                                 double rate, const std::string& postfix, int width) {
-    const std::string rate_text = rate >= 1 || rate == 0 ? fmt::format("{:.2f}it/s", rate) : fmt::format("{:.2f}s/it", 1 / rate);
+    const std::string rate_text =
+        rate >= 1 || rate == 0 ? fmt::format("{:.2f}it/s", rate) : fmt::format("{:.2f}s/it", 1 / rate);
     const double remaining = rate > 0 && total > 0 ? static_cast<double>(total - done) / rate : NAN;
     std::string line = description.empty() ? "" : description + " ";
     if (total <= 0)  // unknown length: count and rate only

@@ -19,15 +19,15 @@ public:
     ProgressBar& operator=(const ProgressBar&) = delete;
 
     void set_postfix(std::string postfix) { postfix_ = std::move(postfix); }
-    void update(int64_t n = 1);  // n more items done
+    void update(int64_t n = 1);       // n more items done
     void set_position(int64_t done);  // resuming: items already done before this run (not counted in the rate)
     void close();
 
     // "01:23" or "1:02:03"
     static std::string format_duration(double seconds);
     // The line shown for `done` of `total` after `elapsed` seconds at `rate` items/s (tested on its own).
-    static std::string render(const std::string& description, int64_t done, int64_t total, double elapsed,
-                              double rate, const std::string& postfix, int width);
+    static std::string render(const std::string& description, int64_t done, int64_t total, double elapsed, double rate,
+                              const std::string& postfix, int width);
 
 private:
     void draw(bool final);

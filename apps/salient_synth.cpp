@@ -2,17 +2,17 @@
 // Images and masks are float buffers [C, S, S] in [0, 1] while they are drawn; masks carry soft (anti-aliased) edges.
 #include "apps/salient_synth.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 
-#include <fmt/format.h>
-
 #include "apps/progress.h"
-#include "ops/factory.h"
 #include "nn/data/folder.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"
+#include "ops/factory.h"
 #include "ops/ops.h"
 
 namespace nabla::apps {
@@ -66,7 +66,8 @@ Canvas blob_alpha(int64_t s, Generator& g) {
 
 // The silhouette's alpha scaled to 40-80% of the side, mirrored at random, at a random place.
 Canvas silhouette_alpha(const Tensor& silhouette, int64_t s, Generator& g) {
-    const double scale = (0.4 + 0.4 * g.uniform()) * s / static_cast<double>(std::max(silhouette.size(1), silhouette.size(2)));
+    const double scale =
+        (0.4 + 0.4 * g.uniform()) * s / static_cast<double>(std::max(silhouette.size(1), silhouette.size(2)));
     const int64_t h = std::max<int64_t>(4, std::lround(silhouette.size(1) * scale));
     const int64_t w = std::max<int64_t>(4, std::lround(silhouette.size(2) * scale));
     Tensor shape = data::resize(silhouette, {h, w});
@@ -74,9 +75,11 @@ Canvas silhouette_alpha(const Tensor& silhouette, int64_t s, Generator& g) {
     const Tensor src = shape.contiguous();  // [1, h, w]
     const float* p = src.data_ptr<float>();
     Canvas a(1, s);
-    const int64_t top = g.randint(0, std::max<int64_t>(1, s - h + 1)), left = g.randint(0, std::max<int64_t>(1, s - w + 1));
+    const int64_t top = g.randint(0, std::max<int64_t>(1, s - h + 1)),
+                  left = g.randint(0, std::max<int64_t>(1, s - w + 1));
     for (int64_t y = 0; y < h && top + y < s; ++y)
-        for (int64_t x = 0; x < w && left + x < s; ++x) a.at(0, top + y, left + x) = std::clamp(p[y * w + x], 0.0f, 1.0f);
+        for (int64_t x = 0; x < w && left + x < s; ++x)
+            a.at(0, top + y, left + x) = std::clamp(p[y * w + x], 0.0f, 1.0f);
     return a;
 }
 
@@ -123,7 +126,8 @@ void draw_sky(Canvas& image, Canvas& alpha, Generator& g) {
     const double low_colour[3] = {0.7 + 0.3 * g.uniform(), 0.7 + 0.25 * g.uniform(), 0.65 + 0.35 * g.uniform()};
     const double horizon = s * (0.3 + 0.35 * g.uniform());
     double amp[3], freq[3], phase[3];
-    for (int k = 0; k < 3; ++k) amp[k] = s * 0.06 * g.uniform(), freq[k] = (k + 1) * (1 + g.uniform()), phase[k] = 2 * kPi * g.uniform();
+    for (int k = 0; k < 3; ++k)
+        amp[k] = s * 0.06 * g.uniform(), freq[k] = (k + 1) * (1 + g.uniform()), phase[k] = 2 * kPi * g.uniform();
     double cloud_phase[4];
     for (double& p : cloud_phase) p = 2 * kPi * g.uniform();
     for (int64_t x = 0; x < s; ++x) {
@@ -133,8 +137,9 @@ void draw_sky(Canvas& image, Canvas& alpha, Generator& g) {
             const float a = static_cast<float>(std::clamp(h - (y + 0.5) + 0.5, 0.0, 1.0));
             if (a <= 0) continue;
             const double t = std::clamp(y / std::max(h, 1.0), 0.0, 1.0);
-            const double cloud = std::max(0.0, std::sin(x * 0.031 + cloud_phase[0]) * std::sin(y * 0.047 + cloud_phase[1]) +
-                                                   0.5 * std::sin(x * 0.071 + y * 0.023 + cloud_phase[2]) - 0.35);
+            const double cloud =
+                std::max(0.0, std::sin(x * 0.031 + cloud_phase[0]) * std::sin(y * 0.047 + cloud_phase[1]) +
+                                  0.5 * std::sin(x * 0.071 + y * 0.023 + cloud_phase[2]) - 0.35);
             for (int c = 0; c < 3; ++c) {
                 const double sky = (1 - t) * top_colour[c] + t * low_colour[c];
                 const double v = std::min(1.0, sky + 0.8 * cloud * (0.95 - sky));
@@ -164,7 +169,8 @@ void generate_salient_pairs(const std::string& dir, const SalientSynthOptions& o
         photos.push_back(photo.contiguous());
     }
     if (photos.size() < 2)
-        throw Error(fmt::format("generate_salient_pairs: {} has {} readable photos; need at least 2", o.photos, photos.size()));
+        throw Error(
+            fmt::format("generate_salient_pairs: {} has {} readable photos; need at least 2", o.photos, photos.size()));
 
     Generator g(o.seed);
     ProgressBar bar("generating pairs", o.train + o.val);
@@ -181,7 +187,8 @@ void generate_salient_pairs(const std::string& dir, const SalientSynthOptions& o
             size_t fg = static_cast<size_t>(g.randint(0, static_cast<int64_t>(photos.size()) - 1));
             if (fg >= bg) ++fg;  // another photo than the background
             const Canvas object = random_view(photos[fg], o.size, g);
-            alpha = silhouette.defined() && g.uniform() < 0.3 ? silhouette_alpha(silhouette, o.size, g) : blob_alpha(o.size, g);
+            alpha = silhouette.defined() && g.uniform() < 0.3 ? silhouette_alpha(silhouette, o.size, g)
+                                                              : blob_alpha(o.size, g);
             for (int64_t c = 0; c < 3; ++c)
                 for (int64_t y = 0; y < o.size; ++y)
                     for (int64_t x = 0; x < o.size; ++x) {

@@ -6,10 +6,10 @@
 // model at size×size and resize the fused output back to each image's own size, as U²-Net's test script does.
 #include "apps/segmentation.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "apps/models.h"
@@ -17,13 +17,13 @@
 #include "apps/salient_synth.h"
 #include "apps/segmentation_data.h"
 #include "autograd/grad_mode.h"
-#include "ops/factory.h"
 #include "nn/checkpoint.h"
 #include "nn/data/draw.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"
 #include "nn/metrics.h"
 #include "nn/optim/adam.h"
+#include "ops/factory.h"
 #include "ops/ops.h"
 
 namespace nabla::apps {
@@ -86,7 +86,8 @@ Tensor predict_mask(nn::Module& model, const Tensor& image01, int64_t size) {
 }
 
 // image | ground truth | prediction for the first examples of `dataset`, one row each.
-void save_segmentation_samples(nn::Module& model, const data::Dataset& dataset, int64_t count, const std::string& path) {
+void save_segmentation_samples(nn::Module& model, const data::Dataset& dataset, int64_t count,
+                               const std::string& path) {
     std::vector<Tensor> tiles;
     Generator gen(0);
     for (int64_t i = 0; i < std::min(count, dataset.size()); ++i) {
@@ -100,8 +101,9 @@ void save_segmentation_samples(nn::Module& model, const data::Dataset& dataset, 
 }
 
 void add_common_options(CLI::App* cmd, std::string& weights, int64_t& size, const SegmentationDefaults& d) {
-    cmd->add_option("--weights", weights, "Weights: a checkpoint (its EMA weights if it has them) or a plain "
-                                          "safetensors state dict")
+    cmd->add_option("--weights", weights,
+                    "Weights: a checkpoint (its EMA weights if it has them) or a plain "
+                    "safetensors state dict")
         ->required()
         ->check(CLI::ExistingFile);
     size = d.size;
@@ -139,7 +141,8 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
         val_pairs = find_segmentation_pairs(o.val);
     } else {  // hold out the last 10%
         const size_t held = std::max<size_t>(1, train_pairs.size() / 10);
-        if (train_pairs.size() < 2) throw Error(fmt::format("train {}: {} has only {} pair(s)", o.model, o.data, train_pairs.size()));
+        if (train_pairs.size() < 2)
+            throw Error(fmt::format("train {}: {} has only {} pair(s)", o.model, o.data, train_pairs.size()));
         val_pairs.assign(train_pairs.end() - static_cast<ptrdiff_t>(held), train_pairs.end());
         train_pairs.resize(train_pairs.size() - held);
     }
@@ -148,8 +151,11 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
 
     auto train_set = std::make_shared<SegmentationDataset>(train_pairs, SegmentationTransform{o.size, o.crop, true});
     auto val_set = std::make_shared<SegmentationDataset>(val_pairs, SegmentationTransform{o.size, 0, false});
-    data::DataLoader loader(train_set, {.batch_size = o.train.batch, .shuffle = true, .drop_last = true,
-                                        .num_workers = o.train.workers, .seed = o.train.seed});
+    data::DataLoader loader(train_set, {.batch_size = o.train.batch,
+                                        .shuffle = true,
+                                        .drop_last = true,
+                                        .num_workers = o.train.workers,
+                                        .seed = o.train.seed});
     if (loader.size() == 0)
         throw Error(fmt::format("train {}: {} training pairs make no full batch of {}", o.model, train_pairs.size(),
                                 o.train.batch));
@@ -158,9 +164,10 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
     auto model = spec.make(ModelArgs{});
     optim::Adam adam(model->parameters(), {.lr = o.lr, .betas = {0.9, 0.999}, .eps = 1e-8, .weight_decay = 0});
 
-    nlohmann::ordered_json config{{"task", "segmentation"}, {"model", o.model}, {"data", o.data}, {"val", o.val},
-                                  {"size", o.size}, {"crop", o.crop}, {"lr", o.lr}, {"epochs", o.train.epochs},
-                                  {"batch", o.train.batch}, {"seed", o.train.seed}};
+    nlohmann::ordered_json config{
+        {"task", "segmentation"}, {"model", o.model},    {"data", o.data}, {"val", o.val},
+        {"size", o.size},         {"crop", o.crop},      {"lr", o.lr},     {"epochs", o.train.epochs},
+        {"batch", o.train.batch}, {"seed", o.train.seed}};
     TrainTask task;
     task.model = model.get();
     task.optimizer = &adam;
@@ -176,7 +183,8 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
             n += b[0].size(0);
             m.update(sigmoid(outputs[0]), b[1]);
         }
-        return Logs{{"val/loss", loss / static_cast<double>(std::max<int64_t>(n, 1))}, {"val/mae", m.mae()},
+        return Logs{{"val/loss", loss / static_cast<double>(std::max<int64_t>(n, 1))},
+                    {"val/mae", m.mae()},
                     {"val/maxf", m.max_f()}};
     };
     task.best_metric = "val/maxf";
@@ -236,12 +244,13 @@ void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predic
             o->model = d.model, o->size = d.size, o->crop = d.crop, o->lr = d.lr;
             o->train.epochs = d.epochs, o->train.batch = d.batch;
             auto* cmd = train->add_subcommand(d.model, "Train " + d.model + ", " + what);
-            cmd->add_option("--data", o->data, "Training pairs: a folder with images/ and masks/ (same stems; masks "
-                                               "0/255 or 0/1 grey PNG), DUTS' *-Image/ and *-Mask/, or a list file "
-                                               "of 'image mask' lines; default: " +
-                                               std::string(d.photo_data ? "pairs composited from data/photos into "
-                                                                          "data/generated/salient"
-                                                                        : "generated ellipses in data/generated/ellipses"));
+            cmd->add_option("--data", o->data,
+                            "Training pairs: a folder with images/ and masks/ (same stems; masks "
+                            "0/255 or 0/1 grey PNG), DUTS' *-Image/ and *-Mask/, or a list file "
+                            "of 'image mask' lines; default: " +
+                                std::string(d.photo_data ? "pairs composited from data/photos into "
+                                                           "data/generated/salient"
+                                                         : "generated ellipses in data/generated/ellipses"));
             cmd->add_option("--val", o->val, "Validation pairs, same layout (default: the last 10% of --data)");
             cmd->add_option("--size", o->size, "Resize images and masks to size x size")->capture_default_str();
             cmd->add_option("--crop", o->crop, "Random training crop (0: none)")->capture_default_str();
@@ -250,33 +259,42 @@ void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predic
             cmd->callback([o] { train_segmentation(*o); });
         }
         {
-            auto o = std::make_shared<std::tuple<std::string, std::string, int64_t, std::string>>();
-            auto* cmd = eval->add_subcommand(d.model, "Evaluate " + d.model + ": MAE and max F-measure (beta^2 = 0.3) "
-                                                      "over a folder of image/mask pairs");
-            add_common_options(cmd, std::get<0>(*o), std::get<2>(*o), d);
-            cmd->add_option("--data", std::get<1>(*o), "Pairs: images/ + masks/, DUTS' *-Image/ + *-Mask/, or a list file of 'image mask' lines")
+            struct EvalOptions {
+                std::string weights, data, json;
+                int64_t size = 0;
+            };
+            auto o = std::make_shared<EvalOptions>();
+            auto* cmd = eval->add_subcommand(d.model, "Evaluate " + d.model +
+                                                          ": MAE and max F-measure (beta^2 = 0.3) "
+                                                          "over a folder of image/mask pairs");
+            add_common_options(cmd, o->weights, o->size, d);
+            cmd->add_option("--data", o->data,
+                            "Pairs: images/ + masks/, DUTS' *-Image/ + *-Mask/, or a list file of 'image mask' lines")
                 ->required();
-            cmd->add_option("--json", std::get<3>(*o), "Also write the result to this JSON file");
+            cmd->add_option("--json", o->json, "Also write the result to this JSON file");
             cmd->callback([o, name = d.model] {
-                const auto& [weights, data_dir, size, json_path] = *o;
-                const auto r = evaluate_segmentation(name, weights, data_dir, size);
-                const nlohmann::ordered_json j{{"model", name}, {"data", data_dir}, {"images", r.images},
-                                               {"mae", r.mae}, {"max_f", r.max_f}};
+                const auto r = evaluate_segmentation(name, o->weights, o->data, o->size);
+                const nlohmann::ordered_json j{
+                    {"model", name}, {"data", o->data}, {"images", r.images}, {"mae", r.mae}, {"max_f", r.max_f}};
                 fmt::print("{}\n", j.dump());
-                if (!json_path.empty()) std::ofstream(json_path) << j.dump(2) << "\n";
+                if (!o->json.empty()) std::ofstream(o->json) << j.dump(2) << "\n";
             });
         }
         {
-            auto o = std::make_shared<std::tuple<std::string, std::string, std::string, int64_t>>();
-            auto* cmd = predict->add_subcommand(d.model, "Predict masks with " + d.model + ": <stem>.png (grey mask at "
-                                                         "the image's size) and <stem>_overlay.png");
-            add_common_options(cmd, std::get<0>(*o), std::get<3>(*o), d);
-            cmd->add_option("--input", std::get<1>(*o), "An image or a folder of images")->required();
-            cmd->add_option("--output", std::get<2>(*o), "Folder for the masks and overlays")->required();
+            struct PredictOptions {
+                std::string weights, input, output;
+                int64_t size = 0;
+            };
+            auto o = std::make_shared<PredictOptions>();
+            auto* cmd = predict->add_subcommand(d.model, "Predict masks with " + d.model +
+                                                             ": <stem>.png (grey mask at "
+                                                             "the image's size) and <stem>_overlay.png");
+            add_common_options(cmd, o->weights, o->size, d);
+            cmd->add_option("--input", o->input, "An image or a folder of images")->required();
+            cmd->add_option("--output", o->output, "Folder for the masks and overlays")->required();
             cmd->callback([o, name = d.model] {
-                const auto& [weights, input, output, size] = *o;
-                const int64_t n = predict_segmentation(name, weights, input, output, size);
-                fmt::print("predict {}: {} image(s) -> {}\n", name, n, output);
+                const int64_t n = predict_segmentation(name, o->weights, o->input, o->output, o->size);
+                fmt::print("predict {}: {} image(s) -> {}\n", name, n, o->output);
             });
         }
     }

@@ -1,9 +1,8 @@
 // apps/segmentation.h — the mask-segmentation task (U²-Net's): `nabla train|eval|predict MODEL` for the models that
 // map an RGB image to mask logits (tinyseg now; u2net and u2netp join it). The demo runs it too.
 #pragma once
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "apps/train_loop.h"
 
@@ -11,10 +10,10 @@ namespace nabla::apps {
 
 struct SegmentationTrainOptions {
     std::string model = "tinyseg";
-    std::string data;      // training pairs (images/ + masks/, or DUTS); "" = generated ellipses
-    std::string val;       // held-out pairs; "" = the last 10% of --data
+    std::string data;  // training pairs (images/ + masks/, or DUTS); "" = generated ellipses
+    std::string val;   // held-out pairs; "" = the last 10% of --data
     int64_t size = 320, crop = 288;
-    double lr = 1e-3;      // Adam, betas (0.9, 0.999), eps 1e-8, as U²-Net's train script
+    double lr = 1e-3;  // Adam, betas (0.9, 0.999), eps 1e-8, as U²-Net's train script
     TrainOptions train;
 };
 

@@ -2,17 +2,17 @@
 // generator.
 #include "apps/segmentation_data.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
-#include "ops/factory.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"
+#include "ops/factory.h"
 #include "ops/ops.h"
 
 namespace nabla::apps {
@@ -53,7 +53,7 @@ SegmentationDataset::SegmentationDataset(std::vector<data::ImagePair> pairs, Seg
 data::Example SegmentationDataset::get(int64_t index, Generator& gen) const {
     const auto& pair = pairs_.at(static_cast<size_t>(index));
     Tensor image = data::to_tensor(data::read_image(pair.image, data::ImageMode::RGB));  // [3, H, W] in [0, 1]
-    Tensor mask = data::read_image(pair.mask, data::ImageMode::Gray);                  // uint8 [1, H, W]
+    Tensor mask = data::read_image(pair.mask, data::ImageMode::Gray);                    // uint8 [1, H, W]
     if (image.size(1) != mask.size(1) || image.size(2) != mask.size(2))
         throw ShapeError(fmt::format("SegmentationDataset: image {} is {}x{} but its mask {} is {}x{}", pair.image,
                                      image.size(2), image.size(1), pair.mask, mask.size(2), mask.size(1)));
@@ -62,7 +62,8 @@ data::Example SegmentationDataset::get(int64_t index, Generator& gen) const {
     mask = mask_to_unit(data::resize(mask, size, data::Interpolation::Nearest));
     if (transform_.train) {
         if (transform_.crop > 0 && transform_.crop < transform_.size) {
-            const auto box = data::random_crop_box(transform_.size, transform_.size, {transform_.crop, transform_.crop}, gen);
+            const auto box =
+                data::random_crop_box(transform_.size, transform_.size, {transform_.crop, transform_.crop}, gen);
             image = data::crop(image, box);
             mask = data::crop(mask, box);
         }
@@ -112,7 +113,8 @@ std::vector<data::ImagePair> read_pair_list(const std::string& list) {
 
 std::vector<data::ImagePair> find_segmentation_pairs(const std::string& dir) {
     if (fs::is_regular_file(dir)) return read_pair_list(dir);
-    if (!fs::is_directory(dir)) throw Error(fmt::format("segmentation data: {} is neither a folder nor a list file", dir));
+    if (!fs::is_directory(dir))
+        throw Error(fmt::format("segmentation data: {} is neither a folder nor a list file", dir));
     if (fs::is_directory(fs::path(dir) / "images") && fs::is_directory(fs::path(dir) / "masks"))
         return data::pair_by_stem((fs::path(dir) / "images").string(), (fs::path(dir) / "masks").string());
     std::string image_dir, mask_dir;  // DUTS: DUTS-TR-Image + DUTS-TR-Mask
@@ -123,8 +125,10 @@ std::vector<data::ImagePair> find_segmentation_pairs(const std::string& dir) {
         if (name.ends_with("-Mask")) mask_dir = entry.path().string();
     }
     if (image_dir.empty() || mask_dir.empty())
-        throw Error(fmt::format("segmentation data: {} has neither images/ + masks/ nor DUTS' *-Image/ + *-Mask/ "
-                                "folders", dir));
+        throw Error(
+            fmt::format("segmentation data: {} has neither images/ + masks/ nor DUTS' *-Image/ + *-Mask/ "
+                        "folders",
+                        dir));
     return data::pair_by_stem(image_dir, mask_dir);
 }
 

@@ -2,9 +2,9 @@
 // DUTS layout, U²-Net's preprocessing, and a generator of small synthetic pairs for demos and tests.
 //
 // Layout: a folder with images/ and masks/ whose files share stems (images/x.jpg + masks/x.png), DUTS' own
-// DUTS-TR-Image/ and DUTS-TR-Mask/, or a list file of "image mask" lines. Masks are grey PNGs with values 0/255 or 0/1 (both occur in the wild): each
-// mask is divided by its own maximum, as U²-Net's ToTensorLab does, so both come out as 0/1.
-// Preprocessing (U²-Net's RescaleT, RandomCrop, ToTensorLab(flag=0)): resize to size×size (image bilinear, mask
+// DUTS-TR-Image/ and DUTS-TR-Mask/, or a list file of "image mask" lines. Masks are grey PNGs with values 0/255 or 0/1
+// (both occur in the wild): each mask is divided by its own maximum, as U²-Net's ToTensorLab does, so both come out as
+// 0/1. Preprocessing (U²-Net's RescaleT, RandomCrop, ToTensorLab(flag=0)): resize to size×size (image bilinear, mask
 // nearest), in training a random crop×crop window and a random horizontal flip (the public script reverses rows,
 // a vertical flip, which suits neither skies nor portraits), then the image divided by its maximum and normalised
 // with ImageNet's mean and std.
@@ -18,9 +18,9 @@
 namespace nabla::apps {
 
 struct SegmentationTransform {
-    int64_t size = 320;   // resize to size x size
-    int64_t crop = 288;   // training crop (0: no crop)
-    bool train = true;    // random crop and flip
+    int64_t size = 320;  // resize to size x size
+    int64_t crop = 288;  // training crop (0: no crop)
+    bool train = true;   // random crop and flip
 };
 
 // Example = {image [3, S, S] normalised, mask [1, S, S] in [0, 1]}.

@@ -2,13 +2,13 @@
 // PANet (random 96×96 HR crops, random flips, [−1, 1] pixels, L1 loss, AdamW lr 1e-4, ×0.1 at epochs 20 and 40),
 // with PSNR and SSIM computed correctly on [0, 1] (data range 1; the blog's PSNR used 255² on [−1, 1] data and
 // read 42 dB too high) and always next to plain bicubic upscaling of the same input.
-#include <filesystem>
-#include <fstream>
+#include "apps/super_resolution.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
-#include "apps/super_resolution.h"
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
 #include "apps/models.h"
@@ -16,7 +16,6 @@
 #include "apps/super_resolution_data.h"
 #include "apps/train_loop.h"
 #include "autograd/grad_mode.h"
-#include "ops/factory.h"
 #include "nn/checkpoint.h"
 #include "nn/data/draw.h"
 #include "nn/data/folder.h"
@@ -25,6 +24,7 @@
 #include "nn/metrics.h"
 #include "nn/optim/adam.h"
 #include "nn/optim/lr_scheduler.h"
+#include "ops/factory.h"
 #include "ops/ops.h"
 
 namespace nabla::apps {
@@ -35,7 +35,8 @@ namespace {
 Tensor to_unit(const Tensor& x) { return clamp((x + 1.0) / 2.0, 0.0, 1.0); }  // [-1, 1] -> [0, 1]
 
 Tensor bicubic_x2(const Tensor& lr) {  // [N, 3, h, w] -> [N, 3, 2h, 2w], the baseline every number is compared with
-    return clamp(interpolate(lr, {.size = Int2{2 * lr.size(-2), 2 * lr.size(-1)}, .mode = InterpolateMode::Bicubic}), -1.0, 1.0);
+    return clamp(interpolate(lr, {.size = Int2{2 * lr.size(-2), 2 * lr.size(-1)}, .mode = InterpolateMode::Bicubic}),
+                 -1.0, 1.0);
 }
 
 // Keeps the images of `split`; `names` are their paths, in the order load_sr_images read them, and are filtered
@@ -80,8 +81,11 @@ TrainResult train_panet(SROptions o) {
                train_images.size(), val_images.size(), o.crop, o.degradation, o.train.batch, o.lr);
     auto train_set = std::make_shared<SRDataset>(train_images, o.crop, degradation, true, o.crops_per_image);
     auto val_set = std::make_shared<SRDataset>(val_images, o.crop, degradation, false, 1);
-    data::DataLoader loader(train_set, {.batch_size = o.train.batch, .shuffle = true, .drop_last = true,
-                                        .num_workers = o.train.workers, .seed = o.train.seed});
+    data::DataLoader loader(train_set, {.batch_size = o.train.batch,
+                                        .shuffle = true,
+                                        .drop_last = true,
+                                        .num_workers = o.train.workers,
+                                        .seed = o.train.seed});
     data::DataLoader val_loader(val_set, {.batch_size = o.train.batch});
 
     ModelArgs args(o.set);
@@ -108,7 +112,9 @@ TrainResult train_panet(SROptions o) {
             n += b[0].size(0);
         }
         const double k = static_cast<double>(std::max<int64_t>(n, 1));
-        return Logs{{"val/psnr", psnr / k}, {"val/ssim", ssim / k}, {"val/psnr_bicubic", psnr_bic / k},
+        return Logs{{"val/psnr", psnr / k},
+                    {"val/ssim", ssim / k},
+                    {"val/psnr_bicubic", psnr_bic / k},
                     {"val/ssim_bicubic", ssim_bic / k}};
     };
     task.best_metric = "val/psnr";
@@ -125,11 +131,18 @@ TrainResult train_panet(SROptions o) {
         }
         data::save_image(stack(tiles), path, {.nrow = 3});
     };
-    task.config_json = nlohmann::ordered_json{{"task", "super_resolution"}, {"model", "panet"}, {"data", o.data},
-                                              {"crop", o.crop}, {"degradation", o.degradation}, {"lr", o.lr},
-                                              {"milestones", o.milestones}, {"epochs", o.train.epochs},
-                                              {"batch", o.train.batch}, {"seed", o.train.seed}, {"set", o.set}}
-                           .dump();
+    task.config_json = nlohmann::ordered_json{
+        {"task", "super_resolution"},
+        {"model", "panet"},
+        {"data", o.data},
+        {"crop", o.crop},
+        {"degradation", o.degradation},
+        {"lr", o.lr},
+        {"milestones", o.milestones},
+        {"epochs", o.train.epochs},
+        {"batch", o.train.batch},
+        {"seed", o.train.seed},
+        {"set", o.set}}.dump();
     TrainResult r = fit(o.train, task);
     fmt::print("train panet: L1 {:.4f} -> {:.4f} in {} steps; best val/psnr {:.2f} dB; results in {}\n", r.first_loss,
                r.last_loss, r.steps, r.best_metric, r.run_dir);
@@ -186,7 +199,8 @@ SREvalResult evaluate_panet(const std::vector<std::string>& set, const std::stri
 int64_t predict_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& input,
                       const std::string& output, const Tiling& tiling) {
     auto model = load_panet(set, weights);
-    const std::vector<std::string> files = fs::is_directory(input) ? data::list_images(input) : std::vector<std::string>{input};
+    const std::vector<std::string> files =
+        fs::is_directory(input) ? data::list_images(input) : std::vector<std::string>{input};
     fs::create_directories(output);
     ProgressBar bar("predict panet", static_cast<int64_t>(files.size()));
     for (const auto& file : files) {
@@ -205,14 +219,17 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         auto o = std::make_shared<SROptions>();
         o->train.epochs = 50, o->train.batch = 4;
         auto* cmd = train->add_subcommand("panet", "Train PANet, x2 super-resolution with pyramid attention");
-        cmd->add_option("--data", o->data, "A folder of images (searched recursively; JPEG/PNG/BMP); unreadable files "
-                                           "are reported and skipped")
+        cmd->add_option("--data", o->data,
+                        "A folder of images (searched recursively; JPEG/PNG/BMP); unreadable files "
+                        "are reported and skipped")
             ->capture_default_str();
         cmd->add_option("--val", o->val, "Held-out images (default: every fourth image of --data)");
         cmd->add_option("--crop", o->crop, "HR crop side (the LR input is half)")->capture_default_str();
-        cmd->add_option("--crops-per-image", o->crops_per_image, "Random crops of every image per epoch")->capture_default_str();
-        cmd->add_option("--degradation", o->degradation, "How the LR input is made: maxpool (2x2, the reference "
-                                                         "blog) or bicubic (antialiased, as SR papers)")
+        cmd->add_option("--crops-per-image", o->crops_per_image, "Random crops of every image per epoch")
+            ->capture_default_str();
+        cmd->add_option("--degradation", o->degradation,
+                        "How the LR input is made: maxpool (2x2, the reference "
+                        "blog) or bicubic (antialiased, as SR papers)")
             ->capture_default_str()
             ->check(CLI::IsMember({"maxpool", "bicubic"}));
         cmd->add_option("--lr", o->lr, "AdamW learning rate")->capture_default_str();
@@ -227,11 +244,13 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         cmd->add_option("--weights", weights, "Weights (a checkpoint, its EMA if any, or a plain state dict)")
             ->required()
             ->check(CLI::ExistingFile);
-        cmd->add_option("--tile", tiling.tile, "LR tile side: images are upscaled in overlapping tiles of this size, "
-                                               "the attention's cost growing with the square of a tile's area")
+        cmd->add_option("--tile", tiling.tile,
+                        "LR tile side: images are upscaled in overlapping tiles of this size, "
+                        "the attention's cost growing with the square of a tile's area")
             ->capture_default_str()
             ->check(CLI::Range(1, 100000));
-        cmd->add_option("--tile-overlap", tiling.overlap, "LR pixels shared by neighbouring tiles, blended (less than --tile)")
+        cmd->add_option("--tile-overlap", tiling.overlap,
+                        "LR pixels shared by neighbouring tiles, blended (less than --tile)")
             ->capture_default_str()
             ->check(CLI::Range(0, 100000));
         cmd->add_option("--tile-batch", tiling.batch, "Tiles per forward pass (memory grows with it)")
@@ -241,28 +260,39 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
     };
     {
         struct EvalArgs {
-            std::string weights, data = "data/photos", split = "all", degradation = "maxpool", json, samples;
+            // The training defaults: the bundled photos and the blog's degradation.
+            std::string weights, data = SROptions{}.data, split = "all", degradation = SROptions{}.degradation, json,
+                                 samples;
             Tiling tiling;
             std::vector<std::string> set;
         };
         auto o = std::make_shared<EvalArgs>();
-        auto* cmd = eval->add_subcommand("panet", "PSNR and SSIM (on [0, 1]) of PANet and of bicubic upscaling on a folder "
-                                                  "of images used as HR");
+        auto* cmd = eval->add_subcommand("panet",
+                                         "PSNR and SSIM (on [0, 1]) of PANet and of bicubic upscaling on a folder "
+                                         "of images used as HR");
         common(cmd, o->weights, o->tiling, o->set);
         cmd->add_option("--data", o->data, "Folder of HR images (searched recursively)")->capture_default_str();
-        cmd->add_option("--split", o->split, "Which images of --data: all, or the training run's default split of "
-                                             "it (train, held-out: every fourth image)")
+        cmd->add_option("--split", o->split,
+                        "Which images of --data: all, or the training run's default split of "
+                        "it (train, held-out: every fourth image)")
             ->capture_default_str()
             ->check(CLI::IsMember({"all", "train", "held-out"}));
-        cmd->add_option("--degradation", o->degradation, "maxpool or bicubic")->capture_default_str()->check(CLI::IsMember({"maxpool", "bicubic"}));
+        cmd->add_option("--degradation", o->degradation, "maxpool or bicubic")
+            ->capture_default_str()
+            ->check(CLI::IsMember({"maxpool", "bicubic"}));
         cmd->add_option("--json", o->json, "Also write the result to this JSON file");
         cmd->add_option("--samples", o->samples, "Also save bicubic | PANet | ground truth pictures into this folder");
         cmd->callback([o] {
             const SREvalResult r = evaluate_panet(o->set, o->weights, o->data, parse_split(o->split), o->degradation,
                                                   o->tiling, o->samples);
-            const nlohmann::ordered_json j{{"model", "panet"}, {"data", o->data}, {"split", o->split},
-                                           {"images", r.images}, {"degradation", o->degradation},
-                                           {"psnr", r.psnr}, {"ssim", r.ssim}, {"psnr_bicubic", r.psnr_bicubic},
+            const nlohmann::ordered_json j{{"model", "panet"},
+                                           {"data", o->data},
+                                           {"split", o->split},
+                                           {"images", r.images},
+                                           {"degradation", o->degradation},
+                                           {"psnr", r.psnr},
+                                           {"ssim", r.ssim},
+                                           {"psnr_bicubic", r.psnr_bicubic},
                                            {"ssim_bicubic", r.ssim_bicubic}};
             fmt::print("{}\n", j.dump());
             if (!o->json.empty()) std::ofstream(o->json) << j.dump(2) << "\n";

@@ -1,10 +1,9 @@
 // apps/super_resolution.h — the ×2 super-resolution task (PANet's): `nabla train|eval|predict panet`. The demo
 // (`nabla demo --model panet`) runs it too.
 #pragma once
+#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "apps/super_resolution_data.h"
 #include "apps/train_loop.h"

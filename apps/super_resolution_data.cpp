@@ -1,15 +1,15 @@
 // apps/super_resolution_data.cpp — loading photos for SR, the HR/LR crops, the degradations and tiled upscaling.
 #include "apps/super_resolution_data.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "autograd/grad_mode.h"
-#include "ops/factory.h"
 #include "nn/data/folder.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"
+#include "ops/factory.h"
 #include "ops/ops.h"
 
 namespace nabla::apps {
@@ -34,7 +34,8 @@ std::vector<Tensor> load_sr_images(const std::string& dir, int64_t min_side, std
         try {
             Tensor image = data::read_image(path, data::ImageMode::RGB);
             if (std::min(image.size(1), image.size(2)) < min_side) {
-                fmt::print(stderr, "skipping {}: {}x{} is smaller than {} pixels\n", path, image.size(2), image.size(1), min_side);
+                fmt::print(stderr, "skipping {}: {}x{} is smaller than {} pixels\n", path, image.size(2), image.size(1),
+                           min_side);
                 continue;
             }
             images.push_back(image);
@@ -49,18 +50,23 @@ std::vector<Tensor> load_sr_images(const std::string& dir, int64_t min_side, std
 
 SRDataset::SRDataset(std::vector<Tensor> images, int64_t hr_crop, Degradation degradation, bool train,
                      int64_t crops_per_image)
-    : images_(std::move(images)), crop_(hr_crop), degradation_(degradation), train_(train),
+    : images_(std::move(images)),
+      crop_(hr_crop),
+      degradation_(degradation),
+      train_(train),
       crops_per_image_(crops_per_image) {
     if (crop_ < 2 || crop_ % 2 || crops_per_image_ < 1)
-        throw ValueError(fmt::format("SRDataset: the HR crop must be even and >= 2 and crops per image >= 1, got {} and {}",
-                                     crop_, crops_per_image_));
+        throw ValueError(
+            fmt::format("SRDataset: the HR crop must be even and >= 2 and crops per image >= 1, got {} and {}", crop_,
+                        crops_per_image_));
 }
 
 data::Example SRDataset::get(int64_t index, Generator& gen) const {
-    const Tensor& image = images_[static_cast<size_t>(index % static_cast<int64_t>(images_.size()))];  // uint8 [3, H, W]
+    const Tensor& image =
+        images_[static_cast<size_t>(index % static_cast<int64_t>(images_.size()))];  // uint8 [3, H, W]
     const int64_t h = image.size(1), w = image.size(2);
-    const data::CropBox box = train_ ? data::random_crop_box(h, w, {crop_, crop_}, gen)
-                                     : data::center_crop_box(h, w, {crop_, crop_});
+    const data::CropBox box =
+        train_ ? data::random_crop_box(h, w, {crop_, crop_}, gen) : data::center_crop_box(h, w, {crop_, crop_});
     Tensor hr = data::to_tensor(data::crop(image, box)) * 2.0 - 1.0;  // [3, c, c] in [-1, 1]
     if (train_ && gen.uniform() < 0.5) hr = data::hflip(hr);
     hr = hr.contiguous();

@@ -28,7 +28,8 @@ std::vector<Tensor> load_sr_images(const std::string& dir, int64_t min_side, std
 // crop is the centre one, the same every time.
 class SRDataset : public data::Dataset {
 public:
-    SRDataset(std::vector<Tensor> images, int64_t hr_crop, Degradation degradation, bool train, int64_t crops_per_image);
+    SRDataset(std::vector<Tensor> images, int64_t hr_crop, Degradation degradation, bool train,
+              int64_t crops_per_image);
     int64_t size() const override { return static_cast<int64_t>(images_.size()) * crops_per_image_; }
     data::Example get(int64_t index, Generator& gen) const override;
 

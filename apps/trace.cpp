@@ -6,6 +6,7 @@
 //       passed on to COMMAND, where it flips tracing_on;
 //   nabla trace report FILE [--graph | --function | --stat [--group-by shape] | --json OUT]
 //       renders a JSON trace written by the tracer (core/trace/format.h).
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,8 +17,6 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "apps/commands.h"
 #include "core/error.h"
@@ -46,7 +45,8 @@ void forward_sigusr1(int) {
 
 // Runs the command with the tracer's environment; a command that is a nabla subcommand runs this binary.
 void record(const RecordOptions& o) {
-    NB_CHECK_VALUE(!o.command.empty(), "trace record: no command to run; usage: nabla trace record [options] -- COMMAND ...");
+    NB_CHECK_VALUE(!o.command.empty(),
+                   "trace record: no command to run; usage: nabla trace record [options] -- COMMAND ...");
     NB_CHECK_VALUE(o.tracer == "function" || o.tracer == "function_graph",
                    "trace record: --tracer must be function or function_graph, got '", o.tracer, "'");
     NB_CHECK_VALUE(o.tracing_on == 0 || o.tracing_on == 1, "trace record: --tracing-on must be 0 or 1, got ",
@@ -121,37 +121,44 @@ void report(const std::string& file, bool function, bool stat, const std::string
 }  // namespace
 
 void add_trace_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("trace", "Record a trace of a command's ops, modules and backward, or report one "
-                                            "(ftrace's function_graph view, a statistics table, Chrome JSON)");
+    auto* cmd = app.add_subcommand("trace",
+                                   "Record a trace of a command's ops, modules and backward, or report one "
+                                   "(ftrace's function_graph view, a statistics table, Chrome JSON)");
     cmd->require_subcommand(1);
     auto* rec = cmd->add_subcommand("record", "Run COMMAND (after --) with the tracer on; it writes the trace at exit");
     auto o = std::make_shared<RecordOptions>();
-    rec->add_option("-o,--output", o->output, "Trace file: .json (Perfetto) or .txt (graph and table)")->capture_default_str();
+    rec->add_option("-o,--output", o->output, "Trace file: .json (Perfetto) or .txt (graph and table)")
+        ->capture_default_str();
     rec->add_option("-p,--tracer", o->tracer, "function or function_graph")->capture_default_str();
     rec->add_option("-l,--filter", o->filter, "Trace only these globs (comma-separated; !glob removes)");
     rec->add_option("-n,--notrace", o->notrace, "Never trace these globs (wins over --filter)");
     rec->add_option("-g,--graph", o->graph, "function_graph: trace only under scopes matching these globs");
     rec->add_option("-D,--depth", o->depth, "Maximum nesting depth (0 = unlimited)")->capture_default_str();
-    rec->add_option("-t,--thresh", o->thresh_us, "Keep only scopes longer than this many microseconds")->capture_default_str();
+    rec->add_option("-t,--thresh", o->thresh_us, "Keep only scopes longer than this many microseconds")
+        ->capture_default_str();
     rec->add_option("-b,--buffer-kb", o->buffer_kb, "Ring buffer size per thread in KiB")->capture_default_str();
     rec->add_flag("--memory", o->memory,
                   "Sample the allocated bytes at each scope (counter track in the JSON; default off)");
-    rec->add_flag("--shapes", o->shapes, "Record the dtypes and shapes of each op's inputs (torch.profiler's "
-                                         "record_shapes): conv2d(f32[8,3,288,288], f32[16,3,3,3]); default off");
-    rec->add_option("--steps", o->steps, "Step schedule over the training loop's steps, e.g. "
-                                         "skip=10,wait=5,warmup=1,active=3,repeat=2 (torch.profiler.schedule; "
-                                         "warmup steps are traced and dropped; repeat=0: until the end; default "
-                                         "empty: no schedule, every step)")
+    rec->add_flag("--shapes", o->shapes,
+                  "Record the dtypes and shapes of each op's inputs (torch.profiler's "
+                  "record_shapes): conv2d(f32[8,3,288,288], f32[16,3,3,3]); default off");
+    rec->add_option("--steps", o->steps,
+                    "Step schedule over the training loop's steps, e.g. "
+                    "skip=10,wait=5,warmup=1,active=3,repeat=2 (torch.profiler.schedule; "
+                    "warmup steps are traced and dropped; repeat=0: until the end; default "
+                    "empty: no schedule, every step)")
         ->capture_default_str();
-    rec->add_flag("--signals", o->signals, "SIGUSR1 (to the command or to this process) flips tracing_on (default off: "
-                                           "SIGUSR1 keeps its default action)");
+    rec->add_flag("--signals", o->signals,
+                  "SIGUSR1 (to the command or to this process) flips tracing_on (default off: "
+                  "SIGUSR1 keeps its default action)");
     rec->add_option("--tracing-on", o->tracing_on, "0: start with recording off (SIGUSR1 with --signals turns it on)")
         ->capture_default_str();
     rec->add_option("command", o->command, "The command to run, after --")->required();
     rec->callback([o] { record(*o); });
 
-    auto* rep = cmd->add_subcommand("report", "Print a recorded JSON trace as ftrace's function_graph (default), "
-                                              "function view or statistics table");
+    auto* rep = cmd->add_subcommand("report",
+                                    "Print a recorded JSON trace as ftrace's function_graph (default), "
+                                    "function view or statistics table");
     auto file = std::make_shared<std::string>();
     auto function = std::make_shared<bool>(false);
     auto stat = std::make_shared<bool>(false);
@@ -162,8 +169,9 @@ void add_trace_command(CLI::App& app) {
     rep->add_flag("--graph", *graph, "Nested calls with durations (the default)");
     rep->add_flag("--function", *function, "One line per call with its caller");
     rep->add_flag("--stat", *stat, "Calls, total, self, avg, stddev, max, GFLOP/s and memory per name");
-    rep->add_option("--group-by", *group_by, "Rows of the --stat table per name, or per name and input shapes "
-                                             "(shape; key_averages(group_by_input_shape=True))")
+    rep->add_option("--group-by", *group_by,
+                    "Rows of the --stat table per name, or per name and input shapes "
+                    "(shape; key_averages(group_by_input_shape=True))")
         ->capture_default_str();
     rep->add_option("--json", *json, "Write the trace again as Chrome JSON to this file");
     rep->callback([=] { report(*file, *function && !*graph, *stat, *group_by, *json); });

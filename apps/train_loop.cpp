@@ -1,6 +1,7 @@
 // apps/train_loop.cpp — fit(): the shared training loop, its checkpoints, resume and Ctrl-C handling.
 #include "apps/train_loop.h"
 
+#include <fmt/format.h>
 #include <omp.h>
 
 #include <atomic>
@@ -8,8 +9,6 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
 
 #include "apps/csv_log.h"
 #include "apps/progress.h"
@@ -62,8 +61,9 @@ double value_of(const Logs& logs, const std::string& key) {
 }  // namespace
 
 void add_train_options(CLI::App* cmd, TrainOptions& o) {
-    cmd->add_option("--output", o.output, "Run directory for checkpoints, logs and pictures (default runs/<model>, "
-                                          "numbered runs/<model>2, ... when it already holds a run)");
+    cmd->add_option("--output", o.output,
+                    "Run directory for checkpoints, logs and pictures (default runs/<model>, "
+                    "numbered runs/<model>2, ... when it already holds a run)");
     cmd->add_option("--epochs", o.epochs, "Passes over the training data")->capture_default_str();
     cmd->add_option("--batch", o.batch, "Images per optimizer step")->capture_default_str();
     cmd->add_option("--workers", o.workers, "Data-loading threads (0: load in the training thread)")
@@ -73,16 +73,19 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
     cmd->add_option("--threads", o.threads, "Threads for the math (0: OMP_NUM_THREADS or all cores)")
         ->capture_default_str();
     cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
-    cmd->add_option("--resume", o.resume, "Continue a run exactly where it stopped: a checkpoint file or a run "
-                                          "directory (its weights/last.safetensors)");
-    cmd->add_option("--save-every", o.save_every, "Steps between mid-epoch checkpoints (0: at the end of each epoch "
-                                                  "only)")
+    cmd->add_option("--resume", o.resume,
+                    "Continue a run exactly where it stopped: a checkpoint file or a run "
+                    "directory (its weights/last.safetensors)");
+    cmd->add_option("--save-every", o.save_every,
+                    "Steps between mid-epoch checkpoints (0: at the end of each epoch "
+                    "only)")
         ->capture_default_str();
     cmd->add_option("--sample-every", o.sample_every, "Steps between sample pictures (0: at the end of each epoch)")
         ->capture_default_str();
     cmd->add_option("--val-every", o.val_every, "Epochs between validations")->capture_default_str();
-    cmd->add_option("--max-steps", o.max_steps, "Stop after this many optimizer steps in total, saving a checkpoint "
-                                                "(0: train all epochs)")
+    cmd->add_option("--max-steps", o.max_steps,
+                    "Stop after this many optimizer steps in total, saving a checkpoint "
+                    "(0: train all epochs)")
         ->capture_default_str();
     cmd->add_flag("--exist-ok", o.exist_ok, "Write into --output even if it already holds a run");
 }
@@ -95,10 +98,10 @@ std::string resume_path(const std::string& resume) {
 void prepare_run(TrainOptions& o, const std::string& model_name) {
     if (o.epochs < 1 || o.batch < 1 || o.workers < 0 || o.threads < 0 || o.save_every < 0 || o.sample_every < 0 ||
         o.val_every < 1 || o.max_steps < 0)
-        throw ValueError(fmt::format("train: bad option: epochs {} and batch {} must be >= 1, val-every {} >= 1, and "
-                                     "workers {}, threads {}, save-every {}, sample-every {}, max-steps {} >= 0",
-                                     o.epochs, o.batch, o.val_every, o.workers, o.threads, o.save_every,
-                                     o.sample_every, o.max_steps));
+        throw ValueError(fmt::format(
+            "train: bad option: epochs {} and batch {} must be >= 1, val-every {} >= 1, and "
+            "workers {}, threads {}, save-every {}, sample-every {}, max-steps {} >= 0",
+            o.epochs, o.batch, o.val_every, o.workers, o.threads, o.save_every, o.sample_every, o.max_steps));
     if (o.threads > 0) omp_set_num_threads(o.threads);
     manual_seed(o.seed);
     if (!o.resume.empty()) {
@@ -112,8 +115,10 @@ void prepare_run(TrainOptions& o, const std::string& model_name) {
     auto holds_run = [](const fs::path& p) { return fs::exists(p / "results.csv") || fs::exists(p / "weights"); };
     if (o.exist_ok || !holds_run(o.output)) return;
     if (explicit_dir)
-        throw Error(fmt::format("--output {} already holds a run: pass --resume {} to continue it, --exist-ok to "
-                                "overwrite it, or another --output", o.output, o.output));
+        throw Error(
+            fmt::format("--output {} already holds a run: pass --resume {} to continue it, --exist-ok to "
+                        "overwrite it, or another --output",
+                        o.output, o.output));
     for (int i = 2;; ++i) {
         const std::string candidate = fmt::format("{}{}", o.output, i);
         if (!holds_run(candidate)) {
@@ -137,7 +142,6 @@ TrainResult fit(const TrainOptions& o, TrainTask& task) {
     const std::string best_path = (run / "weights" / "best.safetensors").string();
     if (!task.config_json.empty()) std::ofstream(run / "args.json") << task.config_json << "\n";
     CsvLog csv((run / "results.csv").string());
-
 
     TrainResult result;
     result.run_dir = run.string();
@@ -201,8 +205,10 @@ TrainResult fit(const TrainOptions& o, TrainTask& task) {
             Tensor loss = task.loss(batch, logs);
             const double l = loss.item<double>();
             if (!std::isfinite(l))
-                throw Error(fmt::format("train: the loss is {} at epoch {}, step {}; the last checkpoint is {} (try a "
-                                        "lower learning rate)", l, epoch + 1, step + 1, last_path));
+                throw Error(
+                    fmt::format("train: the loss is {} at epoch {}, step {}; the last checkpoint is {} (try a "
+                                "lower learning rate)",
+                                l, epoch + 1, step + 1, last_path));
             loss.backward();
             task.optimizer->step();
             if (task.ema) task.ema->update(model);
@@ -224,7 +230,8 @@ TrainResult fit(const TrainOptions& o, TrainTask& task) {
                 task.save_samples((run / "samples" / fmt::format("step_{:06}.png", step)).string());
             }
             if (o.save_every > 0 && step % o.save_every == 0) nn::save_checkpoint(last_path, checkpoint(epoch, b));
-            // --max-steps at an epoch's last batch lets the epoch end normally (validation, logs); the loop stops below.
+            // --max-steps at an epoch's last batch lets the epoch end normally (validation, logs); the loop
+            // stops below.
             if (g_stop_requested.load() || (o.max_steps > 0 && step >= o.max_steps && b < batches)) {
                 stop = true;
                 break;
@@ -242,7 +249,8 @@ TrainResult fit(const TrainOptions& o, TrainTask& task) {
         // End of the epoch: schedule, validate, log, plot, checkpoint.
         if (task.scheduler) task.scheduler->step();
         Logs row{{"epoch", static_cast<double>(epoch + 1)}, {"step", static_cast<double>(step)}};
-        for (const auto& [k, v] : sums) row.emplace_back("train/" + k, v / static_cast<double>(std::max<int64_t>(counted, 1)));
+        for (const auto& [k, v] : sums)
+            row.emplace_back("train/" + k, v / static_cast<double>(std::max<int64_t>(counted, 1)));
         row.emplace_back("lr", task.optimizer->param_groups().at(0).lr);
         result.last_loss = value_of(row, "train/loss");
         const bool validate = task.validate && ((epoch + 1) % o.val_every == 0 || epoch + 1 == o.epochs);

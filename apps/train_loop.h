@@ -17,12 +17,11 @@
 //   samples/step_000200.png    pictures of the model's output, every --sample-every steps
 //   args.json                  the options of the run
 #pragma once
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "core/tensor.h"
 #include "nn/data/dataloader.h"
@@ -33,15 +32,15 @@
 
 namespace nabla::apps {
 
-using data::Batch;  // batch[0], batch[1], ...: the collated tensors
+using data::Batch;                                         // batch[0], batch[1], ...: the collated tensors
 using Logs = std::vector<std::pair<std::string, double>>;  // ordered: the CSV's column order
 
 // The options every trainer shares; each trainer adds its own (data paths, lr, ...) next to them.
 struct TrainOptions {
-    std::string output;          // run directory; "" = runs/<model>
+    std::string output;  // run directory; "" = runs/<model>
     int64_t epochs = 10;
     int64_t batch = 8;
-    int workers = 2;             // data-loading threads (0: load in the training thread)
+    int workers = 2;  // data-loading threads (0: load in the training thread)
     uint64_t seed = 0;
     int threads = 0;             // OpenMP threads for the math; 0 = all cores
     std::string device = "cpu";  // cpu or cuda

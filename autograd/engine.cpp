@@ -11,9 +11,9 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
-#include "ops/factory.h"
 #include "core/trace/trace.h"
 #include "ops/elementwise.h"
+#include "ops/factory.h"
 #include "ops/reduce.h"
 
 namespace nabla::autograd {

@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
-#include "ops/factory.h"
 #include "ops/elementwise.h"
+#include "ops/factory.h"
 #include "ops/reduce.h"
 
 namespace nabla {
@@ -18,14 +18,15 @@ bool gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs, Gradchec
             xs.emplace_back();
             continue;
         }
-        NB_CHECK_VALUE(!in.requires_grad() || in.dtype() == kFloat64, "gradcheck: input of dtype ", dtype_name(in.dtype()),
-                       " requires grad; gradcheck needs float64 inputs");
+        NB_CHECK_VALUE(!in.requires_grad() || in.dtype() == kFloat64, "gradcheck: input of dtype ",
+                       dtype_name(in.dtype()), " requires grad; gradcheck needs float64 inputs");
         Tensor x = in.detach().clone();
         if (in.requires_grad()) x.requires_grad_(true);
         xs.push_back(x);
     }
     Tensor y = f(xs);
-    NB_CHECK_VALUE(y.dtype() == kFloat64, "gradcheck: the function returned ", dtype_name(y.dtype()), ", expected float64");
+    NB_CHECK_VALUE(y.dtype() == kFloat64, "gradcheck: the function returned ", dtype_name(y.dtype()),
+                   ", expected float64");
     Generator gen(1234);
     Tensor v = randn(y.shape(), {.dtype = kFloat64, .device = y.device()}, &gen);
     if (y.requires_grad()) y.backward(v);  // otherwise no input reached the output: every gradient is zero
@@ -36,7 +37,8 @@ bool gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs, Gradchec
     };
     for (size_t i = 0; i < xs.size(); ++i) {
         if (!xs[i].defined() || !xs[i].requires_grad()) continue;
-        Tensor analytic = xs[i].grad().defined() ? xs[i].grad().contiguous().to(kCPU) : zeros(xs[i].shape(), {.dtype = kFloat64});
+        Tensor analytic =
+            xs[i].grad().defined() ? xs[i].grad().contiguous().to(kCPU) : zeros(xs[i].shape(), {.dtype = kFloat64});
         NB_CHECK_VALUE(xs[i].device().is_cpu(), "gradcheck: inputs must be on the cpu");
         double* p = xs[i].data_ptr<double>();
         const double* a = analytic.data_ptr<double>();

@@ -52,7 +52,7 @@ struct Node {
     BackwardFn backward;
     Shape output_shape;
     std::weak_ptr<TensorImpl> retained_output;  // set by Tensor::retain_grad on a non-leaf
-    bool released = false;                        // backward ran without retain_graph
+    bool released = false;                      // backward ran without retain_graph
 };
 
 // Records `output = name(inputs...)` if grad mode is on and some input requires grad; otherwise does nothing.
@@ -64,7 +64,8 @@ bool needs_grad(const std::vector<Tensor>& inputs);
 class SavedTensor {
 public:
     SavedTensor() = default;
-    explicit SavedTensor(const Tensor& t) : tensor_(t.defined() ? t.detach() : Tensor()), version_(t.defined() ? t.version() : 0) {}
+    explicit SavedTensor(const Tensor& t)
+        : tensor_(t.defined() ? t.detach() : Tensor()), version_(t.defined() ? t.version() : 0) {}
     const Tensor& get() const;  // throws if the tensor was modified in place after it was saved
     bool defined() const { return tensor_.defined(); }
 

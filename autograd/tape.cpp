@@ -38,8 +38,10 @@ void record(std::string_view name, const std::vector<Tensor>& inputs, const Tens
     for (const Tensor& t : inputs) {
         Edge e;
         if (t.defined() && t.requires_grad()) {
-            if (t.grad_fn()) e.node = t.grad_fn();
-            else e.leaf = t.impl_ptr();
+            if (t.grad_fn())
+                e.node = t.grad_fn();
+            else
+                e.leaf = t.impl_ptr();
         }
         node->inputs.push_back(std::move(e));
         node->input_shapes.push_back(t.defined() ? t.shape() : Shape{});
@@ -52,9 +54,10 @@ void record(std::string_view name, const std::vector<Tensor>& inputs, const Tens
 
 const Tensor& SavedTensor::get() const {
     if (tensor_.defined() && tensor_.version() != version_)
-        throw Error(detail::concat("one of the tensors needed for gradient computation has been modified by an in-place "
-                                   "operation: tensor ", tensor_.shape(), " is at version ", tensor_.version(),
-                                   "; expected version ", version_));
+        throw Error(
+            detail::concat("one of the tensors needed for gradient computation has been modified by an in-place "
+                           "operation: tensor ",
+                           tensor_.shape(), " is at version ", tensor_.version(), "; expected version ", version_));
     return tensor_;
 }
 

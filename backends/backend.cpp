@@ -1,5 +1,6 @@
-// backends/backend.cpp — default kernels (each throws NotImplementedError), backend choice per device, and the
-// switch that forces the reference kernels.
+// backends/backend.cpp — default kernels (each throws NotImplementedError; the fused ones are composites, in
+// backends/composite.cpp), the tensors kernels allocate, backend choice per device, and the switch that forces the
+// reference kernels.
 #include "backends/backend.h"
 
 #include <cstdlib>
@@ -17,14 +18,19 @@ void Backend::not_implemented(std::string_view kernel) const {
 void Backend::copy_(const Tensor&, const Tensor&) { not_implemented("copy_"); }
 void Backend::fill_(const Tensor&, double) { not_implemented("fill_"); }
 void Backend::unary(UnaryOp, const Tensor&, const Tensor&, UnaryArgs) { not_implemented("unary"); }
-void Backend::unary_backward(UnaryOp, const Tensor&, const Tensor&, const Tensor&, UnaryArgs) { not_implemented("unary_backward"); }
+void Backend::unary_backward(UnaryOp, const Tensor&, const Tensor&, const Tensor&, UnaryArgs) {
+    not_implemented("unary_backward");
+}
 void Backend::binary(BinaryOp, const Tensor&, const Tensor&, const Tensor&) { not_implemented("binary"); }
 void Backend::where(const Tensor&, const Tensor&, const Tensor&, const Tensor&) { not_implemented("where"); }
 Tensor Backend::reduce(ReduceOp, const Tensor&, const Shape&, bool) { not_implemented("reduce"); }
-ValuesIndices Backend::reduce_with_indices(ReduceOp, const Tensor&, int64_t, bool) { not_implemented("reduce_with_indices"); }
+ValuesIndices Backend::reduce_with_indices(ReduceOp, const Tensor&, int64_t, bool) {
+    not_implemented("reduce_with_indices");
+}
 Tensor Backend::matmul(const Tensor&, const Tensor&) { not_implemented("matmul"); }
 Tensor Backend::conv2d(const Tensor&, const Tensor&, const Tensor&, const ConvParams&) { not_implemented("conv2d"); }
-ConvGrads Backend::conv2d_backward(const Tensor&, const Tensor&, const Tensor&, const ConvParams&, std::array<bool, 3>) {
+ConvGrads Backend::conv2d_backward(const Tensor&, const Tensor&, const Tensor&, const ConvParams&,
+                                   std::array<bool, 3>) {
     not_implemented("conv2d_backward");
 }
 Tensor Backend::conv_transpose2d(const Tensor&, const Tensor&, const Tensor&, const ConvParams&) {
@@ -35,45 +41,44 @@ ConvGrads Backend::conv_transpose2d_backward(const Tensor&, const Tensor&, const
     not_implemented("conv_transpose2d_backward");
 }
 ValuesIndices Backend::max_pool2d(const Tensor&, const PoolParams&) { not_implemented("max_pool2d"); }
-Tensor Backend::max_pool2d_backward(const Tensor&, const Tensor&, const Shape&) { not_implemented("max_pool2d_backward"); }
+Tensor Backend::max_pool2d_backward(const Tensor&, const Tensor&, const Shape&) {
+    not_implemented("max_pool2d_backward");
+}
 Tensor Backend::avg_pool2d(const Tensor&, const PoolParams&) { not_implemented("avg_pool2d"); }
-Tensor Backend::avg_pool2d_backward(const Tensor&, const Shape&, const PoolParams&) { not_implemented("avg_pool2d_backward"); }
+Tensor Backend::avg_pool2d_backward(const Tensor&, const Shape&, const PoolParams&) {
+    not_implemented("avg_pool2d_backward");
+}
 Tensor Backend::adaptive_avg_pool2d(const Tensor&, Int2) { not_implemented("adaptive_avg_pool2d"); }
-Tensor Backend::adaptive_avg_pool2d_backward(const Tensor&, const Shape&) { not_implemented("adaptive_avg_pool2d_backward"); }
+Tensor Backend::adaptive_avg_pool2d_backward(const Tensor&, const Shape&) {
+    not_implemented("adaptive_avg_pool2d_backward");
+}
 Tensor Backend::upsample(const Tensor&, const UpsampleParams&) { not_implemented("upsample"); }
-Tensor Backend::upsample_backward(const Tensor&, const Shape&, const UpsampleParams&) { not_implemented("upsample_backward"); }
+Tensor Backend::upsample_backward(const Tensor&, const Shape&, const UpsampleParams&) {
+    not_implemented("upsample_backward");
+}
 Tensor Backend::im2col(const Tensor&, const UnfoldOptions&) { not_implemented("im2col"); }
 Tensor Backend::col2im(const Tensor&, Int2, const UnfoldOptions&) { not_implemented("col2im"); }
-BatchNormResult Backend::batch_norm(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool, double,
-                                    double) {
+BatchNormResult Backend::batch_norm(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
+                                    double, double) {
     not_implemented("batch_norm");
 }
-BatchNormGrads Backend::batch_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
-                                       std::array<bool, 3>) {
+BatchNormGrads Backend::batch_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                            bool, std::array<bool, 3>) {
     not_implemented("batch_norm_backward");
 }
-Tensor Backend::softmax(const Tensor&, int64_t, bool) { not_implemented("softmax"); }
-Tensor Backend::softmax_backward(const Tensor&, const Tensor&, int64_t, bool) { not_implemented("softmax_backward"); }
 Tensor Backend::index_select(const Tensor&, int64_t, const Tensor&) { not_implemented("index_select"); }
 void Backend::index_add_(const Tensor&, int64_t, const Tensor&, const Tensor&) { not_implemented("index_add_"); }
 Tensor Backend::gather(const Tensor&, int64_t, const Tensor&) { not_implemented("gather"); }
 void Backend::scatter_add_(const Tensor&, int64_t, const Tensor&, const Tensor&) { not_implemented("scatter_add_"); }
 Tensor Backend::index(const Tensor&, const std::vector<Tensor>&) { not_implemented("index"); }
-void Backend::index_put_(const Tensor&, const std::vector<Tensor>&, const Tensor&, bool) { not_implemented("index_put_"); }
+void Backend::index_put_(const Tensor&, const std::vector<Tensor>&, const Tensor&, bool) {
+    not_implemented("index_put_");
+}
 Tensor Backend::pad(const Tensor&, const Shape&, PadMode, double) { not_implemented("pad"); }
 Tensor Backend::pad_backward(const Tensor&, const Shape&, const Shape&, PadMode) { not_implemented("pad_backward"); }
 Tensor Backend::flip(const Tensor&, const Shape&) { not_implemented("flip"); }
 ValuesIndices Backend::sort(const Tensor&, int64_t, bool) { not_implemented("sort"); }
 ValuesIndices Backend::topk(const Tensor&, int64_t, int64_t, bool, bool) { not_implemented("topk"); }
-Tensor Backend::bce_with_logits(const Tensor&, const Tensor&, const Tensor&) { not_implemented("bce_with_logits"); }
-Tensor Backend::bce_with_logits_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
-    not_implemented("bce_with_logits_backward");
-}
-void Backend::sgd_step(const Tensor&, const Tensor&, const Tensor&, const SgdStepArgs&) { not_implemented("sgd_step"); }
-void Backend::adam_step(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const AdamStepArgs&) {
-    not_implemented("adam_step");
-}
-void Backend::ema_update(const Tensor&, const Tensor&, double) { not_implemented("ema_update"); }
 
 // --- tensors for kernels ---
 namespace kernel {
@@ -107,7 +112,8 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     NB_CHECK(lead >= 0, "kernel::expand: ", x.shape(), " has more dims than ", shape);
     Shape strides(shape.size(), 0);
     for (int64_t d = 0; d < x.dim(); ++d) {
-        NB_CHECK(x.size(d) == shape[lead + d] || x.size(d) == 1, "kernel::expand: ", x.shape(), " does not broadcast to ", shape);
+        NB_CHECK(x.size(d) == shape[lead + d] || x.size(d) == 1, "kernel::expand: ", x.shape(),
+                 " does not broadcast to ", shape);
         strides[lead + d] = x.size(d) == 1 ? 0 : x.stride(d);
     }
     return make_view(x, shape, strides, x.offset());
@@ -141,8 +147,8 @@ Backend& backend_for(Device device) {
     static CpuBackend cpu;
     if (device.is_cpu()) return t_kernels == Kernels::reference ? static_cast<Backend&>(reference) : cpu;
     if (Backend* b = g_device_backends[static_cast<int>(device.type)]) return *b;
-    throw NotImplementedError(detail::concat("no backend for device ", device.str(),
-                                             ": Nabla was built without the CUDA backend"));
+    throw NotImplementedError(
+        detail::concat("no backend for device ", device.str(), ": Nabla was built without the CUDA backend"));
 }
 
 }  // namespace nabla

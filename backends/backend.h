@@ -1,9 +1,12 @@
 // backends/backend.h — the kernel interface that the reference, cpu and cuda backends implement.
 //
-// One block per op file. Every method has a default that throws NotImplementedError naming the kernel and the
-// backend, so a new backend starts as an empty class and fills in kernels one by one (the cuda backend does just
-// that). ReferenceBackend implements all of them with plain loops for float and double; CpuBackend derives from it
-// and overrides what oneDNN or vectorised loops do faster, so anything it lacks falls back to the reference.
+// One block per op file. Every primitive kernel has a default that throws NotImplementedError naming the kernel and
+// the backend, so a new backend starts as an empty class and fills in kernels one by one (the cuda backend does just
+// that). The fused kernels — softmax, the fused loss, the optimizer and EMA steps — default to composites of the
+// primitives (backends/composite.cpp): a backend with copy_, fill_, unary, binary and reduce already trains a model,
+// and overrides them where one pass over memory is faster. ReferenceBackend implements every kernel with plain loops
+// for float and double; CpuBackend derives from it and overrides what oneDNN or vectorised loops do faster, so
+// anything it lacks falls back to the reference.
 //
 // Conventions: the op layer (ops/*.cpp) checks shapes and dtypes and makes inputs contiguous where a kernel says so;
 // kernels trust their arguments. Elementwise kernels write into `out` (so in-place ops share them) and accept any
@@ -92,8 +95,8 @@ public:
                                        const Tensor& running_mean, const Tensor& running_var, bool training,
                                        double momentum, double eps);
     virtual BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
-                                          const Tensor& save_mean, const Tensor& save_invstd, bool training,
-                                          std::array<bool, 3> needs);  // {input, weight, bias}
+                                               const Tensor& save_mean, const Tensor& save_invstd, bool training,
+                                               std::array<bool, 3> needs);  // {input, weight, bias}
 
     // --- softmax (ops/softmax.cpp): contiguous ---
     virtual Tensor softmax(const Tensor& x, int64_t dim, bool log);
@@ -106,7 +109,8 @@ public:
     virtual void scatter_add_(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src);
     // x[i0, i1, ..., ik-1] for k integer index tensors already broadcast to one shape: out [*idx_shape, rest...]
     virtual Tensor index(const Tensor& x, const std::vector<Tensor>& indices);
-    virtual void index_put_(const Tensor& out, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate);
+    virtual void index_put_(const Tensor& out, const std::vector<Tensor>& indices, const Tensor& values,
+                            bool accumulate);
     // pads: PyTorch order, last dim first: (left, right, top, bottom, ...)
     virtual Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, double value);
     virtual Tensor pad_backward(const Tensor& gy, const Shape& x_shape, const Shape& pads, PadMode mode);
@@ -115,7 +119,7 @@ public:
     virtual ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted);
 
     // --- fused losses (ops/loss.cpp): per-element binary_cross_entropy_with_logits of logits x, targets t and
-    // pos_weight pw (undefined for none), all of one shape (zero strides allowed); math in backends/common/loss_math.h ---
+    // pos_weight pw (undefined for none), all of one shape (zero strides allowed); math in loss_math.h ---
     virtual Tensor bce_with_logits(const Tensor& x, const Tensor& t, const Tensor& pw);
     virtual Tensor bce_with_logits_backward(const Tensor& gy, const Tensor& x, const Tensor& t, const Tensor& pw);
 
@@ -145,8 +149,8 @@ namespace kernel {
 Tensor empty(const Shape& shape, const TensorOptions& options = {});
 Tensor full(const Shape& shape, double value, const TensorOptions& options = {});
 inline Tensor zeros(const Shape& shape, const TensorOptions& options = {}) { return kernel::full(shape, 0.0, options); }
-Tensor contiguous(const Tensor& x);        // x itself when already contiguous
-Tensor to(const Tensor& x, DType dtype);   // a contiguous copy converted to dtype; x itself when already so
+Tensor contiguous(const Tensor& x);                  // x itself when already contiguous
+Tensor to(const Tensor& x, DType dtype);             // a contiguous copy converted to dtype; x itself when already so
 Tensor expand(const Tensor& x, const Shape& shape);  // a view with stride 0 over broadcast dims (x.dim() <= shape's)
 }  // namespace kernel
 

@@ -2,11 +2,11 @@
 // Google Benchmark. One iteration = forward, then backward from a fixed random upstream gradient.
 //   build/bench/bench_ops [--threads N] [--cases FILE] [--benchmark_format=json] [--benchmark_filter=conv2d]
 // bench/compare_ops.sh runs this and bench_ops_torch.py (PyTorch 1.13, same cases, same threads) and prints ratios.
-#include <fstream>
-
 #include <benchmark/benchmark.h>
-#include <nlohmann/json.hpp>
 #include <omp.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "ops/ops.h"
 
@@ -26,12 +26,16 @@ std::function<Tensor()> make_case(const json& c, std::vector<Tensor>& inputs) {
         Tensor b = input({op == "conv2d" ? w.size(0) : w.size(1) * c.value("groups", 1)});
         inputs = {x, w, b};
         if (op == "conv2d") {
-            Conv2dOptions o{.stride = c.value("stride", 1), .padding = c.value("padding", 0), .dilation = c.value("dilation", 1),
+            Conv2dOptions o{.stride = c.value("stride", 1),
+                            .padding = c.value("padding", 0),
+                            .dilation = c.value("dilation", 1),
                             .groups = c.value("groups", 1)};
             return [=] { return conv2d(x, w, b, o); };
         }
-        ConvTranspose2dOptions o{.stride = c.value("stride", 1), .padding = c.value("padding", 0),
-                                 .output_padding = c.value("output_padding", 0), .groups = c.value("groups", 1)};
+        ConvTranspose2dOptions o{.stride = c.value("stride", 1),
+                                 .padding = c.value("padding", 0),
+                                 .output_padding = c.value("output_padding", 0),
+                                 .groups = c.value("groups", 1)};
         return [=] { return conv_transpose2d(x, w, b, o); };
     }
     if (op == "matmul") {
@@ -57,7 +61,9 @@ std::function<Tensor()> make_case(const json& c, std::vector<Tensor>& inputs) {
         inputs = {x};
         double f = c["scale"];
         return [=] {
-            return interpolate(x, {.scale_factor = std::array<double, 2>{f, f}, .mode = InterpolateMode::Bicubic, .align_corners = true});
+            return interpolate(
+                x,
+                {.scale_factor = std::array<double, 2>{f, f}, .mode = InterpolateMode::Bicubic, .align_corners = true});
         };
     }
     if (op == "unfold") {
@@ -75,7 +81,9 @@ std::function<Tensor()> make_case(const json& c, std::vector<Tensor>& inputs) {
     if (op == "max_pool2d") {
         Tensor x = input(shape_of(c["x"]));
         inputs = {x};
-        MaxPool2dOptions o{.kernel_size = c["kernel"].get<int64_t>(), .stride = c.value("stride", 0), .ceil_mode = c.value("ceil_mode", false)};
+        MaxPool2dOptions o{.kernel_size = c["kernel"].get<int64_t>(),
+                           .stride = c.value("stride", 0),
+                           .ceil_mode = c.value("ceil_mode", false)};
         return [=] { return max_pool2d(x, o); };
     }
     if (op == "relu") {
@@ -123,9 +131,12 @@ int main(int argc, char** argv) {
     std::vector<char*> rest;
     for (int i = 0; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "--threads" && i + 1 < argc) omp_set_num_threads(std::stoi(argv[++i]));
-        else if (a == "--cases" && i + 1 < argc) cases_file = argv[++i];
-        else rest.push_back(argv[i]);
+        if (a == "--threads" && i + 1 < argc)
+            omp_set_num_threads(std::stoi(argv[++i]));
+        else if (a == "--cases" && i + 1 < argc)
+            cases_file = argv[++i];
+        else
+            rest.push_back(argv[i]);
     }
     int n = static_cast<int>(rest.size());
     benchmark::Initialize(&n, rest.data());

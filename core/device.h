@@ -1,9 +1,9 @@
 // core/device.h — where a tensor's storage lives (torch.device): the host, or CUDA device `index`.
 #pragma once
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace nabla {
 
@@ -27,5 +27,7 @@ inline constexpr Device kCUDA{DeviceType::CUDA, 0};
 
 template <>
 struct fmt::formatter<nabla::Device> : fmt::formatter<std::string> {
-    auto format(const nabla::Device& d, fmt::format_context& ctx) const { return fmt::formatter<std::string>::format(d.str(), ctx); }
+    auto format(const nabla::Device& d, fmt::format_context& ctx) const {
+        return fmt::formatter<std::string>::format(d.str(), ctx);
+    }
 };

@@ -77,12 +77,28 @@ constexpr T convert_element(S v) {
 }
 
 // C++ type of each dtype; kernels are templates over these.
-template <class T> constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::Float32; }
-template <> constexpr DType dtype_of<double>() { return DType::Float64; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::Int64; }
-template <> constexpr DType dtype_of<uint8_t>() { return DType::UInt8; }
-template <> constexpr DType dtype_of<bool>() { return DType::Bool; }
+template <class T>
+constexpr DType dtype_of();
+template <>
+constexpr DType dtype_of<float>() {
+    return DType::Float32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+    return DType::Float64;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+    return DType::Int64;
+}
+template <>
+constexpr DType dtype_of<uint8_t>() {
+    return DType::UInt8;
+}
+template <>
+constexpr DType dtype_of<bool>() {
+    return DType::Bool;
+}
 
 // Calls f.template operator()<T>() with T the C++ type of `t`: the one switch every kernel shares.
 //   dispatch_floating(x.dtype(), "exp", [&]<class T>() { ... });
@@ -91,7 +107,9 @@ decltype(auto) dispatch_floating(DType t, std::string_view op, F&& f) {
     switch (t) {
         case DType::Float32: return f.template operator()<float>();
         case DType::Float64: return f.template operator()<double>();
-        default: throw TypeError(detail::concat(op, ": expected a floating dtype (float32 or float64), got ", dtype_name(t)));
+        default:
+            throw TypeError(
+                detail::concat(op, ": expected a floating dtype (float32 or float64), got ", dtype_name(t)));
     }
 }
 

@@ -52,13 +52,13 @@ std::string concat(const Args&... args) {
 }  // namespace detail
 
 // A macro only because it must not evaluate the message when the check passes.
-#define NB_CHECK(cond, ...)                                                \
-    do {                                                                   \
+#define NB_CHECK(cond, ...)                                                           \
+    do {                                                                              \
         if (!(cond)) throw ::nabla::ShapeError(::nabla::detail::concat(__VA_ARGS__)); \
     } while (0)
 
-#define NB_CHECK_VALUE(cond, ...)                                          \
-    do {                                                                   \
+#define NB_CHECK_VALUE(cond, ...)                                                     \
+    do {                                                                              \
         if (!(cond)) throw ::nabla::ValueError(::nabla::detail::concat(__VA_ARGS__)); \
     } while (0)
 

@@ -36,7 +36,8 @@ int64_t Generator::randint(int64_t low, int64_t high) {
     const uint64_t range = static_cast<uint64_t>(high - low);
     const uint64_t limit = UINT64_MAX - UINT64_MAX % range;  // rejection keeps every value equally likely
     uint64_t v;
-    do v = engine_(); while (v >= limit);
+    do v = engine_();
+    while (v >= limit);
     return low + static_cast<int64_t>(v % range);
 }
 

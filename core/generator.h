@@ -16,9 +16,9 @@ public:
     void manual_seed(uint64_t seed);
     uint64_t initial_seed() const { return seed_; }
     uint64_t next_u64() { return engine_(); }
-    double uniform();                                      // [0, 1) with 53 random bits
-    double normal();                                       // N(0, 1), Box-Muller
-    int64_t randint(int64_t low, int64_t high);            // [low, high), unbiased
+    double uniform();                            // [0, 1) with 53 random bits
+    double normal();                             // N(0, 1), Box-Muller
+    int64_t randint(int64_t low, int64_t high);  // [low, high), unbiased
 
     std::string state() const;
     void set_state(const std::string& state);

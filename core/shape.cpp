@@ -24,7 +24,8 @@ Shape contiguous_strides(const Shape& shape) {
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
     int64_t lo = ndim == 0 ? -1 : -ndim, hi = ndim == 0 ? 0 : ndim - 1;
     if (dim < lo || dim > hi)
-        throw IndexError(detail::concat(op, ": dim ", dim, " out of range for a tensor of ", ndim, " dims (expected [", lo, ", ", hi, "])"));
+        throw IndexError(detail::concat(op, ": dim ", dim, " out of range for a tensor of ", ndim, " dims (expected [",
+                                        lo, ", ", hi, "])"));
     return dim < 0 ? dim + std::max<int64_t>(ndim, 1) : dim;
 }
 
@@ -34,8 +35,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     for (size_t i = 0; i < n; ++i) {
         int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
         int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-        NB_CHECK(da == db || da == 1 || db == 1, op, ": shapes ", a, " and ", b, " cannot be broadcast together (dim ", i,
-                 ": ", da, " vs ", db, ")");
+        NB_CHECK(da == db || da == 1 || db == 1, op, ": shapes ", a, " and ", b, " cannot be broadcast together (dim ",
+                 i, ": ", da, " vs ", db, ")");
         out[i] = da == 1 ? db : da;
     }
     return out;

@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
-#include <unordered_map>
 #include <new>
+#include <unordered_map>
 
 #include "core/error.h"
 
@@ -147,7 +147,8 @@ void note_allocation(DeviceType type, int64_t delta) {
     Counters& c = g_counters[static_cast<int>(type)];
     int64_t now = c.allocated.fetch_add(delta) + delta;
     int64_t peak = c.peak.load();
-    while (now > peak && !c.peak.compare_exchange_weak(peak, now)) {}
+    while (now > peak && !c.peak.compare_exchange_weak(peak, now)) {
+    }
 }
 
 MemoryStats memory_stats(DeviceType type) {
@@ -173,13 +174,15 @@ namespace {
 Allocator* g_device_allocators[2] = {};
 }  // namespace
 
-void register_allocator(DeviceType type, Allocator* allocator) { g_device_allocators[static_cast<int>(type)] = allocator; }
+void register_allocator(DeviceType type, Allocator* allocator) {
+    g_device_allocators[static_cast<int>(type)] = allocator;
+}
 
 Allocator& allocator_for(Device device) {
     if (device.is_cpu()) return g_cpu_allocator;
     if (Allocator* a = g_device_allocators[static_cast<int>(device.type)]) return *a;
-    throw NotImplementedError(detail::concat("no allocator for device ", device.str(),
-                                             ": Nabla was built without the CUDA backend"));
+    throw NotImplementedError(
+        detail::concat("no allocator for device ", device.str(), ": Nabla was built without the CUDA backend"));
 }
 
 Device Device::parse(const std::string& s) {

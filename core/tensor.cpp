@@ -51,8 +51,8 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, i
 
 Tensor& Tensor::requires_grad_(bool on) {
     checked();
-    NB_CHECK_VALUE(!on || is_floating(dtype()), "requires_grad_: only floating-point tensors can require gradients, got ",
-                   dtype_name(dtype()));
+    NB_CHECK_VALUE(!on || is_floating(dtype()),
+                   "requires_grad_: only floating-point tensors can require gradients, got ", dtype_name(dtype()));
     NB_CHECK_VALUE(on || is_leaf(), "requires_grad_: can only change requires_grad of a leaf tensor");
     impl()->requires_grad = on;
     return *this;
@@ -61,7 +61,8 @@ Tensor& Tensor::requires_grad_(bool on) {
 Tensor Tensor::grad() const { return checked().grad ? Tensor(checked().grad) : Tensor(); }
 
 void Tensor::set_grad(const Tensor& g) const {
-    if (g.defined()) NB_CHECK(g.shape() == shape(), "set_grad: gradient ", g.shape(), " for a tensor of shape ", shape());
+    if (g.defined())
+        NB_CHECK(g.shape() == shape(), "set_grad: gradient ", g.shape(), " for a tensor of shape ", shape());
     if (g.defined() && g.dtype() != dtype())
         throw TypeError(detail::concat("set_grad: gradient of dtype ", dtype_name(g.dtype()), " for a tensor of dtype ",
                                        dtype_name(dtype())));

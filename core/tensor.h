@@ -75,7 +75,8 @@ public:
     template <class T>
     T* data_ptr() const {
         if (dtype_of<T>() != dtype())
-            throw TypeError(detail::concat("data_ptr: tensor is ", dtype_name(dtype()), ", asked for ", dtype_name(dtype_of<T>())));
+            throw TypeError(
+                detail::concat("data_ptr: tensor is ", dtype_name(dtype()), ", asked for ", dtype_name(dtype_of<T>())));
         return static_cast<T*>(storage()->data()) + offset();
     }
     void* raw_data() const { return static_cast<char*>(storage()->data()) + offset() * element_size(dtype()); }
@@ -119,9 +120,9 @@ public:
     Tensor to(DType dtype) const;  // self if already that dtype
     Tensor to(Device device) const;
 
-    // --- in-place (ops/inplace.cpp; they bump the version and record no gradient: in grad mode, an error on a tensor that requires
-    // grad, and for add_/sub_/mul_/div_ also on an operand that does; as torch, the result type must fit the
-    // tensor's dtype (int64.add_(0.5) is an error), and an expanded tensor can only be filled) ---
+    // --- in-place (ops/inplace.cpp; they bump the version and record no gradient: in grad mode, an error on a tensor
+    // that requires grad, and for add_/sub_/mul_/div_ also on an operand that does; as torch, the result type must fit
+    // the tensor's dtype (int64.add_(0.5) is an error), and an expanded tensor can only be filled) ---
     Tensor& zero_();
     Tensor& fill_(double value);
     // Broadcasts src to self's shape, converts dtype, crosses devices. src may require grad: ops such as cat copy

@@ -1,10 +1,10 @@
 // nn/activation.cpp — the activation layers over ops/activation.h, and their print formats.
 #include "nn/activation.h"
 
-#include "ops/factory.h"
 #include "nn/init.h"
 #include "nn/repr.h"
 #include "ops/activation.h"
+#include "ops/factory.h"
 
 namespace nabla::nn {
 

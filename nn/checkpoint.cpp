@@ -1,12 +1,12 @@
 // nn/checkpoint.cpp — packing a Checkpoint's parts into one safetensors file and back.
 #include "nn/checkpoint.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
 
-#include "nn/module.h"
+#include <charconv>
+
 #include "core/trace/trace.h"
+#include "nn/module.h"
 
 namespace nabla::nn {
 namespace {
@@ -40,7 +40,8 @@ T number(const Metadata& meta, const std::string& key, const std::string& path) 
         auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
         if (ec == std::errc() && end == s.data() + s.size()) return value;
     }
-    throw Error(detail::concat("load_checkpoint: ", path, ": metadata '", key, "' is not a number: '", it->second, "'"));
+    throw Error(
+        detail::concat("load_checkpoint: ", path, ": metadata '", key, "' is not a number: '", it->second, "'"));
 }
 
 }  // namespace

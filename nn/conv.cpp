@@ -1,10 +1,10 @@
 // nn/conv.cpp — Conv2d and ConvTranspose2d: torch's argument checks, parameters, default init and print format.
 #include "nn/conv.h"
 
-#include "ops/factory.h"
 #include "nn/init.h"
 #include "nn/repr.h"
 #include "ops/conv.h"
+#include "ops/factory.h"
 
 namespace nabla::nn {
 

@@ -2,9 +2,9 @@
 #include "nn/dropout.h"
 
 #include "autograd/grad_mode.h"
-#include "ops/factory.h"
 #include "nn/repr.h"
 #include "ops/elementwise.h"
+#include "ops/factory.h"
 
 namespace nabla::nn {
 

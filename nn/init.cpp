@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "autograd/grad_mode.h"
-#include "ops/factory.h"
 #include "ops/elementwise.h"
+#include "ops/factory.h"
 
 namespace nabla::nn::init {
 

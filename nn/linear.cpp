@@ -1,9 +1,9 @@
 // nn/linear.cpp — Linear (F.linear with torch's default init), and Flatten's print format.
 #include "nn/linear.h"
 
-#include "ops/factory.h"
 #include "nn/init.h"
 #include "nn/repr.h"
+#include "ops/factory.h"
 #include "ops/matmul.h"
 
 namespace nabla::nn {

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <limits>
 
-#include "ops/factory.h"
 #include "nn/metrics_detail.h"
+#include "ops/factory.h"
 
 namespace nabla::metrics {
 
@@ -110,8 +110,8 @@ std::vector<double> ssim_images(const char* metric, const Tensor& pred, const Te
             gaussian_filter(xy, H, W, pad, sxy);
             for (size_t i = 0; i < mx.size(); ++i) {
                 const double vx = sxx[i] - mx[i] * mx[i], vy = syy[i] - my[i] * my[i], cxy = sxy[i] - mx[i] * my[i];
-                sum += (2 * mx[i] * my[i] + c1) * (2 * cxy + c2) /
-                       ((mx[i] * mx[i] + my[i] * my[i] + c1) * (vx + vy + c2));
+                sum +=
+                    (2 * mx[i] * my[i] + c1) * (2 * cxy + c2) / ((mx[i] * mx[i] + my[i] * my[i] + c1) * (vx + vy + c2));
             }
             count += static_cast<int64_t>(mx.size());
         }
@@ -127,8 +127,8 @@ std::vector<double> ssim_images(const char* metric, const Tensor& pred, const Te
 Tensor shave_border(const Tensor& x, int64_t border) {
     NB_CHECK_VALUE(border >= 0, "shave_border: border must be >= 0, got ", border);
     if (border == 0) return x;
-    NB_CHECK(x.dim() >= 2 && x.size(-2) > 2 * border && x.size(-1) > 2 * border, "shave_border: cannot shave ",
-             border, " px off each side of ", x.shape());
+    NB_CHECK(x.dim() >= 2 && x.size(-2) > 2 * border && x.size(-1) > 2 * border, "shave_border: cannot shave ", border,
+             " px off each side of ", x.shape());
     return x.narrow(-2, border, x.size(-2) - 2 * border).narrow(-1, border, x.size(-1) - 2 * border);
 }
 
@@ -149,7 +149,8 @@ double psnr(const Tensor& pred, const Tensor& target, double data_range, int64_t
     check_data_range("psnr", data_range);
     check_same_shape("psnr", pred, target);
     NB_CHECK(pred.numel() > 0, "psnr: empty inputs ", pred.shape());
-    const std::vector<double> p = host_doubles(shave_border(pred, shave)), t = host_doubles(shave_border(target, shave));
+    const std::vector<double> p = host_doubles(shave_border(pred, shave)),
+                              t = host_doubles(shave_border(target, shave));
     return psnr_of(p.data(), t.data(), static_cast<int64_t>(p.size()), data_range);
 }
 
@@ -158,7 +159,8 @@ std::vector<double> psnr_per_image(const Tensor& pred, const Tensor& target, dou
     check_same_shape("psnr_per_image", pred, target);
     NB_CHECK(pred.dim() >= 2 && pred.numel() > 0, "psnr_per_image: expected non-empty images [N, ...], got pred ",
              pred.shape(), " and target ", target.shape());
-    const std::vector<double> p = host_doubles(shave_border(pred, shave)), t = host_doubles(shave_border(target, shave));
+    const std::vector<double> p = host_doubles(shave_border(pred, shave)),
+                              t = host_doubles(shave_border(target, shave));
     const int64_t N = pred.size(0), per = static_cast<int64_t>(p.size()) / N;
     std::vector<double> out(N);
     for (int64_t n = 0; n < N; ++n) out[n] = psnr_of(p.data() + n * per, t.data() + n * per, per, data_range);

@@ -8,9 +8,9 @@
 #include <map>
 #include <set>
 
-#include "ops/factory.h"
 #include "nn/metrics.h"
 #include "nn/metrics_detail.h"
+#include "ops/factory.h"
 
 namespace nabla::metrics {
 
@@ -178,7 +178,8 @@ std::vector<double> iou_thresholds() {
 Tensor match_predictions(const Tensor& detections, const Tensor& labels, const std::vector<double>& iouv) {
     NB_CHECK(detections.dim() == 2 && detections.size(1) == 6 && labels.dim() == 2 && labels.size(1) == 5,
              "match_predictions: expected detections [n, 6] (x1, y1, x2, y2, conf, cls) and labels [m, 5] (cls, x1, "
-             "y1, x2, y2), got ", detections.shape(), " and ", labels.shape());
+             "y1, x2, y2), got ",
+             detections.shape(), " and ", labels.shape());
     NB_CHECK_VALUE(!iouv.empty(), "match_predictions: no IoU thresholds given");
     const int64_t n = detections.size(0), m = labels.size(0), k = static_cast<int64_t>(iouv.size());
     const std::vector<double> det = host_doubles(detections), lab = host_doubles(labels);
@@ -260,8 +261,8 @@ double APPerClass::map() const { return mean_of(ap_mean()); }
 APPerClass ap_per_class(const Tensor& tp, const Tensor& conf, const Tensor& pred_cls, const Tensor& target_cls) {
     NB_CHECK(tp.dim() == 2 && tp.size(1) > 0 && conf.dim() == 1 && pred_cls.dim() == 1 && target_cls.dim() == 1 &&
                  conf.size(0) == tp.size(0) && pred_cls.size(0) == tp.size(0),
-             "ap_per_class: expected tp [n, k], conf [n], pred_cls [n], target_cls [m], got tp ", tp.shape(),
-             ", conf ", conf.shape(), ", pred_cls ", pred_cls.shape(), ", target_cls ", target_cls.shape());
+             "ap_per_class: expected tp [n, k], conf [n], pred_cls [n], target_cls [m], got tp ", tp.shape(), ", conf ",
+             conf.shape(), ", pred_cls ", pred_cls.shape(), ", target_cls ", target_cls.shape());
     std::vector<uint8_t> hits;
     for (double v : host_doubles(tp)) hits.push_back(v != 0);
     std::vector<int64_t> pcls, tcls;
@@ -275,7 +276,8 @@ double fitness(double map50, double map) { return 0.1 * map50 + 0.9 * map; }
 void DetectionMetrics::update(const Tensor& detections, const Tensor& labels) {
     NB_CHECK(detections.dim() == 2 && detections.size(1) == 6 && labels.dim() == 2 && labels.size(1) == 5,
              "DetectionMetrics::update: expected detections [n, 6] (x1, y1, x2, y2, conf, cls) and labels [m, 5] "
-             "(cls, x1, y1, x2, y2), got ", detections.shape(), " and ", labels.shape());
+             "(cls, x1, y1, x2, y2), got ",
+             detections.shape(), " and ", labels.shape());
     results_.reset();
     ++num_images_;
     const std::vector<double> lab = host_doubles(labels);

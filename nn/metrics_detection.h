@@ -42,12 +42,12 @@ double compute_ap(const std::vector<double>& recall, const std::vector<double>& 
 
 // The result of ap_per_class: one entry per class present in the labels (ascending class id).
 struct APPerClass {
-    std::vector<int64_t> classes;           // [nc]
-    std::vector<int64_t> num_targets;       // [nc] labels of each class
-    std::vector<double> p, r, f1;           // [nc] at the confidence that maximises the class-mean F1
-    std::vector<std::vector<double>> ap;    // [nc][num IoU thresholds]
-    std::vector<double> ap50() const;       // [nc] AP at the first threshold (0.5)
-    std::vector<double> ap_mean() const;    // [nc] AP averaged over the thresholds (AP@0.5:0.95)
+    std::vector<int64_t> classes;         // [nc]
+    std::vector<int64_t> num_targets;     // [nc] labels of each class
+    std::vector<double> p, r, f1;         // [nc] at the confidence that maximises the class-mean F1
+    std::vector<std::vector<double>> ap;  // [nc][num IoU thresholds]
+    std::vector<double> ap50() const;     // [nc] AP at the first threshold (0.5)
+    std::vector<double> ap_mean() const;  // [nc] AP averaged over the thresholds (AP@0.5:0.95)
     // Means over the classes (0 when there are none; ultralytics would give NaN).
     double mp() const;
     double mr() const;

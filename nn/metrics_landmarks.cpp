@@ -23,7 +23,8 @@ int64_t num_landmarks(const char* metric, const Tensor& pred, const Tensor& gt) 
     return pairs ? pred.size(1) : pred.size(1) / 2;
 }
 
-// CED's grid: x_k = k · threshold / (steps − 1), as np.arange(0, threshold + step, step) with step = threshold/(steps−1).
+// CED's grid: x_k = k · threshold / (steps − 1), as np.arange(0, threshold + step, step) with
+// step = threshold / (steps − 1).
 std::vector<double> ced_grid(const char* metric, double threshold, int64_t steps) {
     NB_CHECK_VALUE(threshold > 0, metric, ": threshold must be > 0, got ", threshold);
     NB_CHECK_VALUE(steps >= 2, metric, ": steps must be >= 2, got ", steps);
@@ -73,8 +74,9 @@ std::vector<double> nme_inter_ocular(const Tensor& pred, const Tensor& gt) {
         case 68: return nme(pred, gt, 36, 45);
         case 29: return nme(pred, gt, 8, 9);
         default:
-            throw ValueError(nabla::detail::concat("nme_inter_ocular: no outer eye corners known for ", L,
-                                                   " landmarks (98, 68 or 29); call nme with the points of your layout"));
+            throw ValueError(
+                nabla::detail::concat("nme_inter_ocular: no outer eye corners known for ", L,
+                                      " landmarks (98, 68 or 29); call nme with the points of your layout"));
     }
 }
 

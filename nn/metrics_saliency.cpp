@@ -22,8 +22,10 @@ double mae(const Tensor& pred, const Tensor& gt) {
 
 void FMeasure::update(const Tensor& pred, const Tensor& gt) {
     check_same_shape("FMeasure::update", pred, gt, "gt");
-    NB_CHECK(pred.dim() >= 3 && pred.numel() > 0, "FMeasure::update: expected non-empty images [N, 1, H, W] (one per "
-             "index of dim 0), got pred ", pred.shape(), " and gt ", gt.shape());
+    NB_CHECK(pred.dim() >= 3 && pred.numel() > 0,
+             "FMeasure::update: expected non-empty images [N, 1, H, W] (one per "
+             "index of dim 0), got pred ",
+             pred.shape(), " and gt ", gt.shape());
     const std::vector<double> p = host_doubles(pred), g = host_doubles(gt);
     const int64_t N = pred.size(0), per = pred.numel() / N;
     for (int64_t n = 0; n < N; ++n) {
@@ -85,15 +87,15 @@ void FMeasure::reset() {
 
 void SaliencyMetrics::update(const Tensor& pred, const Tensor& gt) {
     check_same_shape("SaliencyMetrics::update", pred, gt, "gt");
-    NB_CHECK(pred.dim() >= 3 && pred.numel() > 0, "SaliencyMetrics::update: expected non-empty images [N, 1, H, W] "
-             "(one per index of dim 0), got pred ", pred.shape(), " and gt ", gt.shape());
+    NB_CHECK(pred.dim() >= 3 && pred.numel() > 0,
+             "SaliencyMetrics::update: expected non-empty images [N, 1, H, W] "
+             "(one per index of dim 0), got pred ",
+             pred.shape(), " and gt ", gt.shape());
     fmeasure_.update(pred, gt);
     for (int64_t n = 0; n < pred.size(0); ++n) mae_sum_ += metrics::mae(pred.select(0, n), gt.select(0, n));
 }
 
-double SaliencyMetrics::mae() const {
-    return num_images() ? mae_sum_ / static_cast<double>(num_images()) : 0.0;
-}
+double SaliencyMetrics::mae() const { return num_images() ? mae_sum_ / static_cast<double>(num_images()) : 0.0; }
 
 void SaliencyMetrics::reset() {
     fmeasure_.reset();

@@ -1,15 +1,15 @@
 // nn/module.cpp — Module: registration, traversal with dotted names, state dicts, modes, and the forward hooks.
 #include "nn/module.h"
 
-#include <algorithm>
-#include <map>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <map>
+
 #include "autograd/grad_mode.h"
-#include "ops/format.h"
 #include "core/trace/trace.h"
+#include "ops/format.h"
 
 namespace nabla::nn {
 
@@ -18,13 +18,19 @@ Tensor Module::forward(const Tensor&) {
 }
 
 Tensor Module::operator()(const Tensor& x) {
-    trace::ModuleScope trace_scope([this] { std::string p = path(); return p.empty() ? type_name() : p; });
+    trace::ModuleScope trace_scope([this] {
+        std::string p = path();
+        return p.empty() ? type_name() : p;
+    });
     CallScope scope(*this, {x});
     return scope.finish(forward(x));
 }
 
 std::vector<Tensor> Module::call_outputs(const Tensor& x) {
-    trace::ModuleScope trace_scope([this] { std::string p = path(); return p.empty() ? type_name() : p; });
+    trace::ModuleScope trace_scope([this] {
+        std::string p = path();
+        return p.empty() ? type_name() : p;
+    });
     CallScope scope(*this, {x});
     return scope.finish(forward_outputs(x));
 }
@@ -181,7 +187,8 @@ void Module::load_state_dict(const TensorMap& state, bool strict) {
         if (it == state.end()) {
             missing.push_back(key);
         } else if (it->second.shape() != t.shape()) {
-            mismatched.push_back(fmt::format("{}: file {} vs model {}", key, shape_str(it->second.shape()), shape_str(t.shape())));
+            mismatched.push_back(
+                fmt::format("{}: file {} vs model {}", key, shape_str(it->second.shape()), shape_str(t.shape())));
         }
     }
     for (const auto& [key, t] : state)
@@ -194,9 +201,9 @@ void Module::load_state_dict(const TensorMap& state, bool strict) {
             if (v.size() > shown) s += fmt::format(", ... ({} more)", v.size() - shown);
             return s;
         };
-        throw ValueError(fmt::format("load_state_dict ({}): {} missing [{}], {} unexpected [{}], {} shape mismatch [{}]",
-                                     type_name_, missing.size(), list(missing), unexpected.size(), list(unexpected),
-                                     mismatched.size(), list(mismatched)));
+        throw ValueError(fmt::format(
+            "load_state_dict ({}): {} missing [{}], {} unexpected [{}], {} shape mismatch [{}]", type_name_,
+            missing.size(), list(missing), unexpected.size(), list(unexpected), mismatched.size(), list(mismatched)));
     }
     autograd::NoGradGuard no_grad;
     for (const auto& [key, t] : mine) {
@@ -249,7 +256,8 @@ void Module::to(Device device) {
 }
 
 void Module::to(DType dtype) {
-    if (!is_floating(dtype)) throw TypeError(detail::concat("Module.to: expects a floating dtype, got ", dtype_name(dtype)));
+    if (!is_floating(dtype))
+        throw TypeError(detail::concat("Module.to: expects a floating dtype, got ", dtype_name(dtype)));
     autograd::NoGradGuard no_grad;
     apply([dtype](Module& m) {
         for (auto& [name, t] : m.parameters_)

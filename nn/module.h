@@ -49,7 +49,7 @@ public:
     virtual Tensor forward(const Tensor& x);
     // Every output, in the model's order (`nabla forward` writes them as out0, out1, ...). Default: {forward(x)}.
     virtual std::vector<Tensor> forward_outputs(const Tensor& x) { return {forward(x)}; }
-    Tensor operator()(const Tensor& x);              // forward(x) inside a CallScope
+    Tensor operator()(const Tensor& x);                 // forward(x) inside a CallScope
     std::vector<Tensor> call_outputs(const Tensor& x);  // forward_outputs(x) inside a CallScope
 
     // --- registration: the name must be new and contain no '.'; returns the registered object ---
@@ -71,8 +71,8 @@ public:
     Named<ModulePtr> named_children() const { return children_; }
     // This module (with name "" unless a prefix is given) and every descendant, depth first in registration order.
     Named<Module*> named_modules(const std::string& prefix = "");
-    ModulePtr child(const std::string& name) const;  // nullptr if none
-    Module* find(const std::string& dotted_path);    // nullptr if none; "" is this module
+    ModulePtr child(const std::string& name) const;      // nullptr if none
+    Module* find(const std::string& dotted_path);        // nullptr if none; "" is this module
     void apply(const std::function<void(Module&)>& fn);  // depth first, children before the module (as torch)
 
     // --- state ---
@@ -121,7 +121,8 @@ private:
 struct ForwardHook {
     virtual ~ForwardHook() = default;
     virtual void enter(Module& /*module*/, const std::vector<Tensor>& /*inputs*/) {}
-    virtual void exit(Module& /*module*/, const std::vector<Tensor>& /*inputs*/, const std::vector<Tensor>& /*outputs*/) {}
+    virtual void exit(Module& /*module*/, const std::vector<Tensor>& /*inputs*/,
+                      const std::vector<Tensor>& /*outputs*/) {}
 };
 // Returns a handle for remove_forward_hook. Adding and removing are not thread-safe with running forwards.
 int add_forward_hook(std::shared_ptr<ForwardHook> hook);

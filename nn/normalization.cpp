@@ -3,10 +3,10 @@
 #include "nn/normalization.h"
 
 #include "autograd/grad_mode.h"
-#include "ops/factory.h"
 #include "nn/init.h"
 #include "nn/repr.h"
 #include "ops/batch_norm.h"
+#include "ops/factory.h"
 
 namespace nabla::nn {
 

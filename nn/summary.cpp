@@ -1,10 +1,10 @@
 // nn/summary.cpp — summary(): records every module call through a forward hook, then prints the table.
 #include "nn/summary.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "autograd/grad_mode.h"
 #include "ops/factory.h"
@@ -84,16 +84,19 @@ std::string summary(Module& model, const Shape& input_shape) {
 
     size_t name_width = 12;
     for (const auto& r : recorder->rows) name_width = std::max(name_width, r.name.size() + 2 * r.depth);
-    std::string out = fmt::format("{:<{}}  {:<22}{:>14}{:>12}\n", "Layer (type)", name_width, "Output shape", "Params", "MACs");
+    std::string out =
+        fmt::format("{:<{}}  {:<22}{:>14}{:>12}\n", "Layer (type)", name_width, "Output shape", "Params", "MACs");
     int64_t macs = 0;
     for (const auto& r : recorder->rows) {
         const std::string name = std::string(2 * static_cast<size_t>(r.depth), ' ') + r.name;
         out += fmt::format("{:<{}}  {:<22}{:>14}{:>12}\n", name, name_width, shape_str(r.output),
-                           r.params < 0 ? "-" : with_commas(r.params), r.macs < 0 ? "-" : si_suffix(static_cast<double>(r.macs)));
+                           r.params < 0 ? "-" : with_commas(r.params),
+                           r.macs < 0 ? "-" : si_suffix(static_cast<double>(r.macs)));
         macs += std::max<int64_t>(r.macs, 0);
     }
     out += fmt::format("Total params: {} (trainable {})   MACs: {}   Input {}\n", with_commas(model.num_parameters()),
-                       with_commas(model.num_parameters(true)), si_suffix(static_cast<double>(macs)), shape_str(input_shape));
+                       with_commas(model.num_parameters(true)), si_suffix(static_cast<double>(macs)),
+                       shape_str(input_shape));
     return out;
 }
 

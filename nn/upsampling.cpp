@@ -11,12 +11,9 @@ namespace {
 
 const char* mode_name(InterpolateMode mode) {
     switch (mode) {
-        case InterpolateMode::Nearest:
-            return "nearest";
-        case InterpolateMode::Bilinear:
-            return "bilinear";
-        case InterpolateMode::Bicubic:
-            return "bicubic";
+        case InterpolateMode::Nearest: return "nearest";
+        case InterpolateMode::Bilinear: return "bilinear";
+        case InterpolateMode::Bicubic: return "bicubic";
     }
     return "?";
 }

@@ -3,21 +3,23 @@
 //   prelu(x, a) = max(0, x) + a * min(0, x), with a of shape [C] broadcast over dim 1.
 #include "ops/activation.h"
 
-#include "ops/elementwise.h"
 #include "core/trace/trace.h"
+#include "ops/elementwise.h"
 
 namespace nabla {
 
 Tensor relu(const Tensor& x) { return unary_op("relu", UnaryOp::Relu, x); }
 Tensor relu6(const Tensor& x) { return unary_op("relu6", UnaryOp::Relu6, x); }
-Tensor leaky_relu(const Tensor& x, double slope) { return unary_op("leaky_relu", UnaryOp::LeakyRelu, x, {slope, 0}); }
+Tensor leaky_relu(const Tensor& x, double slope) {
+    return unary_op("leaky_relu", UnaryOp::LeakyRelu, x, UnaryArgs::leaky_relu(slope));
+}
 Tensor sigmoid(const Tensor& x) { return unary_op("sigmoid", UnaryOp::Sigmoid, x); }
 Tensor tanh(const Tensor& x) { return unary_op("tanh", UnaryOp::Tanh, x); }
 Tensor silu(const Tensor& x) { return unary_op("silu", UnaryOp::Silu, x); }
 Tensor hardswish(const Tensor& x) { return unary_op("hardswish", UnaryOp::Hardswish, x); }
 Tensor hardsigmoid(const Tensor& x) { return unary_op("hardsigmoid", UnaryOp::Hardsigmoid, x); }
 Tensor softplus(const Tensor& x, double beta, double threshold) {
-    return unary_op("softplus", UnaryOp::Softplus, x, {beta, threshold});
+    return unary_op("softplus", UnaryOp::Softplus, x, UnaryArgs::softplus(beta, threshold));
 }
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {

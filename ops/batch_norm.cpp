@@ -14,9 +14,9 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "backends/backend.h"
+#include "core/trace/trace.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
-#include "core/trace/trace.h"
 
 namespace nabla {
 

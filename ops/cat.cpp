@@ -6,9 +6,9 @@
 #include <algorithm>
 
 #include "autograd/node.h"
+#include "core/trace/trace.h"
 #include "ops/factory.h"
 #include "ops/indexing.h"
-#include "core/trace/trace.h"
 
 namespace nabla {
 

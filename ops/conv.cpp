@@ -13,9 +13,9 @@
 
 #include "autograd/node.h"
 #include "backends/backend.h"
-#include "ops/pad.h"
-#include "core/trace/trace.h"
 #include "core/trace/flops.h"
+#include "core/trace/trace.h"
+#include "ops/pad.h"
 
 namespace nabla {
 
@@ -24,7 +24,6 @@ using autograd::NeedsGrad;
 using autograd::save;
 
 namespace {
-
 
 // What both ops check: ranks, dtypes, devices and the scalar options. weight_layout spells the expected weight shape.
 void check_conv(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvParams& p,
@@ -41,10 +40,8 @@ void check_conv(const char* op, const Tensor& x, const Tensor& weight, const Ten
              weight.device());
     NB_CHECK_VALUE(p.groups >= 1, op, ": groups must be positive, got groups=", p.groups);
     NB_CHECK_VALUE(p.stride.h >= 1 && p.stride.w >= 1 && p.dilation.h >= 1 && p.dilation.w >= 1, op,
-                   ": stride and dilation must be positive, got stride=", p.stride,
-                   " dilation=", p.dilation);
-    NB_CHECK_VALUE(p.padding.h >= 0 && p.padding.w >= 0, op,
-                   ": padding must be non-negative, got padding=", p.padding);
+                   ": stride and dilation must be positive, got stride=", p.stride, " dilation=", p.dilation);
+    NB_CHECK_VALUE(p.padding.h >= 0 && p.padding.w >= 0, op, ": padding must be non-negative, got padding=", p.padding);
 }
 
 void check_bias(const char* op, const Tensor& bias, int64_t c_out, const Tensor& weight) {
@@ -69,7 +66,8 @@ int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 }
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
-    trace::OpScope ts("conv2d", [&] { return trace::conv2d_flops(x.shape(), weight.shape(), o); }, x, weight, bias);
+    trace::OpScope ts(
+        "conv2d", [&] { return trace::conv2d_flops(x.shape(), weight.shape(), o); }, x, weight, bias);
     const char* op = "conv2d";
     const ConvParams p{.stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups};
     check_conv(op, x, weight, bias, p, "[C_out, C_in/groups, kh, kw]");
@@ -104,8 +102,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvTranspose2dOptions& o) {
-    trace::OpScope ts("conv_transpose2d", [&] { return trace::conv_transpose2d_flops(x.shape(), weight.shape()); },
-                       x, weight, bias);
+    trace::OpScope ts(
+        "conv_transpose2d", [&] { return trace::conv_transpose2d_flops(x.shape(), weight.shape()); }, x, weight, bias);
     const char* op = "conv_transpose2d";
     const ConvParams p{.stride = o.stride,
                        .padding = o.padding,
@@ -121,8 +119,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
     check_bias(op, bias, c_out, weight);
     const Int2 s = p.stride, d = p.dilation, out_pad = p.output_padding;
     NB_CHECK_VALUE(out_pad.h >= 0 && out_pad.w >= 0 && out_pad.h < std::max(s.h, d.h) && out_pad.w < std::max(s.w, d.w),
-                   op, ": output_padding ", out_pad, " must be smaller than either stride ", s,
-                   " or dilation ", d);
+                   op, ": output_padding ", out_pad, " must be smaller than either stride ", s, " or dilation ", d);
     // H_out = (H - 1)s - 2p + d(k-1) + output_padding + 1
     const int64_t h_out = (x.size(2) - 1) * s.h - 2 * p.padding.h + d.h * (weight.size(2) - 1) + out_pad.h + 1;
     const int64_t w_out = (x.size(3) - 1) * s.w - 2 * p.padding.w + d.w * (weight.size(3) - 1) + out_pad.w + 1;

@@ -4,7 +4,6 @@
 //   pow: (g b a^(b-1), g a^b log a)  maximum: g to the larger input, halved on ties  where: g to the chosen side
 // The unary derivatives live in backends/common/unary_math.h, next to the functions themselves.
 #include "ops/elementwise.h"
-#include "ops/reduce.h"
 
 #include <cmath>
 #include <limits>
@@ -13,8 +12,9 @@
 #include "backends/backend.h"
 #include "backends/common/binary_math.h"
 #include "backends/common/unary_math.h"
-#include "ops/factory.h"
 #include "core/trace/trace.h"
+#include "ops/factory.h"
+#include "ops/reduce.h"
 
 namespace nabla {
 
@@ -52,7 +52,9 @@ Tensor arith(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_
     if (!is_floating(dt) && !is_integral_value(alpha))
         throw TypeError(detail::concat(name, ": alpha ", alpha, " must be an integer for ", dtype_name(dt), " inputs"));
     auto [a, b, shape] = prepare(name, a_in, b_in, dt);
-    Tensor bb = (alpha != 1.0) ? run_binary(BinaryOp::Mul, b, full({}, alpha, {.dtype = dt, .device = b.device()}), b.shape()) : b;
+    Tensor bb = (alpha != 1.0)
+                    ? run_binary(BinaryOp::Mul, b, full({}, alpha, {.dtype = dt, .device = b.device()}), b.shape())
+                    : b;
     Tensor y = run_binary(op, a, bb, shape);
     if (!autograd::needs_grad({a, b})) return y;
     const Shape sa = a.shape(), sb = b.shape();
@@ -61,46 +63,56 @@ Tensor arith(const char* name, BinaryOp op, const Tensor& a_in, const Tensor& b_
         case BinaryOp::Sub: {
             const double sign_b = op == BinaryOp::Add ? alpha : -alpha;
             autograd::record(name, {a, b}, y, [sa, sb, sign_b](const Tensor& gy, const NeedsGrad& needs) {
-                return Grads{needs[0] ? sum_to(gy, sa) : Tensor(), needs[1] ? sum_to(sign_b == 1.0 ? gy : mul(gy, sign_b), sb) : Tensor()};
+                return Grads{needs[0] ? sum_to(gy, sa) : Tensor(),
+                             needs[1] ? sum_to(sign_b == 1.0 ? gy : mul(gy, sign_b), sb) : Tensor()};
             });
             break;
         }
         case BinaryOp::Mul:
-            autograd::record(name, {a, b}, y, [sa, sb, sva = save(a), svb = save(b)](const Tensor& gy, const NeedsGrad& needs) {
-                return Grads{needs[0] ? sum_to(mul(gy, svb.get()), sa) : Tensor(), needs[1] ? sum_to(mul(gy, sva.get()), sb) : Tensor()};
-            });
+            autograd::record(name, {a, b}, y,
+                             [sa, sb, sva = save(a), svb = save(b)](const Tensor& gy, const NeedsGrad& needs) {
+                                 return Grads{needs[0] ? sum_to(mul(gy, svb.get()), sa) : Tensor(),
+                                              needs[1] ? sum_to(mul(gy, sva.get()), sb) : Tensor()};
+                             });
             break;
         case BinaryOp::Div:
-            autograd::record(name, {a, b}, y, [sa, sb, sva = save(a), svb = save(b)](const Tensor& gy, const NeedsGrad& needs) {
-                const Tensor& bv = svb.get();
-                return Grads{needs[0] ? sum_to(div(gy, bv), sa) : Tensor(),
-                             needs[1] ? sum_to(neg(div(mul(gy, sva.get()), mul(bv, bv))), sb) : Tensor()};
-            });
+            autograd::record(
+                name, {a, b}, y, [sa, sb, sva = save(a), svb = save(b)](const Tensor& gy, const NeedsGrad& needs) {
+                    const Tensor& bv = svb.get();
+                    return Grads{needs[0] ? sum_to(div(gy, bv), sa) : Tensor(),
+                                 needs[1] ? sum_to(neg(div(mul(gy, sva.get()), mul(bv, bv))), sb) : Tensor()};
+                });
             break;
         case BinaryOp::Pow:
-            autograd::record(name, {a, b}, y,
-                             [sa, sb, sva = save(a), svb = save(b), svy = save(y)](const Tensor& gy, const NeedsGrad& needs) {
-                                 const Tensor &av = sva.get(), &bv = svb.get();
-                                 Tensor ga, gb;
-                                 if (needs[0]) ga = sum_to(mul(gy, mul(bv, pow(av, sub(bv, 1.0)))), sa);
-                                 // d/db a^b = a^b log a, taken as 0 where a == 0 (PyTorch's convention)
-                                 if (needs[1])
-                                     gb = sum_to(where(eq(av, 0.0), zeros({}, gy.options()), mul(gy, mul(svy.get(), log(av)))), sb);
-                                 return Grads{ga, gb};
-                             });
+            autograd::record(
+                name, {a, b}, y,
+                [sa, sb, sva = save(a), svb = save(b), svy = save(y)](const Tensor& gy, const NeedsGrad& needs) {
+                    const Tensor &av = sva.get(), &bv = svb.get();
+                    Tensor ga, gb;
+                    if (needs[0]) ga = sum_to(mul(gy, mul(bv, pow(av, sub(bv, 1.0)))), sa);
+                    // d/db a^b = a^b log a, taken as 0 where a == 0 (PyTorch's convention)
+                    if (needs[1])
+                        gb = sum_to(where(eq(av, 0.0), zeros({}, gy.options()), mul(gy, mul(svy.get(), log(av)))), sb);
+                    return Grads{ga, gb};
+                });
             break;
         case BinaryOp::Maximum:
         case BinaryOp::Minimum: {
             const bool is_max = op == BinaryOp::Maximum;
-            autograd::record(name, {a, b}, y, [sa, sb, is_max, sva = save(a), svb = save(b)](const Tensor& gy, const NeedsGrad& needs) {
-                const Tensor &av = sva.get(), &bv = svb.get();
-                const Tensor zero = zeros({}, gy.options());  // 0-dim: where() broadcasts it, no full tensor of zeros
-                Tensor half = where(eq(av, bv), mul(gy, 0.5), gy);  // ties split the gradient
-                Tensor ga, gb;
-                if (needs[0]) ga = sum_to(where(is_max ? lt(av, bv) : gt(av, bv), zero, half), sa);  // b won: nothing to a
-                if (needs[1]) gb = sum_to(where(is_max ? gt(av, bv) : lt(av, bv), zero, half), sb);  // a won: nothing to b
-                return Grads{ga, gb};
-            });
+            autograd::record(
+                name, {a, b}, y,
+                [sa, sb, is_max, sva = save(a), svb = save(b)](const Tensor& gy, const NeedsGrad& needs) {
+                    const Tensor &av = sva.get(), &bv = svb.get();
+                    const Tensor zero =
+                        zeros({}, gy.options());  // 0-dim: where() broadcasts it, no full tensor of zeros
+                    Tensor half = where(eq(av, bv), mul(gy, 0.5), gy);  // ties split the gradient
+                    Tensor ga, gb;
+                    if (needs[0])
+                        ga = sum_to(where(is_max ? lt(av, bv) : gt(av, bv), zero, half), sa);  // b won: nothing to a
+                    if (needs[1])
+                        gb = sum_to(where(is_max ? gt(av, bv) : lt(av, bv), zero, half), sb);  // a won: nothing to b
+                    return Grads{ga, gb};
+                });
             break;
         }
         default: break;
@@ -125,22 +137,26 @@ DType result_type(const Tensor& a, const Tensor& b) {
 
 Tensor scalar_for(const Tensor& t, double v) {
     DType dt = t.dtype();
-    if (!is_floating(dt) && !is_integral_value(v)) dt = kFloat32;
-    else if (dt == kBool) dt = kInt64;
+    if (!is_floating(dt) && !is_integral_value(v))
+        dt = kFloat32;
+    else if (dt == kBool)
+        dt = kInt64;
     return full({}, v, {.dtype = dt, .device = t.device()});
 }
 
 Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, UnaryArgs args) {
     trace::OpScope ts(name, x);
-    NB_CHECK_VALUE(is_floating(x.dtype()), name, ": expected a floating tensor, got ", dtype_name(x.dtype()), " ", x.shape());
+    NB_CHECK_VALUE(is_floating(x.dtype()), name, ": expected a floating tensor, got ", dtype_name(x.dtype()), " ",
+                   x.shape());
     Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
     backend_for(x).unary(op, x, y, args);
     if (!autograd::needs_grad({x})) return y;
-    autograd::record(name, {x}, y, [op, args, saved = save(unary_grad_uses_output(op) ? y : x)](const Tensor& gy, const NeedsGrad&) {
-        Tensor gx = make_tensor(gy.shape(), gy.dtype(), gy.device());
-        backend_for(gy).unary_backward(op, gy, saved.get(), gx, args);
-        return Grads{gx};
-    });
+    autograd::record(name, {x}, y,
+                     [op, args, saved = save(unary_grad_uses_output(op) ? y : x)](const Tensor& gy, const NeedsGrad&) {
+                         Tensor gx = make_tensor(gy.shape(), gy.dtype(), gy.device());
+                         backend_for(gy).unary_backward(op, gy, saved.get(), gx, args);
+                         return Grads{gx};
+                     });
     return y;
 }
 
@@ -155,7 +171,7 @@ Tensor div(const Tensor& a, double b) { return div(a, scalar_for(a, b)); }
 Tensor pow(const Tensor& a, const Tensor& b) { return arith("pow", BinaryOp::Pow, a, b); }
 Tensor pow(const Tensor& a, double exponent) {
     if (!is_floating(a.dtype())) return pow(a, scalar_for(a, exponent));  // int ** 2 stays int; int ** 0.5 is float32
-    return unary_op("pow", UnaryOp::PowScalar, a, {exponent, 0});
+    return unary_op("pow", UnaryOp::PowScalar, a, UnaryArgs::pow(exponent));
 }
 Tensor maximum(const Tensor& a, const Tensor& b) { return arith("maximum", BinaryOp::Maximum, a, b); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return arith("minimum", BinaryOp::Minimum, a, b); }
@@ -182,7 +198,7 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
     constexpr double inf = std::numeric_limits<double>::infinity();
     const double lo = min.value_or(-inf), hi = max.value_or(inf);
     if (lo > hi) return add(mul(x, 0.0), hi);  // torch: every value becomes max (NaN stays), with gradient 0
-    return unary_op("clamp", UnaryOp::Clamp, x, {lo, hi});
+    return unary_op("clamp", UnaryOp::Clamp, x, UnaryArgs::clamp(lo, hi));
 }
 
 Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
@@ -197,7 +213,8 @@ Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
     autograd::record("where", {a, b}, y, [sa, sb, sc = save(cond)](const Tensor& gy, const NeedsGrad& needs) {
         const Tensor& c = sc.get();
         Tensor zero = zeros({}, gy.options());
-        return Grads{needs[0] ? sum_to(where(c, gy, zero), sa) : Tensor(), needs[1] ? sum_to(where(c, zero, gy), sb) : Tensor()};
+        return Grads{needs[0] ? sum_to(where(c, gy, zero), sa) : Tensor(),
+                     needs[1] ? sum_to(where(c, zero, gy), sb) : Tensor()};
     });
     return y;
 }

@@ -27,7 +27,7 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions options =
 Tensor rand(const Shape& shape, TensorOptions options = {}, Generator* gen = nullptr);   // U[0, 1)
 Tensor randn(const Shape& shape, TensorOptions options = {}, Generator* gen = nullptr);  // N(0, 1)
 Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions options = {.dtype = kInt64},
-               Generator* gen = nullptr);  // [low, high)
+               Generator* gen = nullptr);              // [low, high)
 Tensor randperm(int64_t n, Generator* gen = nullptr);  // int64
 
 // Copies `values` into a new tensor of `shape` (default, or an empty shape: 1-D, also for a single value, as

@@ -11,9 +11,12 @@ namespace {
 
 template <class T>
 void print_value(std::string& s, T v) {
-    if constexpr (std::is_floating_point_v<T>) s += v != v ? "nan" : fmt::format("{:.4f}", v);  // never "-nan"
-    else if constexpr (std::is_same_v<T, bool>) s += v ? "True" : "False";
-    else s += fmt::format("{}", static_cast<int64_t>(v));
+    if constexpr (std::is_floating_point_v<T>)
+        s += v != v ? "nan" : fmt::format("{:.4f}", v);  // never "-nan"
+    else if constexpr (std::is_same_v<T, bool>)
+        s += v ? "True" : "False";
+    else
+        s += fmt::format("{}", static_cast<int64_t>(v));
 }
 
 void print_dim(std::string& s, const Tensor& t, int64_t dim, std::vector<int64_t>& idx, int indent) {
@@ -57,8 +60,10 @@ std::string to_string(const Tensor& t_in) {
     }
     if (show_dtype) s += fmt::format(", dtype={}", dtype_name(t.dtype()));
     if (!t_in.device().is_cpu()) s += fmt::format(", device='{}'", t_in.device().str());
-    if (t_in.grad_fn()) s += fmt::format(", grad_fn=<{}>", t_in.grad_fn()->name);
-    else if (t_in.requires_grad()) s += ", requires_grad=True";
+    if (t_in.grad_fn())
+        s += fmt::format(", grad_fn=<{}>", t_in.grad_fn()->name);
+    else if (t_in.requires_grad())
+        s += ", requires_grad=True";
     return s + ")";
 }
 

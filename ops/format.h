@@ -5,9 +5,9 @@
 // Large tensors are summarised with "..." (the first and last 3 entries of each dim), as torch does. Simpler than
 // torch: floats always with 4 decimals, no column padding, dtypes without "torch.", grad_fn named by its op.
 #pragma once
-#include <string>
-
 #include <fmt/format.h>
+
+#include <string>
 
 #include "core/tensor.h"
 

@@ -12,10 +12,10 @@
 
 #include "autograd/node.h"
 #include "backends/backend.h"
-#include "ops/factory.h"
-#include "ops/elementwise.h"
-#include "ops/reduce.h"
 #include "core/trace/trace.h"
+#include "ops/elementwise.h"
+#include "ops/factory.h"
+#include "ops/reduce.h"
 
 namespace nabla {
 

@@ -65,7 +65,8 @@ Tensor& binary_inplace(Tensor& self, BinaryOp op, const Tensor& other, const cha
                                        " cannot be cast to the tensor's dtype ", dtype_name(self.dtype())));
     Tensor o = other.dtype() == self.dtype() ? other : other.to(self.dtype());
     Shape bshape = broadcast_shapes(self.shape(), o.shape(), name);
-    NB_CHECK(bshape == self.shape(), name, ": the result of shape ", bshape, " does not fit in the tensor of shape ", self.shape());
+    NB_CHECK(bshape == self.shape(), name, ": the result of shape ", bshape, " does not fit in the tensor of shape ",
+             self.shape());
     backend_for(self).binary(op, self, o.detach().expand(self.shape()), self);
     self.storage()->bump_version();
     return self;
@@ -86,7 +87,8 @@ Tensor& Tensor::div_(double value) { return binary_inplace(*this, BinaryOp::Div,
 Tensor& Tensor::clamp_(double min, double max) {
     check_inplace(*this, "clamp_");
     check_no_internal_overlap(*this, "clamp_");
-    backend_for(*this).unary(UnaryOp::Clamp, *this, *this, {std::min(min, max), max});  // min > max: all max, as torch
+    backend_for(*this).unary(UnaryOp::Clamp, *this, *this,
+                             UnaryArgs::clamp(std::min(min, max), max));  // min > max: all max, as torch
     storage()->bump_version();
     return *this;
 }

@@ -21,12 +21,9 @@ namespace {
 
 const char* mode_name(InterpolateMode m) {
     switch (m) {
-        case InterpolateMode::Nearest:
-            return "nearest";
-        case InterpolateMode::Bilinear:
-            return "bilinear";
-        case InterpolateMode::Bicubic:
-            return "bicubic";
+        case InterpolateMode::Nearest: return "nearest";
+        case InterpolateMode::Bilinear: return "bilinear";
+        case InterpolateMode::Bicubic: return "bicubic";
     }
     return "?";
 }

@@ -18,12 +18,12 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "backends/backend.h"
-#include "ops/factory.h"
+#include "core/trace/trace.h"
 #include "ops/activation.h"
 #include "ops/elementwise.h"
+#include "ops/factory.h"
 #include "ops/reduce.h"
 #include "ops/softmax.h"
-#include "core/trace/trace.h"
 
 namespace nabla {
 
@@ -61,7 +61,8 @@ Tensor clamped_log(const Tensor& p) {
 struct Picked {
     Tensor loss, weight_of_target;
 };
-Picked pick_targets(const char* op, const Tensor& logp, const Tensor& target, const Tensor& weight, int64_t ignore_index) {
+Picked pick_targets(const char* op, const Tensor& logp, const Tensor& target, const Tensor& weight,
+                    int64_t ignore_index) {
     if (target.dtype() != kInt64)
         throw TypeError(detail::concat(op, ": expected int64 class indices as target, got ", dtype_name(target.dtype()),
                                        " ", target.shape(), " (input ", logp.shape(), ")"));
@@ -69,8 +70,8 @@ Picked pick_targets(const char* op, const Tensor& logp, const Tensor& target, co
     const int64_t classes = logp.size(1);
     Shape expected = logp.shape();
     expected.erase(expected.begin() + 1);
-    NB_CHECK(target.shape() == expected, op, ": expected target ", expected, " for input ", logp.shape(), ", got target ",
-             target.shape());
+    NB_CHECK(target.shape() == expected, op, ": expected target ", expected, " for input ", logp.shape(),
+             ", got target ", target.shape());
     if (weight.defined())
         NB_CHECK(weight.dim() == 1 && weight.size(0) == classes, op, ": weight ", weight.shape(),
                  " must have one entry per class of input ", logp.shape());
@@ -80,14 +81,16 @@ Picked pick_targets(const char* op, const Tensor& logp, const Tensor& target, co
         for (int64_t i = 0; i < host.numel(); ++i)
             if (pt[i] != ignore_index && (pt[i] < 0 || pt[i] >= classes))
                 throw IndexError(detail::concat(op, ": target ", pt[i], " is out of bounds for ", classes,
-                                                " classes (input ", logp.shape(), ", ignore_index ", ignore_index, ")"));
+                                                " classes (input ", logp.shape(), ", ignore_index ", ignore_index,
+                                                ")"));
     }
     Shape class_shape(static_cast<size_t>(logp.dim()), 1);  // [1, C, 1, ...]
     class_shape[1] = classes;
     const Tensor t = target.unsqueeze(1);  // [N, 1, d...]
     const Tensor class_ids = arange(static_cast<double>(classes), {.dtype = kInt64, .device = logp.device()});
     Tensor onehot = eq(class_ids.reshape(class_shape), t);  // [N, C, d...]
-    if (ignore_index >= 0 && ignore_index < classes) onehot = logical_and(onehot, ne(t, static_cast<double>(ignore_index)));
+    if (ignore_index >= 0 && ignore_index < classes)
+        onehot = logical_and(onehot, ne(t, static_cast<double>(ignore_index)));
     Tensor w_onehot = onehot.to(logp.dtype());  // [N, C, d...]: w[t] at the target class, 0 elsewhere
     if (weight.defined()) w_onehot = mul(w_onehot, weight.reshape(class_shape));
     return {neg(sum(mul(logp, w_onehot), {1})), sum(w_onehot, {1})};
@@ -156,12 +159,14 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     if (!autograd::needs_grad({target, pos_weight})) {
         // The common case (gradient for the logits only): one fused kernel each way, backends/common/loss_math.h.
         const Shape& shape = input.shape();
-        const Tensor t = target.detach(), pw = pos_weight.defined() ? pos_weight.detach().to(input.dtype()).expand(shape) : Tensor();
+        const Tensor t = target.detach(),
+                     pw = pos_weight.defined() ? pos_weight.detach().to(input.dtype()).expand(shape) : Tensor();
         loss = backend_for(input).bce_with_logits(input, t, pw);
-        autograd::record("binary_cross_entropy_with_logits", {input}, loss,
-                         [sx = autograd::save(input), st = autograd::save(t), pw](const Tensor& gy, const autograd::NeedsGrad&) {
-                             return autograd::Grads{backend_for(gy).bce_with_logits_backward(gy, sx.get(), st.get(), pw)};
-                         });
+        autograd::record(
+            "binary_cross_entropy_with_logits", {input}, loss,
+            [sx = autograd::save(input), st = autograd::save(t), pw](const Tensor& gy, const autograd::NeedsGrad&) {
+                return autograd::Grads{backend_for(gy).bce_with_logits_backward(gy, sx.get(), st.get(), pw)};
+            });
     } else {  // gradients for targets or pos_weight too: composed of ops, so the tape derives them
         Tensor log_sigmoid_neg = softplus(neg(input));  // log(1 + exp(-z)) = -log σ(z)
         if (pos_weight.defined()) log_sigmoid_neg = mul(add(mul(sub(pos_weight, 1.0), target), 1.0), log_sigmoid_neg);
@@ -183,8 +188,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      Reduction reduction, double label_smoothing) {
     trace::OpScope ts("cross_entropy", input, target, weight);
-    NB_CHECK_VALUE(label_smoothing >= 0 && label_smoothing <= 1, "cross_entropy: label_smoothing must be in [0, 1], got ",
-                   label_smoothing);
+    NB_CHECK_VALUE(label_smoothing >= 0 && label_smoothing <= 1,
+                   "cross_entropy: label_smoothing must be in [0, 1], got ", label_smoothing);
     NB_CHECK(input.dim() >= 1, "cross_entropy: expected input [N, C], [N, C, d1, ...] or [C], got ", input.shape());
     return unbatched(input, target, reduction, [&](const Tensor& x, const Tensor& t) {
         const int64_t classes = x.size(1);

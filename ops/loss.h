@@ -16,7 +16,8 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = 
 // mean (input - target)²
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 // 0.5 d² / beta where |d| < beta, else |d| - 0.5 beta (d = input - target); beta = 0 is l1_loss.
-Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean, double beta = 1.0);
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
+                      double beta = 1.0);
 
 // -weight (t log(p) + (1 - t) log(1 - p)) for probabilities p in [0, 1]; each log is clamped at -100 as PyTorch.
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(),

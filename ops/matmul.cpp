@@ -14,9 +14,9 @@
 
 #include "autograd/node.h"
 #include "backends/backend.h"
-#include "ops/reduce.h"
-#include "core/trace/trace.h"
 #include "core/trace/flops.h"
+#include "core/trace/trace.h"
+#include "ops/reduce.h"
 
 namespace nabla {
 
@@ -97,7 +97,8 @@ Tensor matmul_grad_b(const Tensor& a, const Tensor& gy, const Shape& b_shape) {
 
 // The recorded batched product: a [..., M, K], b [..., K, N], both at least 2-D.
 Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
-    trace::OpScope ts(op, [&] { return trace::matmul_flops(a.shape(), b.shape()); }, a, b);
+    trace::OpScope ts(
+        op, [&] { return trace::matmul_flops(a.shape(), b.shape()); }, a, b);
     const Shape ba = batch_of(a.shape()), bb = batch_of(b.shape());
     for (size_t i = 1; i <= std::min(ba.size(), bb.size()); ++i) {
         const int64_t da = ba[ba.size() - i], db = bb[bb.size() - i];

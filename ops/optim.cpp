@@ -10,14 +10,16 @@ namespace {
 
 // Every defined tensor of `state` must match the parameter: same shape, same dtype, contiguous.
 void check_state(const char* op, const Tensor& param, std::initializer_list<const Tensor*> state) {
-    NB_CHECK_VALUE(is_floating(param.dtype()), op, ": the parameter must be floating point, got ", dtype_name(param.dtype()));
+    NB_CHECK_VALUE(is_floating(param.dtype()), op, ": the parameter must be floating point, got ",
+                   dtype_name(param.dtype()));
     for (const Tensor* t : state) {
         if (!t->defined()) continue;
         if (t->shape() != param.shape())
             throw ShapeError(detail::concat(op, ": parameter ", param.shape(), " and a gradient or state tensor ",
                                             t->shape(), " differ in shape"));
         NB_CHECK_VALUE(t->dtype() == param.dtype() && t->is_contiguous(), op,
-                       ": gradient and state must be contiguous and of the parameter's dtype ", dtype_name(param.dtype()));
+                       ": gradient and state must be contiguous and of the parameter's dtype ",
+                       dtype_name(param.dtype()));
     }
 }
 
@@ -50,9 +52,8 @@ void sgd_step_(const Tensor& param, const Tensor& grad, const Tensor& momentum_b
 void adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                 const Tensor& max_exp_avg_sq, const AdamStepArgs& args) {
     check_state("adam_step_", param, {&grad, &exp_avg, &exp_avg_sq, &max_exp_avg_sq});
-    on_contiguous(param, [&](const Tensor& p) {
-        backend_for(p).adam_step(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, args);
-    });
+    on_contiguous(
+        param, [&](const Tensor& p) { backend_for(p).adam_step(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, args); });
     bump({&exp_avg, &exp_avg_sq, &max_exp_avg_sq});
 }
 

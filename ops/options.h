@@ -46,10 +46,10 @@ struct AvgPool2dOptions {
 
 // --- interpolate (ops/interpolate.cpp) ---
 struct InterpolateOptions {
-    std::optional<Int2> size;                          // give size or scale_factor, as PyTorch
+    std::optional<Int2> size;  // give size or scale_factor, as PyTorch
     std::optional<std::array<double, 2>> scale_factor;
     InterpolateMode mode = InterpolateMode::Nearest;
-    std::optional<bool> align_corners;                 // only for bilinear/bicubic; false when not given
+    std::optional<bool> align_corners;  // only for bilinear/bicubic; false when not given
     bool recompute_scale_factor = false;
 };
 

@@ -20,12 +20,9 @@ namespace {
 
 const char* mode_name(PadMode mode) {
     switch (mode) {
-        case PadMode::Constant:
-            return "constant";
-        case PadMode::Reflect:
-            return "reflect";
-        case PadMode::Replicate:
-            return "replicate";
+        case PadMode::Constant: return "constant";
+        case PadMode::Reflect: return "reflect";
+        case PadMode::Replicate: return "replicate";
     }
     return "?";
 }

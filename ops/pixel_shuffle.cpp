@@ -5,6 +5,7 @@
 // Both are reshape -> permute -> reshape (the last reshape copies); those views record their own gradients, so the
 // backward (the inverse permutation) needs no code here.
 #include "ops/pixel_shuffle.h"
+
 #include "core/trace/trace.h"
 
 namespace nabla {

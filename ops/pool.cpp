@@ -23,7 +23,6 @@ using autograd::save;
 
 namespace {
 
-
 // x as a contiguous [N, C, H, W] tensor (still on the tape), after checking its rank, dtype and non-empty planes.
 Tensor as_batch(const char* op, const Tensor& x) {
     NB_CHECK((x.dim() == 3 || x.dim() == 4) && x.size(-1) > 0 && x.size(-2) > 0 && x.size(-3) > 0, op,
@@ -50,9 +49,8 @@ PoolParams checked_params(const char* op, const Shape& x_shape, PoolParams p) {
                    " should be non-negative and at most half of kernel_size ", k);
     p.out_h = pool_output_size(x_shape[2], k.h, s.h, pad.h, d.h, p.ceil_mode);
     p.out_w = pool_output_size(x_shape[3], k.w, s.w, pad.w, d.w, p.ceil_mode);
-    NB_CHECK(p.out_h >= 1 && p.out_w >= 1, op, ": input ", x_shape, " with kernel_size ", k, ", stride ",
-             s, ", padding ", pad, ", dilation ", d, " gives output size ", p.out_h, "x",
-             p.out_w, ", which is too small");
+    NB_CHECK(p.out_h >= 1 && p.out_w >= 1, op, ": input ", x_shape, " with kernel_size ", k, ", stride ", s,
+             ", padding ", pad, ", dilation ", d, " gives output size ", p.out_h, "x", p.out_w, ", which is too small");
     return p;
 }
 

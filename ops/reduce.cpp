@@ -10,9 +10,9 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "backends/backend.h"
-#include "ops/factory.h"
-#include "ops/elementwise.h"
 #include "core/trace/trace.h"
+#include "ops/elementwise.h"
+#include "ops/factory.h"
 
 namespace nabla {
 
@@ -60,21 +60,31 @@ Tensor reduce_op(const char* name, ReduceOp op, const Tensor& x_in, const Shape&
             return Grads{gk.expand(in)};  // a broadcast view: consumers read it through its strides
         });
     } else {
-        autograd::record(name, {x}, y, [kept, dims, sx = autograd::save(x), sy = autograd::save(y)](const Tensor& gy, const NeedsGrad&) {
-            Tensor mask = eq(sx.get(), sy.get().reshape(kept)).to(gy.dtype());
-            Tensor share = div(mask, sum(mask, dims, true));  // ties split the gradient evenly
-            return Grads{mul(share, gy.reshape(kept))};
-        });
+        autograd::record(
+            name, {x}, y,
+            [kept, dims, sx = autograd::save(x), sy = autograd::save(y)](const Tensor& gy, const NeedsGrad&) {
+                Tensor mask = eq(sx.get(), sy.get().reshape(kept)).to(gy.dtype());
+                Tensor share = div(mask, sum(mask, dims, true));  // ties split the gradient evenly
+                return Grads{mul(share, gy.reshape(kept))};
+            });
     }
     return y;
 }
 
 }  // namespace
 
-Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) { return reduce_op("sum", ReduceOp::Sum, x, dims, keepdim); }
-Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) { return reduce_op("mean", ReduceOp::Mean, x, dims, keepdim); }
-Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) { return reduce_op("amax", ReduceOp::Max, x, dims, keepdim); }
-Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) { return reduce_op("amin", ReduceOp::Min, x, dims, keepdim); }
+Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
+    return reduce_op("sum", ReduceOp::Sum, x, dims, keepdim);
+}
+Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
+    return reduce_op("mean", ReduceOp::Mean, x, dims, keepdim);
+}
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) {
+    return reduce_op("amax", ReduceOp::Max, x, dims, keepdim);
+}
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) {
+    return reduce_op("amin", ReduceOp::Min, x, dims, keepdim);
+}
 Tensor max(const Tensor& x) { return amax(x); }
 Tensor min(const Tensor& x) { return amin(x); }
 
@@ -98,8 +108,12 @@ ValuesIndices reduce_dim(const char* name, ReduceOp op, const Tensor& x, int64_t
 }
 }  // namespace
 
-ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim) { return reduce_dim("max", ReduceOp::Max, x, dim, keepdim); }
-ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim) { return reduce_dim("min", ReduceOp::Min, x, dim, keepdim); }
+ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim) {
+    return reduce_dim("max", ReduceOp::Max, x, dim, keepdim);
+}
+ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim) {
+    return reduce_dim("min", ReduceOp::Min, x, dim, keepdim);
+}
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
     NoGradGuard no_grad;
     return max(x, dim, keepdim).indices;
@@ -123,10 +137,11 @@ namespace {
 // the plain chain rule would give inf * 0 = NaN there).
 Tensor root(const char* name, const Tensor& s, double p) {
     Tensor y = pow(s.detach(), 1.0 / p);
-    autograd::record(name, {s}, y, [p, ss = autograd::save(s), sy = autograd::save(y)](const Tensor& gy, const NeedsGrad&) {
-        const Tensor &sv = ss.get(), &yv = sy.get();
-        return Grads{where(ne(sv, 0.0), div(mul(gy, yv), mul(sv, p)), 0.0)};
-    });
+    autograd::record(name, {s}, y,
+                     [p, ss = autograd::save(s), sy = autograd::save(y)](const Tensor& gy, const NeedsGrad&) {
+                         const Tensor &sv = ss.get(), &yv = sy.get();
+                         return Grads{where(ne(sv, 0.0), div(mul(gy, yv), mul(sv, p)), 0.0)};
+                     });
     return y;
 }
 }  // namespace

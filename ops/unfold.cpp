@@ -17,10 +17,9 @@ using autograd::NeedsGrad;
 
 namespace {
 
-
 std::string options_str(const UnfoldOptions& o) {
-    return detail::concat("kernel_size=", o.kernel_size, ", dilation=", o.dilation,
-                          ", padding=", o.padding, ", stride=", o.stride);
+    return detail::concat("kernel_size=", o.kernel_size, ", dilation=", o.dilation, ", padding=", o.padding,
+                          ", stride=", o.stride);
 }
 
 void check_options(const char* op, const UnfoldOptions& o) {

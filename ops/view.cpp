@@ -6,8 +6,8 @@
 // A little over an op file's length because it holds every view method of Tensor in one place.
 #include "autograd/node.h"
 #include "backends/backend.h"
-#include "ops/factory.h"
 #include "ops/elementwise.h"
+#include "ops/factory.h"
 #include "ops/matmul.h"
 #include "ops/reduce.h"
 
@@ -64,7 +64,8 @@ Shape infer_shape(const char* op, const Shape& requested, int64_t numel, const S
         NB_CHECK(known != 0 && numel % known == 0, op, ": shape ", requested, " is invalid for input ", from);
         s[infer] = numel / known;
     }
-    NB_CHECK(numel_of(s) == numel, op, ": shape ", requested, " is invalid for input ", from, " of ", numel, " elements");
+    NB_CHECK(numel_of(s) == numel, op, ": shape ", requested, " is invalid for input ", from, " of ", numel,
+             " elements");
     return s;
 }
 
@@ -98,7 +99,8 @@ Tensor Tensor::reshape(const Shape& requested) const {
 }
 
 Tensor Tensor::permute(const Shape& dims) const {
-    NB_CHECK(static_cast<int64_t>(dims.size()) == dim(), "permute: ", dims.size(), " dims given for a tensor ", shape());
+    NB_CHECK(static_cast<int64_t>(dims.size()) == dim(), "permute: ", dims.size(), " dims given for a tensor ",
+             shape());
     Shape s(dims.size()), st(dims.size()), inverse(dims.size());
     std::vector<bool> used(dims.size(), false);
     for (size_t i = 0; i < dims.size(); ++i) {
@@ -169,7 +171,8 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
 }
 
 Tensor Tensor::expand(const Shape& target) const {
-    NB_CHECK(static_cast<int64_t>(target.size()) >= dim(), "expand: the shape ", target, " has fewer dims than the tensor ", shape());
+    NB_CHECK(static_cast<int64_t>(target.size()) >= dim(), "expand: the shape ", target,
+             " has fewer dims than the tensor ", shape());
     const int64_t lead = static_cast<int64_t>(target.size()) - dim();
     Shape s(target.size()), st(target.size());
     for (int64_t i = 0; i < static_cast<int64_t>(target.size()); ++i) {
@@ -262,7 +265,8 @@ Tensor Tensor::to(Device dev) const {
 // --- the value of a one-element tensor, copied to the host first if needed ---
 template <class T>
 T Tensor::item() const {
-    NB_CHECK(numel() == 1, "item: a tensor with ", numel(), " elements cannot be converted to a scalar (shape ", shape(), ")");
+    NB_CHECK(numel() == 1, "item: a tensor with ", numel(), " elements cannot be converted to a scalar (shape ",
+             shape(), ")");
     const Tensor host = device().is_cpu() ? *this : to(kCPU);
     return dispatch_all(host.dtype(), [&]<class S>() { return convert_element<T>(*host.data_ptr<S>()); });
 }

@@ -14,32 +14,56 @@ constexpr bool is_comparison(BinaryOp op) {
 
 template <BinaryOp Op, class T>
 NB_HD inline auto binary_fn(T a, T b) {
-    if constexpr (Op == BinaryOp::Add) return T(a + b);
-    else if constexpr (Op == BinaryOp::Sub) return T(a - b);
-    else if constexpr (Op == BinaryOp::Mul) return T(a * b);
-    else if constexpr (Op == BinaryOp::Div) return T(a / b);
-    else if constexpr (Op == BinaryOp::Pow) return T(std::pow(a, b));
-    else if constexpr (Op == BinaryOp::Maximum) return (a > b || a != a) ? a : b;
-    else if constexpr (Op == BinaryOp::Minimum) return (a < b || a != a) ? a : b;
-    else if constexpr (Op == BinaryOp::Eq) return a == b;
-    else if constexpr (Op == BinaryOp::Ne) return a != b;
-    else if constexpr (Op == BinaryOp::Lt) return a < b;
-    else if constexpr (Op == BinaryOp::Le) return a <= b;
-    else if constexpr (Op == BinaryOp::Gt) return a > b;
-    else if constexpr (Op == BinaryOp::Ge) return a >= b;
-    else if constexpr (Op == BinaryOp::LogicalAnd) return a != T(0) && b != T(0);
-    else if constexpr (Op == BinaryOp::LogicalOr) return a != T(0) || b != T(0);
+    if constexpr (Op == BinaryOp::Add)
+        return T(a + b);
+    else if constexpr (Op == BinaryOp::Sub)
+        return T(a - b);
+    else if constexpr (Op == BinaryOp::Mul)
+        return T(a * b);
+    else if constexpr (Op == BinaryOp::Div)
+        return T(a / b);
+    else if constexpr (Op == BinaryOp::Pow)
+        return T(std::pow(a, b));
+    else if constexpr (Op == BinaryOp::Maximum)
+        return (a > b || a != a) ? a : b;
+    else if constexpr (Op == BinaryOp::Minimum)
+        return (a < b || a != a) ? a : b;
+    else if constexpr (Op == BinaryOp::Eq)
+        return a == b;
+    else if constexpr (Op == BinaryOp::Ne)
+        return a != b;
+    else if constexpr (Op == BinaryOp::Lt)
+        return a < b;
+    else if constexpr (Op == BinaryOp::Le)
+        return a <= b;
+    else if constexpr (Op == BinaryOp::Gt)
+        return a > b;
+    else if constexpr (Op == BinaryOp::Ge)
+        return a >= b;
+    else if constexpr (Op == BinaryOp::LogicalAnd)
+        return a != T(0) && b != T(0);
+    else if constexpr (Op == BinaryOp::LogicalOr)
+        return a != T(0) || b != T(0);
 }
 
 template <class F>
 void visit_binary(BinaryOp op, F&& f) {
     switch (op) {
-#define NB_BINARY_CASE(name) \
-    case BinaryOp::name: f.template operator()<BinaryOp::name>(); return;
-        NB_BINARY_CASE(Add) NB_BINARY_CASE(Sub) NB_BINARY_CASE(Mul) NB_BINARY_CASE(Div) NB_BINARY_CASE(Pow)
-        NB_BINARY_CASE(Maximum) NB_BINARY_CASE(Minimum) NB_BINARY_CASE(Eq) NB_BINARY_CASE(Ne) NB_BINARY_CASE(Lt)
-        NB_BINARY_CASE(Le) NB_BINARY_CASE(Gt) NB_BINARY_CASE(Ge) NB_BINARY_CASE(LogicalAnd) NB_BINARY_CASE(LogicalOr)
-#undef NB_BINARY_CASE
+        case BinaryOp::Add: return f.template operator()<BinaryOp::Add>();
+        case BinaryOp::Sub: return f.template operator()<BinaryOp::Sub>();
+        case BinaryOp::Mul: return f.template operator()<BinaryOp::Mul>();
+        case BinaryOp::Div: return f.template operator()<BinaryOp::Div>();
+        case BinaryOp::Pow: return f.template operator()<BinaryOp::Pow>();
+        case BinaryOp::Maximum: return f.template operator()<BinaryOp::Maximum>();
+        case BinaryOp::Minimum: return f.template operator()<BinaryOp::Minimum>();
+        case BinaryOp::Eq: return f.template operator()<BinaryOp::Eq>();
+        case BinaryOp::Ne: return f.template operator()<BinaryOp::Ne>();
+        case BinaryOp::Lt: return f.template operator()<BinaryOp::Lt>();
+        case BinaryOp::Le: return f.template operator()<BinaryOp::Le>();
+        case BinaryOp::Gt: return f.template operator()<BinaryOp::Gt>();
+        case BinaryOp::Ge: return f.template operator()<BinaryOp::Ge>();
+        case BinaryOp::LogicalAnd: return f.template operator()<BinaryOp::LogicalAnd>();
+        case BinaryOp::LogicalOr: return f.template operator()<BinaryOp::LogicalOr>();
     }
 }
 

@@ -51,14 +51,18 @@ NB_HD inline float log1p_unit_f32(float y) {
 
 template <class T>
 NB_HD inline T exp_of(T x) {
-    if constexpr (std::is_same_v<T, float>) return exp_f32(x);
-    else return std::exp(x);
+    if constexpr (std::is_same_v<T, float>)
+        return exp_f32(x);
+    else
+        return std::exp(x);
 }
 
 template <class T>
 NB_HD inline T log1p_unit_of(T y) {
-    if constexpr (std::is_same_v<T, float>) return log1p_unit_f32(y);
-    else return std::log1p(y);
+    if constexpr (std::is_same_v<T, float>)
+        return log1p_unit_f32(y);
+    else
+        return std::log1p(y);
 }
 
 }  // namespace nabla

@@ -12,8 +12,8 @@
 #include <cmath>
 #include <cstdint>
 
-#include "backends/common/unary_math.h"  // NB_HD
 #include "backends/common/params.h"
+#include "backends/common/unary_math.h"  // NB_HD
 
 namespace nabla {
 

@@ -11,12 +11,39 @@ namespace nabla {
 
 // --- elementwise (ops/elementwise.cpp, ops/activation.cpp); the math of each op is in backends/common/unary_math.h ---
 enum class UnaryOp {
-    Neg, Exp, Log, Sqrt, Rsqrt, Abs, Sign, Sin, Cos, Atan, Reciprocal,
-    Relu, Relu6, LeakyRelu, Sigmoid, Tanh, Silu, Hardswish, Hardsigmoid, Softplus,
-    Clamp, PowScalar,
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Rsqrt,
+    Abs,
+    Sign,
+    Sin,
+    Cos,
+    Atan,
+    Reciprocal,
+    Relu,
+    Relu6,
+    LeakyRelu,
+    Sigmoid,
+    Tanh,
+    Silu,
+    Hardswish,
+    Hardsigmoid,
+    Softplus,
+    Clamp,
+    PowScalar,
 };
-struct UnaryArgs {  // the op's scalar parameters: leaky slope, softplus (beta, threshold), clamp (min, max), exponent
+// The scalar parameters of the unary ops that have any. What a and b mean depends on the op, so callers build them
+// by name, and the kernels (backends/common/unary_math.h) read them as the table says:
+//   LeakyRelu  a = negative slope          Softplus  a = beta, b = threshold
+//   Clamp      a = min, b = max            PowScalar a = exponent
+struct UnaryArgs {
     double a = 0, b = 0;
+    static constexpr UnaryArgs leaky_relu(double negative_slope) { return {negative_slope, 0}; }
+    static constexpr UnaryArgs softplus(double beta, double threshold) { return {beta, threshold}; }
+    static constexpr UnaryArgs clamp(double min, double max) { return {min, max}; }
+    static constexpr UnaryArgs pow(double exponent) { return {exponent, 0}; }
 };
 enum class BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr };
 

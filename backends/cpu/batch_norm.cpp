@@ -36,7 +36,8 @@ Layout layout_of(const Tensor& x) {
 // values (4 or 8 SIMD lanes of a few values each) go into double accumulators: the precision of a double sum at the
 // speed of float SIMD (a double loop on baseline x86-64 is compute-bound, 2-3x slower than memory here).
 constexpr int64_t kBlock = 64;
-void plane_sums(const Layout& L, int64_t c, const float* a, float ka, const float* b, float kb, double& s_a, double& s_ab) {
+void plane_sums(const Layout& L, int64_t c, const float* a, float ka, const float* b, float kb, double& s_a,
+                double& s_ab) {
     double s1 = 0, s2 = 0;
     for (int64_t n = 0; n < L.n; ++n) {
         const float* pa = a + (n * L.c + c) * L.s;
@@ -172,8 +173,8 @@ BatchNormResult CpuBackend::batch_norm(const Tensor& x, const Tensor& weight, co
 }
 
 BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
-                                          const Tensor& save_mean, const Tensor& save_invstd, bool training,
-                                          std::array<bool, 3> needs) {
+                                               const Tensor& save_mean, const Tensor& save_invstd, bool training,
+                                               std::array<bool, 3> needs) {
     if (x.dtype() != kFloat32 || !x.is_contiguous() || !gy.is_contiguous())
         return ReferenceBackend::batch_norm_backward(gy, x, weight, save_mean, save_invstd, training, needs);
     const Layout L = layout_of(x);

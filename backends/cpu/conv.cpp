@@ -114,7 +114,9 @@ struct Output {
     Tensor tensor;
     memory user, prim;
     Output(const Shape& shape, const memory::desc& plain, const memory::desc& want)
-        : tensor(kernel::empty(shape)), user(memory_of(tensor, plain)), prim(want == plain ? user : temp_memory(want)) {}
+        : tensor(kernel::empty(shape)),
+          user(memory_of(tensor, plain)),
+          prim(want == plain ? user : temp_memory(want)) {}
     Tensor finish() {
         reorder_into(prim, user);
         return tensor;

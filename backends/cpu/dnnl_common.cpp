@@ -68,7 +68,8 @@ dnnl::memory reorder_if_needed(const dnnl::memory& user, const dnnl::memory::des
 
 void reorder_into(const dnnl::memory& from, const dnnl::memory& to) {
     if (from.get() == to.get()) return;
-    cached_reorder(from.get_desc(), to.get_desc()).execute(stream(), const_cast<dnnl::memory&>(from), const_cast<dnnl::memory&>(to));
+    cached_reorder(from.get_desc(), to.get_desc())
+        .execute(stream(), const_cast<dnnl::memory&>(from), const_cast<dnnl::memory&>(to));
 }
 
 }  // namespace nabla::dnnl_util

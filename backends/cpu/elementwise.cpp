@@ -22,7 +22,7 @@ constexpr int64_t kGrain = 1 << 15;
 // The geometry of K operands over one shape, with mergeable dims merged: rows of `inner` elements.
 template <size_t K>
 struct Rows {
-    Shape outer_shape;                    // the dims above the innermost one
+    Shape outer_shape;  // the dims above the innermost one
     std::array<Shape, K> outer_strides;
     int64_t inner = 1;                    // elements per row
     std::array<int64_t, K> inner_stride;  // 0 or 1 per operand

@@ -21,7 +21,9 @@ bool algorithm_for(UnaryOp op, UnaryArgs args, algorithm& fwd, algorithm& bwd, f
     switch (op) {
         case UnaryOp::Exp: fwd = algorithm::eltwise_exp, bwd = algorithm::eltwise_exp_use_dst_for_bwd; return true;
         case UnaryOp::Log: fwd = bwd = algorithm::eltwise_log; return true;
-        case UnaryOp::Sigmoid: fwd = algorithm::eltwise_logistic, bwd = algorithm::eltwise_logistic_use_dst_for_bwd; return true;
+        case UnaryOp::Sigmoid:
+            fwd = algorithm::eltwise_logistic, bwd = algorithm::eltwise_logistic_use_dst_for_bwd;
+            return true;
         case UnaryOp::Tanh: fwd = algorithm::eltwise_tanh, bwd = algorithm::eltwise_tanh_use_dst_for_bwd; return true;
         case UnaryOp::Silu: fwd = bwd = algorithm::eltwise_swish, alpha = 1; return true;
         // softplus with PyTorch's defaults only: beta 1, and a threshold at or above 20, where log1p(exp(x)) and x
@@ -46,7 +48,9 @@ struct Backward {
     dnnl::eltwise_backward prim;
 };
 
-dnnl::memory::desc flat(int64_t n) { return dnnl::memory::desc({n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a); }
+dnnl::memory::desc flat(int64_t n) {
+    return dnnl::memory::desc({n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
+}
 
 Forward make_forward(algorithm alg, float alpha, int64_t n) {
     dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_training, alg, flat(n), alpha, 0.f);
@@ -59,11 +63,13 @@ Forward make_forward(algorithm alg, float alpha, int64_t n) {
 bool eltwise_forward(UnaryOp op, const Tensor& x, const Tensor& out, UnaryArgs args) {
     algorithm fwd, bwd;
     float alpha;
-    if (x.numel() < kMinElements || !algorithm_for(op, args, fwd, bwd, alpha) || !dense_f32(x, out) || !dense_f32(out, out))
+    if (x.numel() < kMinElements || !algorithm_for(op, args, fwd, bwd, alpha) || !dense_f32(x, out) ||
+        !dense_f32(out, out))
         return false;
     static PrimitiveCache<Forward> cache;
     const int64_t n = x.numel();
-    auto f = cache.get(fmt::format("{}:{}:{}", static_cast<int>(fwd), alpha, n), [&] { return make_forward(fwd, alpha, n); });
+    auto f = cache.get(fmt::format("{}:{}:{}", static_cast<int>(fwd), alpha, n),
+                       [&] { return make_forward(fwd, alpha, n); });
     dnnl::memory src(flat(n), engine(), x.raw_data()), dst(flat(n), engine(), out.raw_data());
     f->prim.execute(stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
     stream().wait();

@@ -1,8 +1,8 @@
 // backends/cpu/eltwise_dnnl.h — the transcendental unary ops (exp, log, sigmoid, tanh, silu, softplus) on oneDNN's
 // JIT eltwise primitives, whose vectorised exp/log run several times faster than the C library's scalar ones.
 #pragma once
-#include "core/tensor.h"
 #include "backends/common/params.h"
+#include "core/tensor.h"
 
 namespace nabla::dnnl_util {
 

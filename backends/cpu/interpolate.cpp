@@ -90,9 +90,12 @@ void blend_rows(int64_t count, RowAt&& row_at, float* dst, int64_t n) {
 
 template <class F>
 void with_taps(int K, F&& f) {
-    if (K == 1) f.template operator()<1>();
-    else if (K == 2) f.template operator()<2>();
-    else f.template operator()<4>();
+    if (K == 1)
+        f.template operator()<1>();
+    else if (K == 2)
+        f.template operator()<2>();
+    else
+        f.template operator()<4>();
 }
 
 }  // namespace
@@ -108,7 +111,7 @@ Tensor CpuBackend::upsample(const Tensor& x, const UpsampleParams& p) {
     float* py = y.data_ptr<float>();
     parallel_for(0, N * C * OH, std::max<int64_t>(1, kGrain / (OW * tx.K + W * K)), [&](int64_t begin, int64_t end) {
         std::vector<float> tmp(rows_first ? K * OW : W);  // the ring of K resampled rows, or one blended row
-        std::vector<int64_t> held(K, -1);                // ring slot -> nc*H + iy of the row it holds
+        std::vector<int64_t> held(K, -1);                 // ring slot -> nc*H + iy of the row it holds
         with_taps(tx.K, [&]<int KX>() {
             for (int64_t r = begin; r < end; ++r) {
                 const int64_t nc = r / OH, oy = r % OH;
@@ -123,11 +126,13 @@ Tensor CpuBackend::upsample(const Tensor& x, const UpsampleParams& p) {
                         gather_row<KX>(src + iy[a] * W, tx, &tmp[slot * OW], OW);
                         held[slot] = nc * H + iy[a];
                     }
-                    blend_rows(K, [&](int64_t a) { return std::pair(&tmp[(iy[a] % K) * OW], wy[a]); }, py + r * OW, OW);
+                    blend_rows(
+                        K, [&](int64_t a) { return std::pair(&tmp[(iy[a] % K) * OW], wy[a]); }, py + r * OW, OW);
                 } else if (K == 1) {
                     gather_row<KX>(src + iy[0] * W, tx, py + r * OW, OW);  // nearest: the source row itself
                 } else {
-                    blend_rows(K, [&](int64_t a) { return std::pair(src + iy[a] * W, wy[a]); }, tmp.data(), W);
+                    blend_rows(
+                        K, [&](int64_t a) { return std::pair(src + iy[a] * W, wy[a]); }, tmp.data(), W);
                     gather_row<KX>(tmp.data(), tx, py + r * OW, OW);
                 }
             }
@@ -147,24 +152,26 @@ Tensor CpuBackend::upsample_backward(const Tensor& gy, const Shape& x_shape, con
     float* pgx = gx.data_ptr<float>();
     // the sum over the outputs oy that read input row iy of wt * plane[oy], n elements wide
     auto reduce_rows = [&](const float* plane, int64_t n, int64_t iy, float* dst) {
-        blend_rows(rows.begin[iy + 1] - rows.begin[iy],
-                   [&](int64_t k) { return std::pair(plane + rows.out[rows.begin[iy] + k] * n, rows.w[rows.begin[iy] + k]); },
-                   dst, n);
+        blend_rows(
+            rows.begin[iy + 1] - rows.begin[iy],
+            [&](int64_t k) { return std::pair(plane + rows.out[rows.begin[iy] + k] * n, rows.w[rows.begin[iy] + k]); },
+            dst, n);
     };
-    parallel_for(0, N * C, std::max<int64_t>(1, kGrain / (OH * (OW * tx.K + W * ty.K))), [&](int64_t begin, int64_t end) {
-        std::vector<float> buf(rows_first ? H * OW : OH * W);  // gy with one axis reduced: [H, OW] or [OH, W]
-        for (int64_t nc = begin; nc < end; ++nc) {
-            const float* g = pg + nc * OH * OW;  // [OH, OW]
-            float* dst = pgx + nc * H * W;       // [H, W]
-            if (rows_first) {
-                for (int64_t iy = 0; iy < H; ++iy) reduce_rows(g, OW, iy, &buf[iy * OW]);
-                for (int64_t iy = 0; iy < H; ++iy) gather_row_t(&buf[iy * OW], cols, dst + iy * W, W);
-            } else {
-                for (int64_t oy = 0; oy < OH; ++oy) gather_row_t(g + oy * OW, cols, &buf[oy * W], W);
-                for (int64_t iy = 0; iy < H; ++iy) reduce_rows(buf.data(), W, iy, dst + iy * W);
+    parallel_for(
+        0, N * C, std::max<int64_t>(1, kGrain / (OH * (OW * tx.K + W * ty.K))), [&](int64_t begin, int64_t end) {
+            std::vector<float> buf(rows_first ? H * OW : OH * W);  // gy with one axis reduced: [H, OW] or [OH, W]
+            for (int64_t nc = begin; nc < end; ++nc) {
+                const float* g = pg + nc * OH * OW;  // [OH, OW]
+                float* dst = pgx + nc * H * W;       // [H, W]
+                if (rows_first) {
+                    for (int64_t iy = 0; iy < H; ++iy) reduce_rows(g, OW, iy, &buf[iy * OW]);
+                    for (int64_t iy = 0; iy < H; ++iy) gather_row_t(&buf[iy * OW], cols, dst + iy * W, W);
+                } else {
+                    for (int64_t oy = 0; oy < OH; ++oy) gather_row_t(g + oy * OW, cols, &buf[oy * W], W);
+                    for (int64_t iy = 0; iy < H; ++iy) reduce_rows(buf.data(), W, iy, dst + iy * W);
+                }
             }
-        }
-    });
+        });
     return gx;
 }
 

@@ -8,7 +8,9 @@
 namespace nabla {
 namespace {
 
-bool dense(const Tensor& a, const Tensor& like) { return a.dtype() == kFloat32 && a.is_contiguous() && a.shape() == like.shape(); }
+bool dense(const Tensor& a, const Tensor& like) {
+    return a.dtype() == kFloat32 && a.is_contiguous() && a.shape() == like.shape();
+}
 
 // One value broadcast over the whole shape: every dim of size > 1 has stride 0.
 bool broadcast_scalar(const Tensor& t) {

@@ -5,9 +5,9 @@
 // dim 1, which oneDNN broadcasts. An operand without a unit stride (a stepped slice) is copied first; so are
 // operands whose batch layout no implementation takes. Primitives are cached by dims and strides. float64 and empty
 // products go to the reference kernel (the oracle of the tests).
-#include <optional>
-
 #include <fmt/format.h>
+
+#include <optional>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/dnnl_common.h"

@@ -66,7 +66,8 @@ void strided_copy(T* d, const T* s, const CopyGeometry& g) {
             for (int64_t r = r0; r < r1; ++r) {
                 T* dr = d + od + r * drs + c0 * dcs;
                 const T* sr = s + os + r * srs + c0 * scs;
-                if (dcs == 1 && scs == 1) std::memcpy(dr, sr, static_cast<size_t>(n) * sizeof(T));
+                if (dcs == 1 && scs == 1)
+                    std::memcpy(dr, sr, static_cast<size_t>(n) * sizeof(T));
                 else
                     for (int64_t c = 0; c < n; ++c) dr[c * dcs] = sr[c * scs];
             }
@@ -82,7 +83,8 @@ void CpuBackend::copy_(const Tensor& dst, const Tensor& src) {
         const int64_t nbytes = dst.numel() * static_cast<int64_t>(element_size(dst.dtype()));
         char* d = static_cast<char*>(dst.raw_data());
         const char* s = static_cast<const char*>(src.raw_data());
-        parallel_for(0, nbytes, 1 << 20, [&](int64_t begin, int64_t end) { std::memcpy(d + begin, s + begin, end - begin); });
+        parallel_for(0, nbytes, 1 << 20,
+                     [&](int64_t begin, int64_t end) { std::memcpy(d + begin, s + begin, end - begin); });
         return;
     }
     if (dst.numel() == 0) return;

@@ -77,9 +77,12 @@ void max_plane(const float* x, float* y, int64_t* idx, int64_t H, int64_t W, con
             for (int64_t j = 0; j < kw; ++j) {
                 const float* src = x + (h0 + i * dh) * W - pw + j * dw;
                 const auto pos = static_cast<int32_t>(i * kw + j);
-                if (sw == 1) max_tap<1>(src, sw, cols, pos, yr, arg.data());
-                else if (sw == 2) max_tap<2>(src, sw, cols, pos, yr, arg.data());
-                else max_tap<0>(src, sw, cols, pos, yr, arg.data());
+                if (sw == 1)
+                    max_tap<1>(src, sw, cols, pos, yr, arg.data());
+                else if (sw == 2)
+                    max_tap<2>(src, sw, cols, pos, yr, arg.data());
+                else
+                    max_tap<0>(src, sw, cols, pos, yr, arg.data());
             }
         for (int64_t ow = cols.lo; ow < cols.hi; ++ow)  // -1: a window with no input row (as the reference)
             ir[ow] = i_first < i_end ? h0 * W + ow * sw - pw + tap_offset[arg[ow]] : -1;
@@ -168,7 +171,8 @@ Tensor CpuBackend::avg_pool2d(const Tensor& x, const PoolParams& p) {
                         for (int64_t ow = cols.lo; ow < cols.hi; ++ow) yr[ow] += src[ow * sw];
                     }
                 const AvgWindow inner{0, kw, kw};
-                const float inv = wh.lo < wh.hi ? 1.0f / static_cast<float>(avg_divisor(wh, inner, p.count_include_pad)) : 0.0f;
+                const float inv =
+                    wh.lo < wh.hi ? 1.0f / static_cast<float>(avg_divisor(wh, inner, p.count_include_pad)) : 0.0f;
                 for (int64_t ow = cols.lo; ow < cols.hi; ++ow) yr[ow] = wh.lo < wh.hi ? yr[ow] * inv : 0.0f;
                 for_each_border(cols, OW, [&](int64_t ow) {
                     const AvgWindow ww = avg_window(ow, W, kw, sw, pw);
@@ -203,7 +207,8 @@ Tensor CpuBackend::avg_pool2d_backward(const Tensor& gy, const Shape& x_shape, c
                 const float* gr = pg_all + c * OH * OW + oh * OW;  // [OW]
                 for (int64_t ow = 0; ow < OW; ++ow) {
                     const AvgWindow ww = avg_window(ow, W, kw, sw, pw);
-                    share[ow] = ww.lo < ww.hi ? gr[ow] / static_cast<float>(avg_divisor(wh, ww, p.count_include_pad)) : 0.0f;
+                    share[ow] =
+                        ww.lo < ww.hi ? gr[ow] / static_cast<float>(avg_divisor(wh, ww, p.count_include_pad)) : 0.0f;
                 }
                 for (int64_t h = wh.lo; h < wh.hi; ++h) {
                     // interior columns tap by tap: within one tap distinct ow hit distinct w, so the loop vectorises

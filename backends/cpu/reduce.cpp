@@ -22,14 +22,14 @@ namespace nabla {
 
 namespace {
 
-constexpr int64_t kTask = 1 << 14;    // elements a task reduces
-constexpr int64_t kColumns = 512;     // columns (I) a task of the [O, R, I] layout keeps in its accumulator
-constexpr int64_t kMaxSplits = 64;    // at most this many partials per output when the outputs are few
+constexpr int64_t kTask = 1 << 14;  // elements a task reduces
+constexpr int64_t kColumns = 512;   // columns (I) a task of the [O, R, I] layout keeps in its accumulator
+constexpr int64_t kMaxSplits = 64;  // at most this many partials per output when the outputs are few
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 struct Layout {
-    bool middle = false;       // false: [R, C, S] reduce R and S;  true: [O, R, I] reduce R
+    bool middle = false;  // false: [R, C, S] reduce R and S;  true: [O, R, I] reduce R
     int64_t d0 = 1, d1 = 1, d2 = 1;
 };
 
@@ -38,8 +38,10 @@ std::optional<Layout> classify(const Shape& shape, const Shape& dims) {
     for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
         if (shape[d] == 1) continue;
         const bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();
-        if (!groups.empty() && groups.back().second == reduced) groups.back().first *= shape[d];
-        else groups.emplace_back(shape[d], reduced);
+        if (!groups.empty() && groups.back().second == reduced)
+            groups.back().first *= shape[d];
+        else
+            groups.emplace_back(shape[d], reduced);
     }
     std::string pattern;  // "RKR", "KRK", ...
     for (const auto& [size, reduced] : groups) pattern += reduced ? 'R' : 'K';
@@ -100,8 +102,10 @@ void reduce_outer_inner(const float* x, float* y, int64_t R, int64_t C, int64_t 
             double acc = kSum ? 0.0 : run_extreme<Op == ReduceOp::Max>(x + (r0 * C + c) * S + s0, len);
             for (int64_t r = r0; r < r1; ++r) {
                 const float* run = x + (r * C + c) * S + s0;
-                if constexpr (kSum) acc += run_sum(run, len);
-                else acc = fold_extreme<Op == ReduceOp::Max>(acc, run_extreme<Op == ReduceOp::Max>(run, len));
+                if constexpr (kSum)
+                    acc += run_sum(run, len);
+                else
+                    acc = fold_extreme<Op == ReduceOp::Max>(acc, run_extreme<Op == ReduceOp::Max>(run, len));
             }
             partial[static_cast<size_t>(t)] = acc;
         }
@@ -140,7 +144,8 @@ void reduce_middle(const float* x, float* y, int64_t O, int64_t R, int64_t I) {
                     for (int64_t i = 0; i < len; ++i) acc[i] += row[i];
                 } else {
 #pragma omp simd
-                    for (int64_t i = 0; i < len; ++i) acc[i] = fold_extreme<Op == ReduceOp::Max>(acc[i], double(row[i]));
+                    for (int64_t i = 0; i < len; ++i)
+                        acc[i] = fold_extreme<Op == ReduceOp::Max>(acc[i], double(row[i]));
                 }
             }
         }
@@ -164,21 +169,26 @@ void reduce_middle(const float* x, float* y, int64_t O, int64_t R, int64_t I) {
 
 Tensor CpuBackend::reduce(ReduceOp op, const Tensor& x_in, const Shape& dims, bool keepdim) {
     const std::optional<Layout> layout = classify(x_in.shape(), dims);
-    if (x_in.dtype() != kFloat32 || x_in.numel() == 0 || !layout) return ReferenceBackend::reduce(op, x_in, dims, keepdim);
+    if (x_in.dtype() != kFloat32 || x_in.numel() == 0 || !layout)
+        return ReferenceBackend::reduce(op, x_in, dims, keepdim);
     const Tensor x = kernel::contiguous(x_in.detach());
     Shape y_shape;
     for (int64_t d = 0; d < x.dim(); ++d) {
         const bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();
-        if (!reduced) y_shape.push_back(x.size(d));
-        else if (keepdim) y_shape.push_back(1);
+        if (!reduced)
+            y_shape.push_back(x.size(d));
+        else if (keepdim)
+            y_shape.push_back(1);
     }
     Tensor y = make_tensor(y_shape, kFloat32, x.device());
     const float* px = x.data_ptr<float>();
     float* py = y.data_ptr<float>();
     const Layout& l = *layout;
     auto run = [&]<ReduceOp Op>() {
-        if (l.middle) reduce_middle<Op>(px, py, l.d0, l.d1, l.d2);
-        else reduce_outer_inner<Op>(px, py, l.d0, l.d1, l.d2);
+        if (l.middle)
+            reduce_middle<Op>(px, py, l.d0, l.d1, l.d2);
+        else
+            reduce_outer_inner<Op>(px, py, l.d0, l.d1, l.d2);
     };
     switch (op) {
         case ReduceOp::Sum: run.template operator()<ReduceOp::Sum>(); break;

@@ -40,12 +40,15 @@ std::shared_ptr<SoftmaxPrimitives> primitives_for(const memory::dims& dims, bool
     return cache.get(fmt::format("{},{},{}/{}", dims[0], dims[1], dims[2], log), [&] {
         const auto alg = log ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate;
         const memory::desc user(dims, memory::data_type::f32, memory::format_tag::abc);
-        const memory::desc md = dims[2] == 1 ? user : memory::desc(dims, memory::data_type::f32, memory::format_tag::aBc16b);
+        const memory::desc md =
+            dims[2] == 1 ? user : memory::desc(dims, memory::data_type::f32, memory::format_tag::aBc16b);
         dnnl::engine& eng = dnnl_util::engine();
         dnnl::softmax_v2_forward::primitive_desc fwd_pd(
             dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_training, alg, md, md, 1), eng);
-        dnnl::softmax_v2_backward::primitive_desc bwd_pd(dnnl::softmax_v2_backward::desc(alg, md, md, md, 1), eng, fwd_pd);
-        return SoftmaxPrimitives{user, md, fwd_pd, dnnl::softmax_v2_forward(fwd_pd), bwd_pd, dnnl::softmax_v2_backward(bwd_pd)};
+        dnnl::softmax_v2_backward::primitive_desc bwd_pd(dnnl::softmax_v2_backward::desc(alg, md, md, md, 1), eng,
+                                                         fwd_pd);
+        return SoftmaxPrimitives{
+            user, md, fwd_pd, dnnl::softmax_v2_forward(fwd_pd), bwd_pd, dnnl::softmax_v2_backward(bwd_pd)};
     });
 }
 

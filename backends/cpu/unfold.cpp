@@ -32,8 +32,15 @@ struct Geometry {
 };
 
 Geometry geometry(int64_t N, int64_t C, int64_t H, int64_t W, const UnfoldOptions& o) {
-    auto blocks = [](int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; };
-    return {N, C, H, W, o.kernel_size.h, o.kernel_size.w,
+    auto blocks = [](int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
+        return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+    };
+    return {N,
+            C,
+            H,
+            W,
+            o.kernel_size.h,
+            o.kernel_size.w,
             blocks(H, o.kernel_size.h, o.stride.h, o.padding.h, o.dilation.h),
             blocks(W, o.kernel_size.w, o.stride.w, o.padding.w, o.dilation.w)};
 }
@@ -60,7 +67,8 @@ Tensor CpuBackend::im2col(const Tensor& x, const UnfoldOptions& o) {
                     std::fill(dst + ry.hi * g.OW, dst + L, 0.f);
                     for (int64_t oy = ry.lo; oy < ry.hi; ++oy) {
                         float* out = dst + oy * g.OW;
-                        const float* in = src + (oy * sh + offy) * g.W;  // image row iy; block ox reads in[ox*sw + offx]
+                        const float* in =
+                            src + (oy * sh + offy) * g.W;  // image row iy; block ox reads in[ox*sw + offx]
                         std::fill(out, out + rx.lo, 0.f);
                         std::fill(out + rx.hi, out + g.OW, 0.f);
                         if (sw == 1) {

@@ -37,7 +37,8 @@ public:
 
 template <int N>
 StridedIndexer<N> indexer(const Shape& shape, const std::array<const Tensor*, N>& ts) {
-    NB_CHECK(static_cast<int>(shape.size()) <= kMaxDims, "cuda: tensors of more than ", kMaxDims, " dims are not supported, got ", shape);
+    NB_CHECK(static_cast<int>(shape.size()) <= kMaxDims, "cuda: tensors of more than ", kMaxDims,
+             " dims are not supported, got ", shape);
     StridedIndexer<N> ix;
     ix.ndim = static_cast<int>(shape.size());
     for (int d = 0; d < ix.ndim; ++d) {
@@ -94,13 +95,15 @@ void CudaBackend::copy_(const Tensor& dst, const Tensor& src) {
     // Host <-> device: make the host side contiguous and of the destination dtype, then one cudaMemcpy.
     if (src.device().is_cpu()) {
         Tensor s = kernel::to(src, dst.dtype());
-        if (dst.is_contiguous()) return check(cudaMemcpy(dst.raw_data(), s.raw_data(), nbytes, cudaMemcpyHostToDevice), "copy to device");
+        if (dst.is_contiguous())
+            return check(cudaMemcpy(dst.raw_data(), s.raw_data(), nbytes, cudaMemcpyHostToDevice), "copy to device");
         Tensor staging = make_tensor(dst.shape(), dst.dtype(), dst.device());
         check(cudaMemcpy(staging.raw_data(), s.raw_data(), nbytes, cudaMemcpyHostToDevice), "copy to device");
         return copy_(dst, staging);
     }
     Tensor s = src.dtype() == dst.dtype() ? kernel::contiguous(src) : kernel::to(src, dst.dtype());
-    if (dst.is_contiguous()) return check(cudaMemcpy(dst.raw_data(), s.raw_data(), nbytes, cudaMemcpyDeviceToHost), "copy to host");
+    if (dst.is_contiguous())
+        return check(cudaMemcpy(dst.raw_data(), s.raw_data(), nbytes, cudaMemcpyDeviceToHost), "copy to host");
     Tensor staging = make_tensor(dst.shape(), dst.dtype(), kCPU);
     check(cudaMemcpy(staging.raw_data(), s.raw_data(), nbytes, cudaMemcpyDeviceToHost), "copy to host");
     backend_for(kCPU).copy_(dst, staging);
@@ -111,7 +114,8 @@ void CudaBackend::fill_(const Tensor& dst, double value) {
 }
 
 void CudaBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryArgs args) {
-    cuda::launch_unary(op, x.dtype(), x.raw_data(), out.raw_data(), indexer<2>(out.shape(), {&out, &x}), out.numel(), args);
+    cuda::launch_unary(op, x.dtype(), x.raw_data(), out.raw_data(), indexer<2>(out.shape(), {&out, &x}), out.numel(),
+                       args);
 }
 
 void CudaBackend::unary_backward(UnaryOp op, const Tensor& gy, const Tensor& saved, const Tensor& gx, UnaryArgs args) {
@@ -120,8 +124,8 @@ void CudaBackend::unary_backward(UnaryOp op, const Tensor& gy, const Tensor& sav
 }
 
 void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-    cuda::launch_binary(op, a.dtype(), a.raw_data(), b.raw_data(), out.raw_data(), indexer<3>(out.shape(), {&out, &a, &b}),
-                        out.numel());
+    cuda::launch_binary(op, a.dtype(), a.raw_data(), b.raw_data(), out.raw_data(),
+                        indexer<3>(out.shape(), {&out, &a, &b}), out.numel());
 }
 
 void CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
@@ -131,25 +135,31 @@ void CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, co
 
 Tensor CudaBackend::matmul(const Tensor& a_in, const Tensor& b_in) {
     // a [B, M, K] @ b [B, K, N]; each matrix needs a unit stride in its last dim for cuBLAS (else copy).
-    auto prepare = [](const Tensor& t) { return t.stride(2) == 1 && t.stride(1) >= t.size(2) ? t : kernel::contiguous(t); };
+    auto prepare = [](const Tensor& t) {
+        return t.stride(2) == 1 && t.stride(1) >= t.size(2) ? t : kernel::contiguous(t);
+    };
     const Tensor a = prepare(a_in), b = prepare(b_in);
     const int64_t B = std::max(a.size(0), b.size(0)), M = a.size(1), K = a.size(2), N = b.size(2);
     Tensor c = make_tensor({B, M, N}, a.dtype(), a.device());
-    const int lda = static_cast<int>(std::max<int64_t>(a.stride(1), 1)), ldb = static_cast<int>(std::max<int64_t>(b.stride(1), 1));
+    const int lda = static_cast<int>(std::max<int64_t>(a.stride(1), 1)),
+              ldb = static_cast<int>(std::max<int64_t>(b.stride(1), 1));
     const long long sa = a.size(0) == 1 ? 0 : a.stride(0), sb = b.size(0) == 1 ? 0 : b.stride(0), sc = M * N;
     cublasStatus_t st;
     if (a.dtype() == kFloat32) {
         const float one = 1, zero = 0;
-        st = cublasSgemmStridedBatched(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(N), static_cast<int>(M),
-                                       static_cast<int>(K), &one, b.data_ptr<float>(), ldb, sb, a.data_ptr<float>(), lda, sa,
-                                       &zero, c.data_ptr<float>(), static_cast<int>(N), sc, static_cast<int>(B));
+        st =
+            cublasSgemmStridedBatched(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(N), static_cast<int>(M),
+                                      static_cast<int>(K), &one, b.data_ptr<float>(), ldb, sb, a.data_ptr<float>(), lda,
+                                      sa, &zero, c.data_ptr<float>(), static_cast<int>(N), sc, static_cast<int>(B));
     } else {
         const double one = 1, zero = 0;
         st = cublasDgemmStridedBatched(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(N), static_cast<int>(M),
-                                       static_cast<int>(K), &one, b.data_ptr<double>(), ldb, sb, a.data_ptr<double>(), lda, sa,
-                                       &zero, c.data_ptr<double>(), static_cast<int>(N), sc, static_cast<int>(B));
+                                       static_cast<int>(K), &one, b.data_ptr<double>(), ldb, sb, a.data_ptr<double>(),
+                                       lda, sa, &zero, c.data_ptr<double>(), static_cast<int>(N), sc,
+                                       static_cast<int>(B));
     }
-    if (st != CUBLAS_STATUS_SUCCESS) throw Error(detail::concat("cuda matmul: cuBLAS gemm failed with status ", static_cast<int>(st)));
+    if (st != CUBLAS_STATUS_SUCCESS)
+        throw Error(detail::concat("cuda matmul: cuBLAS gemm failed with status ", static_cast<int>(st)));
     return c;
 }
 

@@ -75,7 +75,9 @@ void check_launch(const char* kernel) {
 }
 
 void launch_fill(DType dtype, void* dst, const StridedIndexer<1>& ix, int64_t n, double value) {
-    dispatch_all(dtype, [&]<class T>() { fill_kernel<T><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), ix, n, convert_element<T>(value)); });
+    dispatch_all(dtype, [&]<class T>() {
+        fill_kernel<T><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), ix, n, convert_element<T>(value));
+    });
     check_launch("fill_");
 }
 
@@ -88,40 +90,43 @@ void launch_copy(DType dd, void* dst, DType sd, const void* src, const StridedIn
     check_launch("copy_");
 }
 
-void launch_unary(UnaryOp op, DType dtype, const void* x, void* y, const StridedIndexer<2>& ix, int64_t n, UnaryArgs args) {
+void launch_unary(UnaryOp op, DType dtype, const void* x, void* y, const StridedIndexer<2>& ix, int64_t n,
+                  UnaryArgs args) {
     dispatch_floating(dtype, "unary", [&]<class T>() {
         visit_unary(op, [&]<UnaryOp Op>() {
             unary_kernel<Op, T><<<blocks_for(n), kThreads>>>(static_cast<const T*>(x), static_cast<T*>(y), ix, n,
-                                                              static_cast<T>(args.a), static_cast<T>(args.b));
+                                                             static_cast<T>(args.a), static_cast<T>(args.b));
         });
     });
     check_launch("unary");
 }
 
-void launch_unary_backward(UnaryOp op, DType dtype, const void* gy, const void* saved, void* gx, const StridedIndexer<3>& ix,
-                           int64_t n, UnaryArgs args) {
+void launch_unary_backward(UnaryOp op, DType dtype, const void* gy, const void* saved, void* gx,
+                           const StridedIndexer<3>& ix, int64_t n, UnaryArgs args) {
     dispatch_floating(dtype, "unary_backward", [&]<class T>() {
         visit_unary(op, [&]<UnaryOp Op>() {
-            unary_backward_kernel<Op, T><<<blocks_for(n), kThreads>>>(static_cast<const T*>(gy), static_cast<const T*>(saved),
-                                                                       static_cast<T*>(gx), ix, n, static_cast<T>(args.a),
-                                                                       static_cast<T>(args.b));
+            unary_backward_kernel<Op, T><<<blocks_for(n), kThreads>>>(
+                static_cast<const T*>(gy), static_cast<const T*>(saved), static_cast<T*>(gx), ix, n,
+                static_cast<T>(args.a), static_cast<T>(args.b));
         });
     });
     check_launch("unary_backward");
 }
 
-void launch_binary(BinaryOp op, DType dtype, const void* a, const void* b, void* out, const StridedIndexer<3>& ix, int64_t n) {
+void launch_binary(BinaryOp op, DType dtype, const void* a, const void* b, void* out, const StridedIndexer<3>& ix,
+                   int64_t n) {
     dispatch_all(dtype, [&]<class T>() {
         visit_binary(op, [&]<BinaryOp Op>() {
             using R = decltype(binary_fn<Op, T>(T{}, T{}));
             binary_kernel<Op, T, R><<<blocks_for(n), kThreads>>>(static_cast<const T*>(a), static_cast<const T*>(b),
-                                                                  static_cast<R*>(out), ix, n);
+                                                                 static_cast<R*>(out), ix, n);
         });
     });
     check_launch("binary");
 }
 
-void launch_where(DType dtype, const bool* cond, const void* a, const void* b, void* out, const StridedIndexer<4>& ix, int64_t n) {
+void launch_where(DType dtype, const bool* cond, const void* a, const void* b, void* out, const StridedIndexer<4>& ix,
+                  int64_t n) {
     dispatch_all(dtype, [&]<class T>() {
         where_kernel<T><<<blocks_for(n), kThreads>>>(cond, static_cast<const T*>(a), static_cast<const T*>(b),
                                                      static_cast<T*>(out), ix, n);

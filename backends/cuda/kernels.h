@@ -3,20 +3,23 @@
 #pragma once
 #include <cstdint>
 
+#include "backends/common/params.h"
 #include "backends/common/strided_index.h"
 #include "core/dtype.h"
-#include "backends/common/params.h"
 
 namespace nabla::cuda {
 
 // Pointers are to element 0 of each tensor; n elements; `ix` maps element k to each tensor's offset.
 void launch_fill(DType dtype, void* dst, const StridedIndexer<1>& ix, int64_t n, double value);
 void launch_copy(DType dst_dtype, void* dst, DType src_dtype, const void* src, const StridedIndexer<2>& ix, int64_t n);
-void launch_unary(UnaryOp op, DType dtype, const void* x, void* y, const StridedIndexer<2>& ix, int64_t n, UnaryArgs args);
-void launch_unary_backward(UnaryOp op, DType dtype, const void* gy, const void* saved, void* gx, const StridedIndexer<3>& ix,
-                           int64_t n, UnaryArgs args);
-void launch_binary(BinaryOp op, DType dtype, const void* a, const void* b, void* out, const StridedIndexer<3>& ix, int64_t n);
-void launch_where(DType dtype, const bool* cond, const void* a, const void* b, void* out, const StridedIndexer<4>& ix, int64_t n);
+void launch_unary(UnaryOp op, DType dtype, const void* x, void* y, const StridedIndexer<2>& ix, int64_t n,
+                  UnaryArgs args);
+void launch_unary_backward(UnaryOp op, DType dtype, const void* gy, const void* saved, void* gx,
+                           const StridedIndexer<3>& ix, int64_t n, UnaryArgs args);
+void launch_binary(BinaryOp op, DType dtype, const void* a, const void* b, void* out, const StridedIndexer<3>& ix,
+                   int64_t n);
+void launch_where(DType dtype, const bool* cond, const void* a, const void* b, void* out, const StridedIndexer<4>& ix,
+                  int64_t n);
 
 // Throws nabla::Error with the CUDA error string if the last launch failed.
 void check_launch(const char* kernel);

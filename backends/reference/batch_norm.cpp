@@ -82,8 +82,8 @@ BatchNormResult ReferenceBackend::batch_norm(const Tensor& x, const Tensor& weig
 }
 
 BatchNormGrads ReferenceBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
-                                                const Tensor& save_mean, const Tensor& save_invstd, bool training,
-                                                std::array<bool, 3> needs) {
+                                                     const Tensor& save_mean, const Tensor& save_invstd, bool training,
+                                                     std::array<bool, 3> needs) {
     const Layout L = layout_of(x);
     const double count = L.count();
     BatchNormGrads g;

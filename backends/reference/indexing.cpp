@@ -73,12 +73,10 @@ int64_t source_index(int64_t o, int64_t n, int64_t before, PadMode mode) {
     const int64_t i = o - before;
     if (i >= 0 && i < n) return i;
     switch (mode) {
-        case PadMode::Constant:
-            return -1;
+        case PadMode::Constant: return -1;
         case PadMode::Reflect:
             return i < 0 ? -i : 2 * (n - 1) - i;  // the edge is not repeated (docs/ops_semantics.md §4)
-        case PadMode::Replicate:
-            return std::clamp<int64_t>(i, 0, n - 1);
+        case PadMode::Replicate: return std::clamp<int64_t>(i, 0, n - 1);
     }
     return -1;
 }

@@ -17,7 +17,7 @@ Tensor ReferenceBackend::reduce(ReduceOp op, const Tensor& x, const Shape& dims,
     for (int64_t d : dims) kept[d] = 1;
     Shape out_strides = contiguous_strides(kept);
     for (int64_t d : dims) out_strides[d] = 0;  // every element of a reduced dim lands on the same output
-    int64_t count = 1;  // elements per output; 0 only when a reduced dim is empty
+    int64_t count = 1;                          // elements per output; 0 only when a reduced dim is empty
     for (int64_t d : dims) count *= x.size(d);
     Shape final_shape;
     for (int64_t d = 0; d < x.dim(); ++d)
@@ -35,12 +35,15 @@ Tensor ReferenceBackend::reduce(ReduceOp op, const Tensor& x, const Shape& dims,
                                [&](int64_t i, int64_t o) { acc[o] += static_cast<Acc>(px[i]); });
             const double per_output = static_cast<double>(count);
             for (int64_t o = 0; o < n; ++o) {
-                if (op == ReduceOp::Mean) py[o] = static_cast<T>(static_cast<double>(acc[o]) / per_output);
-                else py[o] = static_cast<T>(acc[o]);
+                if (op == ReduceOp::Mean)
+                    py[o] = static_cast<T>(static_cast<double>(acc[o]) / per_output);
+                else
+                    py[o] = static_cast<T>(acc[o]);
             }
             return;
         }
-        NB_CHECK(count > 0, op == ReduceOp::Max ? "max" : "min", ": cannot reduce over an empty dimension of ", x.shape());
+        NB_CHECK(count > 0, op == ReduceOp::Max ? "max" : "min", ": cannot reduce over an empty dimension of ",
+                 x.shape());
         std::vector<bool> first(static_cast<size_t>(n), true);
         const bool is_max = op == ReduceOp::Max;
         for_each_offset<2>(x.shape(), {&x.strides(), &out_strides}, [&](int64_t i, int64_t o) {
@@ -64,8 +67,10 @@ ValuesIndices ReferenceBackend::reduce_with_indices(ReduceOp op, const Tensor& x
     for (int64_t d = 0; d < dim; ++d) outer *= x.size(d);
     for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
     Shape s = x.shape();
-    if (keepdim) s[dim] = 1;
-    else s.erase(s.begin() + dim);
+    if (keepdim)
+        s[dim] = 1;
+    else
+        s.erase(s.begin() + dim);
     Tensor values = make_tensor(s, x.dtype(), x.device());
     Tensor indices = make_tensor(s, kInt64, x.device());
     const bool is_max = op == ReduceOp::Max;

@@ -26,9 +26,11 @@ public:
     Tensor matmul(const Tensor& a, const Tensor& b) override;
     // backends/reference/conv.cpp
     Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p) override;
-    ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvParams& p, std::array<bool, 3> needs) override;
+    ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvParams& p,
+                              std::array<bool, 3> needs) override;
     Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p) override;
-    ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvParams& p, std::array<bool, 3> needs) override;
+    ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvParams& p,
+                                        std::array<bool, 3> needs) override;
     // backends/reference/pool.cpp
     ValuesIndices max_pool2d(const Tensor& x, const PoolParams& p) override;
     Tensor max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape) override;
@@ -43,8 +45,10 @@ public:
     Tensor im2col(const Tensor& x, const UnfoldOptions& p) override;
     Tensor col2im(const Tensor& cols, Int2 output_size, const UnfoldOptions& p) override;
     // backends/reference/batch_norm.cpp
-    BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean, const Tensor& running_var, bool training, double momentum, double eps) override;
-    BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd, bool training, std::array<bool, 3> needs) override;
+    BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                               const Tensor& running_var, bool training, double momentum, double eps) override;
+    BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
+                                       const Tensor& save_invstd, bool training, std::array<bool, 3> needs) override;
     // backends/reference/softmax.cpp
     Tensor softmax(const Tensor& x, int64_t dim, bool log) override;
     Tensor softmax_backward(const Tensor& gy, const Tensor& y, int64_t dim, bool log) override;
@@ -54,7 +58,8 @@ public:
     Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) override;
     void scatter_add_(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) override;
     Tensor index(const Tensor& x, const std::vector<Tensor>& indices) override;
-    void index_put_(const Tensor& out, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) override;
+    void index_put_(const Tensor& out, const std::vector<Tensor>& indices, const Tensor& values,
+                    bool accumulate) override;
     Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, double value) override;
     Tensor pad_backward(const Tensor& gy, const Shape& x_shape, const Shape& pads, PadMode mode) override;
     Tensor flip(const Tensor& x, const Shape& dims) override;
@@ -65,8 +70,10 @@ public:
     Tensor bce_with_logits(const Tensor& x, const Tensor& t, const Tensor& pw) override;
     Tensor bce_with_logits_backward(const Tensor& gy, const Tensor& x, const Tensor& t, const Tensor& pw) override;
     // backends/reference/optim.cpp
-    void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdStepArgs& args) override;
-    void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, const AdamStepArgs& args) override;
+    void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                  const SgdStepArgs& args) override;
+    void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                   const Tensor& max_exp_avg_sq, const AdamStepArgs& args) override;
     void ema_update(const Tensor& ema, const Tensor& model, double decay) override;
 };
 

@@ -6,11 +6,11 @@
 // stopped session (g_enabled == 0) stopped. The signal handler does nothing else, so it is async-signal-safe.
 // Warmup steps run the scopes (clocks, filters, shapes) but write() drops their records, as torch.profiler traces
 // and discards its warmup steps.
+#include <fmt/format.h>
+
 #include <csignal>
 #include <mutex>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/trace/trace.h"
@@ -53,8 +53,7 @@ uint32_t phase_bits(const Schedule& c, int64_t k) {
 
 void on_sigusr1(int) {
     uint32_t g = detail::g_enabled.load(std::memory_order_relaxed);
-    while (g != 0 &&
-           !detail::g_enabled.compare_exchange_weak(g, g ^ detail::kTracingOn, std::memory_order_relaxed)) {
+    while (g != 0 && !detail::g_enabled.compare_exchange_weak(g, g ^ detail::kTracingOn, std::memory_order_relaxed)) {
     }
 }
 
@@ -113,14 +112,16 @@ Schedule parse_schedule(std::string_view text) {
         const size_t eq = item.find('=');
         const std::string_view key = item.substr(0, eq);
         int* field = key == "skip" || key == "skip_first" ? &s.skip_first
-                     : key == "wait"                     ? &s.wait
-                     : key == "warmup"                   ? &s.warmup
-                     : key == "active"                   ? &s.active
-                     : key == "repeat"                   ? &s.repeat
-                                                         : nullptr;
+                     : key == "wait"                      ? &s.wait
+                     : key == "warmup"                    ? &s.warmup
+                     : key == "active"                    ? &s.active
+                     : key == "repeat"                    ? &s.repeat
+                                                          : nullptr;
         if (field == nullptr || eq == std::string_view::npos)
-            throw ValueError(fmt::format("trace schedule: expected KEY=N with KEY one of skip, wait, warmup, active, "
-                                         "repeat, got '{}' in '{}'", item, text));
+            throw ValueError(
+                fmt::format("trace schedule: expected KEY=N with KEY one of skip, wait, warmup, active, "
+                            "repeat, got '{}' in '{}'",
+                            item, text));
         const std::string number(item.substr(eq + 1));
         size_t used = 0;
         int v = -1;
@@ -129,8 +130,8 @@ Schedule parse_schedule(std::string_view text) {
         } catch (const std::exception&) {
         }
         if (number.empty() || used != number.size() || v < 0)
-            throw ValueError(fmt::format("trace schedule: {} must be a non-negative integer, got '{}' in '{}'", key,
-                                         number, text));
+            throw ValueError(
+                fmt::format("trace schedule: {} must be a non-negative integer, got '{}' in '{}'", key, number, text));
         *field = v;
     }
     if (!(s == Schedule{}) && s.active <= 0)

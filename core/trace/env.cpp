@@ -8,11 +8,11 @@
 //   NABLA_TRACE_FORMAT=json|text|stat   NABLA_TRACE_FILE=out.json
 // The default file is nabla.trace.json (format json) or nabla.trace.txt (text: the tracer's view, then the table).
 // The SIGUSR1 handler is opt-in: installing it would change what the signal does to a process that does not trace.
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/trace/format.h"
@@ -62,9 +62,12 @@ bool start_from_env() {
     const std::string tracer = env("NABLA_TRACE");
     if (tracer.empty() || tracer == "nop") return false;
     Config c;
-    if (tracer == "function") c.tracer = Tracer::function;
-    else if (tracer == "function_graph") c.tracer = Tracer::function_graph;
-    else throw ValueError(fmt::format("NABLA_TRACE: expected nop, function or function_graph, got '{}'", tracer));
+    if (tracer == "function")
+        c.tracer = Tracer::function;
+    else if (tracer == "function_graph")
+        c.tracer = Tracer::function_graph;
+    else
+        throw ValueError(fmt::format("NABLA_TRACE: expected nop, function or function_graph, got '{}'", tracer));
     c.filter = env("NABLA_TRACE_FILTER");
     c.notrace = env("NABLA_TRACE_NOTRACE");
     c.graph_roots = env("NABLA_TRACE_GRAPH");
@@ -108,8 +111,10 @@ void write_env_trace() {
         write_json(out, s);
     } else {
         if (e.format == "text") {
-            if (s.tracer == Tracer::function) write_function(out, s);
-            else write_graph(out, s);
+            if (s.tracer == Tracer::function)
+                write_function(out, s);
+            else
+                write_graph(out, s);
             out << "\n";
         }
         write_stat(out, s);

@@ -11,12 +11,12 @@
 // shape.
 #include "core/trace/format.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <ostream>
-
-#include <fmt/format.h>
 
 namespace nabla::trace {
 
@@ -105,11 +105,11 @@ void write_function(std::ostream& out, const Session& s) {
                      [&](size_t a, size_t b) { return s.events[a].t0_ns < s.events[b].t0_ns; });
     for (size_t i : order) {
         const Event& e = s.events[i];
-        const std::string task = (e.tid < s.thread_names.size() ? s.thread_names[e.tid] : "thread") + "-" +
-                                 std::to_string(e.tid);
+        const std::string task =
+            (e.tid < s.thread_names.size() ? s.thread_names[e.tid] : "thread") + "-" + std::to_string(e.tid);
         std::string what = e.category == markers ? "tracing_mark_write: " + e.name
-                           : e.shapes.empty()        ? e.name
-                                                     : call(e);
+                           : e.shapes.empty()    ? e.name
+                                                 : call(e);
         if (e.category != markers && parent[i] >= 0) what += " <-" + s.events[static_cast<size_t>(parent[i])].name;
         out << fmt::format("{:>22}  [{:03}] .... {:5}.{:06}: {}\n", task, e.tid, e.t0_ns / 1000000000,
                            e.t0_ns / 1000 % 1000000, what);
@@ -220,7 +220,9 @@ void write_stat(std::ostream& out, const Session& s, const StatOptions& options)
     for (const Row& r : sorted) {
         const double stddev = r.calls > 1 ? std::sqrt(r.m2 / static_cast<double>(r.calls - 1)) : 0.0;
         const std::string gflops =
-            r.has_flops && r.total > 0 ? fmt::format("{:.2f}", static_cast<double>(r.flops) / static_cast<double>(r.total)) : "-";
+            r.has_flops && r.total > 0
+                ? fmt::format("{:.2f}", static_cast<double>(r.flops) / static_cast<double>(r.total))
+                : "-";
         const double pct = self_total > 0 ? 100.0 * static_cast<double>(r.self) / static_cast<double>(self_total) : 0.0;
         const std::string shapes = !options.group_by_shape ? "" : r.shapes.empty() ? "  -" : "  " + spaced(r.shapes);
         out << fmt::format("  {:<{}}  {:<10} {:>7} {:>16} {:>16} {:>6.1f}% {:>14} {:>14} {:>14} {:>9} {:>12}{}\n",

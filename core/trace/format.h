@@ -24,7 +24,7 @@ struct StatOptions {
 };
 // Calls, total, self, avg, stddev, max, GFLOP/s, memory per name (and input shapes when grouped by them).
 void write_stat(std::ostream& out, const Session& s, const StatOptions& options = {});
-void write_json(std::ostream& out, const Session& s);      // Chrome trace event format (Perfetto, chrome://tracing)
+void write_json(std::ostream& out, const Session& s);  // Chrome trace event format (Perfetto, chrome://tracing)
 // Reads a trace written by write_json back (for `nabla trace report`). Throws ValueError naming what is wrong.
 Session read_json(const std::string& text);
 

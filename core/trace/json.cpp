@@ -9,13 +9,13 @@
 // A backward scope carries "fwd_seq" in its args and is joined to the forward op that recorded it (args "seq") by
 // a flow: "s" at the op, "f" with "bp":"e" at the backward scope, id = sequence number + 1. Recorded input shapes
 // are args "shapes" ("f32[8,3,288,288],f32[16,3,3,3]").
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/trace/format.h"
@@ -31,10 +31,14 @@ std::string us(int64_t ns) {
 std::string quoted(const std::string& text) {
     std::string r = "\"";
     for (const char c : text) {
-        if (c == '"') r += "\\\"";
-        else if (c == '\\') r += "\\\\";
-        else if (static_cast<unsigned char>(c) < 0x20) r += fmt::format("\\u{:04x}", static_cast<int>(c));
-        else r += c;
+        if (c == '"')
+            r += "\\\"";
+        else if (c == '\\')
+            r += "\\\\";
+        else if (static_cast<unsigned char>(c) < 0x20)
+            r += fmt::format("\\u{:04x}", static_cast<int>(c));
+        else
+            r += c;
     }
     return r + "\"";
 }
@@ -68,16 +72,17 @@ void write_json(std::ostream& out, const Session& s) {
         tracer_name(s.tracer), s.entries, s.written, s.lost, per_thread);
     out << "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"nabla\"}}";
     for (size_t t = 0; t < s.thread_names.size(); ++t)
-        out << fmt::format(",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":{}}}}}", t,
-                           quoted(s.thread_names[t]));
+        out << fmt::format(",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":{}}}}}",
+                           t, quoted(s.thread_names[t]));
     std::map<int64_t, const Event*> forward_of;  // autograd sequence number -> the op that recorded it
     for (const Event& e : s.events)
         if (e.category == op && e.seq >= 0) forward_of[e.seq] = &e;
     for (const Event& e : s.events) {
         if (e.category == markers) {
-            out << fmt::format(",\n{{\"ph\":\"i\",\"cat\":\"marker\",\"name\":{},\"s\":\"t\",\"pid\":1,\"tid\":{},\"ts\":{},"
-                               "\"args\":{{\"depth\":{}}}}}",
-                               quoted(e.name), e.tid, us(e.t0_ns), e.depth);
+            out << fmt::format(
+                ",\n{{\"ph\":\"i\",\"cat\":\"marker\",\"name\":{},\"s\":\"t\",\"pid\":1,\"tid\":{},\"ts\":{},"
+                "\"args\":{{\"depth\":{}}}}}",
+                quoted(e.name), e.tid, us(e.t0_ns), e.depth);
             continue;
         }
         std::string args = fmt::format("\"depth\":{}", e.depth);
@@ -85,23 +90,27 @@ void write_json(std::ostream& out, const Session& s) {
         if (e.flops >= 0) args += fmt::format(",\"flops\":{}", e.flops);
         if (e.mem >= 0) args += fmt::format(",\"mem\":{},\"mem_delta\":{}", e.mem, e.mem_delta);
         if (!e.shapes.empty()) args += ",\"shapes\":" + quoted(e.shapes);
-        out << fmt::format(",\n{{\"ph\":\"X\",\"cat\":\"{}\",\"name\":{},\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":{},"
-                           "\"args\":{{{}}}}}",
-                           category_name(e.category), quoted(e.name), e.tid, us(e.t0_ns), us(e.dur_ns), args);
+        out << fmt::format(
+            ",\n{{\"ph\":\"X\",\"cat\":\"{}\",\"name\":{},\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":{},"
+            "\"args\":{{{}}}}}",
+            category_name(e.category), quoted(e.name), e.tid, us(e.t0_ns), us(e.dur_ns), args);
         if (e.mem >= 0)
-            out << fmt::format(",\n{{\"ph\":\"C\",\"name\":\"memory\",\"pid\":1,\"tid\":0,\"ts\":{},"
-                               "\"args\":{{\"allocated_bytes\":{}}}}}",
-                               us(e.t0_ns + e.dur_ns), e.mem);
+            out << fmt::format(
+                ",\n{{\"ph\":\"C\",\"name\":\"memory\",\"pid\":1,\"tid\":0,\"ts\":{},"
+                "\"args\":{{\"allocated_bytes\":{}}}}}",
+                us(e.t0_ns + e.dur_ns), e.mem);
         if (e.category == backward && e.seq >= 0) {
             auto it = forward_of.find(e.seq);
             if (it == forward_of.end()) continue;  // the forward op was filtered out or lost
             const Event& f = *it->second;
-            out << fmt::format(",\n{{\"ph\":\"s\",\"cat\":\"fwdbwd\",\"name\":\"fwdbwd\",\"id\":{},\"pid\":1,\"tid\":{},"
-                               "\"ts\":{}}}",
-                               e.seq + 1, f.tid, us(f.t0_ns));
-            out << fmt::format(",\n{{\"ph\":\"f\",\"cat\":\"fwdbwd\",\"name\":\"fwdbwd\",\"id\":{},\"pid\":1,\"tid\":{},"
-                               "\"ts\":{},\"bp\":\"e\"}}",
-                               e.seq + 1, e.tid, us(e.t0_ns));
+            out << fmt::format(
+                ",\n{{\"ph\":\"s\",\"cat\":\"fwdbwd\",\"name\":\"fwdbwd\",\"id\":{},\"pid\":1,\"tid\":{},"
+                "\"ts\":{}}}",
+                e.seq + 1, f.tid, us(f.t0_ns));
+            out << fmt::format(
+                ",\n{{\"ph\":\"f\",\"cat\":\"fwdbwd\",\"name\":\"fwdbwd\",\"id\":{},\"pid\":1,\"tid\":{},"
+                "\"ts\":{},\"bp\":\"e\"}}",
+                e.seq + 1, e.tid, us(e.t0_ns));
         }
     }
     out << "\n]}\n";

@@ -28,7 +28,7 @@ const char* short_dtype(DType t) {
 }
 
 struct ShapeCache {
-    std::string text;                                      // reused: capacity grows once
+    std::string text;                                       // reused: capacity grows once
     std::unordered_map<std::string, const char*> interned;  // text -> intern(text)
 };
 ShapeCache& cache() {

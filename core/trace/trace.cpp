@@ -107,9 +107,12 @@ bool refresh(ThreadState& s) {
     if (!s.ring) {
         s.ring = std::make_shared<Ring>();
         s.ring->tid = static_cast<uint32_t>(g.rings.size());
-        if (!s.pending_name.empty()) s.ring->name = s.pending_name;
-        else if (std::this_thread::get_id() == g.main_thread) s.ring->name = "main";
-        else s.ring->name = "thread-" + std::to_string(s.ring->tid);
+        if (!s.pending_name.empty())
+            s.ring->name = s.pending_name;
+        else if (std::this_thread::get_id() == g.main_thread)
+            s.ring->name = "main";
+        else
+            s.ring->name = "thread-" + std::to_string(s.ring->tid);
         g.rings.push_back(s.ring);
     }
     {
@@ -230,8 +233,10 @@ void end() noexcept {
 bool BackwardScope::begin(const std::string& node_name, uint64_t sequence_nr) noexcept {
     ThreadState& s = state();
     const char* name;
-    if (auto it = s.backward_names.find(node_name); it != s.backward_names.end()) name = it->second;
-    else name = s.backward_names.emplace(node_name, intern(node_name + "_backward")).first->second;
+    if (auto it = s.backward_names.find(node_name); it != s.backward_names.end())
+        name = it->second;
+    else
+        name = s.backward_names.emplace(node_name, intern(node_name + "_backward")).first->second;
     if (!detail::begin(name, backward, -1)) return false;
     s.open.back().seq = static_cast<int64_t>(sequence_nr);
     return true;
@@ -267,14 +272,14 @@ void marker(std::string_view text) {
     if (!enabled(Category::markers)) return;
     ThreadState& s = state();
     if ((s.generation != global().generation.load(std::memory_order_relaxed) || !s.ring) && !refresh(s)) return;
-    write(s, Record{clock_ns() - s.t0_ns, 0, intern(text), -1, -1, -1, 0, nullptr,
-                    static_cast<uint16_t>(s.open.size()), static_cast<uint8_t>(Category::markers)});
+    write(s, Record{clock_ns() - s.t0_ns, 0, intern(text), -1, -1, -1, 0, nullptr, static_cast<uint16_t>(s.open.size()),
+                    static_cast<uint8_t>(Category::markers)});
 }
 
 void set_thread_name(std::string_view name) {
     ThreadState& s = state();
     s.pending_name = std::string(name);  // a session started later names the ring with it
-    if (!s.ring && !refresh(s)) return;   // running: the thread is listed even if it records nothing
+    if (!s.ring && !refresh(s)) return;  // running: the thread is listed even if it records nothing
     std::lock_guard<std::mutex> lock(s.ring->mutex);
     s.ring->name = s.pending_name;
 }
@@ -287,8 +292,9 @@ void start(const Config& config) {
     NB_CHECK_VALUE(sc.skip_first >= 0 && sc.wait >= 0 && sc.warmup >= 0 && sc.active >= 0 && sc.repeat >= 0,
                    "trace::start: schedule fields must be >= 0, got skip_first=", sc.skip_first, " wait=", sc.wait,
                    " warmup=", sc.warmup, " active=", sc.active, " repeat=", sc.repeat);
-    NB_CHECK_VALUE(sc.active > 0 || sc == Schedule{}, "trace::start: a schedule needs active > 0 (skip_first=",
-                   sc.skip_first, " wait=", sc.wait, " warmup=", sc.warmup, " repeat=", sc.repeat, ")");
+    NB_CHECK_VALUE(sc.active > 0 || sc == Schedule{},
+                   "trace::start: a schedule needs active > 0 (skip_first=", sc.skip_first, " wait=", sc.wait,
+                   " warmup=", sc.warmup, " repeat=", sc.repeat, ")");
     for (const std::string* list : {&config.filter, &config.notrace, &config.graph_roots}) {
         if (list->empty()) continue;
         size_t b = 0;
@@ -344,10 +350,9 @@ Session stop() {
                                            x.category, x.seq, x.flops, x.mem, x.mem_delta});
         }
         // Records are in end order (children first); the writers want begin order, parents before children.
-        std::stable_sort(session.events.begin() + static_cast<std::ptrdiff_t>(first), session.events.end(),
-                         [](const Event& a, const Event& b) {
-                             return a.t0_ns != b.t0_ns ? a.t0_ns < b.t0_ns : a.depth < b.depth;
-                         });
+        std::stable_sort(
+            session.events.begin() + static_cast<std::ptrdiff_t>(first), session.events.end(),
+            [](const Event& a, const Event& b) { return a.t0_ns != b.t0_ns ? a.t0_ns < b.t0_ns : a.depth < b.depth; });
     }
     session.lost = session.written - session.entries;
     ++g.generation;

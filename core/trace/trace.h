@@ -65,23 +65,23 @@ struct Config {
     double thresh_us = 0;     // tracing_thresh: keep only scopes that took longer than this
     size_t buffer_kb = 8192;  // ring size per thread
     uint32_t categories = kAllCategories;
-    bool memory = false;      // sample the allocated host bytes at each scope's begin and end
-    bool shapes = false;      // op scopes record their inputs' dtypes and shapes ("f32[8,3,288,288],f32[16,3,3,3]")
-    bool tracing_on = true;   // false: the session starts with writing off (tracing_on(), SIGUSR1 turn it on)
-    Schedule schedule;        // active > 0: step boundaries drive tracing_on (torch.profiler.schedule)
+    bool memory = false;     // sample the allocated host bytes at each scope's begin and end
+    bool shapes = false;     // op scopes record their inputs' dtypes and shapes ("f32[8,3,288,288],f32[16,3,3,3]")
+    bool tracing_on = true;  // false: the session starts with writing off (tracing_on(), SIGUSR1 turn it on)
+    Schedule schedule;       // active > 0: step boundaries drive tracing_on (torch.profiler.schedule)
 };
 
 // One completed scope (or a marker), as written into a ring.
 struct Record {
-    int64_t t0_ns;      // begin, relative to start()
-    int64_t dur_ns;     // 0 for markers
-    const char* name;   // a literal or an interned string (lives until the process ends)
-    int64_t seq;        // op: the autograd sequence number it recorded; backward: the node's; -1 = none
-    int64_t flops;      // -1 = unknown
-    int64_t mem;        // allocated bytes at scope end; -1 = not sampled
-    int64_t mem_delta;  // allocated bytes at end minus at begin
+    int64_t t0_ns;       // begin, relative to start()
+    int64_t dur_ns;      // 0 for markers
+    const char* name;    // a literal or an interned string (lives until the process ends)
+    int64_t seq;         // op: the autograd sequence number it recorded; backward: the node's; -1 = none
+    int64_t flops;       // -1 = unknown
+    int64_t mem;         // allocated bytes at scope end; -1 = not sampled
+    int64_t mem_delta;   // allocated bytes at end minus at begin
     const char* shapes;  // op inputs, interned ("f32[2,3],i64[2]"); nullptr = not recorded
-    uint16_t depth;     // enclosing recorded scopes on this thread
+    uint16_t depth;      // enclosing recorded scopes on this thread
     uint8_t category;
 };
 
@@ -133,14 +133,17 @@ inline bool enabled(uint32_t category) noexcept {
 class Scope {
 public:
     Scope(uint32_t category, const char* name) noexcept {
-        if (enabled(category)) [[unlikely]] armed_ = detail::begin(name, category, -1);
+        if (enabled(category)) [[unlikely]]
+            armed_ = detail::begin(name, category, -1);
     }
     template <class FlopsFn>
     Scope(uint32_t category, const char* name, FlopsFn&& flops) noexcept {
-        if (enabled(category)) [[unlikely]] armed_ = detail::begin(name, category, static_cast<int64_t>(flops()));
+        if (enabled(category)) [[unlikely]]
+            armed_ = detail::begin(name, category, static_cast<int64_t>(flops()));
     }
     ~Scope() {
-        if (armed_) [[unlikely]] detail::end();
+        if (armed_) [[unlikely]]
+            detail::end();
     }
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
@@ -156,22 +159,25 @@ private:
 class OpScope {
 public:
     template <class... Tensors>
-        requires(std::is_same_v<Tensors, Tensor> && ...)
-    explicit OpScope(const char* name, const Tensors&... inputs) noexcept
-        : OpScope(name, [] { return int64_t{-1}; }, inputs...) {}
+    requires(std::is_same_v<Tensors, Tensor>&&...) explicit OpScope(const char* name, const Tensors&... inputs) noexcept
+        : OpScope(
+              name, [] { return int64_t{-1}; }, inputs...) {}
     template <class FlopsFn, class... Tensors>
-        requires(std::is_invocable_v<FlopsFn> && (std::is_same_v<Tensors, Tensor> && ...))
-    OpScope(const char* name, FlopsFn&& flops, const Tensors&... inputs) noexcept {
+    requires(std::is_invocable_v<FlopsFn> && (std::is_same_v<Tensors, Tensor> && ...))
+        OpScope(const char* name, FlopsFn&& flops, const Tensors&... inputs)
+    noexcept {
         if (enabled(op)) [[unlikely]] {
             const std::array<const Tensor*, sizeof...(Tensors)> p{&inputs...};
             armed_ = detail::begin_op(name, static_cast<int64_t>(flops()), p.data(), p.size());
         }
     }
     OpScope(const char* name, const std::vector<Tensor>& inputs) noexcept {
-        if (enabled(op)) [[unlikely]] armed_ = detail::begin_op_list(name, -1, inputs);
+        if (enabled(op)) [[unlikely]]
+            armed_ = detail::begin_op_list(name, -1, inputs);
     }
     ~OpScope() {
-        if (armed_) [[unlikely]] detail::end();
+        if (armed_) [[unlikely]]
+            detail::end();
     }
     OpScope(const OpScope&) = delete;
     OpScope& operator=(const OpScope&) = delete;
@@ -184,10 +190,12 @@ private:
 class BackwardScope {
 public:
     BackwardScope(const std::string& node_name, uint64_t sequence_nr) noexcept {
-        if (enabled(backward)) [[unlikely]] armed_ = begin(node_name, sequence_nr);
+        if (enabled(backward)) [[unlikely]]
+            armed_ = begin(node_name, sequence_nr);
     }
     ~BackwardScope() {
-        if (armed_) [[unlikely]] detail::end();
+        if (armed_) [[unlikely]]
+            detail::end();
     }
     BackwardScope(const BackwardScope&) = delete;
     BackwardScope& operator=(const BackwardScope&) = delete;
@@ -202,10 +210,12 @@ class ModuleScope {
 public:
     template <class PathFn>
     explicit ModuleScope(PathFn&& path) noexcept {
-        if (enabled(module)) [[unlikely]] armed_ = begin(path());
+        if (enabled(module)) [[unlikely]]
+            armed_ = begin(path());
     }
     ~ModuleScope() {
-        if (armed_) [[unlikely]] detail::end();
+        if (armed_) [[unlikely]]
+            detail::end();
     }
     ModuleScope(const ModuleScope&) = delete;
     ModuleScope& operator=(const ModuleScope&) = delete;
@@ -217,7 +227,7 @@ private:
 
 // Starts a session: clears every ring. Throws ValueError on a malformed config (an empty glob, a bad size).
 void start(const Config& config);
-Session stop();  // stops recording and returns what the rings hold; an empty nop session when not started
+Session stop();     // stops recording and returns what the rings hold; an empty nop session when not started
 bool is_running();  // a session runs (its hooks are installed), whether or not tracing_on is set
 const Config& current_config();
 
@@ -228,11 +238,11 @@ bool tracing_is_on();  // a session runs and tracing_on is set
 // Installs a SIGUSR1 handler that flips tracing_on (it only flips an atomic: async-signal-safe). Idempotent.
 void install_signal_toggle();
 
-const char* intern(std::string_view text);         // a stable copy, one per distinct text
-void marker(std::string_view text);                // trace_marker: a comment at the current depth
-void step_marker(int64_t step);                    // a step boundary ("step 12"); advances Config::schedule
+const char* intern(std::string_view text);          // a stable copy, one per distinct text
+void marker(std::string_view text);                 // trace_marker: a comment at the current depth
+void step_marker(int64_t step);                     // a step boundary ("step 12"); advances Config::schedule
 void note_sequence(uint64_t sequence_nr) noexcept;  // autograd::record: tags the innermost open op scope
-void set_thread_name(std::string_view name);       // names the calling thread in the outputs
+void set_thread_name(std::string_view name);        // names the calling thread in the outputs
 
 // ftrace's glob: "abc*" prefix, "*abc" suffix, "*abc*" substring, "a*b" prefix and suffix, else exact.
 bool glob_match(std::string_view pattern, std::string_view name);

@@ -12,7 +12,8 @@ namespace {
 
 // A k x k convolution padded by k / 2 (torch's padding=k//2 with padding_mode, as the reference writes it).
 nn::ModulePtr conv(int64_t in, int64_t out, int64_t k, bool bias, PaddingMode mode) {
-    return std::make_shared<nn::Conv2d>(in, out, k, nn::Conv2dArgs{.padding = k / 2, .bias = bias, .padding_mode = mode});
+    return std::make_shared<nn::Conv2d>(in, out, k,
+                                        nn::Conv2dArgs{.padding = k / 2, .bias = bias, .padding_mode = mode});
 }
 
 nn::ModulePtr bn(int64_t c) { return std::make_shared<nn::BatchNorm2d>(c); }
@@ -22,29 +23,32 @@ nn::ModulePtr relu_layer() { return std::make_shared<nn::ReLU>(); }
 
 ResBlock::ResBlock(int64_t c) : nn::Module("ResBlock") {
     model = register_module("model", std::make_shared<nn::Sequential>(std::vector<nn::ModulePtr>{
-                                          conv(c, c, 1, false, PaddingMode::Zeros), bn(c), relu_layer(),
-                                          conv(c, c, 3, false, PaddingMode::Reflect), bn(c)}));
+                                         conv(c, c, 1, false, PaddingMode::Zeros), bn(c), relu_layer(),
+                                         conv(c, c, 3, false, PaddingMode::Reflect), bn(c)}));
 }
 
 Tensor ResBlock::forward(const Tensor& x) { return relu(x + (*model)(x)); }
 
 PANet::PANet(PANetArgs a) : nn::Module("PANet"), args(a) {
     if (a.channels < 2 || a.channels % 2 || a.blocks < 0 || a.level < 1)
-        throw ValueError(fmt::format("PANet: needs an even channels >= 2, blocks >= 0 and level >= 1; got channels {}, "
-                                     "blocks {}, level {}", a.channels, a.blocks, a.level));
+        throw ValueError(
+            fmt::format("PANet: needs an even channels >= 2, blocks >= 0 and level >= 1; got channels {}, "
+                        "blocks {}, level {}",
+                        a.channels, a.blocks, a.level));
     const int64_t c = a.channels;
     features = register_module("features", std::make_shared<nn::Sequential>(std::vector<nn::ModulePtr>{
                                                conv(3, c, 7, false, PaddingMode::Reflect), bn(c), relu_layer(),
                                                conv(c, c, 3, false, PaddingMode::Reflect), bn(c), relu_layer()}));
     sequential = register_module("sequential", std::make_shared<nn::Sequential>());
     for (int64_t i = 0; i < a.blocks / 2; ++i) sequential->push_back(std::make_shared<ResBlock>(c));
-    attention = sequential->push_back(std::make_shared<PyramidAttention>(PyramidAttentionArgs{.level = a.level, .channel = c}));
+    attention =
+        sequential->push_back(std::make_shared<PyramidAttention>(PyramidAttentionArgs{.level = a.level, .channel = c}));
     for (int64_t i = a.blocks / 2; i < a.blocks; ++i) sequential->push_back(std::make_shared<ResBlock>(c));
-    upSample = register_module("upSample", std::make_shared<nn::Sequential>(std::vector<nn::ModulePtr>{
-                                               conv(c, 4 * c, 3, true, PaddingMode::Reflect),
-                                               std::make_shared<nn::PixelShuffle>(2),
-                                               conv(c, c, 3, true, PaddingMode::Zeros), relu_layer(),
-                                               conv(c, 3, 1, true, PaddingMode::Zeros), std::make_shared<nn::Tanh>()}));
+    upSample = register_module(
+        "upSample", std::make_shared<nn::Sequential>(std::vector<nn::ModulePtr>{
+                        conv(c, 4 * c, 3, true, PaddingMode::Reflect), std::make_shared<nn::PixelShuffle>(2),
+                        conv(c, c, 3, true, PaddingMode::Zeros), relu_layer(), conv(c, 3, 1, true, PaddingMode::Zeros),
+                        std::make_shared<nn::Tanh>()}));
 }
 
 Tensor PANet::forward(const Tensor& x) {  // x: [N, 3, h, w]

@@ -2,9 +2,10 @@
 // PyramidAttention (pyramid_attention.h): input in [−1, 1] at low resolution, output in [−1, 1] at twice the size.
 // The network is the reference's, module for module (docs/panet.md §3):
 //
-//   features    0 conv 7x7 (reflect, no bias) 1 BN 2 ReLU 3 conv 3x3 (reflect, no bias) 4 BN 5 ReLU     [N, C, h, w]
+//   features    0 conv 7x7 (reflect, no bias) 1 BN 2 ReLU 3 conv 3x3 (reflect, no bias) 4 BN 5 ReLU  [N, C, h, w]
 //   sequential  blocks/2 ResBlocks, the PyramidAttention (at index blocks/2), blocks − blocks/2 ResBlocks
-//   upSample    0 conv 3x3 C→4C (reflect) 1 PixelShuffle(2) 2 conv 3x3 (zeros) 3 ReLU 4 conv 1x1 C→3 5 Tanh   [N, 3, 2h, 2w]
+//   upSample    0 conv 3x3 C→4C (reflect) 1 PixelShuffle(2) 2 conv 3x3 (zeros) 3 ReLU 4 conv 1x1 C→3
+//               5 Tanh                                                                              [N, 3, 2h, 2w]
 //   forward     upSample(features(x) + sequential(features(x)))
 // ResBlock: relu(x + model(x)) with model = 0 conv 1x1 (no bias) 1 BN 2 ReLU 3 conv 3x3 (reflect, no bias) 4 BN.
 // State-dict keys: features.0.weight, features.1.running_mean, sequential.0.model.3.weight,

@@ -2,12 +2,12 @@
 // matching and pasting (see the header; math in docs/panet.md §1).
 #include "models/panet/pyramid_attention.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
 
-#include "ops/factory.h"
+#include <cmath>
+
 #include "core/storage.h"
+#include "ops/factory.h"
 #include "ops/ops.h"
 
 namespace nabla::models {
@@ -20,8 +20,8 @@ std::shared_ptr<nn::Sequential> conv1x1_prelu(int64_t in, int64_t out) {  // the
 
 // The score matrix S and the attention A, [L, H, W] each per sample, are the block's largest temporaries: one sample's
 // at a time in the Direct form without autograd, the whole batch's when the tape keeps them or in the Gemm form. An
-// input whose pair would not fit in the host's memory is refused with the numbers (a 320x320 input has 102,400 positions and
-// about 301,000 patches: 247 GB of float32 scores and attention) instead of failing inside the allocator.
+// input whose pair would not fit in the host's memory is refused with the numbers (a 320x320 input has 102,400
+// positions and about 301,000 patches: 247 GB of float32 scores and attention) instead of failing inside the allocator.
 // L: the patches of every scale, one per pixel of x_s (interpolate's output side is floor(in * s) in double).
 int64_t pyramid_patches(int64_t h, int64_t w, int64_t level) {
     int64_t total = 0;
@@ -43,7 +43,8 @@ void check_scores_fit(const Tensor& x, int64_t patches, bool whole_batch) {
     throw ValueError(fmt::format(
         "PyramidAttention: input {} has {} positions and {} patches; its scores and attention (2 x {} sample(s) x {} x "
         "{} x {} bytes) need {:.1f} GB, more than this machine's {:.1f} GB of memory: use a smaller input or upscale "
-        "in tiles", shape_str(x.shape()), x.size(2) * x.size(3), patches, samples, patches, x.size(2) * x.size(3),
+        "in tiles",
+        shape_str(x.shape()), x.size(2) * x.size(3), patches, samples, patches, x.size(2) * x.size(3),
         element_size(x.dtype()), bytes / 1e9, memory / 1e9));
 }
 
@@ -52,9 +53,10 @@ void check_scores_fit(const Tensor& x, int64_t patches, bool whole_batch) {
 PyramidAttention::PyramidAttention(PyramidAttentionArgs a) : nn::Module("PyramidAttention"), args(a) {
     if (a.level < 1 || a.level > 10 || a.channel < 1 || a.reduction < 1 || a.channel % a.reduction != 0 ||
         a.ksize < 1 || a.ksize % 2 == 0)
-        throw ValueError(fmt::format("PyramidAttention: needs 1 <= level <= 10, channel divisible by reduction and an "
-                                     "odd ksize; got level {}, channel {}, reduction {}, ksize {}",
-                                     a.level, a.channel, a.reduction, a.ksize));
+        throw ValueError(
+            fmt::format("PyramidAttention: needs 1 <= level <= 10, channel divisible by reduction and an "
+                        "odd ksize; got level {}, channel {}, reduction {}, ksize {}",
+                        a.level, a.channel, a.reduction, a.ksize));
     escape_NaN = register_buffer("escape_NaN", full({1}, 1e-4));
     conv_match_L_base = register_module("conv_match_L_base", conv1x1_prelu(a.channel, a.channel / a.reduction));
     conv_match = register_module("conv_match", conv1x1_prelu(a.channel, a.channel / a.reduction));
@@ -69,7 +71,8 @@ Tensor PyramidAttention::attention(const Tensor& scaled_scores) const {
 
 Tensor PyramidAttention::forward(const Tensor& x, Form form_) {  // x: [N, C, H, W]
     if (x.dim() != 4 || x.size(1) != args.channel)
-        throw ShapeError(fmt::format("PyramidAttention: expects [N, {}, H, W], got {}", args.channel, shape_str(x.shape())));
+        throw ShapeError(
+            fmt::format("PyramidAttention: expects [N, {}, H, W], got {}", args.channel, shape_str(x.shape())));
     const int64_t n = x.size(0), h = x.size(2), w = x.size(3), k = args.ksize, pad = k / 2;
     const int64_t cm = args.channel / args.reduction, c = args.channel;
     const UnfoldOptions patches{.kernel_size = k, .padding = pad};
@@ -83,7 +86,8 @@ Tensor PyramidAttention::forward(const Tensor& x, Form form_) {  // x: [N, C, H,
             const double s = 1.0 - static_cast<double>(i) / 10.0;
             const Tensor xs = i == 0 ? x
                                      : interpolate(x, {.scale_factor = std::array<double, 2>{s, s},
-                                                       .mode = InterpolateMode::Bicubic, .align_corners = true,
+                                                       .mode = InterpolateMode::Bicubic,
+                                                       .align_corners = true,
                                                        .recompute_scale_factor = true});
             key_cols.push_back(unfold((*conv_match)(xs), patches));
             value_cols.push_back(unfold((*conv_assembly)(xs), patches));
@@ -97,14 +101,14 @@ Tensor PyramidAttention::forward(const Tensor& x, Form form_) {  // x: [N, C, H,
     const Tensor norms = sqrt(maximum(sum(keys * keys, {1}, true), floor2));  // [N, 1, L]
     // softmax_scale is folded into the keys: conv(q, scale·K̂) = scale·S without an [L, H, W] temporary per image.
     const Tensor scaled_keys = keys / (norms / args.softmax_scale);
-    keys = Tensor();  // (autograd keeps what it needs)
-    const Tensor q = (*conv_match_L_base)(x);                                  // [N, Cm, H, W]
+    keys = Tensor();                           // (autograd keeps what it needs)
+    const Tensor q = (*conv_match_L_base)(x);  // [N, Cm, H, W]
 
     Tensor pasted;  // [N, C, H, W]
     if (form_ == Form::Gemm) {
-        const Tensor q_cols = unfold(q, patches);                                        // [N, Cm*k*k, H*W]
-        const Tensor a = attention(bmm(scaled_keys.transpose(1, 2), q_cols));              // [N, L, H*W]
-        pasted = fold(bmm(values, a), {h, w}, patches);                                  // [N, C, H, W]
+        const Tensor q_cols = unfold(q, patches);                              // [N, Cm*k*k, H*W]
+        const Tensor a = attention(bmm(scaled_keys.transpose(1, 2), q_cols));  // [N, L, H*W]
+        pasted = fold(bmm(values, a), {h, w}, patches);                        // [N, C, H, W]
     } else {
         std::vector<Tensor> per_sample;
         for (int64_t i = 0; i < n; ++i) {

@@ -26,13 +26,13 @@
 namespace nabla::models {
 
 struct PyramidAttentionArgs {
-    int64_t level = 4;            // scales 1, 0.9, ..., 1 - (level - 1) / 10
-    double res_scale = 1;         // the weight of the skip x
+    int64_t level = 4;     // scales 1, 0.9, ..., 1 - (level - 1) / 10
+    double res_scale = 1;  // the weight of the skip x
     int64_t channel = 64;
-    int64_t reduction = 2;        // queries and keys have channel / reduction channels
-    int64_t ksize = 3;            // patch size (stride 1; the reference's only tested setting)
+    int64_t reduction = 2;  // queries and keys have channel / reduction channels
+    int64_t ksize = 3;      // patch size (stride 1; the reference's only tested setting)
     double softmax_scale = 10;
-    bool average = true;          // false: hard attention on the best patch (no gradient through the choice)
+    bool average = true;  // false: hard attention on the best patch (no gradient through the choice)
 };
 
 class PyramidAttention : public nn::Module {

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <numbers>
 
-#include "ops/factory.h"
 #include "ops/elementwise.h"
+#include "ops/factory.h"
 #include "ops/indexing.h"
 #include "ops/reduce.h"
 

@@ -20,8 +20,8 @@
 #endif
 
 #include "autograd/grad_mode.h"
-#include "ops/factory.h"
 #include "core/trace/trace.h"
+#include "ops/factory.h"
 
 namespace nabla::data {
 namespace {

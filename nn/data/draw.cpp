@@ -6,10 +6,10 @@
 #include <cctype>
 #include <cmath>
 
-#include "ops/factory.h"
 #include "nn/data/canvas.h"
 #include "nn/data/image.h"
 #include "ops/elementwise.h"
+#include "ops/factory.h"
 #include "ops/indexing.h"
 #include "ops/reduce.h"
 

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "ops/factory.h"
 #include "nn/data/image.h"
 #include "ops/elementwise.h"
+#include "ops/factory.h"
 #include "ops/indexing.h"
 
 namespace nabla::data {

@@ -19,8 +19,8 @@
 #include <memory>
 #include <string_view>
 
-#include "ops/factory.h"
 #include "ops/elementwise.h"
+#include "ops/factory.h"
 
 namespace nabla::data {
 namespace {
@@ -29,16 +29,11 @@ constexpr int64_t kMaxPixels = int64_t{1} << 28;  // 16384 x 16384: more is a co
 
 int requested_channels(ImageMode mode) {
     switch (mode) {
-        case ImageMode::Unchanged:
-            return 0;
-        case ImageMode::Gray:
-            return 1;
-        case ImageMode::GrayAlpha:
-            return 2;
-        case ImageMode::RGB:
-            return 3;
-        case ImageMode::RGBA:
-            return 4;
+        case ImageMode::Unchanged: return 0;
+        case ImageMode::Gray: return 1;
+        case ImageMode::GrayAlpha: return 2;
+        case ImageMode::RGB: return 3;
+        case ImageMode::RGBA: return 4;
     }
     return 0;
 }

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "ops/factory.h"
 #include "nn/data/functional.h"
+#include "ops/factory.h"
 #include "ops/interpolate.h"
 
 namespace nabla::data {
@@ -88,12 +88,9 @@ void aa_resize_planes(const T* x, T* y, int64_t planes, int64_t h, int64_t w, in
 
 InterpolateMode interpolate_mode(Interpolation mode) {
     switch (mode) {
-        case Interpolation::Nearest:
-            return InterpolateMode::Nearest;
-        case Interpolation::Bilinear:
-            return InterpolateMode::Bilinear;
-        case Interpolation::Bicubic:
-            return InterpolateMode::Bicubic;
+        case Interpolation::Nearest: return InterpolateMode::Nearest;
+        case Interpolation::Bilinear: return InterpolateMode::Bilinear;
+        case Interpolation::Bicubic: return InterpolateMode::Bicubic;
     }
     return InterpolateMode::Nearest;
 }

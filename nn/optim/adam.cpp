@@ -2,9 +2,9 @@
 // state (step, exp_avg, exp_avg_sq, max_exp_avg_sq) and the step through the fused kernel.
 #include "nn/optim/adam.h"
 
-#include "ops/optim.h"
-#include "ops/factory.h"
 #include "core/trace/trace.h"
+#include "ops/factory.h"
+#include "ops/optim.h"
 
 namespace nabla::optim {
 namespace {

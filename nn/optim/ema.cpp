@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
-#include "ops/optim.h"
-#include "ops/format.h"
 #include "nn/optim/state_io.h"
+#include "ops/format.h"
+#include "ops/optim.h"
 
 namespace nabla::optim {
 namespace {

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <limits>
 
-#include "ops/format.h"
 #include "nn/optim/lr_scheduler.h"
+#include "ops/format.h"
 
 namespace nabla::optim {
 

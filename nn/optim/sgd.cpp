@@ -1,9 +1,9 @@
 // nn/optim/sgd.cpp — SGD (torch/optim/sgd.py): group defaults and checks, and the step through the fused kernel.
 #include "nn/optim/sgd.h"
 
-#include "ops/optim.h"
-#include "ops/factory.h"
 #include "core/trace/trace.h"
+#include "ops/factory.h"
+#include "ops/optim.h"
 
 namespace nabla::optim {
 

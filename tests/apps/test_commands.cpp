@@ -12,7 +12,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 // Runs `nabla ARGS...` in-process (main.cpp's command set).
 void run(std::vector<std::string> args) {
     CLI::App app{"nabla"};
@@ -66,8 +65,8 @@ TEST_CASE("nabla forward: a wrong weights file or input names the file and the p
                             Catch::Contains("enc1.conv.weight: file [8, 3, 3, 3] vs model [16, 3, 3, 3]"));
     REQUIRE_THROWS_WITH(run({"forward", "nosuchnet", "--input", dir.file("x.safetensors"), "--output", dir.file("y")}),
                         Catch::Contains("unknown model 'nosuchnet'") && Catch::Contains("tinyseg"));
-    REQUIRE_THROWS_WITH(run({"forward", "tinyseg", "--set", "depth=3", "--input", dir.file("x.safetensors"),
-                             "--output", dir.file("y")}),
+    REQUIRE_THROWS_WITH(run({"forward", "tinyseg", "--set", "depth=3", "--input", dir.file("x.safetensors"), "--output",
+                             dir.file("y")}),
                         Catch::Contains("--set depth") && Catch::Contains("no such argument"));
 }
 
@@ -86,9 +85,9 @@ TEST_CASE("nabla train MODEL --help explains every option with its default", "[c
     nabla::apps::add_task_commands(app);
     auto* train = app.get_subcommand("train")->get_subcommand("tinyseg");
     const std::string help = train->help();
-    for (const char* option : {"--data", "--val", "--size", "--crop", "--lr", "--epochs", "--batch", "--workers",
-                               "--seed", "--threads", "--device", "--resume", "--save-every", "--sample-every",
-                               "--val-every", "--max-steps", "--output"}) {
+    for (const char* option :
+         {"--data", "--val", "--size", "--crop", "--lr", "--epochs", "--batch", "--workers", "--seed", "--threads",
+          "--device", "--resume", "--save-every", "--sample-every", "--val-every", "--max-steps", "--output"}) {
         INFO(option);
         REQUIRE_THAT(help, Catch::Contains(option));
     }

@@ -14,7 +14,6 @@ using namespace nabla::apps;
 
 namespace {
 
-
 // images/ and masks/ in the directory.
 void make_dirs(const TempDir& d) {
     fs::create_directories(d.path / "images");

@@ -9,10 +9,10 @@
 #include "apps/super_resolution.h"
 #include "apps/super_resolution_data.h"
 #include "models/panet/panet.h"
-#include "nn/metrics.h"
-#include "nn/safetensors.h"
 #include "nn/data/functional.h"
 #include "nn/data/image.h"
+#include "nn/metrics.h"
+#include "nn/safetensors.h"
 #include "nn/upsampling.h"
 #include "support/support.h"
 
@@ -51,14 +51,15 @@ TEST_CASE("super-resolution: crops, and unreadable or small images skipped", "[s
 TEST_CASE("super-resolution: tiled upscaling equals whole-image upscaling for a local model", "[sr]") {
     nn::Upsample up({.scale_factor = 2.0, .mode = InterpolateMode::Nearest});
     Generator g(3);
-    for (auto [h, w, tile, overlap, batch] :
-         std::vector<std::array<int64_t, 5>>{{37, 23, 16, 4, 4}, {37, 23, 16, 4, 1}, {16, 16, 16, 4, 3}, {9, 30, 8, 0, 2}}) {
+    for (auto [h, w, tile, overlap, batch] : std::vector<std::array<int64_t, 5>>{
+             {37, 23, 16, 4, 4}, {37, 23, 16, 4, 1}, {16, 16, 16, 4, 3}, {9, 30, 8, 0, 2}}) {
         INFO(h << "x" << w << " tile " << tile << " overlap " << overlap << " batch " << batch);
         const Tensor lr = rand({3, h, w}, {}, &g);
         const Tensor whole = up(lr.unsqueeze(0)).squeeze(0);
         REQUIRE_THAT(upscale_tiled(up, lr, {tile, overlap, batch}), ClosesTo(whole, 1e-6, 0));
     }
-    REQUIRE_THROWS_WITH(upscale_tiled(up, zeros({3, 9, 9}), {8, 8, 1}), Catch::Contains("got tile 8, overlap 8, batch 1"));
+    REQUIRE_THROWS_WITH(upscale_tiled(up, zeros({3, 9, 9}), {8, 8, 1}),
+                        Catch::Contains("got tile 8, overlap 8, batch 1"));
     REQUIRE_THROWS_WITH(upscale_tiled(up, zeros({1, 3, 9, 9})), Catch::Contains("[1, 3, 9, 9]"));
 }
 
@@ -114,7 +115,9 @@ TEST_CASE("super-resolution: eval panet scores the held-out images next to bicub
     REQUIRE(std::isfinite(r.psnr));
     REQUIRE(r.psnr != Approx(r.psnr_bicubic));  // an untrained model is not bicubic
     const Tensor picture = data::read_image(out.file("pictures/d_compare.png"), data::ImageMode::RGB);
-    REQUIRE(picture.size(1) == 36 + 4);           // one row with save_image's 2-pixel padding
+    REQUIRE(picture.size(1) == 36 + 4);          // one row with save_image's 2-pixel padding
     REQUIRE(picture.size(2) == 3 * 42 + 4 * 2);  // bicubic | PANet | truth
-    REQUIRE(evaluate_panet(set, out.file("w.safetensors"), d.path.string(), SRSplit::All, "maxpool", {.tile = 12}).images == 4);
+    REQUIRE(
+        evaluate_panet(set, out.file("w.safetensors"), d.path.string(), SRSplit::All, "maxpool", {.tile = 12}).images ==
+        4);
 }

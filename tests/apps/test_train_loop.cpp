@@ -11,17 +11,16 @@
 #include "apps/segmentation_data.h"
 #include "apps/train_loop.h"
 #include "models/tinyseg/tinyseg.h"
+#include "nn/checkpoint.h"
 #include "nn/optim/adam.h"
 #include "nn/optim/ema.h"
 #include "nn/optim/lr_scheduler.h"
-#include "nn/checkpoint.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;
 using namespace nabla::apps;
 
 namespace {
-
 
 // 3 epochs of 3 batches of 4 tiny pairs; validation on 4 held-out pairs.
 SegmentationTrainOptions small_run(const TempDir& dir, const std::string& name, int workers) {
@@ -89,7 +88,8 @@ TEST_CASE("train: k steps, checkpoint, resume, N-k steps equal N steps straight,
     }
 }
 
-TEST_CASE("train: the run directory holds checkpoints, the CSV log, its plot and samples; the loss falls", "[train_loop]") {
+TEST_CASE("train: the run directory holds checkpoints, the CSV log, its plot and samples; the loss falls",
+          "[train_loop]") {
     TempDir dir;
     auto o = small_run(dir, "run", 0);
     o.train.epochs = 4;
@@ -109,7 +109,8 @@ TEST_CASE("train: the run directory holds checkpoints, the CSV log, its plot and
 
     SECTION("a second run into the same --output is refused unless resumed or --exist-ok") {
         auto again = small_run(dir, "run", 0);
-        REQUIRE_THROWS_WITH(train_segmentation(again), Catch::Contains("already holds a run") && Catch::Contains("--resume"));
+        REQUIRE_THROWS_WITH(train_segmentation(again),
+                            Catch::Contains("already holds a run") && Catch::Contains("--resume"));
     }
 }
 
@@ -194,7 +195,8 @@ TEST_CASE("CsvLog: header from the first row, appends, truncation on resume, err
     REQUIRE(t.columns == std::vector<std::string>{"epoch", "train/loss", "val/maxf"});
     REQUIRE(t.column("train/loss") == std::vector<double>{0.5, 0.125, 0.0625});
     REQUIRE(std::isnan(t.column("val/maxf")[1]));
-    REQUIRE_THROWS_WITH(log.append({{"epoch", 4}, {"lr", 0.1}}), Catch::Contains("results.csv") && Catch::Contains("'lr'"));
+    REQUIRE_THROWS_WITH(log.append({{"epoch", 4}, {"lr", 0.1}}),
+                        Catch::Contains("results.csv") && Catch::Contains("'lr'"));
     log.truncate_from("epoch", 2);
     REQUIRE(log.read().column("epoch") == std::vector<double>{1});
 }

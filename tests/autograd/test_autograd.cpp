@@ -16,7 +16,8 @@ TEST_CASE("autograd: a tensor used twice gets both contributions; broadcast grad
     Tensor b = t64({10, 20}, {1, 2}).requires_grad_();
     Tensor y = (a * b + a).sum();
     y.backward();
-    REQUIRE_THAT(a.grad(), ClosesTo(t64({32, 32, 32}, {3, 1})));  // sum_j b_j = 30, plus 1 per column of the broadcast a
+    REQUIRE_THAT(a.grad(),
+                 ClosesTo(t64({32, 32, 32}, {3, 1})));  // sum_j b_j = 30, plus 1 per column of the broadcast a
     REQUIRE_THAT(b.grad(), ClosesTo(t64({6, 6}, {1, 2})));
 }
 
@@ -37,7 +38,8 @@ TEST_CASE("autograd: modifying a saved tensor in place is an error at backward",
         NoGradGuard ng;
         y.mul_(2.0);
     }
-    REQUIRE_THROWS_WITH(y.sum().backward(), Catch::Contains("modified by an in-place operation") && Catch::Contains("exp"));
+    REQUIRE_THROWS_WITH(y.sum().backward(),
+                        Catch::Contains("modified by an in-place operation") && Catch::Contains("exp"));
 }
 
 TEST_CASE("autograd: NoGradGuard and detach stop the tape", "[autograd]") {

@@ -64,7 +64,7 @@ TEST_CASE("autograd edge: retain_graph over two backward calls accumulates; with
 TEST_CASE("autograd edge: backward through views of views", "[autograd][edge]") {
     auto g = [](const std::vector<Tensor>& in) {
         Tensor v = in[0].view({2, 3, 4}).permute({2, 0, 1}).slice(0, 1, 4, 2).select(-1, -1);  // [2, 2]
-        Tensor w = in[0].t().unsqueeze(0).expand({3, -1, -1}).narrow(2, 1, 2).flatten(0, 1);     // [18, 2]
+        Tensor w = in[0].t().unsqueeze(0).expand({3, -1, -1}).narrow(2, 1, 2).flatten(0, 1);   // [18, 2]
         return v.reshape({4}).unsqueeze(1) * w.sum({0}, true).squeeze(0).slice(0, 0, 2).sum();
     };
     REQUIRE(gradcheck(g, {randn({6, 4}, {.dtype = kFloat64, .requires_grad = true})}));
@@ -179,8 +179,8 @@ TEST_CASE("autograd edge: gradients of 0-dim and empty tensors", "[autograd][edg
     REQUIRE(s.grad().item<double>() == 4.0);
     s.backward();  // backward of a leaf seeds its own gradient
     REQUIRE(s.grad().item<double>() == 5.0);
-    REQUIRE(gradcheck([](const std::vector<Tensor>& in) { return in[0].unsqueeze(0).expand({3}) * in[0].view({1}); },
-                      {s}));
+    REQUIRE(
+        gradcheck([](const std::vector<Tensor>& in) { return in[0].unsqueeze(0).expand({3}) * in[0].view({1}); }, {s}));
     Tensor e = zeros({0, 3}, {.dtype = kFloat64, .requires_grad = true});
     Tensor m = mean(e, {0});  // [nan, nan, nan]
     m.sum().backward();
@@ -239,5 +239,5 @@ TEST_CASE("autograd edge: gradcheck with constant, undefined and unused inputs",
     REQUIRE_THROWS_AS(gradcheck(untracked, {x}), GradcheckError);
     auto doubled = [](const std::vector<Tensor>& in) { return in[0] * 2.0; };
     REQUIRE_THROWS_AS(gradcheck(doubled, {x.to(kFloat32)}), ValueError);  // gradcheck needs float64
-    REQUIRE_FALSE(x.grad().defined());  // gradcheck works on private copies
+    REQUIRE_FALSE(x.grad().defined());                                    // gradcheck works on private copies
 }

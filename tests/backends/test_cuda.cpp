@@ -1,11 +1,12 @@
-// tests/backends/test_cuda.cpp — the CUDA backend against the reference kernels. Without a device (as in CI) the
-// parity checks are skipped with a message, and what is checked instead is that using the device fails clearly.
+// tests/backends/test_cuda.cpp — the CUDA backend's kernels against the same ops on the host (the cpu backend).
+// Without a device (as in CI) the parity checks are skipped with a message, and what is checked instead is that
+// using the device fails clearly.
 #include "support/support.h"
 
 #ifdef NABLA_WITH_CUDA
 #include "backends/cuda/cuda_backend.h"
 
-TEST_CASE("cuda: elementwise ops and matmul equal the reference kernels", "[backends][cuda]") {
+TEST_CASE("cuda: elementwise ops and matmul equal the host kernels", "[backends][cuda]") {
     if (cuda_device_count() == 0) {
         WARN("no CUDA device (" << cuda_unavailable_reason() << "): cuda parity tests skipped");
         REQUIRE_THROWS_WITH(zeros({2}, {.device = kCUDA}), Catch::Contains("no CUDA device"));

@@ -15,7 +15,7 @@ TEST_CASE("fast_math: exp_f32 is within a few ulp of std::exp over the float ran
     REQUIRE(worst < 5e-7);  // 4 ulp of float is 4.8e-7
     REQUIRE(exp_f32(0.0f) == 1.0f);
     REQUIRE(std::isnan(exp_f32(std::numeric_limits<float>::quiet_NaN())));
-    REQUIRE(exp_f32(-1000.0f) < 1e-37f);   // clamped, not garbage
+    REQUIRE(exp_f32(-1000.0f) < 1e-37f);  // clamped, not garbage
     REQUIRE(std::isfinite(exp_f32(1000.0f)));
 }
 

@@ -6,8 +6,8 @@
 
 TEST_CASE("StridedIndexer: offsets equal the reference walk for permuted, sliced and broadcast tensors", "[backends]") {
     Tensor base = zeros({4, 5, 6});
-    Tensor a = base.permute({2, 0, 1}).slice(1, 1, 4);      // [6, 3, 5], non-contiguous
-    Tensor b = zeros({1, 3, 1}).expand({6, 3, 5});           // broadcast: stride 0 dims
+    Tensor a = base.permute({2, 0, 1}).slice(1, 1, 4);  // [6, 3, 5], non-contiguous
+    Tensor b = zeros({1, 3, 1}).expand({6, 3, 5});      // broadcast: stride 0 dims
     StridedIndexer<2> ix;
     ix.ndim = static_cast<int>(a.dim());
     for (int d = 0; d < ix.ndim; ++d) {

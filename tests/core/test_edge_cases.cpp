@@ -40,7 +40,7 @@ TEST_CASE("edge: linspace with 0 and 1 steps, arange with negative and fractiona
 
 TEST_CASE("edge: a 0-dim tensor has no dim to index, slice or size", "[core][edge]") {
     Tensor s = scalar_tensor(2.0);
-    REQUIRE_THROWS_AS(s.size(0), IndexError);    // Dimension specified as 0 but tensor has no dimensions
+    REQUIRE_THROWS_AS(s.size(0), IndexError);  // Dimension specified as 0 but tensor has no dimensions
     REQUIRE_THROWS_AS(s.stride(-1), IndexError);
     REQUIRE_THROWS_AS(s.select(0, 0), IndexError);  // select() cannot be applied to a 0-dim tensor
     REQUIRE_THROWS_AS(s.narrow(0, 0, 1), IndexError);
@@ -93,7 +93,7 @@ TEST_CASE("edge: empty tensors through views, broadcasting and reductions", "[co
     REQUIRE(ones({1}).expand({0}).numel() == 0);
     REQUIRE_THROWS_AS(e + ones({2, 3}), ShapeError);
 
-    REQUIRE(e.sum().item<double>() == 0.0);  // torch: tensor(0.)
+    REQUIRE(e.sum().item<double>() == 0.0);        // torch: tensor(0.)
     REQUIRE(std::isnan(e.mean().item<double>()));  // torch: tensor(nan)
     REQUIRE_THAT(e.mean({0}), ClosesTo(t64({NAN, NAN, NAN})));
     REQUIRE_THAT(e.sum({0}), ClosesTo(t64({0, 0, 0})));
@@ -158,9 +158,9 @@ TEST_CASE("edge: view of non-contiguous tensors follows computeStride; reshape c
     REQUIRE(e.reshape({12}).is_contiguous());
     Tensor u = s.unsqueeze(1);  // [2, 1, 3, 2] strides [12, 12, 4, 2]: size-1 dims never stop a view
     REQUIRE(u.view({6, 2}).strides() == Shape{4, 2});
-    Tensor w = x.transpose(0, 1).unsqueeze(0);  // [1, 3, 2, 4] strides [12, 4, 12, 1]
+    Tensor w = x.transpose(0, 1).unsqueeze(0);                      // [1, 3, 2, 4] strides [12, 4, 12, 1]
     REQUIRE(w.view({3, 2, 4, 1}).strides() == Shape{4, 12, 1, 1});  // torch's strides, size-1 dims included
-    REQUIRE_THROWS_AS(x.view({-2, -12}), ShapeError);  // torch: invalid shape dimension -2
+    REQUIRE_THROWS_AS(x.view({-2, -12}), ShapeError);               // torch: invalid shape dimension -2
     REQUIRE_THROWS_AS(x.view({5, -1}), ShapeError);
     REQUIRE_THROWS_AS(x.view({-1, -1}), ShapeError);
 }
@@ -190,16 +190,16 @@ TEST_CASE("edge: promotion of tensors, 0-dim tensors and numbers as torch.result
     REQUIRE((u8 + i).dtype() == kInt64);
     REQUIRE((i + f).dtype() == kFloat32);
     REQUIRE((f + d).dtype() == kFloat64);
-    REQUIRE((i + 2.5).dtype() == kFloat32);    // a non-integral number next to an integer tensor: float32
-    REQUIRE((i + 2.0).dtype() == kInt64);      // an integral number keeps the tensor's dtype
-    REQUIRE((b + 1.0).dtype() == kInt64);      // torch: tensor([True]) + 1 == tensor([2])
+    REQUIRE((i + 2.5).dtype() == kFloat32);  // a non-integral number next to an integer tensor: float32
+    REQUIRE((i + 2.0).dtype() == kInt64);    // an integral number keeps the tensor's dtype
+    REQUIRE((b + 1.0).dtype() == kInt64);    // torch: tensor([True]) + 1 == tensor([2])
     REQUIRE_THAT(b + 1.0, ClosesTo(t64({2, 1})));
     REQUIRE((f + 1e300).dtype() == kFloat32);
     // A 0-dim tensor does not promote a dimensioned tensor of the same category (torch.result_type).
     Tensor d0 = scalar_tensor(1.0, {.dtype = kFloat64});
     REQUIRE((f + d0).dtype() == kFloat32);
     REQUIRE((d0 + f).dtype() == kFloat32);
-    REQUIRE((i + d0).dtype() == kFloat64);       // a higher category does promote
+    REQUIRE((i + d0).dtype() == kFloat64);  // a higher category does promote
     REQUIRE((u8 + scalar_tensor(1, {.dtype = kInt64})).dtype() == kUInt8);
     REQUIRE((b + scalar_tensor(1, {.dtype = kInt64})).dtype() == kInt64);
     REQUIRE((d0 + scalar_tensor(1.0)).dtype() == kFloat64);  // two 0-dim tensors promote as usual
@@ -263,7 +263,10 @@ TEST_CASE("edge: dtype conversions truncate toward zero and wrap into uint8 as P
     // torch.tensor([-1.0, 300.0, 2.7, -2.7]).to(torch.uint8) == [255, 44, 2, 254]
     Tensor u = t32({-1.0f, 300.0f, 2.7f, -2.7f}).to(kUInt8);
     REQUIRE_THAT(u, ClosesTo(t64({255, 44, 2, 254})));
-    REQUIRE_THAT(with_kernels(Kernels::reference, [] { return t64({-1.0, 300.0, 2.7, -2.7}).to(kUInt8); }),
+    REQUIRE_THAT(with_kernels(Kernels::reference,
+                              [] {
+                                  return t64({-1.0, 300.0, 2.7, -2.7}).to(kUInt8);
+                              }),
                  ClosesTo(t64({255, 44, 2, 254})));
     REQUIRE_THAT(t32({0.5f, 0.0f, NAN}).to(kBool), ClosesTo(t64({1, 0, 1})));
     REQUIRE_THAT(t64({1.25, -3}).to(kFloat32).to(kFloat64), ClosesTo(t64({1.25, -3}), 0, 0));

@@ -40,7 +40,8 @@ TEST_CASE("tensor: broadcasting and dtype promotion", "[core]") {
     REQUIRE((i + f.to(kFloat64)).dtype() == kFloat64);
     REQUIRE(div(i, i + 1).dtype() == kFloat32);
     REQUIRE(gt(i, 0.5).dtype() == kBool);
-    REQUIRE_THROWS_WITH(t64({1, 2, 3}) + t64({1, 2}), Catch::Contains("add") && Catch::Contains("[3]") && Catch::Contains("[2]"));
+    REQUIRE_THROWS_WITH(t64({1, 2, 3}) + t64({1, 2}),
+                        Catch::Contains("add") && Catch::Contains("[3]") && Catch::Contains("[2]"));
 }
 
 TEST_CASE("tensor: in-place ops bump the version and refuse tensors that require grad", "[core]") {

@@ -4,11 +4,10 @@
 // entries and lost counts read back).
 // No timing assertions.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "core/trace/format.h"
 #include "nn/conv.h"
@@ -83,7 +82,7 @@ TEST_CASE("trace: filters, notrace, graph roots, depth and threshold select scop
     CHECK(traced({.filter = "conv*,add", .notrace = "add"}) == Names{"conv2d@0"});  // notrace wins
     CHECK(traced({.filter = "*,!o*"}) == Names{"conv2d@0", "add@1", "relu@0", "mul@0"});
     CHECK(traced({.graph_roots = "outer"}) == Names{"outer@0", "conv2d@1", "add@2", "relu@1"});
-    CHECK(traced({.graph_roots = "conv*"}) == Names{"conv2d@0", "add@1"});  // depth counts from the root
+    CHECK(traced({.graph_roots = "conv*"}) == Names{"conv2d@0", "add@1"});            // depth counts from the root
     CHECK(traced({.tracer = Tracer::function, .graph_roots = "outer"}).size() == 6);  // roots: function_graph only
     CHECK(traced({.max_depth = 1}) == Names{"outer@0", "other@0"});
     CHECK(traced({.max_depth = 2}) == Names{"outer@0", "conv2d@1", "relu@1", "other@0", "mul@1"});
@@ -124,7 +123,7 @@ TEST_CASE("trace: the rings overwrite the oldest records and count them", "[trac
     for (uint64_t l : s.thread_lost) lost += l;
     CHECK(lost == s.lost);
     CHECK(s.events.back().name == "load_batch");  // the worker's ring comes second
-    CHECK(s.events[capacity - 1].name == "s99");   // the newest records are kept
+    CHECK(s.events[capacity - 1].name == "s99");  // the newest records are kept
     CHECK(s.events[0].name == "s" + std::to_string(100 - capacity));
     std::ostringstream graph, json;
     trace::write_graph(graph, s);
@@ -163,8 +162,8 @@ TEST_CASE("trace: module scopes are named by their state-dict paths", "[trace]")
     std::map<std::string, uint16_t> depth;
     for (const auto& e : s.events)
         if (e.category == trace::module) depth[e.name] = e.depth;
-    CHECK(depth == std::map<std::string, uint16_t>{{"Net", 0}, {"block", 1}, {"block.conv", 2}, {"block.bn", 2},
-                                                    {"head", 1}});
+    CHECK(depth ==
+          std::map<std::string, uint16_t>{{"Net", 0}, {"block", 1}, {"block.conv", 2}, {"block.bn", 2}, {"head", 1}});
     Net net;
     std::set<std::string> prefixes;
     for (const auto& [key, value] : net.state_dict()) prefixes.insert(key.substr(0, key.rfind('.')));

@@ -5,10 +5,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "core/trace/format.h"
 #include "nn/data/dataloader.h"
@@ -43,8 +42,10 @@ struct Env {
         ::setenv(name.c_str(), value.c_str(), 1);
     }
     ~Env() {
-        if (had) ::setenv(name.c_str(), old.c_str(), 1);
-        else ::unsetenv(name.c_str());
+        if (had)
+            ::setenv(name.c_str(), old.c_str(), 1);
+        else
+            ::unsetenv(name.c_str());
     }
 };
 
@@ -178,9 +179,8 @@ TEST_CASE("trace: NABLA_TRACE_SHAPES, _STEPS, _ON and _SIGNALS configure the env
 }
 
 TEST_CASE("trace: DataLoader workers are named threads in the trace", "[trace]") {
-    auto ds = std::make_shared<data::LambdaDataset>(8, [](int64_t i, Generator&) {
-        return data::Example{full({2}, static_cast<double>(i))};
-    });
+    auto ds = std::make_shared<data::LambdaDataset>(
+        8, [](int64_t i, Generator&) { return data::Example{full({2}, static_cast<double>(i))}; });
     data::DataLoader loader(ds, {.batch_size = 2, .num_workers = 2});
     trace::start({});
     int64_t batches = 0;
@@ -193,7 +193,7 @@ TEST_CASE("trace: DataLoader workers are named threads in the trace", "[trace]")
         if (e.name == "load_batch") loaders.insert(s.thread_names.at(e.tid));
     CHECK(!loaders.empty());
     for (const auto& name : loaders) CHECK(workers.count(name) == 1);  // which worker loads what is scheduling's
-    for (const auto& name : workers)  // each worker named itself, loading or not
+    for (const auto& name : workers)                                   // each worker named itself, loading or not
         CHECK(std::count(s.thread_names.begin(), s.thread_names.end(), name) >= 1);
     std::ostringstream json;
     trace::write_json(json, s);

@@ -39,8 +39,8 @@ TEST_CASE("trace: function_graph duration cell and marks at their boundaries", "
     CHECK(trace::format_duration(1000000) == "! 1000.000 us ");
     CHECK(trace::format_duration(1000001) == "# 1000.001 us ");
     CHECK(trace::format_duration(1837709) == "# 1837.709 us ");
-    CHECK(trace::format_duration(33998590) == "* 33998.59 us ");  // 5 digits: 2 decimals
-    CHECK(trace::format_duration(119760200) == "@ 119760.2 us ");  // 6 digits: 1 decimal
+    CHECK(trace::format_duration(33998590) == "* 33998.59 us ");    // 5 digits: 2 decimals
+    CHECK(trace::format_duration(119760200) == "@ 119760.2 us ");   // 6 digits: 1 decimal
     CHECK(trace::format_duration(3594274000) == "$ 3594274 us  ");  // 7 digits: none
     CHECK(trace::format_duration(0) == "  0.000 us    ");
     for (int64_t ns : {1382LL, 10001LL, 1000001LL, 33998590LL, 119760200LL, 3594274000LL})
@@ -141,8 +141,7 @@ TEST_CASE("trace: recorded input shapes print as the call's arguments", "[trace]
         " 0) + 10.001 us   |    C();\n"
         " 0) + 20.000 us   |  }\n";
     CHECK(graph.str().substr(graph.str().find(" 0)")) == expected);
-    CHECK(function.str().find("    0.000001: B(f32[8,3,288,288], f32[16,3,3,3], f32[16]) <-A\n") !=
-          std::string::npos);
+    CHECK(function.str().find("    0.000001: B(f32[8,3,288,288], f32[16,3,3,3], f32[16]) <-A\n") != std::string::npos);
     // no shapes: no parentheses; callers by name only
     CHECK(function.str().find("    0.000005: C <-A\n") != std::string::npos);
 }
@@ -177,7 +176,7 @@ TEST_CASE("trace: the statistics table groups by name, or by name and input shap
 }
 
 TEST_CASE("trace: ftrace glob semantics", "[trace]") {
-    CHECK(trace::glob_match("conv*", "conv2d"));          // prefix
+    CHECK(trace::glob_match("conv*", "conv2d"));  // prefix
     CHECK_FALSE(trace::glob_match("conv*", "myconv"));
     CHECK(trace::glob_match("*_backward", "conv2d_backward"));  // suffix
     CHECK_FALSE(trace::glob_match("*_backward", "conv2d"));
@@ -195,7 +194,7 @@ TEST_CASE("trace: ftrace glob semantics", "[trace]") {
     CHECK_FALSE(trace::filter_match("conv*,bn*", "relu"));
     CHECK(trace::filter_match("conv*,!conv_transpose*", "conv2d"));
     CHECK_FALSE(trace::filter_match("conv*,!conv_transpose*", "conv_transpose2d"));  // '!' removes
-    CHECK(trace::filter_match("!relu", "add"));  // only removals: everything else
+    CHECK(trace::filter_match("!relu", "add"));                                      // only removals: everything else
     CHECK_FALSE(trace::filter_match("!relu", "relu"));
     CHECK_FALSE(trace::filter_match("", "relu"));
     CHECK(trace::filter_match(" conv* , bn* ", "bn1"));  // spaces around globs are ignored

@@ -127,7 +127,8 @@ TEST_CASE("trace: an op scope does no heap work off, nor on once its shapes were
     auto scopes = [&] {
         for (int i = 0; i < 200; ++i) {
             trace::OpScope s1("conv2d", a, w, bias);
-            trace::OpScope s2("mm", [&] { return int64_t{42}; }, a, w);
+            trace::OpScope s2(
+                "mm", [&] { return int64_t{42}; }, a, w);
             trace::OpScope s3("cat", list);
         }
     };

@@ -20,8 +20,8 @@ namespace {
 
 struct Layer {
     std::string name;
-    std::vector<std::string> paths;         // prefixes of the paths (relative to the source root) of its files
-    std::set<std::string> may_include;      // layers whose headers it may include (its own among them)
+    std::vector<std::string> paths;     // prefixes of the paths (relative to the source root) of its files
+    std::set<std::string> may_include;  // layers whose headers it may include (its own among them)
 };
 
 const std::vector<Layer>& layers() {

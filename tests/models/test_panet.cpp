@@ -11,7 +11,8 @@ using namespace nabla::models;
 namespace {
 
 std::shared_ptr<PyramidAttention> golden_block() {
-    auto m = std::make_shared<PyramidAttention>(PyramidAttentionArgs{.level = 4, .res_scale = 0.5, .channel = 8, .reduction = 2});
+    auto m = std::make_shared<PyramidAttention>(
+        PyramidAttentionArgs{.level = 4, .res_scale = 0.5, .channel = 8, .reduction = 2});
     m->to(kFloat64);
     m->load_state_dict(load_fixture("models/pyramid_attention_weights"));
     return m;
@@ -60,7 +61,8 @@ TEST_CASE("PyramidAttention: output and every gradient equal PyTorch's, direct a
     }
 }
 
-TEST_CASE("PyramidAttention: the two forms agree in float32 on another size, and calls go through the hooks", "[panet]") {
+TEST_CASE("PyramidAttention: the two forms agree in float32 on another size, and calls go through the hooks",
+          "[panet]") {
     manual_seed(3);
     PyramidAttention m({.level = 3, .channel = 16, .reduction = 4});
     Generator g(7);
@@ -72,7 +74,8 @@ TEST_CASE("PyramidAttention: the two forms agree in float32 on another size, and
     REQUIRE_THAT(gemm, ClosesTo(direct, 1e-5, 1e-4));
 }
 
-TEST_CASE("PyramidAttention: all-zero key patches give finite gradients (the 1e-4 floor), bad shapes an error", "[panet]") {
+TEST_CASE("PyramidAttention: all-zero key patches give finite gradients (the 1e-4 floor), bad shapes an error",
+          "[panet]") {
     PyramidAttention m({.level = 2, .channel = 4, .reduction = 2});
     for (auto& [name, p] : m.named_parameters())
         if (name.ends_with("0.bias")) {

@@ -20,15 +20,16 @@ TEST_CASE("PANet: x2 output in [-1, 1] and the reference's network, key for key"
     REQUIRE(y.shape() == Shape{2, 3, 24, 20});
     REQUIRE(max(abs(y)).item<double>() <= 1.0);
     const TensorMap sd = net.state_dict();
-    for (const char* key : {"features.0.weight", "features.1.running_var", "features.3.weight",
-                            "sequential.0.model.0.weight", "sequential.0.model.1.num_batches_tracked",
-                            "sequential.0.model.3.weight", "sequential.2.conv_match.0.weight", "sequential.2.escape_NaN",
-                            "sequential.4.model.4.bias", "upSample.0.weight", "upSample.0.bias", "upSample.2.weight",
-                            "upSample.4.weight"}) {
+    for (const char* key :
+         {"features.0.weight", "features.1.running_var", "features.3.weight", "sequential.0.model.0.weight",
+          "sequential.0.model.1.num_batches_tracked", "sequential.0.model.3.weight", "sequential.2.conv_match.0.weight",
+          "sequential.2.escape_NaN", "sequential.4.model.4.bias", "upSample.0.weight", "upSample.0.bias",
+          "upSample.2.weight", "upSample.4.weight"}) {
         INFO(key);
         REQUIRE(sd.count(key));
     }
-    for (const char* key : {"features.0.bias", "features.3.bias", "sequential.0.model.0.bias", "sequential.0.model.3.bias"}) {
+    for (const char* key :
+         {"features.0.bias", "features.3.bias", "sequential.0.model.0.bias", "sequential.0.model.3.bias"}) {
         INFO(key << " (the reference's convolutions in front of BatchNorm have no bias)");
         REQUIRE_FALSE(sd.count(key));
     }
@@ -121,8 +122,8 @@ TEST_CASE("PANet learns: PSNR above bicubic's on the crops of a photo it trained
     Generator gen(1);
     std::vector<Tensor> crops;
     for (int64_t i = 0; i < 8; ++i) crops.push_back(data::crop(photo, data::random_crop_box(512, 512, {32, 32}, gen)));
-    const Tensor hr = stack(crops) * 2.0 - 1.0;                 // [8, 3, 32, 32] in [-1, 1]
-    const Tensor lr = max_pool2d(hr, {.kernel_size = 2});       // the blog's degradation: [8, 3, 16, 16]
+    const Tensor hr = stack(crops) * 2.0 - 1.0;            // [8, 3, 32, 32] in [-1, 1]
+    const Tensor lr = max_pool2d(hr, {.kernel_size = 2});  // the blog's degradation: [8, 3, 16, 16]
     manual_seed(0);
     PANet net({.channels = 16, .blocks = 2, .level = 2});
     optim::AdamW opt(net.parameters(), {.lr = 2e-3, .weight_decay = 0});

@@ -11,15 +11,13 @@
 
 namespace fs = std::filesystem;
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("checkpoint: every part and scalar round-trips", "[checkpoint]") {
     TempDir dir;
     nn::Checkpoint c;
-    c.model = {{"conv.weight", t32({1, 2, 3, 4}, {2, 2})}, {"bn.num_batches_tracked", scalar_tensor(7, {.dtype = kInt64})}};
+    c.model = {{"conv.weight", t32({1, 2, 3, 4}, {2, 2})},
+               {"bn.num_batches_tracked", scalar_tensor(7, {.dtype = kInt64})}};
     c.optimizer = {{"state.0.exp_avg", t32({0.5f, 0.25f}, {2})}};
     c.scheduler = {{"last_epoch", scalar_tensor(3, {.dtype = kFloat64})}};
     c.ema = {{"updates", scalar_tensor(12, {.dtype = kFloat64})}};
@@ -57,7 +55,8 @@ TEST_CASE("checkpoint: every part and scalar round-trips", "[checkpoint]") {
     }
 }
 
-TEST_CASE("checkpoint: a plain weights file, a corrupt file and a missing file are errors naming the file", "[checkpoint]") {
+TEST_CASE("checkpoint: a plain weights file, a corrupt file and a missing file are errors naming the file",
+          "[checkpoint]") {
     TempDir dir;
     save_safetensors(dir.file("plain.safetensors"), {{"w", t32({1}, {1})}});
     REQUIRE_THROWS_WITH(nn::load_checkpoint(dir.file("plain.safetensors")),

@@ -66,7 +66,6 @@ bool same_tensors(const Batch& a, const Batch& b) {
     return true;
 }
 
-
 }  // namespace
 
 TEST_CASE("DataLoader without shuffle: batches in order, the last one short; drop_last drops it", "[data][loader]") {

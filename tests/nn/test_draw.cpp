@@ -27,7 +27,6 @@ std::string error_of(const std::function<void()>& f) {
     return "no error";
 }
 
-
 // The colour of pixel (x, y) of a [3, H, W] image.
 Color at(const Tensor& img, int64_t x, int64_t y) {
     Tensor t = img.to(kFloat64);

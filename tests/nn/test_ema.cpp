@@ -31,7 +31,6 @@ struct Tiny : nn::Module {
     }
 };
 
-
 }  // namespace
 
 TEST_CASE("ModelEMA: a clone of the model's state, then d * ema + (1 - d) * model with d ramping up",

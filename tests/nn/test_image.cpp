@@ -19,7 +19,6 @@ size_t entries(const TempDir& d) {
     return static_cast<size_t>(std::distance(fs::directory_iterator(d.path), fs::directory_iterator()));
 }
 
-
 std::string read_bytes(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};

@@ -51,7 +51,6 @@ Sequence run(Optimizer& opt, LRScheduler& sched, int steps) {
 // The arithmetic is torch's, operation by operation: allow only a few ulp in case of another libm.
 ClosesTo same_as(const Tensor& expected) { return ClosesTo(expected, 0.0, 1e-14); }
 
-
 }  // namespace
 
 TEST_CASE("lr_scheduler: StepLR, MultiStepLR, CosineAnnealingLR, LinearLR, LambdaLR match PyTorch over 30 steps",

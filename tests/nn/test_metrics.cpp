@@ -12,7 +12,9 @@ using Catch::Detail::Approx;
 
 Tensor vec(const std::vector<double>& v) { return t64(v); }
 template <size_t N>
-Tensor vec(const std::array<double, N>& v) { return t64(std::vector<double>(v.begin(), v.end())); }
+Tensor vec(const std::array<double, N>& v) {
+    return t64(std::vector<double>(v.begin(), v.end()));
+}
 
 // The message of the nabla::Error of type E that f throws ("" if f throws nothing or something else).
 template <class E, class F>
@@ -133,8 +135,9 @@ TEST_CASE("psnr, ssim: errors name the metric and the shapes", "[nn][metrics]") 
             "ssim: expected images [N, C, H, W], got pred [3, 16, 16] and target [3, 16, 16]");
     REQUIRE(error_of<ShapeError>([&] { metrics::psnr(a, a, 1.0, 8); }) ==
             "shave_border: cannot shave 8 px off each side of [1, 3, 16, 16]");
-    REQUIRE(error_of<ShapeError>([&] { metrics::rgb_to_y(zeros({1, 4, 2, 2})); }) ==
-            "rgb_to_y: expected RGB images [N, 3, H, W], got [1, 4, 2, 2]");
+    REQUIRE(error_of<ShapeError>([&] {
+                metrics::rgb_to_y(zeros({1, 4, 2, 2}));
+            }) == "rgb_to_y: expected RGB images [N, 3, H, W], got [1, 4, 2, 2]");
 }
 
 // -------------------------------------------------------------------------------------------- salient object
@@ -165,9 +168,10 @@ TEST_CASE("mae and max F-measure: two 2x2 images by hand", "[nn][metrics]") {
     REQUIRE(f.num_images() == 2);
     REQUIRE(f.max_f() == Approx(11.0 / 21.0));
     const auto prec = f.precision(), rec = f.recall(), fm = f.f_measure();
-    const std::vector<std::array<double, 4>> rows = {  // t, P, R, F
-        {0, 3.0 / 8, 1, 0.4875 / 1.1125}, {30, 11.0 / 24, 1, 11.0 / 21}, {80, 1.0 / 3, 0.5, 1.3 / 6 / 0.6},
-        {120, 0.5, 0.5, 0.5},             {180, 0.5, 0.25, 0.40625},     {230, 0.5, 0.25, 0.40625}};
+    const std::vector<std::array<double, 4>> rows = {// t, P, R, F
+                                                     {0, 3.0 / 8, 1, 0.4875 / 1.1125},  {30, 11.0 / 24, 1, 11.0 / 21},
+                                                     {80, 1.0 / 3, 0.5, 1.3 / 6 / 0.6}, {120, 0.5, 0.5, 0.5},
+                                                     {180, 0.5, 0.25, 0.40625},         {230, 0.5, 0.25, 0.40625}};
     for (const auto& [t, P, R, F] : rows) {
         INFO("threshold " << t);
         REQUIRE(prec[int(t)] == Approx(P));
@@ -204,14 +208,18 @@ TEST_CASE("mae and max F-measure: golden values", "[nn][metrics]") {
 }
 
 TEST_CASE("saliency metrics: errors", "[nn][metrics]") {
-    REQUIRE(error_of<ShapeError>([] { metrics::mae(zeros({1, 1, 4, 4}), zeros({1, 1, 4, 5})); }) ==
-            "mae: pred [1, 1, 4, 4] and gt [1, 1, 4, 5] must have the same shape");
+    REQUIRE(error_of<ShapeError>([] {
+                metrics::mae(zeros({1, 1, 4, 4}), zeros({1, 1, 4, 5}));
+            }) == "mae: pred [1, 1, 4, 4] and gt [1, 1, 4, 5] must have the same shape");
     metrics::FMeasure f;
-    REQUIRE(error_of<ShapeError>([&] { f.update(zeros({4, 4}), zeros({4, 4})); }) ==
+    REQUIRE(error_of<ShapeError>([&] {
+                f.update(zeros({4, 4}), zeros({4, 4}));
+            }) ==
             "FMeasure::update: expected non-empty images [N, 1, H, W] (one per index of dim 0), got pred [4, 4] and "
             "gt [4, 4]");
-    REQUIRE(error_of<ShapeError>([&] { f.update(zeros({1, 1, 4, 4}), zeros({1, 1, 5, 4})); }) ==
-            "FMeasure::update: pred [1, 1, 4, 4] and gt [1, 1, 5, 4] must have the same shape");
+    REQUIRE(error_of<ShapeError>([&] {
+                f.update(zeros({1, 1, 4, 4}), zeros({1, 1, 5, 4}));
+            }) == "FMeasure::update: pred [1, 1, 4, 4] and gt [1, 1, 5, 4] must have the same shape");
     REQUIRE(f.num_images() == 0);
 }
 
@@ -282,15 +290,20 @@ TEST_CASE("nme, ced_auc, failure_rate: golden values of PFLD's test.py", "[nn][m
 }
 
 TEST_CASE("landmark metrics: errors", "[nn][metrics]") {
-    REQUIRE(error_of<ShapeError>([] { metrics::nme_inter_ocular(zeros({2, 98, 2}), zeros({2, 68, 2})); }) ==
-            "nme_inter_ocular: pred [2, 98, 2] and gt [2, 68, 2] must have the same shape");
-    REQUIRE(error_of<ShapeError>([] { metrics::nme_inter_ocular(zeros({2, 98, 3}), zeros({2, 98, 3})); }) ==
-            "nme_inter_ocular: expected landmarks [N, L, 2] or [N, 2L], got pred [2, 98, 3] and gt [2, 98, 3]");
-    REQUIRE(error_of<ValueError>([] { metrics::nme_inter_ocular(zeros({1, 50, 2}), zeros({1, 50, 2})); }) ==
+    REQUIRE(error_of<ShapeError>([] {
+                metrics::nme_inter_ocular(zeros({2, 98, 2}), zeros({2, 68, 2}));
+            }) == "nme_inter_ocular: pred [2, 98, 2] and gt [2, 68, 2] must have the same shape");
+    REQUIRE(error_of<ShapeError>([] {
+                metrics::nme_inter_ocular(zeros({2, 98, 3}), zeros({2, 98, 3}));
+            }) == "nme_inter_ocular: expected landmarks [N, L, 2] or [N, 2L], got pred [2, 98, 3] and gt [2, 98, 3]");
+    REQUIRE(error_of<ValueError>([] {
+                metrics::nme_inter_ocular(zeros({1, 50, 2}), zeros({1, 50, 2}));
+            }) ==
             "nme_inter_ocular: no outer eye corners known for 50 landmarks (98, 68 or 29); call nme with the points "
             "of your layout");
-    REQUIRE(error_of<ValueError>([] { metrics::nme_inter_ocular(zeros({1, 98, 2}), zeros({1, 98, 2})); }) ==
-            "nme: image 0 has zero distance between its normalising points 60 and 72");
+    REQUIRE(error_of<ValueError>([] {
+                metrics::nme_inter_ocular(zeros({1, 98, 2}), zeros({1, 98, 2}));
+            }) == "nme: image 0 has zero distance between its normalising points 60 and 72");
     REQUIRE(error_of<ValueError>([] { metrics::ced_auc({0.1}, 0.1, 1000); }) ==
             "ced_auc: Simpson's rule needs an odd number of steps (>= 3), got 1000");
     REQUIRE(error_of<ValueError>([] { metrics::failure_rate({}); }) == "failure_rate: no NMEs given");
@@ -404,7 +417,8 @@ TEST_CASE("DetectionMetrics and ap_per_class: the hand case", "[nn][metrics]") {
     REQUIRE(val.map() == 0.0);
 }
 
-TEST_CASE("DetectionMetrics, match_predictions, ap_per_class: golden values of ultralytics' algorithm", "[nn][metrics]") {
+TEST_CASE("DetectionMetrics, match_predictions, ap_per_class: golden values of ultralytics' algorithm",
+          "[nn][metrics]") {
     auto g = load_fixture("metrics/detection");  // 10 images, 4 classes (class 3 only predicted), edge-case images
     const Tensor &dets = g.at("detections"), &labels = g.at("labels");  // [n, 7] and [m, 6], column 0 = image
     const int64_t images = g.at("num_images").item<int64_t>();
@@ -442,18 +456,26 @@ TEST_CASE("DetectionMetrics, match_predictions, ap_per_class: golden values of u
 }
 
 TEST_CASE("detection metrics: errors", "[nn][metrics]") {
-    REQUIRE(error_of<ShapeError>([] { metrics::box_iou(zeros({2, 4}), zeros({3, 5})); }) ==
-            "box_iou: expected boxes [N, 4] and [M, 4], got [2, 4] and [3, 5]");
-    REQUIRE(error_of<ShapeError>([] { metrics::xywh2xyxy(zeros({2, 5})); }) ==
-            "xywh2xyxy: expected boxes [..., 4], got [2, 5]");
-    REQUIRE(error_of<ShapeError>([] { metrics::match_predictions(zeros({2, 5}), zeros({1, 5})); }) ==
+    REQUIRE(error_of<ShapeError>([] {
+                metrics::box_iou(zeros({2, 4}), zeros({3, 5}));
+            }) == "box_iou: expected boxes [N, 4] and [M, 4], got [2, 4] and [3, 5]");
+    REQUIRE(error_of<ShapeError>([] {
+                metrics::xywh2xyxy(zeros({2, 5}));
+            }) == "xywh2xyxy: expected boxes [..., 4], got [2, 5]");
+    REQUIRE(error_of<ShapeError>([] {
+                metrics::match_predictions(zeros({2, 5}), zeros({1, 5}));
+            }) ==
             "match_predictions: expected detections [n, 6] (x1, y1, x2, y2, conf, cls) and labels [m, 5] (cls, x1, "
             "y1, x2, y2), got [2, 5] and [1, 5]");
     metrics::DetectionMetrics val;
-    REQUIRE(error_of<ShapeError>([&] { val.update(zeros({2, 6}), zeros({1, 4})); }) ==
+    REQUIRE(error_of<ShapeError>([&] {
+                val.update(zeros({2, 6}), zeros({1, 4}));
+            }) ==
             "DetectionMetrics::update: expected detections [n, 6] (x1, y1, x2, y2, conf, cls) and labels [m, 5] (cls, "
             "x1, y1, x2, y2), got [2, 6] and [1, 4]");
-    REQUIRE(error_of<ShapeError>([] { metrics::ap_per_class(zeros({3, 10}), zeros({2}), zeros({3}), zeros({1})); }) ==
+    REQUIRE(error_of<ShapeError>([] {
+                metrics::ap_per_class(zeros({3, 10}), zeros({2}), zeros({3}), zeros({1}));
+            }) ==
             "ap_per_class: expected tp [n, k], conf [n], pred_cls [n], target_cls [m], got tp [3, 10], conf [2], "
             "pred_cls [3], target_cls [1]");
     REQUIRE(error_of<ValueError>([] {

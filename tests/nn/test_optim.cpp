@@ -54,7 +54,6 @@ const std::vector<std::string> kCases = {"sgd",
                                          "adamw_amsgrad_maximize",
                                          "adamw_groups"};
 
-
 bool bitwise_equal(const Tensor& a, const Tensor& b) {
     if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
     const Tensor x = a.contiguous(), y = b.contiguous();

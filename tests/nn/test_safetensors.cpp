@@ -15,7 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 std::string read_bytes(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};

@@ -48,7 +48,8 @@ TEST_CASE("elementwise: known values", "[ops][elementwise]") {
     REQUIRE_THAT(clamp(x, -1.0, 1.0), ClosesTo(t64({-1, -0.5, 0, 0.5, 1})));
     REQUIRE_THAT(maximum(x, t64({0})), ClosesTo(t64({0, 0, 0, 0.5, 2})));
     REQUIRE_THAT(where(gt(x, 0.0), x, t64({7})), ClosesTo(t64({7, 7, 7, 0.5, 2})));
-    REQUIRE_THAT(prelu(t64({-1, 2, -3, 4}, {1, 2, 2}), t64({0.5, 0.25})), ClosesTo(t64({-0.5, 2, -0.75, 4}, {1, 2, 2})));
+    REQUIRE_THAT(prelu(t64({-1, 2, -3, 4}, {1, 2, 2}), t64({0.5, 0.25})),
+                 ClosesTo(t64({-0.5, 2, -0.75, 4}, {1, 2, 2})));
     REQUIRE_THAT(pow(t64({2, 3}), t64({3, 2})), ClosesTo(t64({8, 9})));
 }
 
@@ -107,7 +108,9 @@ TEST_CASE("elementwise: gradcheck of every unary op", "[ops][elementwise][gradch
 TEST_CASE("elementwise: gradcheck of binary ops with broadcasting", "[ops][elementwise][gradcheck]") {
     Tensor a = (rand({3, 1, 4}, {.dtype = kFloat64}) + 0.5).requires_grad_();
     Tensor b = (rand({2, 1}, {.dtype = kFloat64}) + 0.5).requires_grad_();
-    auto check = [&](auto f) { return gradcheck([&](const std::vector<Tensor>& in) { return f(in[0], in[1]); }, {a, b}); };
+    auto check = [&](auto f) {
+        return gradcheck([&](const std::vector<Tensor>& in) { return f(in[0], in[1]); }, {a, b});
+    };
     REQUIRE(check([](const Tensor& p, const Tensor& q) { return add(p, q, 2.0); }));
     REQUIRE(check([](const Tensor& p, const Tensor& q) { return sub(p, q, 0.5); }));
     REQUIRE(check([](const Tensor& p, const Tensor& q) { return p * q; }));
@@ -151,9 +154,12 @@ TEST_CASE("elementwise: oneDNN eltwise paths (large dense tensors) equal the ref
           "[ops][elementwise][backend]") {
     Tensor x = randn({64, 97}) * 3.0;  // 6208 elements: above the size where the cpu backend calls oneDNN
     const std::vector<std::pair<std::string, Fn>> ops = {
-        {"exp", [](const Tensor& t) { return exp(t); }},          {"log", [](const Tensor& t) { return log(abs(t) + 0.5); }},
-        {"sigmoid", [](const Tensor& t) { return sigmoid(t); }},  {"tanh", [](const Tensor& t) { return tanh(t); }},
-        {"silu", [](const Tensor& t) { return silu(t); }},        {"softplus", [](const Tensor& t) { return softplus(t); }},
+        {"exp", [](const Tensor& t) { return exp(t); }},
+        {"log", [](const Tensor& t) { return log(abs(t) + 0.5); }},
+        {"sigmoid", [](const Tensor& t) { return sigmoid(t); }},
+        {"tanh", [](const Tensor& t) { return tanh(t); }},
+        {"silu", [](const Tensor& t) { return silu(t); }},
+        {"softplus", [](const Tensor& t) { return softplus(t); }},
     };
     Tensor gy = randn(x.shape());
     for (const auto& [name, f] : ops) {

@@ -34,7 +34,8 @@ TEST_CASE("losses: PyTorch golden values for every reduction", "[ops][loss]") {
     using M = const TensorMap&;
     check_loss_fixture("l1_loss", [](M g, const Tensor& x, Reduction r) { return l1_loss(x, g.at("target"), r); });
     check_loss_fixture("mse_loss", [](M g, const Tensor& x, Reduction r) { return mse_loss(x, g.at("target"), r); });
-    check_loss_fixture("smooth_l1_loss", [](M g, const Tensor& x, Reduction r) { return smooth_l1_loss(x, g.at("target"), r); });
+    check_loss_fixture("smooth_l1_loss",
+                       [](M g, const Tensor& x, Reduction r) { return smooth_l1_loss(x, g.at("target"), r); });
     check_loss_fixture("smooth_l1_loss_b05",
                        [](M g, const Tensor& x, Reduction r) { return smooth_l1_loss(x, g.at("target"), r, 0.5); });
     auto bce = [](const TensorMap& g, const Tensor& x, Reduction r) {
@@ -61,8 +62,8 @@ TEST_CASE("cross_entropy and nll_loss: PyTorch golden values", "[ops][loss]") {
     check_loss_fixture("ce", ce(-100, 0.0));
     check_loss_fixture("ce_weight_ignore", ce(-100, 0.0));  // a target -100 is skipped, the mean is Σ w[t] l / Σ w[t]
     check_loss_fixture("ce_smooth", ce(-100, 0.1));
-    check_loss_fixture("ce_weight_smooth", ce(1, 0.2));     // ignore_index inside the classes
-    check_loss_fixture("ce_4d_weight_smooth", ce(-100, 0.15));  // [N, C, H, W] logits, [N, H, W] targets
+    check_loss_fixture("ce_weight_smooth", ce(1, 0.2));           // ignore_index inside the classes
+    check_loss_fixture("ce_4d_weight_smooth", ce(-100, 0.15));    // [N, C, H, W] logits, [N, H, W] targets
     check_loss_fixture("ce_probs_weight_smooth", ce(-100, 0.1));  // class probabilities as target
     check_loss_fixture("nll_weight_ignore", [](const TensorMap& g, const Tensor& x, Reduction r) {
         return nll_loss(x, g.at("target"), g.at("weight"), 3, r);
@@ -171,7 +172,8 @@ TEST_CASE("loss: the fused binary_cross_entropy_with_logits kernels equal the re
         REQUIRE_THAT(g, ClosesTo(g_ref, 1e-9, 1e-5));
         // and against float64, the composed formula's precision
         Tensor x64 = x.to(kFloat64).requires_grad_();
-        Tensor l64 = binary_cross_entropy_with_logits(x64, t.to(kFloat64), Tensor(), pw.defined() ? pw.to(kFloat64) : pw);
+        Tensor l64 =
+            binary_cross_entropy_with_logits(x64, t.to(kFloat64), Tensor(), pw.defined() ? pw.to(kFloat64) : pw);
         REQUIRE_THAT(l, ClosesTo(l64, 1e-6, 1e-5));
     }
 }

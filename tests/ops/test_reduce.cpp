@@ -28,19 +28,37 @@ void check_golden(const std::string& name, const Fn& f) {
 const std::vector<std::pair<std::string, Fn>>& reductions() {
     static const std::vector<std::pair<std::string, Fn>> fs = {
         {"sum all", [](const Tensor& x) { return sum(x); }},
-        {"sum (0, 2, 3)", [](const Tensor& x) { return sum(x, {0, 2, 3}); }},
+        {"sum (0, 2, 3)",
+         [](const Tensor& x) {
+             return sum(x, {0, 2, 3});
+         }},
         {"sum -1 keepdim", [](const Tensor& x) { return sum(x, {-1}, true); }},
-        {"sum (0, 2)", [](const Tensor& x) { return sum(x, {0, 2}); }},
-        {"mean (0, 1)", [](const Tensor& x) { return mean(x, {0, 1}); }},
+        {"sum (0, 2)",
+         [](const Tensor& x) {
+             return sum(x, {0, 2});
+         }},
+        {"mean (0, 1)",
+         [](const Tensor& x) {
+             return mean(x, {0, 1});
+         }},
         {"mean 1 keepdim", [](const Tensor& x) { return mean(x, {1}, true); }},
-        {"mean (-1, 1)", [](const Tensor& x) { return mean(x, {-1, 1}); }},
-        {"amax (1, 3)", [](const Tensor& x) { return amax(x, {1, 3}); }},
+        {"mean (-1, 1)",
+         [](const Tensor& x) {
+             return mean(x, {-1, 1});
+         }},
+        {"amax (1, 3)",
+         [](const Tensor& x) {
+             return amax(x, {1, 3});
+         }},
         {"amax all", [](const Tensor& x) { return amax(x); }},
         {"amin -2 keepdim", [](const Tensor& x) { return amin(x, {-2}, true); }},
         {"amin 0", [](const Tensor& x) { return amin(x, {0}); }},
         {"max 2", [](const Tensor& x) { return max(x, 2).values; }},
         {"min -1 keepdim", [](const Tensor& x) { return min(x, -1, true).values; }},
-        {"var (2, 3)", [](const Tensor& x) { return var(x, {2, 3}); }},
+        {"var (2, 3)",
+         [](const Tensor& x) {
+             return var(x, {2, 3});
+         }},
         {"var 1 correction 0 keepdim", [](const Tensor& x) { return var(x, {1}, 0, true); }},
         {"std all", [](const Tensor& x) { return nabla::std(x); }},
         {"std 0", [](const Tensor& x) { return nabla::std(x, {0}); }},
@@ -112,7 +130,7 @@ TEST_CASE("reduce: PyTorch golden values and gradients", "[ops][reduce][fixture]
         const TensorMap g = load_fixture(std::string("linalg/") + name);
         const std::string n(name);
         const Tensor x = g.at("x");
-        const Tensor idx = n == "max_dim2" ? max(x, 2).indices
+        const Tensor idx = n == "max_dim2"           ? max(x, 2).indices
                            : n == "min_neg1_keepdim" ? min(x, -1, true).indices
                            : n == "max_ties_dim1"    ? max(x, 1).indices
                                                      : min(x, 0).indices;
@@ -135,30 +153,32 @@ TEST_CASE("reduce: gradcheck of every reduction", "[ops][reduce][gradcheck]") {
     REQUIRE(gradcheck([](const std::vector<Tensor>& in) { return amax(in[0], {1}); }, {t}));
 }
 
-TEST_CASE("reduce: cpu kernel equals reference on every layout, odd sizes and strided inputs", "[ops][reduce][backend]") {
+TEST_CASE("reduce: cpu kernel equals reference on every layout, odd sizes and strided inputs",
+          "[ops][reduce][backend]") {
     Generator gen(5);
     struct Case {
         Shape shape;
         Shape dims;
     };
     const std::vector<Case> cases = {
-        {{200003}, {0}},                // all: one long run split into tasks
-        {{7, 13, 5}, {}},               // all dims
-        {{7, 13, 5}, {1, 2}},           // trailing
-        {{7, 13, 5}, {0}},              // leading
-        {{9, 3, 33, 35}, {0, 2, 3}},    // NCHW BatchNorm statistics
-        {{2, 5, 7, 3}, {1}},            // a middle dim
-        {{6001, 3}, {0}},               // few outputs, many rows: rows split across tasks
-        {{3, 2000, 1, 7}, {1, 2}},      // size-1 dims dropped
-        {{5, 1, 3}, {1}},               // nothing left to reduce
-        {{4, 5, 6, 7}, {0, 2}},         // R K R K: handed to the reference
-        {{2, 3, 4, 5}, {1, 3}},         // K R K R: handed to the reference
+        {{200003}, {0}},              // all: one long run split into tasks
+        {{7, 13, 5}, {}},             // all dims
+        {{7, 13, 5}, {1, 2}},         // trailing
+        {{7, 13, 5}, {0}},            // leading
+        {{9, 3, 33, 35}, {0, 2, 3}},  // NCHW BatchNorm statistics
+        {{2, 5, 7, 3}, {1}},          // a middle dim
+        {{6001, 3}, {0}},             // few outputs, many rows: rows split across tasks
+        {{3, 2000, 1, 7}, {1, 2}},    // size-1 dims dropped
+        {{5, 1, 3}, {1}},             // nothing left to reduce
+        {{4, 5, 6, 7}, {0, 2}},       // R K R K: handed to the reference
+        {{2, 3, 4, 5}, {1, 3}},       // K R K R: handed to the reference
     };
     for (const Case& c : cases) {
         Tensor x = randn(c.shape, {}, &gen);
         for (bool keepdim : {false, true}) {
             for (int which = 0; which < 4; ++which) {
-                INFO("shape " << shape_str(c.shape) << " dims " << shape_str(c.dims) << " keepdim " << keepdim << " op " << which);
+                INFO("shape " << shape_str(c.shape) << " dims " << shape_str(c.dims) << " keepdim " << keepdim << " op "
+                              << which);
                 auto f = [&](const Tensor& t) {
                     switch (which) {
                         case 0: return sum(t, c.dims, keepdim);

@@ -54,11 +54,13 @@ bool ClosesTo::match(const Tensor& actual_in) const {
 }
 
 std::string ClosesTo::describe() const {
-    return fmt::format("is close to the expected tensor {}: {}", expected_.defined() ? shape_str(expected_.shape()) : "?",
-                       detail_.empty() ? "ok" : detail_);
+    return fmt::format("is close to the expected tensor {}: {}",
+                       expected_.defined() ? shape_str(expected_.shape()) : "?", detail_.empty() ? "ok" : detail_);
 }
 
-std::string fixture_path(const std::string& name) { return std::string(NABLA_FIXTURE_DIR) + "/" + name + ".safetensors"; }
+std::string fixture_path(const std::string& name) {
+    return std::string(NABLA_FIXTURE_DIR) + "/" + name + ".safetensors";
+}
 
 TensorMap load_fixture(const std::string& name) { return load_safetensors(fixture_path(name)); }
 

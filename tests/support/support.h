@@ -1,13 +1,12 @@
 // tests/support/support.h — what every test uses: the ClosesTo matcher for tensors, fixtures made by PyTorch
 // (tests/fixtures/make_fixtures.py), and short helpers.
-//   REQUIRE_THAT(y, ClosesTo(expected, 1e-5));           // |y - e| <= atol + rtol |e| elementwise, same shape
-//   auto g = load_fixture("conv/conv2d_s2_p1_g2");         // tensors of tests/fixtures/conv/conv2d_s2_p1_g2.safetensors
+//   REQUIRE_THAT(y, ClosesTo(expected, 1e-5));     // |y - e| <= atol + rtol |e| elementwise, same shape
+//   auto g = load_fixture("conv/conv2d_s2_p1_g2");   // the tensors of tests/fixtures/conv/conv2d_s2_p1_g2.safetensors
 #pragma once
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <functional>
 #include <string>
-
-#include <catch2/catch.hpp>
 
 #include "backends/backend.h"  // with_kernels, backend_for: the tests compare backends
 #include "nn/safetensors.h"
