@@ -122,6 +122,8 @@ TEST_CASE("batch_norm: gradcheck in train and eval mode", "[ops][batch_norm][gra
 }
 
 TEST_CASE("batch_norm: cpu kernels equal the reference on odd sizes and strided inputs", "[ops][batch_norm][backend]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::batch_norm>);
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::batch_norm_backward>);
     Generator gen(11);
     // [4, 7, 33, 37] is large enough for the threaded path; [5, 7] and [6, 5] take the [N, C] row path
     for (const Shape& shape : {Shape{3, 5, 7, 9}, Shape{2, 3, 11}, Shape{5, 7}, Shape{6, 5}, Shape{4, 7, 33, 37}}) {

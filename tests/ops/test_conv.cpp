@@ -155,6 +155,8 @@ TEST_CASE("conv_transpose2d: gradcheck", "[ops][conv][gradcheck]") {
 }
 
 TEST_CASE("conv2d: oneDNN kernels equal the reference", "[ops][conv][backend]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::conv2d>);
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::conv2d_backward>);
     SECTION("odd sizes") { check_backends(conv_fn({.padding = 1}), {2, 3, 13, 11}, {5, 3, 3, 3}, 5, true); }
     SECTION("stride 2, no bias") {
         check_backends(conv_fn({.stride = 2, .padding = 1}), {2, 3, 13, 11}, {5, 3, 3, 3}, 5, false);
@@ -176,6 +178,8 @@ TEST_CASE("conv2d: oneDNN kernels equal the reference", "[ops][conv][backend]") 
 }
 
 TEST_CASE("conv_transpose2d: oneDNN kernels equal the reference", "[ops][conv][backend]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::conv_transpose2d>);
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::conv_transpose2d_backward>);
     SECTION("odd sizes, stride 2, output_padding 1") {
         check_backends(conv_transpose_fn({.stride = 2, .padding = 1, .output_padding = 1}), {2, 3, 13, 11},
                        {3, 5, 3, 3}, 5, true);

@@ -125,6 +125,8 @@ TEST_CASE("elementwise: gradcheck of binary ops with broadcasting", "[ops][eleme
 }
 
 TEST_CASE("elementwise: cpu backend equals reference on odd sizes and strided inputs", "[ops][elementwise][backend]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::unary>);
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::binary>);
     Tensor x = randn({7, 13}) * 3.0;
     Tensor xs = noncontiguous(x);
     for (const auto& [name, f] : unary_ops()) {
@@ -136,6 +138,19 @@ TEST_CASE("elementwise: cpu backend equals reference on odd sizes and strided in
     Tensor y = randn({1, 13});
     Tensor ref = with_kernels(Kernels::reference, [&] { return x * y + x / (abs(y) + 1.0); });
     REQUIRE_THAT(xs * y + xs / (abs(y) + 1.0), ClosesTo(ref, 1e-5, 1e-5));
+}
+
+TEST_CASE("elementwise: the cpu backend's backward of every unary op equals the reference, dense and strided",
+          "[ops][elementwise][backend]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::unary_backward>);
+    const Tensor x = randn({7, 13}) * 3.0;  // small: the OpenMP loops, not oneDNN (the test below covers that path)
+    const Tensor gy = randn({7, 13});
+    for (const auto& [name, f] : unary_ops()) {
+        INFO(name);
+        const Tensor ref = with_kernels(Kernels::reference, [&] { return input_grad(f, x, gy); });
+        REQUIRE_THAT(input_grad(f, x, gy), ClosesTo(ref, 1e-5, 1e-5));
+        REQUIRE_THAT(input_grad(f, noncontiguous(x), noncontiguous(gy)), ClosesTo(ref, 1e-5, 1e-5));
+    }
 }
 
 TEST_CASE("elementwise: cpu fast paths for broadcast rows equal the reference", "[ops][elementwise][backend]") {

@@ -119,6 +119,8 @@ TEST_CASE("interpolate: gradcheck in float64", "[ops][interpolate][gradcheck]") 
 
 TEST_CASE("interpolate: cpu kernels equal the reference on odd sizes and strided inputs",
           "[ops][interpolate][backend]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::upsample>);
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::upsample_backward>);
     Tensor x = randn({2, 3, 17, 13});
     Tensor xs = noncontiguous(x);
     const std::vector<InterpolateOptions> cases = {

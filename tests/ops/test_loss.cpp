@@ -156,6 +156,8 @@ TEST_CASE("losses: errors name the loss and both shapes", "[ops][loss][errors]")
 
 TEST_CASE("loss: the fused binary_cross_entropy_with_logits kernels equal the reference, with and without pos_weight",
           "[ops][loss][backend]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::bce_with_logits>);
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::bce_with_logits_backward>);
     Tensor x = randn({4, 1, 37, 41}) * 6.0;  // logits far into both tails
     Tensor t = gt(rand(x.shape()), 0.5).to(kFloat32);
     for (const Tensor& pw : {Tensor(), full({1}, 2.5)}) {

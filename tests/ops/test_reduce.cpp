@@ -155,6 +155,7 @@ TEST_CASE("reduce: gradcheck of every reduction", "[ops][reduce][gradcheck]") {
 
 TEST_CASE("reduce: cpu kernel equals reference on every layout, odd sizes and strided inputs",
           "[ops][reduce][backend]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::reduce>);
     Generator gen(5);
     struct Case {
         Shape shape;

@@ -73,6 +73,8 @@ TEST_CASE("softmax: gradcheck over each dim", "[ops][softmax][gradcheck]") {
 }
 
 TEST_CASE("softmax: cpu kernels equal reference on odd sizes and strided inputs", "[ops][softmax][backend]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::softmax>);
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::softmax_backward>);
     Generator gen(11);
     for (const Shape& shape : {Shape{7, 13, 5}, Shape{3, 129}, Shape{1, 1, 17}, Shape{37, 6}}) {
         Tensor x = randn(shape, {}, &gen) * 4.0;

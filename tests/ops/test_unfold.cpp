@@ -76,6 +76,8 @@ TEST_CASE("unfold/fold: adjoint identity and gradcheck in float64", "[ops][unfol
 }
 
 TEST_CASE("unfold/fold: cpu kernels equal the reference on odd sizes and strided inputs", "[ops][unfold][backend]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::im2col>);
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::col2im>);
     const std::vector<UnfoldOptions> cases = {
         {.kernel_size = 3, .padding = 1},  // PANet's k = 3 patches
         {.kernel_size = {2, 3}, .dilation = {1, 2}, .padding = {1, 0}, .stride = {2, 1}},

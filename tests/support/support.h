@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <type_traits>
 
-#include "backends/backend.h"  // with_kernels, backend_for: the tests compare backends
+#include "backends/backend.h"          // with_kernels, backend_for: the tests compare backends
+#include "backends/cpu/cpu_backend.h"  // cpu_implements
 #include "nn/safetensors.h"
 #include "ops/ops.h"
 
@@ -49,6 +51,21 @@ struct TempDir {
     TempDir& operator=(const TempDir&) = delete;
     std::string file(const std::string& name) const { return (path / name).string(); }  // path / name
 };
+
+// Whether the cpu backend implements a kernel itself or inherits the reference one. &CpuBackend::sort names
+// ReferenceBackend::sort when CpuBackend does not declare sort, and a member pointer's type says which class declared
+// the member. A test that compares the cpu backend with the reference on an inherited kernel compares the reference
+// with itself and cannot fail, so every such test starts with
+//   STATIC_REQUIRE(cpu_implements<&CpuBackend::conv2d>);          // a parity test that can fail
+//   STATIC_REQUIRE_FALSE(cpu_implements<&CpuBackend::sort>);      // or: the kernel is shared, say so
+template <class MemberPointer>
+struct declaring_class;
+template <class R, class C, class... Args>
+struct declaring_class<R (C::*)(Args...)> {
+    using type = C;
+};
+template <auto kernel>
+inline constexpr bool cpu_implements = std::is_same_v<typename declaring_class<decltype(kernel)>::type, CpuBackend>;
 
 // A non-contiguous copy of x with the same values (a transposed buffer, transposed back), to test strided inputs.
 Tensor noncontiguous(const Tensor& x);
