@@ -32,7 +32,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", choices=sorted(torch_models.MODELS))
     p.add_argument("--batch", type=int, default=2)
-    p.add_argument("--size", type=int, default=288)
+    p.add_argument("--size", type=int, default=0, help="input side (default: the side the model trains at, as nabla bench)")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=0)
@@ -46,6 +46,7 @@ def main():
     args = dict(kv.split("=", 1) for kv in a.set)
     model = torch_models.MODELS[a.model](args)
     gen = torch.Generator().manual_seed(0)
+    a.size = a.size or torch_models.INPUT_SIZE[a.model]
     shape = (a.batch, torch_models.IN_CHANNELS[a.model], a.size, a.size)
     x = torch.randn(*shape, generator=gen)
     target = torch_models.make_target(a.model, shape, gen)

@@ -2,11 +2,16 @@
 # bench/compare_models.sh — `nabla bench MODEL` against the same step on PyTorch (bench/bench_models_torch.py):
 # prints both JSON lines and the ratios Nabla / PyTorch (below 1: Nabla is faster or smaller).
 #   bench/compare_models.sh tinyseg --batch 2 --size 288 --threads 2 [--infer] [--steps N --warmup W]
-# Needs a built build/nabla and Debian's python3-torch (NABLA_WITH_TORCH=1 ./scripts/install_deps.sh).
+# Needs a built build/nabla and Debian's python3-torch and libtcmalloc-minimal4 (NABLA_WITH_TORCH=1
+# ./scripts/install_deps.sh). PyTorch runs as its CPU tuning guide says, with tcmalloc preloaded: with glibc's malloc
+# it re-faults the pages of every large buffer it frees and allocates again, up to 6x slower on these machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nabla_json=$(./build/nabla bench "$@")
-torch_json=$(/usr/bin/python3 bench/bench_models_torch.py "$@")
+tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+[[ -f $tcmalloc ]] || { echo "compare_models: $tcmalloc missing (NABLA_WITH_TORCH=1 ./scripts/install_deps.sh)" >&2; exit 1; }
+torch_json=$(LD_PRELOAD=$tcmalloc /usr/bin/python3 bench/bench_models_torch.py "$@")
+echo "pytorch allocator: tcmalloc ($tcmalloc)"
 echo "nabla:   $nabla_json"
 echo "pytorch: $torch_json"
 /usr/bin/python3 - "$nabla_json" "$torch_json" <<'PY'

@@ -14,4 +14,7 @@ out="$build/bench/nabla_ops.json"
 OMP_NUM_THREADS=$threads "$build/bench/bench_ops" --threads "$threads" --benchmark_filter="$filter" \
     --benchmark_out="$out" --benchmark_out_format=json >/dev/null
 echo "nabla results: $out (Google Benchmark JSON); PyTorch results follow as one JSON line on stderr"
-/usr/bin/python3 bench/bench_ops_torch.py --threads "$threads" --filter "$filter" --nabla "$out"
+# PyTorch as its CPU tuning guide runs it: with tcmalloc (glibc's malloc re-faults the pages of every large buffer).
+tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+echo "pytorch allocator: tcmalloc ($tcmalloc)"
+LD_PRELOAD=$tcmalloc /usr/bin/python3 bench/bench_ops_torch.py --threads "$threads" --filter "$filter" --nabla "$out"

@@ -213,6 +213,7 @@ MODELS = {
 # A U²-Net with every stage narrow, for golden tests of the wiring (tests/models/test_u2net.cpp builds the same).
 U2NET_MINI_WIDTHS = [(3, 4, 6)] + [(6, 4, 6)] * 5 + [(12, 4, 6)] * 5
 IN_CHANNELS = {"tinyseg": 3, "u2net": 3, "u2netp": 3, "panet": 3}
+INPUT_SIZE = {"tinyseg": 56, "u2net": 288, "u2netp": 288, "panet": 48}  # apps/models.cpp: ModelSpec::input_size
 
 
 def U2NETP_factory():
