@@ -137,7 +137,8 @@ Kernels kernels_mode() { return t_kernels; }
 void set_kernels_mode(Kernels k) { t_kernels = k; }
 
 namespace {
-Backend* g_device_backends[2] = {};  // by DeviceType, filled by register_backend (zero-initialised, as the allocators)
+Backend* g_device_backends[kDeviceTypes] =
+    {};  // by DeviceType, filled by register_backend (zero-initialised, as the allocators)
 }  // namespace
 
 void register_backend(DeviceType type, Backend* backend) { g_device_backends[static_cast<int>(type)] = backend; }

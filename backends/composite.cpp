@@ -3,8 +3,6 @@
 // fill_, copy_, unary, binary and reduce alone. The reference, cpu and cuda backends override them with one pass
 // over memory; these follow the same formulas in the same order (backends/common/loss_math.h, optim_math.h), so a
 // backend that relies on them computes what the fused kernels compute, to rounding.
-#include <cmath>
-
 #include "backends/backend.h"
 
 namespace nabla {
@@ -87,40 +85,42 @@ Tensor Backend::bce_with_logits_backward(const Tensor& gy, const Tensor& z, cons
     return e.mul(gy, e.sub(e.sub(one, t), e.mul(lw, sigmoid_neg)));
 }
 
-// torch.optim.SGD, single tensor: d = (maximize ? -g : g) + wd p; buf = first ? d : momentum buf + (1 - dampening) d;
+// torch.optim.SGD, single tensor, in optim_math.h's order and with its coefficients (sgd_coeffs):
+// d = (maximize ? -g : g) + wd p; buf = first ? d : momentum buf + (1 - dampening) d;
 // d = nesterov ? d + momentum buf : buf; p = p - lr d.
 void Backend::sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdStepArgs& a) {
+    const SgdCoeffs<double> c = sgd_coeffs<double>(a);  // rounded to the dtype by Elementwise::scalar, as T(...) there
     Elementwise e(*this, param);
-    Tensor d = a.maximize ? e.unary(UnaryOp::Neg, grad) : grad;
-    if (a.weight_decay != 0) d = e.add(d, e.mul(param, a.weight_decay));
-    if (a.momentum != 0) {
-        const Tensor buf = a.first_step ? d : e.add(e.mul(momentum_buffer, a.momentum), e.mul(d, 1 - a.dampening));
+    Tensor d = c.maximize ? e.unary(UnaryOp::Neg, grad) : grad;
+    if (c.weight_decay != 0) d = e.add(d, e.mul(param, c.weight_decay));
+    if (momentum_buffer.defined()) {
+        const Tensor buf =
+            c.first_step ? d : e.add(e.mul(momentum_buffer, c.momentum), e.mul(d, c.one_minus_dampening));
         e.assign(momentum_buffer, buf);
-        d = a.nesterov ? e.add(d, e.mul(momentum_buffer, a.momentum)) : momentum_buffer;
+        d = c.nesterov ? e.add(d, e.mul(momentum_buffer, c.momentum)) : momentum_buffer;
     }
-    e.assign(param, e.add(param, e.mul(d, -a.lr)));
+    e.assign(param, e.add(param, e.mul(d, c.neg_lr)));
 }
 
-// torch.optim.Adam / AdamW, single tensor, in optim_math.h's order: the moments, then
-// p = p (1 - lr wd for AdamW) - step_size m / (sqrt(v) / sqrt(bias_correction2) + eps), v the max of v with amsgrad.
+// torch.optim.Adam / AdamW, single tensor, in optim_math.h's order and with its coefficients (adam_coeffs): the
+// moments, then p = p decay_factor - step_size m / (sqrt(v) / sqrt(bias_correction2) + eps), v the max with amsgrad.
 void Backend::adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                         const Tensor& max_exp_avg_sq, const AdamStepArgs& a) {
+    const AdamCoeffs<double> c = adam_coeffs<double>(a);
     Elementwise e(*this, param);
-    Tensor g = a.maximize ? e.unary(UnaryOp::Neg, grad) : grad;
-    if (!a.decoupled_weight_decay && a.weight_decay != 0) g = e.add(g, e.mul(param, a.weight_decay));
-    e.assign(exp_avg, e.add(e.mul(exp_avg, a.beta1), e.mul(g, 1 - a.beta1)));
-    e.assign(exp_avg_sq, e.add(e.mul(exp_avg_sq, a.beta2), e.mul(e.mul(g, 1 - a.beta2), g)));
+    Tensor g = c.maximize ? e.unary(UnaryOp::Neg, grad) : grad;
+    if (c.l2_weight_decay != 0) g = e.add(g, e.mul(param, c.l2_weight_decay));
+    e.assign(exp_avg, e.add(e.mul(exp_avg, c.beta1), e.mul(g, c.one_minus_beta1)));
+    e.assign(exp_avg_sq, e.add(e.mul(exp_avg_sq, c.beta2), e.mul(e.mul(g, c.one_minus_beta2), g)));
     Tensor second_moment = exp_avg_sq;
     if (max_exp_avg_sq.defined()) {
         e.assign(max_exp_avg_sq, e.binary(BinaryOp::Maximum, max_exp_avg_sq, exp_avg_sq));
         second_moment = max_exp_avg_sq;
     }
-    const double bias_correction1 = 1 - std::pow(a.beta1, a.step);
-    const double bias_correction2 = 1 - std::pow(a.beta2, a.step);
-    const Tensor decayed = a.decoupled_weight_decay ? e.mul(param, 1 - a.lr * a.weight_decay) : param;
+    const Tensor decayed = c.decay_factor == 1 ? param : e.mul(param, c.decay_factor);
     const Tensor denom =
-        e.add(e.div(e.unary(UnaryOp::Sqrt, second_moment), e.scalar(std::sqrt(bias_correction2))), e.scalar(a.eps));
-    e.assign(param, e.add(decayed, e.div(e.mul(exp_avg, -a.lr / bias_correction1), denom)));
+        e.add(e.div(e.unary(UnaryOp::Sqrt, second_moment), e.scalar(c.bias_correction2_sqrt)), e.scalar(c.eps));
+    e.assign(param, e.add(decayed, e.div(e.mul(exp_avg, c.neg_step_size), denom)));
 }
 
 // ultralytics' ModelEMA: ema = decay ema + (1 - decay) model.

@@ -8,6 +8,7 @@
 namespace nabla {
 
 enum class DeviceType : uint8_t { CPU, CUDA };
+inline constexpr int kDeviceTypes = 2;  // tables indexed by DeviceType have this many entries
 
 struct Device {
     DeviceType type = DeviceType::CPU;

@@ -20,7 +20,7 @@ struct Counters {
     std::atomic<int64_t> allocated{0};
     std::atomic<int64_t> peak{0};
 };
-Counters g_counters[2];
+Counters g_counters[kDeviceTypes];
 
 // The host allocator.
 //
@@ -171,7 +171,7 @@ void reset_peak_memory(DeviceType type) {
 // Device allocators by DeviceType, filled by register_allocator during static initialisation (zero-initialised
 // before any constructor runs, so the order of the registering files does not matter).
 namespace {
-Allocator* g_device_allocators[2] = {};
+Allocator* g_device_allocators[kDeviceTypes] = {};
 }  // namespace
 
 void register_allocator(DeviceType type, Allocator* allocator) {

@@ -48,7 +48,8 @@ Axis resolve_axis(int64_t in, const InterpolateOptions& o, int axis) {
     return {out, static_cast<double>(in) / static_cast<double>(out)};
 }
 
-// Checks the options against PyTorch's rules and resolves what the kernels get.
+}  // namespace
+
 UpsampleParams upsample_params(const Shape& x_shape, const InterpolateOptions& o) {
     NB_CHECK(x_shape.size() == 4, "interpolate: expected a 4-D input [N, C, H, W], got ", x_shape);
     NB_CHECK_VALUE(!(o.size && o.scale_factor), "interpolate: only one of size or scale_factor should be defined");
@@ -74,8 +75,6 @@ UpsampleParams upsample_params(const Shape& x_shape, const InterpolateOptions& o
             .scale_h = h.ratio,
             .scale_w = w.ratio};
 }
-
-}  // namespace
 
 Tensor interpolate(const Tensor& x, const InterpolateOptions& o) {
     trace::OpScope ts("interpolate", x);

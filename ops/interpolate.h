@@ -11,4 +11,8 @@ namespace nabla {
 
 Tensor interpolate(const Tensor& x, const InterpolateOptions& options);
 
+// What interpolate(x, options) would compute for an input of x_shape, without computing it: the output size and the
+// source-coordinate ratios (an error for options PyTorch refuses). Callers that size buffers ahead use it.
+UpsampleParams upsample_params(const Shape& x_shape, const InterpolateOptions& options);
+
 }  // namespace nabla

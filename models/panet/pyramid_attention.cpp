@@ -4,8 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
-
 #include "core/storage.h"
 #include "ops/factory.h"
 #include "ops/ops.h"
@@ -22,13 +20,21 @@ std::shared_ptr<nn::Sequential> conv1x1_prelu(int64_t in, int64_t out) {  // the
 // at a time in the Direct form without autograd, the whole batch's when the tape keeps them or in the Gemm form. An
 // input whose pair would not fit in the host's memory is refused with the numbers (a 320x320 input has 102,400
 // positions and about 301,000 patches: 247 GB of float32 scores and attention) instead of failing inside the allocator.
-// L: the patches of every scale, one per pixel of x_s (interpolate's output side is floor(in * s) in double).
-int64_t pyramid_patches(int64_t h, int64_t w, int64_t level) {
-    int64_t total = 0;
-    for (int64_t i = 0; i < level; ++i) {
-        const double s = 1.0 - static_cast<double>(i) / 10.0;
-        total += static_cast<int64_t>(std::floor(static_cast<double>(h) * s)) *
-                 static_cast<int64_t>(std::floor(static_cast<double>(w) * s));
+// x_s = interpolate(x, scale_options(s)): the blog's bicubic resize with align_corners, scale 1 - i/10 for level i.
+double scale_of(int64_t level) { return 1.0 - static_cast<double>(level) / 10.0; }
+InterpolateOptions scale_options(double s) {
+    return {.scale_factor = std::array<double, 2>{s, s},
+            .mode = InterpolateMode::Bicubic,
+            .align_corners = true,
+            .recompute_scale_factor = true};
+}
+
+// L: the patches of every scale, one per pixel of x_s, sized by interpolate's own rule before anything is computed.
+int64_t pyramid_patches(const Shape& x_shape, int64_t level) {
+    int64_t total = x_shape[2] * x_shape[3];
+    for (int64_t i = 1; i < level; ++i) {
+        const UpsampleParams p = upsample_params(x_shape, scale_options(scale_of(i)));
+        total += p.out_h * p.out_w;
     }
     return total;
 }
@@ -76,19 +82,14 @@ Tensor PyramidAttention::forward(const Tensor& x, Form form_) {  // x: [N, C, H,
     const int64_t n = x.size(0), h = x.size(2), w = x.size(3), k = args.ksize, pad = k / 2;
     const int64_t cm = args.channel / args.reduction, c = args.channel;
     const UnfoldOptions patches{.kernel_size = k, .padding = pad};
-    check_scores_fit(x, pyramid_patches(h, w, args.level), form_ == Form::Gemm || autograd::is_grad_enabled());
+    check_scores_fit(x, pyramid_patches(x.shape(), args.level), form_ == Form::Gemm || autograd::is_grad_enabled());
 
     // Keys and values of every scale as columns: [N, Cm*k*k, L] and [N, C*k*k, L], scale 1 first.
     Tensor keys, values;
     {
         std::vector<Tensor> key_cols, value_cols;  // freed at the end of this block, before the big tensors come
         for (int64_t i = 0; i < args.level; ++i) {
-            const double s = 1.0 - static_cast<double>(i) / 10.0;
-            const Tensor xs = i == 0 ? x
-                                     : interpolate(x, {.scale_factor = std::array<double, 2>{s, s},
-                                                       .mode = InterpolateMode::Bicubic,
-                                                       .align_corners = true,
-                                                       .recompute_scale_factor = true});
+            const Tensor xs = i == 0 ? x : interpolate(x, scale_options(scale_of(i)));
             key_cols.push_back(unfold((*conv_match)(xs), patches));
             value_cols.push_back(unfold((*conv_assembly)(xs), patches));
         }

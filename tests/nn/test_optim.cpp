@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "nn/optim/optim.h"
+#include "ops/optim.h"
 #include "support/support.h"
 
 namespace {
@@ -393,4 +394,15 @@ TEST_CASE("optim: clip_grad_norm_ by hand, without gradients, and with a non-fin
     REQUIRE_THROWS_WITH(clip_grad_norm_({a, b}, 1.0, 2.0, true),
                         Contains("clip_grad_norm_: the total norm of order 2 of the gradients of 2 parameters is inf"));
     REQUIRE(b.grad().item<float>() == INFINITY);  // nothing was scaled
+}
+
+TEST_CASE("fused optimizer ops: a mismatched gradient or state names the op, the argument and both shapes",
+          "[optim][errors]") {
+    const Tensor p = zeros({3, 4});
+    REQUIRE_THROWS_WITH(sgd_step_(p, zeros({4, 3}), Tensor(), {.lr = 0.1}),
+                        Catch::Contains("sgd_step_: grad [4, 3] does not match the parameter [3, 4]"));
+    REQUIRE_THROWS_WITH(adam_step_(p, zeros({3, 4}), zeros({3, 4}, {.dtype = kFloat64}), zeros({3, 4}), Tensor(), {}),
+                        Catch::Contains("adam_step_: exp_avg is float64, the parameter float32"));
+    REQUIRE_THROWS_WITH(ema_update_(p, zeros({4, 3}).t(), 0.9),
+                        Catch::Contains("ema_update_: model [3, 4] must be contiguous"));
 }
