@@ -3,8 +3,10 @@
 
 #include <fmt/format.h>
 
+#include "models/panet/loss.h"
 #include "models/panet/panet.h"
 #include "models/tinyseg/tinyseg.h"
+#include "models/u2net/loss.h"
 #include "models/u2net/u2net.h"
 #include "nn/optim/adam.h"
 #include "ops/factory.h"
@@ -73,18 +75,12 @@ std::vector<ModelSpec> make_registry() {
             [](const Shape& s, Generator& g) {
                 return gt(rand({s[0], 1, s[2], s[3]}, {}, &g), 0.5).to(kFloat32);
             },
-        .loss = [](const std::vector<Tensor>& out,
-                   const Tensor& target) { return binary_cross_entropy_with_logits(out[0], target); },
+        .loss = models::u2net_loss,
         .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
             return std::make_unique<optim::Adam>(m.parameters(), optim::AdamOptions{.lr = 1e-2});
         },
     });
     // U²-Net: the sum of BCE-with-logits over the seven outputs, Adam as the public train script.
-    auto u2_loss = [](const std::vector<Tensor>& out, const Tensor& target) {
-        Tensor total = binary_cross_entropy_with_logits(out[0], target);
-        for (size_t k = 1; k < out.size(); ++k) total = total + binary_cross_entropy_with_logits(out[k], target);
-        return total;
-    };
     auto u2_target = [](const Shape& s, Generator& g) {
         return gt(rand({s[0], 1, s[2], s[3]}, {}, &g), 0.5).to(kFloat32);
     };
@@ -98,7 +94,7 @@ std::vector<ModelSpec> make_registry() {
          .in_channels = 3,
          .make = [](const ModelArgs&) -> std::shared_ptr<nn::Module> { return std::make_shared<models::U2NET>(); },
          .make_target = u2_target,
-         .loss = u2_loss,
+         .loss = models::u2net_loss,
          .make_optimizer = u2_adam});
     specs.push_back(
         {.name = "u2netp",
@@ -106,28 +102,28 @@ std::vector<ModelSpec> make_registry() {
          .in_channels = 3,
          .make = [](const ModelArgs&) -> std::shared_ptr<nn::Module> { return std::make_shared<models::U2NETP>(); },
          .make_target = u2_target,
-         .loss = u2_loss,
+         .loss = models::u2net_loss,
          .make_optimizer = u2_adam});
     // PANet: LR input [N, 3, S, S] in [-1, 1], HR target at 2S; L1 loss and AdamW lr 1e-4 as the reference blog.
-    specs.push_back(
-        {.name = "panet",
-         .description = "PANet, x2 super-resolution with pyramid attention (args: channels=64, blocks=24, "
-                        "level=4; --size is the low-resolution side)",
-         .in_channels = 3,
-         .input_size = 48,  // the LR side of the reference's 96x96 crops
-         .make = [](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
-             return std::make_shared<models::PANet>(models::PANetArgs{.channels = a.get_int("channels", 64),
-                                                                      .blocks = a.get_int("blocks", 24),
-                                                                      .level = a.get_int("level", 4)});
-         },
-         .make_target =
-             [](const Shape& s, Generator& g) {
-                 return rand({s[0], 3, 2 * s[2], 2 * s[3]}, {}, &g) * 2.0 - 1.0;
-             },
-         .loss = [](const std::vector<Tensor>& out, const Tensor& target) { return l1_loss(out[0], target); },
-         .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
-             return std::make_unique<optim::AdamW>(m.parameters(), optim::AdamWOptions{.lr = 1e-4});
-         }});
+    specs.push_back({.name = "panet",
+                     .description = "PANet, x2 super-resolution with pyramid attention (args: channels=64, blocks=24, "
+                                    "level=4; --size is the low-resolution side)",
+                     .in_channels = 3,
+                     .input_size = 48,  // the LR side of the reference's 96x96 crops
+                     .make = [](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
+                         return std::make_shared<models::PANet>(models::PANetArgs{.channels = a.get_int("channels", 64),
+                                                                                  .blocks = a.get_int("blocks", 24),
+                                                                                  .level = a.get_int("level", 4)});
+                     },
+                     .make_target =
+                         [](const Shape& s, Generator& g) {
+                             return rand({s[0], 3, 2 * s[2], 2 * s[3]}, {}, &g) * 2.0 - 1.0;
+                         },
+                     .loss = [](const std::vector<Tensor>& out,
+                                const Tensor& target) { return models::panet_loss(out[0], target); },
+                     .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
+                         return std::make_unique<optim::AdamW>(m.parameters(), optim::AdamWOptions{.lr = 1e-4});
+                     }});
     return specs;
 }
 

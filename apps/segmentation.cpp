@@ -17,6 +17,7 @@
 #include "apps/salient_synth.h"
 #include "apps/segmentation_data.h"
 #include "autograd/grad_mode.h"
+#include "models/u2net/loss.h"
 #include "nn/checkpoint.h"
 #include "nn/data/draw.h"
 #include "nn/data/image.h"
@@ -53,16 +54,6 @@ const SegmentationDefaults& find_defaults(const std::string& model) {
     for (const auto& d : segmentation_models())
         if (d.model == model) return d;
     throw ValueError(fmt::format("{} is not a segmentation model", model));
-}
-
-// Sum of BCE-with-logits over every output, each resized to the mask if needed (U²-Net's muti_bce_loss_fusion).
-Tensor segmentation_loss(const std::vector<Tensor>& outputs, const Tensor& mask) {
-    Tensor total;
-    for (const auto& out : outputs) {
-        Tensor l = binary_cross_entropy_with_logits(out, mask);
-        total = total.defined() ? total + l : l;
-    }
-    return total;
 }
 
 std::shared_ptr<nn::Module> build_model(const std::string& name, const std::string& weights) {
@@ -172,14 +163,14 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
     task.model = model.get();
     task.optimizer = &adam;
     task.loader = &loader;
-    task.loss = [&](const Batch& b, Logs&) { return segmentation_loss(model->call_outputs(b[0]), b[1]); };
+    task.loss = [&](const Batch& b, Logs&) { return models::u2net_loss(model->call_outputs(b[0]), b[1]); };
     task.validate = [&] {
         metrics::SaliencyMetrics m;
         double loss = 0;
         int64_t n = 0;
         for (auto& b : val_loader) {
             const auto outputs = model->call_outputs(b[0]);
-            loss += segmentation_loss(outputs, b[1]).item<double>() * static_cast<double>(b[0].size(0));
+            loss += models::u2net_loss(outputs, b[1]).item<double>() * static_cast<double>(b[0].size(0));
             n += b[0].size(0);
             m.update(sigmoid(outputs[0]), b[1]);
         }

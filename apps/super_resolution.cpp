@@ -16,6 +16,7 @@
 #include "apps/super_resolution_data.h"
 #include "apps/train_loop.h"
 #include "autograd/grad_mode.h"
+#include "models/panet/loss.h"
 #include "nn/checkpoint.h"
 #include "nn/data/draw.h"
 #include "nn/data/folder.h"
@@ -99,7 +100,7 @@ TrainResult train_panet(SROptions o) {
     task.optimizer = &adamw;
     task.scheduler = &scheduler;
     task.loader = &loader;
-    task.loss = [&](const Batch& b, Logs&) { return l1_loss((*model)(b[0]), b[1]); };
+    task.loss = [&](const Batch& b, Logs&) { return models::panet_loss((*model)(b[0]), b[1]); };
     task.validate = [&] {
         double psnr = 0, ssim = 0, psnr_bic = 0, ssim_bic = 0;
         int64_t n = 0;

@@ -128,161 +128,311 @@ void prepare_run(TrainOptions& o, const std::string& model_name) {
     }
 }
 
+TensorMap checkpoint_task_state(const std::string& resume) { return nn::load_checkpoint(resume_path(resume)).task; }
+
+namespace {
+
+// One run of fit(): the state that lives across steps (counters, best metric, the epoch's running sums) and one
+// small function per concern. fit() below reads as the loop itself.
+class Loop {
+public:
+    Loop(const TrainOptions& o, TrainTask& task);
+    void resume(const std::string& path);  // --resume: every part of the checkpoint back in place
+    void begin_epoch();                    // model.train(), the loader at the epoch (and batch) to start from
+    void train_batch(const Batch& batch);  // forward, backward, hooks; an optimizer step when it is due
+    bool should_stop() const;              // Ctrl-C or --max-steps, checked after an optimizer step
+    void stop();                           // the checkpoint and message of an early stop
+    void end_epoch();                      // schedule, validate, log, plot, samples, checkpoints
+    int64_t steps() const { return step_; }
+    TrainResult finish();
+
+    int64_t epoch = 0;
+
+private:
+    StepInfo info() const;
+    int64_t accumulation() const;             // batches per optimizer step at this iteration
+    void optimizer_step(const StepInfo& at);  // warmup, before_step, step, zero_grad, scheduler, EMA, after_step
+    void after_optimizer_step();              // samples and mid-epoch checkpoints every N steps
+    void log_batch(double loss, Logs logs);
+    nn::Checkpoint checkpoint(int64_t at_epoch, int64_t at_batch) const;
+    void save(const std::string& path, int64_t at_epoch, int64_t at_batch) const;
+
+    const TrainOptions& o_;
+    TrainTask& task_;
+    nn::Module& model_;
+    data::DataLoader& loader_;
+    Device device_;
+    fs::path run_;
+    std::string last_path_, best_path_;
+    CsvLog csv_;
+    bool maximize_;
+    double best_;
+    int64_t batch_ = 0, step_ = 0, pending_ = 0;  // pending_: batches accumulated since the last optimizer step
+    int64_t batches_ = 0;
+    std::optional<ProgressBar> bar_;
+    Logs sums_;  // running sums of the logged values over this epoch's batches (in this process)
+    int64_t counted_ = 0;
+    bool first_batch_ = true;
+    TrainResult result_;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+fs::path run_directory(const TrainOptions& o) { return o.output.empty() ? fs::path("runs/train") : fs::path(o.output); }
+
+Loop::Loop(const TrainOptions& o, TrainTask& task)
+    : o_(o),
+      task_(task),
+      model_(*task.model),
+      loader_(*task.loader),
+      device_(o.device == "cuda" ? kCUDA : kCPU),
+      run_(run_directory(o)),
+      last_path_((run_ / "weights" / "last.safetensors").string()),
+      best_path_((run_ / "weights" / "best.safetensors").string()),
+      csv_((run_ / "results.csv").string()),
+      maximize_(task.best_metric.empty() ? false : task.maximize),
+      best_(maximize_ ? -INFINITY : INFINITY) {
+    if (device_ != kCPU) model_.to(device_);  // before anything is written: no device, no run directory
+    fs::create_directories(run_ / "weights");
+    fs::create_directories(run_ / "samples");
+    if (!task.config_json.empty()) std::ofstream(run_ / "args.json") << task.config_json << "\n";
+    batches_ = loader_.size();
+    result_.run_dir = run_.string();
+}
+
+nn::Checkpoint Loop::checkpoint(int64_t at_epoch, int64_t at_batch) const {
+    nn::Checkpoint c;
+    c.model = model_.state_dict();
+    c.optimizer = task_.optimizer->state_dict();
+    if (task_.scheduler) c.scheduler = task_.scheduler->state_dict();
+    if (task_.plateau) c.plateau = task_.plateau->state_dict();
+    if (task_.ema) c.ema = task_.ema->state_dict();
+    if (task_.task_state) c.task = task_.task_state();
+    c.epoch = at_epoch;
+    c.batch_in_epoch = at_batch;
+    c.step = step_;
+    c.best_metric = best_;
+    c.rng_state = default_generator().state();
+    c.config = task_.config_json;
+    return c;
+}
+
+void Loop::save(const std::string& path, int64_t at_epoch, int64_t at_batch) const {
+    nn::save_checkpoint(path, checkpoint(at_epoch, at_batch));
+}
+
+void Loop::resume(const std::string& path) {
+    const nn::Checkpoint c = nn::load_checkpoint(path);
+    try {
+        model_.load_state_dict(c.model, true);
+    } catch (const Error& e) {
+        throw ValueError(fmt::format("--resume {}: {}", path, e.what()));
+    }
+    task_.optimizer->load_state_dict(c.optimizer);
+    if (task_.scheduler && !c.scheduler.empty()) task_.scheduler->load_state_dict(c.scheduler);
+    if (task_.plateau && !c.plateau.empty()) task_.plateau->load_state_dict(c.plateau);
+    if (task_.ema && !c.ema.empty()) task_.ema->load_state_dict(c.ema);
+    default_generator().set_state(c.rng_state);
+    epoch = c.epoch;
+    batch_ = c.batch_in_epoch;
+    step_ = c.step;
+    best_ = c.best_metric;
+    csv_.truncate_from("epoch", static_cast<double>(epoch + 1));  // rows of epochs the checkpoint had not reached
+    fmt::print("resuming {} at epoch {}, batch {}, step {}\n", path, epoch + 1, batch_, step_);
+}
+
+StepInfo Loop::info() const {
+    return {.epoch = epoch,
+            .epochs = o_.epochs,
+            .batch = batch_,
+            .batches = batches_,
+            .iteration = epoch * batches_ + batch_,
+            .step = step_};
+}
+
+void Loop::begin_epoch() {
+    loader_.set_epoch(epoch, batch_);
+    model_.train();
+    bar_.emplace(fmt::format("epoch {}/{}", epoch + 1, o_.epochs), batches_);
+    bar_->set_position(batch_);
+    sums_.clear();
+    counted_ = 0;
+}
+
+int64_t Loop::accumulation() const {
+    const Warmup& w = task_.warmup;
+    const int64_t ni = info().iteration;
+    if (!w.ramp_accumulation || ni >= w.iterations) return task_.accumulate;
+    const double t = static_cast<double>(ni) / static_cast<double>(w.iterations);
+    // np.round, as ultralytics: halves to even
+    return std::max<int64_t>(1,
+                             static_cast<int64_t>(std::nearbyint(1.0 + t * static_cast<double>(task_.accumulate - 1))));
+}
+
+void Loop::train_batch(const Batch& input) {
+    trace::step_marker(info().iteration + 1);  // a step boundary in the trace (a no-op unless tracing)
+    Batch batch = input;
+    if (device_ != kCPU)
+        for (auto& t : batch.tensors) t = t.to(device_);
+    Logs logs;
+    Tensor loss = task_.loss(batch, logs);
+    const double l = loss.item<double>();
+    if (!std::isfinite(l))
+        throw Error(
+            fmt::format("train: the loss is {} at epoch {}, batch {}; the last checkpoint is {} (try a lower "
+                        "learning rate)",
+                        l, epoch + 1, batch_ + 1, last_path_));
+    loss.backward();
+    const StepInfo at = info();
+    if (task_.hooks.after_backward) task_.hooks.after_backward(at);
+    ++pending_;
+    if (pending_ >= accumulation() || batch_ + 1 == batches_) optimizer_step(at);
+    ++batch_;
+    log_batch(l, std::move(logs));
+    if (pending_ == 0) after_optimizer_step();
+}
+
+// ultralytics' np.interp(ni, [0, nw], [start, end]).
+double warmup_value(int64_t ni, int64_t nw, double start, double end) {
+    return start + (end - start) * static_cast<double>(ni) / static_cast<double>(nw);
+}
+
+void Loop::optimizer_step(const StepInfo& at) {
+    auto& groups = task_.optimizer->param_groups();
+    const Warmup& w = task_.warmup;
+    const bool warming = at.iteration < w.iterations;
+    std::vector<std::pair<double, double>> scheduled;  // each group's (lr, momentum) to restore after the step
+    if (warming) {
+        NB_CHECK_VALUE(w.start_lr.size() == groups.size(), "fit: the warmup has ", w.start_lr.size(), " start lrs for ",
+                       groups.size(), " parameter groups");
+        for (size_t g = 0; g < groups.size(); ++g) {
+            double& momentum = task_.optimizer->has_momentum() ? groups[g].momentum : groups[g].betas[0];
+            scheduled.emplace_back(groups[g].lr, momentum);
+            groups[g].lr = warmup_value(at.iteration, w.iterations, w.start_lr[g], groups[g].lr);
+            if (w.start_momentum) momentum = warmup_value(at.iteration, w.iterations, *w.start_momentum, momentum);
+        }
+    }
+    if (task_.hooks.before_step) task_.hooks.before_step(at);
+    task_.optimizer->step();
+    task_.optimizer->zero_grad();
+    for (size_t g = 0; g < scheduled.size(); ++g) {
+        groups[g].lr = scheduled[g].first;
+        (task_.optimizer->has_momentum() ? groups[g].momentum : groups[g].betas[0]) = scheduled[g].second;
+    }
+    pending_ = 0;
+    ++step_;
+    if (task_.scheduler && task_.scheduler_interval == SchedulerInterval::step) task_.scheduler->step();
+    if (task_.ema) task_.ema->update(model_);
+    if (task_.hooks.after_step) task_.hooks.after_step(at);
+}
+
+void Loop::log_batch(double loss, Logs logs) {
+    if (first_batch_) result_.first_loss = loss, first_batch_ = false;
+    ++counted_;
+    logs.insert(logs.begin(), {"loss", loss});
+    if (sums_.empty())
+        sums_ = logs;
+    else
+        for (size_t i = 0; i < sums_.size() && i < logs.size(); ++i) sums_[i].second += logs[i].second;
+    std::string postfix;
+    for (const auto& [k, v] : sums_) postfix += fmt::format("{} {:.4g}  ", k, v / static_cast<double>(counted_));
+    bar_->set_postfix(postfix);
+    bar_->update();
+}
+
+void Loop::after_optimizer_step() {
+    if (task_.save_samples && o_.sample_every > 0 && step_ % o_.sample_every == 0) {
+        EvalScope eval(model_);
+        task_.save_samples((run_ / "samples" / fmt::format("step_{:06}.png", step_)).string());
+    }
+    if (o_.save_every > 0 && step_ % o_.save_every == 0) save(last_path_, epoch, batch_);
+}
+
+bool Loop::should_stop() const {
+    if (pending_ > 0) return false;  // only between optimizer steps: a checkpoint holds no partial gradients
+    // --max-steps at an epoch's last batch lets the epoch end normally (validation, logs); fit() stops after it.
+    return g_stop_requested.load() || (o_.max_steps > 0 && step_ >= o_.max_steps && batch_ < batches_);
+}
+
+void Loop::stop() {
+    bar_->close();
+    save(last_path_, epoch, batch_);
+    result_.interrupted = g_stop_requested.load();
+    fmt::print("{} after step {}: saved {}; continue with --resume {}\n",
+               result_.interrupted ? "interrupted" : "stopped (--max-steps)", step_, last_path_, run_.string());
+}
+
+void Loop::end_epoch() {
+    bar_->close();
+    if (task_.scheduler && task_.scheduler_interval == SchedulerInterval::epoch) task_.scheduler->step();
+    Logs row{{"epoch", static_cast<double>(epoch + 1)}, {"step", static_cast<double>(step_)}};
+    for (const auto& [k, v] : sums_)
+        row.emplace_back("train/" + k, v / static_cast<double>(std::max<int64_t>(counted_, 1)));
+    row.emplace_back("lr", task_.optimizer->param_groups().at(0).lr);
+    result_.last_loss = value_of(row, "train/loss");
+    if (task_.validate && ((epoch + 1) % o_.val_every == 0 || epoch + 1 == o_.epochs)) {
+        {
+            EvalScope eval(model_);
+            result_.last_metrics = task_.validate();
+        }
+        row.insert(row.end(), result_.last_metrics.begin(), result_.last_metrics.end());
+        if (task_.plateau) {
+            const double metric = value_of(result_.last_metrics, task_.plateau_metric);
+            NB_CHECK_VALUE(!std::isnan(metric), "fit: ReduceLROnPlateau's metric '", task_.plateau_metric,
+                           "' is not among the validation results");
+            task_.plateau->step(metric);
+        }
+    }
+    if (task_.hooks.on_epoch_end) task_.hooks.on_epoch_end(info(), row);
+    row.emplace_back("time", std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    csv_.append(row);
+    data::plot_csv(csv_.path(), (run_ / "results.png").string());  // one panel per column, as ultralytics'
+    if (task_.save_samples) {
+        EvalScope eval(model_);
+        task_.save_samples((run_ / "samples" / fmt::format("epoch_{:03}.png", epoch + 1)).string());
+    }
+    std::string line = fmt::format("epoch {}/{}:", epoch + 1, o_.epochs);
+    for (size_t i = 2; i < row.size(); ++i) line += fmt::format(" {} {:.5g}", row[i].first, row[i].second);
+    fmt::print("{}\n", line);
+
+    const double metric = task_.best_metric.empty() ? result_.last_loss : value_of(row, task_.best_metric);
+    const bool improved = std::isfinite(metric) && (maximize_ ? metric > best_ : metric < best_);
+    if (improved) best_ = metric;
+    save(last_path_, epoch + 1, 0);
+    if (improved) save(best_path_, epoch + 1, 0);
+    batch_ = 0;
+    result_.epochs_completed = epoch + 1;
+}
+
+TrainResult Loop::finish() {
+    result_.steps = step_;
+    result_.best_metric = best_;
+    return result_;
+}
+
+}  // namespace
+
 TrainResult fit(const TrainOptions& o, TrainTask& task) {
     NB_CHECK_VALUE(task.model && task.optimizer && task.loader && task.loss,
                    "fit: the task needs a model, an optimizer, a loader and a loss");
-    nn::Module& model = *task.model;
-    data::DataLoader& loader = *task.loader;
-    const Device device = o.device == "cuda" ? kCUDA : kCPU;
-    if (device != kCPU) model.to(device);  // before anything is written: no device, no run directory
-    const fs::path run = o.output.empty() ? fs::path("runs/train") : fs::path(o.output);
-    fs::create_directories(run / "weights");
-    fs::create_directories(run / "samples");
-    const std::string last_path = (run / "weights" / "last.safetensors").string();
-    const std::string best_path = (run / "weights" / "best.safetensors").string();
-    if (!task.config_json.empty()) std::ofstream(run / "args.json") << task.config_json << "\n";
-    CsvLog csv((run / "results.csv").string());
-
-    TrainResult result;
-    result.run_dir = run.string();
-    const bool maximize = task.best_metric.empty() ? false : task.maximize;
-    double best = maximize ? -INFINITY : INFINITY;
-    int64_t epoch = 0, batch_in_epoch = 0, step = 0;
-
-    auto checkpoint = [&](int64_t at_epoch, int64_t at_batch) {
-        nn::Checkpoint c;
-        c.model = model.state_dict();
-        c.optimizer = task.optimizer->state_dict();
-        if (task.scheduler) c.scheduler = task.scheduler->state_dict();
-        if (task.ema) c.ema = task.ema->state_dict();
-        c.epoch = at_epoch;
-        c.batch_in_epoch = at_batch;
-        c.step = step;
-        c.best_metric = best;
-        c.rng_state = default_generator().state();
-        c.config = task.config_json;
-        return c;
-    };
-
-    if (!o.resume.empty()) {
-        const std::string path = resume_path(o.resume);
-        const nn::Checkpoint c = nn::load_checkpoint(path);
-        try {
-            model.load_state_dict(c.model, true);
-        } catch (const Error& e) {
-            throw ValueError(fmt::format("--resume {}: {}", path, e.what()));
-        }
-        task.optimizer->load_state_dict(c.optimizer);
-        if (task.scheduler && !c.scheduler.empty()) task.scheduler->load_state_dict(c.scheduler);
-        if (task.ema && !c.ema.empty()) task.ema->load_state_dict(c.ema);
-        default_generator().set_state(c.rng_state);
-        epoch = c.epoch;
-        batch_in_epoch = c.batch_in_epoch;
-        step = c.step;
-        best = c.best_metric;
-        csv.truncate_from("epoch", static_cast<double>(epoch + 1));  // rows of epochs the checkpoint had not reached
-        fmt::print("resuming {} at epoch {}, batch {}, step {}\n", path, epoch + 1, batch_in_epoch, step);
-    }
-
+    NB_CHECK_VALUE(task.accumulate >= 1, "fit: accumulate must be >= 1, got ", task.accumulate);
+    Loop loop(o, task);
+    if (!o.resume.empty()) loop.resume(resume_path(o.resume));
     SigintGuard sigint;
-    const auto run_start = std::chrono::steady_clock::now();
-    bool first_step = true;
-    for (; epoch < o.epochs; ++epoch) {
-        loader.set_epoch(epoch, batch_in_epoch);
-        model.train();
-        const int64_t batches = loader.size();
-        ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, o.epochs), batches);
-        bar.set_position(batch_in_epoch);
-        Logs sums;  // running sums of the logged values over this epoch's batches (in this process)
-        int64_t counted = 0, b = batch_in_epoch;
+    for (; loop.epoch < o.epochs; ++loop.epoch) {
+        loop.begin_epoch();
         bool stop = false;
-        for (Batch& batch : loader) {
-            trace::step_marker(step + 1);  // a step boundary in the trace (a no-op unless tracing)
-            if (device != kCPU)
-                for (auto& t : batch.tensors) t = t.to(device);
-            task.optimizer->zero_grad();
-            Logs logs;
-            Tensor loss = task.loss(batch, logs);
-            const double l = loss.item<double>();
-            if (!std::isfinite(l))
-                throw Error(
-                    fmt::format("train: the loss is {} at epoch {}, step {}; the last checkpoint is {} (try a "
-                                "lower learning rate)",
-                                l, epoch + 1, step + 1, last_path));
-            loss.backward();
-            task.optimizer->step();
-            if (task.ema) task.ema->update(model);
-            ++step, ++b, ++counted;
-            if (first_step) result.first_loss = l, first_step = false;
-
-            logs.insert(logs.begin(), {"loss", l});
-            if (sums.empty())
-                sums = logs;
-            else
-                for (size_t i = 0; i < sums.size() && i < logs.size(); ++i) sums[i].second += logs[i].second;
-            std::string postfix;
-            for (const auto& [k, v] : sums) postfix += fmt::format("{} {:.4g}  ", k, v / static_cast<double>(counted));
-            bar.set_postfix(postfix);
-            bar.update();
-
-            if (task.save_samples && o.sample_every > 0 && step % o.sample_every == 0) {
-                EvalScope eval(model);
-                task.save_samples((run / "samples" / fmt::format("step_{:06}.png", step)).string());
-            }
-            if (o.save_every > 0 && step % o.save_every == 0) nn::save_checkpoint(last_path, checkpoint(epoch, b));
-            // --max-steps at an epoch's last batch lets the epoch end normally (validation, logs); the loop
-            // stops below.
-            if (g_stop_requested.load() || (o.max_steps > 0 && step >= o.max_steps && b < batches)) {
-                stop = true;
-                break;
-            }
+        for (Batch& batch : *task.loader) {
+            loop.train_batch(batch);
+            if ((stop = loop.should_stop())) break;
         }
-        bar.close();
         if (stop) {
-            nn::save_checkpoint(last_path, checkpoint(epoch, b));
-            result.interrupted = g_stop_requested.load();
-            fmt::print("{} after step {}: saved {}; continue with --resume {}\n",
-                       result.interrupted ? "interrupted" : "stopped (--max-steps)", step, last_path, run.string());
+            loop.stop();
             break;
         }
-
-        // End of the epoch: schedule, validate, log, plot, checkpoint.
-        if (task.scheduler) task.scheduler->step();
-        Logs row{{"epoch", static_cast<double>(epoch + 1)}, {"step", static_cast<double>(step)}};
-        for (const auto& [k, v] : sums)
-            row.emplace_back("train/" + k, v / static_cast<double>(std::max<int64_t>(counted, 1)));
-        row.emplace_back("lr", task.optimizer->param_groups().at(0).lr);
-        result.last_loss = value_of(row, "train/loss");
-        const bool validate = task.validate && ((epoch + 1) % o.val_every == 0 || epoch + 1 == o.epochs);
-        if (validate) {
-            EvalScope eval(model);
-            result.last_metrics = task.validate();
-            row.insert(row.end(), result.last_metrics.begin(), result.last_metrics.end());
-        }
-        row.emplace_back("time", std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count());
-        csv.append(row);
-        data::plot_csv(csv.path(), (run / "results.png").string());  // one panel per column, as ultralytics'
-        if (task.save_samples) {
-            EvalScope eval(model);
-            task.save_samples((run / "samples" / fmt::format("epoch_{:03}.png", epoch + 1)).string());
-        }
-
-        std::string line = fmt::format("epoch {}/{}:", epoch + 1, o.epochs);
-        for (size_t i = 2; i < row.size(); ++i) line += fmt::format(" {} {:.5g}", row[i].first, row[i].second);
-        fmt::print("{}\n", line);
-
-        const double metric = task.best_metric.empty() ? result.last_loss : value_of(row, task.best_metric);
-        const bool improved = std::isfinite(metric) && (maximize ? metric > best : metric < best);
-        if (improved) best = metric;
-        nn::save_checkpoint(last_path, checkpoint(epoch + 1, 0));
-        if (improved) nn::save_checkpoint(best_path, checkpoint(epoch + 1, 0));
-        batch_in_epoch = 0;
-        result.epochs_completed = epoch + 1;
-        if (o.max_steps > 0 && step >= o.max_steps) break;
+        loop.end_epoch();
+        if (o.max_steps > 0 && loop.steps() >= o.max_steps) break;
     }
-    result.steps = step;
-    result.best_metric = best;
-    return result;
+    return loop.finish();
 }
 
 }  // namespace nabla::apps

@@ -3,7 +3,8 @@
 // steps, checkpoints every N steps and at every epoch end, the best checkpoint by the validation metric, exact
 // resume, and Ctrl-C that saves a checkpoint and stops cleanly.
 //
-// A trainer fills a TrainTask (its model, optimizer, data and three functions) and calls fit():
+// A trainer fills a TrainTask (its model, optimizer, data, loss and what else it needs: accumulation, a scheduler
+// stepped per epoch or per step, ReduceLROnPlateau, warmup, hooks) and calls fit():
 //   TrainTask task{.model = &model, .optimizer = &adam, .loader = &loader,
 //                  .loss = [&](const Batch& b, Logs& logs) { ...; return loss; },
 //                  .validate = [&] { return Logs{{"val/mae", mae}, {"val/maxf", maxf}}; },
@@ -20,6 +21,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,15 +60,61 @@ void add_train_options(CLI::App* cmd, TrainOptions& o);
 // Applies --threads and --seed to the process; checks the values; resolves the run directory.
 void prepare_run(TrainOptions& o, const std::string& model_name);
 
+// Where the loop stands, for the hooks. Counters start at 0.
+struct StepInfo {
+    int64_t epoch = 0, epochs = 0;   // the current epoch and how many there are
+    int64_t batch = 0, batches = 0;  // this batch's index in the epoch, batches per epoch
+    int64_t iteration = 0;           // batches seen over the whole run (ultralytics' `ni`): epoch * batches + batch
+    int64_t step = 0;                // optimizer steps taken over the whole run (this one not yet counted)
+};
+
+// Code a task runs at fixed points of each step, instead of flags in the loop (Lightning's hooks). All optional.
+struct TrainHooks {
+    // Gradients of this batch have been added to .grad: clipping, an L1 subgradient (network slimming), ...
+    std::function<void(const StepInfo&)> after_backward;
+    std::function<void(const StepInfo&)> before_step;  // right before optimizer.step(), after the warmup's values
+    std::function<void(const StepInfo&)> after_step;   // after the step, the step scheduler and the EMA update
+    // The epoch's row of results.csv before it is written (train/... means, lr, validation): add columns here.
+    std::function<void(const StepInfo&, Logs& row)> on_epoch_end;
+};
+
+// When an LRScheduler steps: once per epoch (torch's usual pattern) or after every optimizer step (OneCycleLR,
+// warm restarts).
+enum class SchedulerInterval { epoch, step };
+
+// ultralytics' warmup: over the first `iterations` batches, each group's lr rises linearly from start_lr[group] to
+// the lr its scheduler gives it, and the momentum (SGD's momentum, or Adam's beta1) from start_momentum to the
+// group's own. The warmup values are used by the optimizer step only; the groups keep their scheduled values (so a
+// chained scheduler sees its own lr). With ramp_accumulation the batches per step rise from 1 to TrainTask::
+// accumulate over the warmup, as ultralytics' accumulate = max(1, round(interp(ni, [0, nw], [1, nbs / batch]))).
+struct Warmup {
+    int64_t iterations = 0;                // 0: no warmup
+    std::vector<double> start_lr;          // one per group (ultralytics: 0.1 for the bias group, 0 for the others)
+    std::optional<double> start_momentum;  // none: the momentum is not warmed up
+    bool ramp_accumulation = false;
+};
+
+// What fit() trains: a trainer fills it with its model, optimizer, data and functions.
 struct TrainTask {
     nn::Module* model = nullptr;
     optim::Optimizer* optimizer = nullptr;
-    optim::LRScheduler* scheduler = nullptr;  // optional; step() once after each epoch
-    optim::ModelEMA* ema = nullptr;           // optional; update(model) after each optimizer step
     data::DataLoader* loader = nullptr;
     // The forward pass and loss of one training batch (the model is in training mode; fit() runs backward and the
     // optimizer step). Extra values to show and log go into `logs` (their running means are logged per epoch).
     std::function<Tensor(const Batch& batch, Logs& logs)> loss;
+    // Gradient accumulation: the gradients of this many batches are summed (as ultralytics does; divide the loss in
+    // `loss` for their mean) before one optimizer step; the last batch of an epoch always steps, so that a
+    // checkpoint never holds half-accumulated gradients. The nominal batch is accumulate × --batch.
+    int64_t accumulate = 1;
+    optim::LRScheduler* scheduler = nullptr;  // optional
+    SchedulerInterval scheduler_interval = SchedulerInterval::epoch;
+    // Optional: stepped after each validation with the value of plateau_metric (a key of validate()'s result),
+    // saved in the checkpoint.
+    optim::ReduceLROnPlateau* plateau = nullptr;
+    std::string plateau_metric;
+    Warmup warmup;
+    optim::ModelEMA* ema = nullptr;  // optional; update(model) after each optimizer step
+    TrainHooks hooks;
     // Validation metrics (fit() puts the model in eval mode and turns gradients off around it); optional.
     std::function<Logs()> validate;
     std::string best_metric;  // a key of validate()'s result; "" = the epoch's training loss (minimised)
@@ -74,6 +122,9 @@ struct TrainTask {
     // Writes a picture of the model's current outputs to `png_path` (model in eval mode, no gradients); optional.
     std::function<void(const std::string& png_path)> save_samples;
     std::string config_json;  // the run's options, stored in every checkpoint
+    // Tensors the task keeps in every checkpoint (as task.<key>), e.g. the channel counts of a pruned model; read
+    // them back with checkpoint_task_state() to rebuild the model before fit() loads its weights.
+    std::function<TensorMap()> task_state;
 };
 
 struct TrainResult {
@@ -89,5 +140,7 @@ TrainResult fit(const TrainOptions& options, TrainTask& task);
 
 // The checkpoint file a --resume value names: the file itself, or <dir>/weights/last.safetensors.
 std::string resume_path(const std::string& resume);
+// The task.* tensors of the checkpoint a --resume value names (TrainTask::task_state when it was saved).
+TensorMap checkpoint_task_state(const std::string& resume);
 
 }  // namespace nabla::apps

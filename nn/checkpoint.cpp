@@ -53,6 +53,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
     put(all, "optimizer.", c.optimizer);
     put(all, "scheduler.", c.scheduler);
     put(all, "ema.", c.ema);
+    put(all, "plateau.", c.plateau);
+    put(all, "task.", c.task);
     Metadata meta = c.extra;
     meta["format"] = kFormat;
     meta["version"] = kVersion;
@@ -93,6 +95,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     c.optimizer = take(all, "optimizer.");
     c.scheduler = take(all, "scheduler.");
     c.ema = take(all, "ema.");
+    c.plateau = take(all, "plateau.");
+    c.task = take(all, "task.");
     c.epoch = number<int64_t>(meta, "epoch", path);
     c.step = number<int64_t>(meta, "step", path);
     c.batch_in_epoch = number<int64_t>(meta, "batch_in_epoch", path);

@@ -6,6 +6,9 @@
 //   optimizer.<key>              Optimizer::state_dict()  (nn/optim/optimizer.h documents its keys)
 //   scheduler.<key>              LRScheduler::state_dict()
 //   ema.<key>                    ModelEMA::state_dict()
+//   plateau.<key>                ReduceLROnPlateau::state_dict()
+//   task.<key>                   what the task adds (e.g. the channel counts of a pruned model, read before the
+//                                model is built)
 // and the scalars go into the file's metadata: "format" = "nabla.checkpoint", "version", "epoch", "step",
 // "batch_in_epoch", "rng" (the global Generator's state), "config" (the run's options as JSON), "best_metric".
 // Writing is atomic (nn/safetensors.h): a crash mid-save keeps the previous checkpoint.
@@ -23,7 +26,7 @@ namespace nabla::nn {
 class Module;
 
 struct Checkpoint {
-    TensorMap model, optimizer, scheduler, ema;
+    TensorMap model, optimizer, scheduler, ema, plateau, task;
     int64_t epoch = 0;           // epochs completed before the batch below
     int64_t step = 0;            // optimizer steps taken over the whole run
     int64_t batch_in_epoch = 0;  // batches of `epoch` already trained (non-zero when saved mid-epoch)

@@ -1,6 +1,7 @@
 // tests/apps/test_train_loop.cpp — apps/train_loop.cpp through the segmentation trainer: exact resume (N steps
 // straight equal k steps + checkpoint + resume + N−k steps, bitwise), Ctrl-C saving a checkpoint, the run directory's
-// files, and the progress bar's and CSV log's formats.
+// files; on a small regression: gradient accumulation, the hooks, scheduler intervals, warmup, ReduceLROnPlateau and
+// task state in checkpoints; and the progress bar's and CSV log's formats.
 
 #include <csignal>
 #include <filesystem>
@@ -12,9 +13,11 @@
 #include "apps/train_loop.h"
 #include "models/tinyseg/tinyseg.h"
 #include "nn/checkpoint.h"
+#include "nn/linear.h"
 #include "nn/optim/adam.h"
 #include "nn/optim/ema.h"
 #include "nn/optim/lr_scheduler.h"
+#include "nn/optim/sgd.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;
@@ -170,6 +173,176 @@ TEST_CASE("fit: Ctrl-C saves a checkpoint after the current step, and the run re
     REQUIRE_FALSE(resumed.interrupted);
     REQUIRE(resumed.steps == 9);
     require_bitwise_equal(expected, after);
+}
+
+namespace {
+
+// A linear regression on 12 fixed examples, the smallest model on which the loop's arithmetic can be checked exactly.
+struct Regression {
+    std::shared_ptr<data::TensorDataset> dataset;
+    nn::Linear model{3, 1};
+    Regression() {
+        Generator g(2);
+        const Tensor x = randn({12, 3}, {}, &g);
+        dataset = std::make_shared<data::TensorDataset>(std::vector<Tensor>{x, matmul(x, t32({1, -2, 0.5}, {3, 1}))});
+        manual_seed(0);
+        model.reset_parameters();
+    }
+    Tensor mse(const Batch& b) { return mse_loss(model(b[0]), b[1]); }
+};
+
+TrainOptions quiet_run(const TempDir& dir, const std::string& name, int64_t epochs) {
+    TrainOptions o;
+    o.epochs = epochs, o.output = dir.file(name), o.exist_ok = true;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("fit: accumulating 2 half batches equals one full batch; an epoch's last batch always steps",
+          "[train_loop]") {
+    TempDir dir;
+    Regression full, halves;
+    optim::SGD sgd_full(full.model.parameters(), {.lr = 0.1});
+    optim::SGD sgd_halves(halves.model.parameters(), {.lr = 0.1});
+    data::DataLoader loader_full(full.dataset, {.batch_size = 4});
+    data::DataLoader loader_halves(halves.dataset, {.batch_size = 2});
+    TrainTask a{.model = &full.model, .optimizer = &sgd_full, .loader = &loader_full};
+    a.loss = [&](const Batch& b, Logs&) { return full.mse(b); };
+    TrainTask b{.model = &halves.model, .optimizer = &sgd_halves, .loader = &loader_halves};
+    b.loss = [&](const Batch& batch, Logs&) { return halves.mse(batch) * 0.5; };  // the mean of the two halves
+    b.accumulate = 2;
+    const TrainResult ra = fit(quiet_run(dir, "full", 2), a);
+    const TrainResult rb = fit(quiet_run(dir, "halves", 2), b);
+    REQUIRE(ra.steps == 6);
+    REQUIRE(rb.steps == 6);  // 6 batches of 2 per epoch, 3 steps each
+    REQUIRE_THAT(halves.model.weight, ClosesTo(full.model.weight, 1e-6, 1e-5));
+    REQUIRE_THAT(halves.model.bias, ClosesTo(full.model.bias, 1e-6, 1e-5));
+
+    // 6 batches of 2 per epoch with accumulate 4: a step after batch 4 and one after batch 6 (the epoch's end)
+    Regression odd;
+    optim::SGD sgd_odd(odd.model.parameters(), {.lr = 0.1});
+    TrainTask c{.model = &odd.model, .optimizer = &sgd_odd, .loader = &loader_halves};
+    c.loss = [&](const Batch& batch, Logs&) { return odd.mse(batch); };
+    c.accumulate = 4;
+    std::vector<int64_t> stepped_at;
+    c.hooks.before_step = [&](const StepInfo& at) { stepped_at.push_back(at.batch); };
+    REQUIRE(fit(quiet_run(dir, "odd", 1), c).steps == 2);
+    REQUIRE(stepped_at == std::vector<int64_t>{3, 5});
+}
+
+TEST_CASE("fit: hooks run in order at each step and may add columns to the epoch's row", "[train_loop]") {
+    TempDir dir;
+    Regression r;
+    optim::SGD sgd(r.model.parameters(), {.lr = 0.05});
+    data::DataLoader loader(r.dataset, {.batch_size = 6});
+    TrainTask task{.model = &r.model, .optimizer = &sgd, .loader = &loader};
+    task.loss = [&](const Batch& b, Logs&) { return r.mse(b); };
+    std::vector<std::string> calls;
+    task.hooks.after_backward = [&](const StepInfo& at) {
+        REQUIRE(r.model.weight.grad().defined());  // the gradient is there to be changed
+        calls.push_back(fmt::format("after_backward {}.{}", at.epoch, at.batch));
+    };
+    task.hooks.before_step = [&](const StepInfo& at) { calls.push_back(fmt::format("before_step {}", at.step)); };
+    task.hooks.after_step = [&](const StepInfo& at) { calls.push_back(fmt::format("after_step {}", at.step)); };
+    task.hooks.on_epoch_end = [&](const StepInfo& at, Logs& row) {
+        calls.push_back(fmt::format("on_epoch_end {}", at.epoch));
+        row.emplace_back("weight_norm", std::sqrt(sum(r.model.weight * r.model.weight).item<double>()));
+    };
+    const TrainResult result = fit(quiet_run(dir, "run", 2), task);
+    REQUIRE(calls == std::vector<std::string>{"after_backward 0.0", "before_step 0", "after_step 0",
+                                              "after_backward 0.1", "before_step 1", "after_step 1", "on_epoch_end 0",
+                                              "after_backward 1.0", "before_step 2", "after_step 2",
+                                              "after_backward 1.1", "before_step 3", "after_step 3", "on_epoch_end 1"});
+    const auto log = CsvLog((fs::path(result.run_dir) / "results.csv").string()).read();
+    REQUIRE(log.column("weight_norm").size() == 2);
+    REQUIRE(log.column("weight_norm")[1] > 0);
+}
+
+TEST_CASE("fit: a scheduler stepped per optimizer step or per epoch", "[train_loop]") {
+    TempDir dir;
+    for (auto interval : {SchedulerInterval::step, SchedulerInterval::epoch}) {
+        Regression r;
+        optim::SGD sgd(r.model.parameters(), {.lr = 0.1});
+        optim::StepLR halve(sgd, 1, 0.5);
+        data::DataLoader loader(r.dataset, {.batch_size = 4});  // 3 steps per epoch
+        TrainTask task{.model = &r.model, .optimizer = &sgd, .loader = &loader};
+        task.loss = [&](const Batch& b, Logs&) { return r.mse(b); };
+        task.scheduler = &halve;
+        task.scheduler_interval = interval;
+        fit(quiet_run(dir, "run", 2), task);
+        const double halvings = interval == SchedulerInterval::step ? 6 : 2;
+        REQUIRE(sgd.param_groups()[0].lr == Approx(0.1 * std::pow(0.5, halvings)));
+    }
+}
+
+TEST_CASE("fit: warmup ramps each group's lr and the momentum linearly, and the accumulation", "[train_loop]") {
+    TempDir dir;
+    Regression r;
+    optim::SGD sgd({optim::ParamGroup({r.model.weight}), optim::ParamGroup({r.model.bias})},
+                   {.lr = 0.1, .momentum = 0.9});
+    data::DataLoader loader(r.dataset, {.batch_size = 1});  // 12 batches per epoch
+    TrainTask task{.model = &r.model, .optimizer = &sgd, .loader = &loader};
+    task.loss = [&](const Batch& b, Logs&) { return r.mse(b); };
+    task.accumulate = 4;
+    task.warmup = {.iterations = 8, .start_lr = {0.0, 0.2}, .start_momentum = 0.8, .ramp_accumulation = true};
+    struct Seen {
+        int64_t iteration;
+        double lr0, lr1, momentum;
+    };
+    std::vector<Seen> seen;
+    task.hooks.before_step = [&](const StepInfo& at) {
+        const auto& g = sgd.param_groups();
+        seen.push_back({at.iteration, g[0].lr, g[1].lr, g[0].momentum});
+    };
+    fit(quiet_run(dir, "run", 1), task);
+    // accumulate at ni = round(1 + 3 ni / 8): 1, 1, 2 (ni 2), 2, 3 (ni 4), ... then 4 after the warmup
+    std::vector<int64_t> iterations;
+    for (const auto& s : seen) iterations.push_back(s.iteration);
+    REQUIRE(iterations == std::vector<int64_t>{0, 1, 3, 6, 10, 11});
+    for (const auto& s : seen) {
+        INFO("iteration " << s.iteration);
+        const double t = std::min(1.0, s.iteration / 8.0);
+        REQUIRE(s.lr0 == Approx(0.1 * t));
+        REQUIRE(s.lr1 == Approx(0.2 + (0.1 - 0.2) * t));
+        REQUIRE(s.momentum == Approx(0.8 + 0.1 * t));
+    }
+    // the groups keep their scheduled values between steps
+    REQUIRE(sgd.param_groups()[0].lr == 0.1);
+    REQUIRE(sgd.param_groups()[1].momentum == 0.9);
+}
+
+TEST_CASE(
+    "fit: ReduceLROnPlateau follows the validation metric and resumes from the checkpoint; task state is "
+    "saved",
+    "[train_loop]") {
+    TempDir dir;
+    auto run = [&](const std::string& name, int64_t max_steps, const std::string& resume) {
+        Regression r;
+        optim::Adam adam(r.model.parameters(), {.lr = 0.1});
+        optim::ReduceLROnPlateau plateau(adam, {.factor = 0.5, .patience = 0});
+        data::DataLoader loader(r.dataset, {.batch_size = 4, .shuffle = true, .seed = 1});
+        TrainTask task{.model = &r.model, .optimizer = &adam, .loader = &loader};
+        task.loss = [&](const Batch& b, Logs&) { return r.mse(b); };
+        task.plateau = &plateau;
+        task.plateau_metric = "val/loss";
+        int64_t validations = 0;
+        task.validate = [&] { return Logs{{"val/loss", ++validations == 1 ? 1.0 : 2.0}}; };  // never improves again
+        task.task_state = [] { return TensorMap{{"widths", t64({8, 16, 24})}}; };
+        TrainOptions o = quiet_run(dir, name, 4);
+        o.max_steps = max_steps, o.resume = resume;
+        fit(o, task);
+        return std::pair{adam.param_groups()[0].lr, r.model.state_dict()};
+    };
+    const auto [lr, weights] = run("straight", 0, "");
+    REQUIRE(lr == Approx(0.1 * 0.125));  // epochs 2, 3, 4 are worse than epoch 1
+    run("split", 7, "");                 // stops in epoch 3, after two validations
+    const auto c = nn::load_checkpoint(dir.file("split/weights/last.safetensors"));
+    REQUIRE(c.plateau.count("num_bad_epochs"));
+    REQUIRE_THAT(checkpoint_task_state(dir.file("split")).at("widths"), ClosesTo(t64({8, 16, 24}), 0, 0));
+    const auto [lr2, weights2] = run("split", 0, dir.file("split"));
+    REQUIRE(lr2 == lr);
+    require_bitwise_equal(weights, weights2);
 }
 
 TEST_CASE("ProgressBar: tqdm's layout, durations and rates", "[progress]") {
