@@ -5,6 +5,8 @@
 
 #include "models/panet/loss.h"
 #include "models/panet/panet.h"
+#include "models/pfld/loss.h"
+#include "models/pfld/pfld.h"
 #include "models/tinyseg/tinyseg.h"
 #include "models/u2net/loss.h"
 #include "models/u2net/u2net.h"
@@ -124,6 +126,31 @@ std::vector<ModelSpec> make_registry() {
                      .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
                          return std::make_unique<optim::AdamW>(m.parameters(), optim::AdamWOptions{.lr = 1e-4});
                      }});
+    // PFLD: 98 landmarks from a 112x112 face crop, with the auxiliary angle branch. The bench target packs, per
+    // image, the 196 true coordinates, the 6 attribute flags and the 3 true angles (degrees): [N, 205].
+    specs.push_back(
+        {.name = "pfld",
+         .description = "PFLD, 98-point facial landmarks with the auxiliary Euler-angle branch (backbone 1.26M + "
+                        "auxiliary net 0.46M parameters; polarisZhao/PFLD-pytorch names; args: width=1)",
+         .in_channels = 3,
+         .input_size = 112,
+         .make = [](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
+             return std::make_shared<models::PFLD>(models::PFLDArgs{.width = a.get_double("width", 1.0)});
+         },
+         .make_target =
+             [](const Shape& s, Generator& g) {
+                 const Tensor landmarks = rand({s[0], 196}, {}, &g);
+                 const Tensor attributes = lt(rand({s[0], 6}, {}, &g), 0.3).to(kFloat32);
+                 return cat({landmarks, attributes, randn({s[0], 3}, {}, &g) * 20.0}, 1);
+             },
+         .loss =
+             [](const std::vector<Tensor>& out, const Tensor& t) {
+                 return models::pfld_loss(t.narrow(1, 196, 6), t.narrow(1, 0, 196), t.narrow(1, 202, 3), out[2], out[1])
+                     .weighted;
+             },
+         .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
+             return std::make_unique<optim::Adam>(m.parameters(), optim::AdamOptions{.lr = 1e-4, .weight_decay = 1e-6});
+         }});
     return specs;
 }
 

@@ -4,6 +4,8 @@ Used by bench/bench_models_torch.py (speed comparison) and tests/fixtures/make_m
 gradients for `nabla forward`). Each entry of MODELS builds the model from the same constructor arguments as
 `nabla ... --set key=value`, and LOSSES gives the training step's loss as apps/models.cpp defines it.
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -199,6 +201,130 @@ class PANet(nn.Module):
         return [self.upSample(self.features(x) + self.sequential(self.features(x)))]
 
 
+def pfld_channels(c, width):
+    """models/pfld/pfld.h: max(1, round(c * width)) with halves rounded up."""
+    return max(1, int(math.floor(c * width + 0.5)))
+
+
+def _pfld_conv_bn(inp, oup, kernel, stride, padding=1):
+    return nn.Sequential(nn.Conv2d(inp, oup, kernel, stride, padding, bias=False), nn.BatchNorm2d(oup), nn.ReLU())
+
+
+class InvertedResidual(nn.Module):
+    """models/pfld/pfld.h: the MobileNetV2 block of PFLD, conv.0 .. conv.7, residual only when told."""
+
+    def __init__(self, inp, oup, stride, use_res_connect, expand_ratio):
+        super().__init__()
+        self.use_res_connect = use_res_connect
+        m = inp * expand_ratio
+        self.conv = nn.Sequential(nn.Conv2d(inp, m, 1, 1, 0, bias=False), nn.BatchNorm2d(m), nn.ReLU(),
+                                  nn.Conv2d(m, m, 3, stride, 1, groups=m, bias=False), nn.BatchNorm2d(m), nn.ReLU(),
+                                  nn.Conv2d(m, oup, 1, 1, 0, bias=False), nn.BatchNorm2d(oup))
+
+    def forward(self, x):
+        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
+class PFLDInference(nn.Module):
+    """models/pfld/pfld.h: the PFLD backbone (docs/pfld.md §1), written from the network table; returns (out1,
+    landmarks). bn8 is declared and unused, as in the reference."""
+
+    def __init__(self, width=1.0):
+        super().__init__()
+        c64, c128, c16, c32 = (pfld_channels(c, width) for c in (64, 128, 16, 32))
+        self.conv1 = nn.Conv2d(3, c64, 3, 2, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c64)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(c64, c64, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c64)
+        self.conv3_1 = InvertedResidual(c64, c64, 2, False, 2)
+        for k in range(2, 6):
+            setattr(self, f"block3_{k}", InvertedResidual(c64, c64, 1, True, 2))
+        self.conv4_1 = InvertedResidual(c64, c128, 2, False, 2)
+        self.conv5_1 = InvertedResidual(c128, c128, 1, False, 4)
+        for k in range(2, 7):
+            setattr(self, f"block5_{k}", InvertedResidual(c128, c128, 1, True, 4))
+        self.conv6_1 = InvertedResidual(c128, c16, 1, False, 2)
+        self.conv7 = _pfld_conv_bn(c16, c32, 3, 2)
+        self.conv8 = nn.Conv2d(c32, c128, 7, 1, 0)
+        self.bn8 = nn.BatchNorm2d(c128)
+        self.avg_pool1 = nn.AvgPool2d(14)
+        self.avg_pool2 = nn.AvgPool2d(7)
+        self.fc = nn.Linear(c16 + c32 + c128, 196)
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.relu(self.bn2(self.conv2(x)))
+        x = self.conv3_1(x)
+        for k in range(2, 6):
+            x = getattr(self, f"block3_{k}")(x)
+        out1 = x
+        x = self.conv5_1(self.conv4_1(out1))
+        for k in range(2, 7):
+            x = getattr(self, f"block5_{k}")(x)
+        x = self.conv6_1(x)
+        x1 = self.avg_pool1(x).flatten(1)
+        x = self.conv7(x)
+        x2 = self.avg_pool2(x).flatten(1)
+        x3 = self.relu(self.conv8(x)).flatten(1)
+        return out1, self.fc(torch.cat([x1, x2, x3], 1))
+
+
+class AuxiliaryNet(nn.Module):
+    """models/pfld/pfld.h: PFLD's pose head on out1 -> [N, 3]."""
+
+    def __init__(self, width=1.0):
+        super().__init__()
+        c64, c128, c32 = (pfld_channels(c, width) for c in (64, 128, 32))
+        self.conv1 = _pfld_conv_bn(c64, c128, 3, 2)
+        self.conv2 = _pfld_conv_bn(c128, c128, 3, 1)
+        self.conv3 = _pfld_conv_bn(c128, c32, 3, 2)
+        self.conv4 = _pfld_conv_bn(c32, c128, 7, 1)
+        self.max_pool1 = nn.MaxPool2d(3)
+        self.fc1 = nn.Linear(c128, c32)
+        self.fc2 = nn.Linear(c32, 3)
+
+    def forward(self, x):
+        x = self.conv4(self.conv3(self.conv2(self.conv1(x))))
+        return self.fc2(self.fc1(self.max_pool1(x).flatten(1)))
+
+
+class PFLD(nn.Module):
+    """models/pfld/pfld.h: backbone + auxiliarynet; returns [features, landmarks, angles]."""
+
+    def __init__(self, width=1.0):
+        super().__init__()
+        self.backbone = PFLDInference(width)
+        self.auxiliarynet = AuxiliaryNet(width)
+
+    def forward(self, x):
+        features, landmarks = self.backbone(x)
+        return [features, landmarks, self.auxiliarynet(features)]
+
+
+def pfld_loss(attribute_gt, landmark_gt, euler_angle_gt, angle, landmarks, train_batchsize=256):
+    """models/pfld/loss.h (docs/pfld.md §2): (weighted, l2). The attribute ratios are constants; they are computed in
+    the landmarks' dtype (the reference makes them float32 whatever the input)."""
+    weight_angle = torch.sum(1 - torch.cos(angle - euler_angle_gt), dim=1)
+    attributes = attribute_gt[:, 1:6].to(landmarks.dtype)
+    p = attributes.detach().mean(dim=0)
+    ratio = torch.tensor([1.0 / x if x > 0 else float(train_batchsize) for x in p.tolist()], dtype=landmarks.dtype)
+    weight_attribute = torch.sum(attributes * ratio, dim=1)
+    l2 = torch.sum((landmark_gt - landmarks) * (landmark_gt - landmarks), dim=1)
+    return torch.mean(weight_angle * weight_attribute * l2), torch.mean(l2)
+
+
+def pfld_target(n, gen):
+    """The bench target of PFLD packed in one tensor [N, 205]: landmarks in [0, 1] (196), attributes 0/1 (6), Euler
+    angles in degrees (3, about N(0, 20))."""
+    return torch.cat([torch.rand(n, 196, generator=gen), (torch.rand(n, 6, generator=gen) > 0.5).float(),
+                      torch.randn(n, 3, generator=gen) * 20], 1)
+
+
+def pfld_target_loss(outputs, target):
+    return pfld_loss(target[:, 196:202], target[:, :196], target[:, 202:205], outputs[2], outputs[1])[0]
+
+
 def _u2_loss(outputs, target):
     return sum(F.binary_cross_entropy_with_logits(o, target) for o in outputs)
 
@@ -209,11 +335,12 @@ MODELS = {
     "u2netp": lambda args: U2NETP_factory(),
     "u2net_mini": lambda args: U2NET(U2NET_MINI_WIDTHS),
     "panet": lambda args: PANet(int(args.get("channels", 64)), int(args.get("blocks", 24)), int(args.get("level", 4))),
+    "pfld": lambda args: PFLD(float(args.get("width", 1.0))),
 }
 # A U²-Net with every stage narrow, for golden tests of the wiring (tests/models/test_u2net.cpp builds the same).
 U2NET_MINI_WIDTHS = [(3, 4, 6)] + [(6, 4, 6)] * 5 + [(12, 4, 6)] * 5
-IN_CHANNELS = {"tinyseg": 3, "u2net": 3, "u2netp": 3, "panet": 3}
-INPUT_SIZE = {"tinyseg": 56, "u2net": 288, "u2netp": 288, "panet": 48}  # apps/models.cpp: ModelSpec::input_size
+IN_CHANNELS = {"tinyseg": 3, "u2net": 3, "u2netp": 3, "panet": 3, "pfld": 3}
+INPUT_SIZE = {"tinyseg": 56, "u2net": 288, "u2netp": 288, "panet": 48, "pfld": 112}  # apps/models.cpp: ModelSpec::input_size
 
 
 def U2NETP_factory():
@@ -221,6 +348,8 @@ def U2NETP_factory():
 
 
 def make_target(name, shape, gen):
+    if name == "pfld":
+        return pfld_target(shape[0], gen)
     if name == "panet":
         return torch.rand(shape[0], 3, 2 * shape[2], 2 * shape[3], generator=gen) * 2 - 1
     if name in ("tinyseg", "u2net", "u2netp"):
@@ -229,6 +358,8 @@ def make_target(name, shape, gen):
 
 
 def loss(name, outputs, target):
+    if name == "pfld":
+        return pfld_target_loss(outputs, target)
     if name == "panet":
         return F.l1_loss(outputs[0], target)
     if name in ("tinyseg", "u2net", "u2netp"):
@@ -237,6 +368,8 @@ def loss(name, outputs, target):
 
 
 def optimizer(name, model):
+    if name == "pfld":  # the reference's Adam: lr 1e-4, weight decay 1e-6 (added to the gradient)
+        return torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-6)
     if name == "panet":
         return torch.optim.AdamW(model.parameters(), lr=1e-4)
     if name == "tinyseg":
