@@ -83,7 +83,8 @@ void add_forward_command(CLI::App& app) {
                   "running statistics)");
     cmd->add_flag("--backward", o->backward,
                   "Also write d(sum of all outputs' sums)/d(parameter) for every "
-                  "parameter, keyed by its state-dict name");
+                  "parameter, keyed by its state-dict name (zeros for a parameter the outputs do not use, "
+                  "such as PFLD's bn8)");
     cmd->add_option("--set", o->set, "Model constructor argument KEY=VALUE (repeatable)");
     cmd->callback([o] { run_forward(*o); });
 }
