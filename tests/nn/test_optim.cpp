@@ -55,9 +55,9 @@ const std::vector<std::string> kCases = {"sgd",
                                          "adamw_amsgrad_maximize",
                                          "adamw_groups"};
 
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
+bool bitwise_equal(const Tensor& a, const Tensor& b) {  // on any devices
     if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
-    const Tensor x = a.contiguous(), y = b.contiguous();
+    const Tensor x = a.to(kCPU).contiguous(), y = b.to(kCPU).contiguous();
     return std::memcmp(x.raw_data(), y.raw_data(), x.numel() * element_size(x.dtype())) == 0;
 }
 
@@ -136,6 +136,9 @@ TEST_CASE("optim: first steps by hand", "[nn][optim]") {
 }
 
 TEST_CASE("optim: the cpu kernels give the reference kernels' bits", "[nn][optim][backends]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::sgd_step>);
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::adam_step>);
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::ema_update>);
     const int64_t n = 100003;  // odd, and large enough for every thread to take a piece
     Generator gen(3);
     for (DType dtype : {kFloat32, kFloat64}) {
@@ -143,20 +146,29 @@ TEST_CASE("optim: the cpu kernels give the reference kernels' bits", "[nn][optim
         const Tensor p0 = randn({n}, {.dtype = dtype}, &gen), g0 = randn({n}, {.dtype = dtype}, &gen);
         const Tensor m0 = randn({n}, {.dtype = dtype}, &gen), v0 = rand({n}, {.dtype = dtype}, &gen);
         const Tensor vmax0 = rand({n}, {.dtype = dtype}, &gen);
-        auto both = [&](auto&& kernel, std::vector<Tensor> state) {
-            std::vector<Tensor> fast, ref;
-            for (auto& t : state) fast.push_back(t.clone()), ref.push_back(t.clone());
-            kernel(backend_for(kCPU), fast);
+        // the fast kernel on each device (cuda where cuda_has_kernel) against the reference kernel on the cpu
+        auto both = [&](bool cuda_has_kernel, auto&& kernel, std::vector<Tensor> state) {
+            std::vector<Tensor> ref;
+            for (auto& t : state) ref.push_back(t.clone());
             with_kernels(Kernels::reference, [&] {
                 REQUIRE(backend_for(kCPU).name() == "reference");
                 kernel(backend_for(kCPU), ref);
                 return 0;
             });
-            for (size_t i = 0; i < state.size(); ++i) {
-                REQUIRE(!bitwise_equal(fast[i], state[i]) == (i == 0 || i >= 2));  // param and state changed
-                REQUIRE(bitwise_equal(fast[i], ref[i]));
+            for (Device d : fast_devices(cuda_has_kernel)) {
+                INFO("device " << d.str());
+                std::vector<Tensor> fast;
+                for (auto& t : state) fast.push_back(t.clone().to(d));
+                kernel(backend_for(d), fast);
+                for (size_t i = 0; i < state.size(); ++i) {
+                    REQUIRE(!bitwise_equal(fast[i], state[i]) == (i == 0 || i >= 2));  // param and state changed
+                    REQUIRE(bitwise_equal(fast[i], ref[i]));
+                }
             }
         };
+        constexpr bool cuda_sgd = cuda_implements<&CudaBackend::sgd_step>;
+        constexpr bool cuda_adam = cuda_implements<&CudaBackend::adam_step>;
+        constexpr bool cuda_ema = cuda_implements<&CudaBackend::ema_update>;
         for (bool nesterov : {false, true})
             for (bool first : {false, true})
                 for (bool maximize : {false, true}) {
@@ -167,8 +179,10 @@ TEST_CASE("optim: the cpu kernels give the reference kernels' bits", "[nn][optim
                                   .nesterov = nesterov,
                                   .maximize = maximize,
                                   .first_step = first};
-                    both([&](Backend& b, std::vector<Tensor>& t) { b.sgd_step(t[0], t[1], t[2], a); }, {p0, g0, m0});
-                    both([&](Backend& b, std::vector<Tensor>& t) { b.sgd_step(t[0], t[1], Tensor(), a); }, {p0, g0});
+                    both(cuda_sgd, [&](Backend& b, std::vector<Tensor>& t) { b.sgd_step(t[0], t[1], t[2], a); },
+                         {p0, g0, m0});
+                    both(cuda_sgd, [&](Backend& b, std::vector<Tensor>& t) { b.sgd_step(t[0], t[1], Tensor(), a); },
+                         {p0, g0});
                 }
         for (bool decoupled : {false, true})
             for (bool maximize : {false, true}) {
@@ -180,12 +194,14 @@ TEST_CASE("optim: the cpu kernels give the reference kernels' bits", "[nn][optim
                                .step = 3,
                                .decoupled_weight_decay = decoupled,
                                .maximize = maximize};
-                both([&](Backend& b, std::vector<Tensor>& t) { b.adam_step(t[0], t[1], t[2], t[3], Tensor(), a); },
+                both(cuda_adam,
+                     [&](Backend& b, std::vector<Tensor>& t) { b.adam_step(t[0], t[1], t[2], t[3], Tensor(), a); },
                      {p0, g0, m0, v0});
-                both([&](Backend& b, std::vector<Tensor>& t) { b.adam_step(t[0], t[1], t[2], t[3], t[4], a); },
+                both(cuda_adam,
+                     [&](Backend& b, std::vector<Tensor>& t) { b.adam_step(t[0], t[1], t[2], t[3], t[4], a); },
                      {p0, g0, m0, v0, vmax0});
             }
-        both([&](Backend& b, std::vector<Tensor>& t) { b.ema_update(t[0], t[1], 0.7); }, {p0, g0});
+        both(cuda_ema, [&](Backend& b, std::vector<Tensor>& t) { b.ema_update(t[0], t[1], 0.7); }, {p0, g0});
     }
 }
 

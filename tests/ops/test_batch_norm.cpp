@@ -43,16 +43,18 @@ void check_batch_norm_fixture(const std::string& name, bool training, double mom
     }
 }
 
-// Everything batch_norm produces (y, gradients, running stats) for inputs that the caller made in float32.
+// Everything batch_norm produces (y, gradients, running stats) for inputs that the caller made in float32; w, b and
+// the running stats are on x's device.
 std::vector<Tensor> bn_all(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const Tensor& gy, bool training,
                            bool with_stats) {
+    const Device d = x_in.device();
     Tensor x = x_in.detach().requires_grad_();
-    Tensor w = w_in.defined() ? w_in.detach().clone().requires_grad_() : Tensor();
-    Tensor b = b_in.defined() ? b_in.detach().clone().requires_grad_() : Tensor();
+    Tensor w = w_in.defined() ? w_in.to(d).detach().clone().requires_grad_() : Tensor();
+    Tensor b = b_in.defined() ? b_in.to(d).detach().clone().requires_grad_() : Tensor();
     const int64_t c = x.size(1);
     // running stats as strided views (every other element of a buffer), to check the in-place writes
-    Tensor rm = with_stats ? (linspace(-1, 1, 2 * c) * 0.5).slice(0, 0, 2 * c, 2) : Tensor();
-    Tensor rv = with_stats ? (linspace(0.5, 2, 2 * c)).slice(0, 0, 2 * c, 2) : Tensor();
+    Tensor rm = with_stats ? (linspace(-1, 1, 2 * c) * 0.5).to(d).slice(0, 0, 2 * c, 2) : Tensor();
+    Tensor rv = with_stats ? (linspace(0.5, 2, 2 * c)).to(d).slice(0, 0, 2 * c, 2) : Tensor();
     Tensor y = batch_norm(x, rm, rv, w, b, training, 0.2, 1e-4);
     y.backward(gy);
     std::vector<Tensor> out = {y, x.grad()};
@@ -124,6 +126,8 @@ TEST_CASE("batch_norm: gradcheck in train and eval mode", "[ops][batch_norm][gra
 TEST_CASE("batch_norm: cpu kernels equal the reference on odd sizes and strided inputs", "[ops][batch_norm][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::batch_norm>);
     STATIC_REQUIRE(cpu_implements<&CpuBackend::batch_norm_backward>);
+    const auto devices =
+        fast_devices(cuda_implements<&CudaBackend::batch_norm> && cuda_implements<&CudaBackend::batch_norm_backward>);
     Generator gen(11);
     // [4, 7, 33, 37] is large enough for the threaded path; [5, 7] and [6, 5] take the [N, C] row path
     for (const Shape& shape : {Shape{3, 5, 7, 9}, Shape{2, 3, 11}, Shape{5, 7}, Shape{6, 5}, Shape{4, 7, 33, 37}}) {
@@ -136,14 +140,18 @@ TEST_CASE("batch_norm: cpu kernels equal the reference on odd sizes and strided 
                 INFO("shape " << shape_str(shape) << " training " << training << " affine " << affine);
                 Tensor wa = affine ? w : Tensor(), ba = affine ? b : Tensor();
                 auto ref = with_kernels(Kernels::reference, [&] { return bn_all(x, wa, ba, gy, training, true); });
-                auto fast = bn_all(x, wa, ba, gy, training, true);
-                auto strided = bn_all(noncontiguous(x), wa, ba, noncontiguous(gy), training, true);
-                REQUIRE(fast.size() == ref.size());
-                for (size_t i = 0; i < ref.size(); ++i) {
-                    INFO("output " << i);
-                    const double atol = 1e-4 * std::sqrt(static_cast<double>(x.numel() / c));  // gw, gb are sums
-                    REQUIRE_THAT(fast[i], ClosesTo(ref[i], atol, 1e-4));
-                    REQUIRE_THAT(strided[i], ClosesTo(ref[i], atol, 1e-4));
+                for (Device d : devices) {
+                    INFO("device " << d.str());
+                    const Tensor xd = x.to(d), gyd = gy.to(d);
+                    auto fast = bn_all(xd, wa, ba, gyd, training, true);
+                    auto strided = bn_all(noncontiguous(xd), wa, ba, noncontiguous(gyd), training, true);
+                    REQUIRE(fast.size() == ref.size());
+                    for (size_t i = 0; i < ref.size(); ++i) {
+                        INFO("output " << i);
+                        const double atol = 1e-4 * std::sqrt(static_cast<double>(x.numel() / c));  // gw, gb are sums
+                        REQUIRE_THAT(fast[i], ClosesTo(ref[i], atol, 1e-4));
+                        REQUIRE_THAT(strided[i], ClosesTo(ref[i], atol, 1e-4));
+                    }
                 }
             }
         }
@@ -152,18 +160,24 @@ TEST_CASE("batch_norm: cpu kernels equal the reference on odd sizes and strided 
     Tensor far = randn({4, 3, 16, 16}, {}, &gen) + 100.0;
     Tensor gfar = randn({4, 3, 16, 16}, {}, &gen);
     auto far_ref = with_kernels(Kernels::reference, [&] { return bn_all(far, {}, {}, gfar, true, true); });
-    auto far_fast = bn_all(far, {}, {}, gfar, true, true);
-    REQUIRE_THAT(far_fast[0], ClosesTo(far_ref[0], 1e-4, 1e-4));  // y
-    REQUIRE_THAT(far_fast[1], ClosesTo(far_ref[1], 1e-4, 1e-4));  // gx
-    REQUIRE_THAT(far_fast[3], ClosesTo(far_ref[3], 1e-6, 1e-6));  // running_var
+    for (Device d : devices) {
+        INFO("device " << d.str());
+        auto far_fast = bn_all(far.to(d), {}, {}, gfar.to(d), true, true);
+        REQUIRE_THAT(far_fast[0], ClosesTo(far_ref[0], 1e-4, 1e-4));  // y
+        REQUIRE_THAT(far_fast[1], ClosesTo(far_ref[1], 1e-4, 1e-4));  // gx
+        REQUIRE_THAT(far_fast[3], ClosesTo(far_ref[3], 1e-6, 1e-6));  // running_var
+    }
 
     // training without running stats on the cpu path
     Tensor x = randn({2, 3, 5, 5}, {}, &gen);
     Tensor gy = randn({2, 3, 5, 5}, {}, &gen);
     auto ref = with_kernels(Kernels::reference, [&] { return bn_all(x, {}, {}, gy, true, false); });
-    auto fast = bn_all(x, {}, {}, gy, true, false);
-    REQUIRE_THAT(fast[0], ClosesTo(ref[0], 1e-5));
-    REQUIRE_THAT(fast[1], ClosesTo(ref[1], 1e-5));
+    for (Device d : devices) {
+        INFO("device " << d.str());
+        auto fast = bn_all(x.to(d), {}, {}, gy.to(d), true, false);
+        REQUIRE_THAT(fast[0], ClosesTo(ref[0], 1e-5));
+        REQUIRE_THAT(fast[1], ClosesTo(ref[1], 1e-5));
+    }
 }
 
 TEST_CASE("batch_norm: errors name the op and the shapes", "[ops][batch_norm][errors]") {

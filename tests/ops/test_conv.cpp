@@ -50,8 +50,10 @@ void check_golden(const std::string& name, const ConvFn& f, DType dtype, double 
     if (b.defined()) REQUIRE_THAT(r.gb, ClosesTo(g.at("gb"), tol, tol));
 }
 
-// The fast kernels against the reference, forward and backward, in float32, with contiguous and strided inputs.
-void check_backends(const ConvFn& f, const Shape& x_shape, const Shape& w_shape, int64_t c_out, bool bias) {
+// The fast kernels on each of `devices` against the reference on the CPU, forward and backward, in float32, with
+// contiguous and strided inputs.
+void check_backends(const ConvFn& f, const Shape& x_shape, const Shape& w_shape, int64_t c_out, bool bias,
+                    const std::vector<Device>& devices) {
     Generator gen(3);
     Tensor x = randn(x_shape, {}, &gen), w = randn(w_shape, {}, &gen);
     Tensor b = bias ? randn({c_out}, {}, &gen) : Tensor();
@@ -59,16 +61,20 @@ void check_backends(const ConvFn& f, const Shape& x_shape, const Shape& w_shape,
     Tensor gy = randn(y_shape_probe.shape(), {}, &gen);
     Run ref = with_kernels(Kernels::reference, [&] { return run(f, leaf(x), leaf(w), leaf(b), gy); });
     const double tol = 2e-4;
-    for (bool strided : {false, true}) {
-        INFO("strided inputs: " << strided);
-        Tensor xi = strided ? noncontiguous(x) : x, wi = strided ? noncontiguous(w) : w;
-        if (strided) REQUIRE_FALSE(xi.is_contiguous());
-        Run fast = run(f, xi.detach().requires_grad_(), wi.detach().requires_grad_(), leaf(b),
-                       strided ? noncontiguous(gy) : gy);
-        REQUIRE_THAT(fast.y, ClosesTo(ref.y, tol, tol));
-        REQUIRE_THAT(fast.gx, ClosesTo(ref.gx, tol, tol));
-        REQUIRE_THAT(fast.gw, ClosesTo(ref.gw, tol, tol));
-        if (bias) REQUIRE_THAT(fast.gb, ClosesTo(ref.gb, tol, tol));
+    for (Device d : devices) {
+        INFO("device " << d.str());
+        const Tensor xd = x.to(d), wd = w.to(d), gyd = gy.to(d);
+        for (bool strided : {false, true}) {
+            INFO("strided inputs: " << strided);
+            Tensor xi = strided ? noncontiguous(xd) : xd, wi = strided ? noncontiguous(wd) : wd;
+            if (strided) REQUIRE_FALSE(xi.is_contiguous());
+            Run fast = run(f, xi.detach().requires_grad_(), wi.detach().requires_grad_(), leaf(to_device(b, d)),
+                           strided ? noncontiguous(gyd) : gyd);
+            REQUIRE_THAT(fast.y, ClosesTo(ref.y, tol, tol));
+            REQUIRE_THAT(fast.gx, ClosesTo(ref.gx, tol, tol));
+            REQUIRE_THAT(fast.gw, ClosesTo(ref.gw, tol, tol));
+            if (bias) REQUIRE_THAT(fast.gb, ClosesTo(ref.gb, tol, tol));
+        }
     }
 }
 
@@ -157,49 +163,58 @@ TEST_CASE("conv_transpose2d: gradcheck", "[ops][conv][gradcheck]") {
 TEST_CASE("conv2d: oneDNN kernels equal the reference", "[ops][conv][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::conv2d>);
     STATIC_REQUIRE(cpu_implements<&CpuBackend::conv2d_backward>);
-    SECTION("odd sizes") { check_backends(conv_fn({.padding = 1}), {2, 3, 13, 11}, {5, 3, 3, 3}, 5, true); }
+    const auto devices =
+        fast_devices(cuda_implements<&CudaBackend::conv2d> && cuda_implements<&CudaBackend::conv2d_backward>);
+    SECTION("odd sizes") { check_backends(conv_fn({.padding = 1}), {2, 3, 13, 11}, {5, 3, 3, 3}, 5, true, devices); }
     SECTION("stride 2, no bias") {
-        check_backends(conv_fn({.stride = 2, .padding = 1}), {2, 3, 13, 11}, {5, 3, 3, 3}, 5, false);
+        check_backends(conv_fn({.stride = 2, .padding = 1}), {2, 3, 13, 11}, {5, 3, 3, 3}, 5, false, devices);
     }
     SECTION("dilation 2, rectangular") {
-        check_backends(conv_fn({.padding = {2, 1}, .dilation = 2}), {1, 4, 13, 11}, {3, 4, 3, 2}, 3, true);
+        check_backends(conv_fn({.padding = {2, 1}, .dilation = 2}), {1, 4, 13, 11}, {3, 4, 3, 2}, 3, true, devices);
     }
-    SECTION("groups 3") { check_backends(conv_fn({.padding = 1, .groups = 3}), {2, 6, 9, 7}, {9, 2, 3, 3}, 9, true); }
+    SECTION("groups 3") {
+        check_backends(conv_fn({.padding = 1, .groups = 3}), {2, 6, 9, 7}, {9, 2, 3, 3}, 9, true, devices);
+    }
     SECTION("blocked layouts: 32 channels") {
-        check_backends(conv_fn({.padding = 1}), {2, 32, 9, 7}, {32, 32, 3, 3}, 32, true);
+        check_backends(conv_fn({.padding = 1}), {2, 32, 9, 7}, {32, 32, 3, 3}, 32, true, devices);
     }
     SECTION("depthwise, 32 channels") {
-        check_backends(conv_fn({.stride = 2, .padding = 1, .groups = 32}), {2, 32, 11, 9}, {32, 1, 3, 3}, 32, true);
+        check_backends(conv_fn({.stride = 2, .padding = 1, .groups = 32}), {2, 32, 11, 9}, {32, 1, 3, 3}, 32, true,
+                       devices);
     }
     SECTION("7x7 stem, stride 2") {
-        check_backends(conv_fn({.stride = 2, .padding = 3}), {1, 3, 19, 17}, {16, 3, 7, 7}, 16, true);
+        check_backends(conv_fn({.stride = 2, .padding = 3}), {1, 3, 19, 17}, {16, 3, 7, 7}, 16, true, devices);
     }
-    SECTION("1x1") { check_backends(conv_fn({}), {2, 17, 5, 6}, {16, 17, 1, 1}, 16, true); }
+    SECTION("1x1") { check_backends(conv_fn({}), {2, 17, 5, 6}, {16, 17, 1, 1}, 16, true, devices); }
 }
 
 TEST_CASE("conv_transpose2d: oneDNN kernels equal the reference", "[ops][conv][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::conv_transpose2d>);
     STATIC_REQUIRE(cpu_implements<&CpuBackend::conv_transpose2d_backward>);
+    const auto devices = fast_devices(cuda_implements<&CudaBackend::conv_transpose2d> &&
+                                      cuda_implements<&CudaBackend::conv_transpose2d_backward>);
     SECTION("odd sizes, stride 2, output_padding 1") {
         check_backends(conv_transpose_fn({.stride = 2, .padding = 1, .output_padding = 1}), {2, 3, 13, 11},
-                       {3, 5, 3, 3}, 5, true);
+                       {3, 5, 3, 3}, 5, true, devices);
     }
     SECTION("groups 2, dilation 2, no bias") {
         check_backends(conv_transpose_fn({.padding = 1, .dilation = 2, .groups = 2}), {2, 4, 7, 6}, {4, 3, 3, 3}, 6,
-                       false);
+                       false, devices);
     }
     SECTION("output_padding beyond padding") {
-        check_backends(conv_transpose_fn({.stride = 3, .output_padding = 2}), {1, 3, 5, 4}, {3, 2, 3, 3}, 2, true);
+        check_backends(conv_transpose_fn({.stride = 3, .output_padding = 2}), {1, 3, 5, 4}, {3, 2, 3, 3}, 2, true,
+                       devices);
     }
     SECTION("blocked layouts: 32 channels, 2x upsampling") {
-        check_backends(conv_transpose_fn({.stride = 2}), {2, 32, 5, 7}, {32, 16, 2, 2}, 16, true);
+        check_backends(conv_transpose_fn({.stride = 2}), {2, 32, 5, 7}, {32, 16, 2, 2}, 16, true, devices);
     }
     SECTION("depthwise") {
         check_backends(conv_transpose_fn({.stride = 2, .padding = 1, .groups = 16}), {1, 16, 6, 5}, {16, 1, 3, 3}, 16,
-                       true);
+                       true, devices);
     }
     SECTION("output_padding >= stride + padding: oneDNN declines, the reference runs") {
-        check_backends(conv_transpose_fn({.output_padding = 1, .dilation = 2}), {1, 3, 6, 5}, {3, 2, 3, 3}, 2, true);
+        check_backends(conv_transpose_fn({.output_padding = 1, .dilation = 2}), {1, 3, 6, 5}, {3, 2, 3, 3}, 2, true,
+                       devices);
     }
 }
 

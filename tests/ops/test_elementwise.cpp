@@ -127,29 +127,43 @@ TEST_CASE("elementwise: gradcheck of binary ops with broadcasting", "[ops][eleme
 TEST_CASE("elementwise: cpu backend equals reference on odd sizes and strided inputs", "[ops][elementwise][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::unary>);
     STATIC_REQUIRE(cpu_implements<&CpuBackend::binary>);
+    const auto devices = fast_devices(cuda_implements<&CudaBackend::unary> && cuda_implements<&CudaBackend::binary>);
     Tensor x = randn({7, 13}) * 3.0;
     Tensor xs = noncontiguous(x);
     for (const auto& [name, f] : unary_ops()) {
         INFO(name);
         Tensor ref = with_kernels(Kernels::reference, [&] { return f(x); });
-        REQUIRE_THAT(f(x), ClosesTo(ref, 1e-5, 1e-5));
-        REQUIRE_THAT(f(xs), ClosesTo(ref, 1e-5, 1e-5));
+        for (Device d : devices) {
+            INFO("device " << d.str());
+            REQUIRE_THAT(f(x.to(d)), ClosesTo(ref, 1e-5, 1e-5));
+            REQUIRE_THAT(f(to_device(xs, d)), ClosesTo(ref, 1e-5, 1e-5));
+        }
     }
     Tensor y = randn({1, 13});
     Tensor ref = with_kernels(Kernels::reference, [&] { return x * y + x / (abs(y) + 1.0); });
-    REQUIRE_THAT(xs * y + xs / (abs(y) + 1.0), ClosesTo(ref, 1e-5, 1e-5));
+    for (Device d : devices) {
+        INFO("device " << d.str());
+        const Tensor xsd = to_device(xs, d), yd = y.to(d);
+        REQUIRE_THAT(xsd * yd + xsd / (abs(yd) + 1.0), ClosesTo(ref, 1e-5, 1e-5));
+    }
 }
 
 TEST_CASE("elementwise: the cpu backend's backward of every unary op equals the reference, dense and strided",
           "[ops][elementwise][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::unary_backward>);
+    const auto devices = fast_devices(cuda_implements<&CudaBackend::unary_backward> &&
+                                      cuda_implements<&CudaBackend::unary> && cuda_implements<&CudaBackend::binary>);
     const Tensor x = randn({7, 13}) * 3.0;  // small: the OpenMP loops, not oneDNN (the test below covers that path)
     const Tensor gy = randn({7, 13});
     for (const auto& [name, f] : unary_ops()) {
         INFO(name);
         const Tensor ref = with_kernels(Kernels::reference, [&] { return input_grad(f, x, gy); });
-        REQUIRE_THAT(input_grad(f, x, gy), ClosesTo(ref, 1e-5, 1e-5));
-        REQUIRE_THAT(input_grad(f, noncontiguous(x), noncontiguous(gy)), ClosesTo(ref, 1e-5, 1e-5));
+        for (Device d : devices) {
+            INFO("device " << d.str());
+            const Tensor xd = x.to(d), gyd = gy.to(d);
+            REQUIRE_THAT(input_grad(f, xd, gyd), ClosesTo(ref, 1e-5, 1e-5));
+            REQUIRE_THAT(input_grad(f, noncontiguous(xd), noncontiguous(gyd)), ClosesTo(ref, 1e-5, 1e-5));
+        }
     }
 }
 

@@ -121,6 +121,8 @@ TEST_CASE("interpolate: cpu kernels equal the reference on odd sizes and strided
           "[ops][interpolate][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::upsample>);
     STATIC_REQUIRE(cpu_implements<&CpuBackend::upsample_backward>);
+    const auto devices =
+        fast_devices(cuda_implements<&CudaBackend::upsample> && cuda_implements<&CudaBackend::upsample_backward>);
     Tensor x = randn({2, 3, 17, 13});
     Tensor xs = noncontiguous(x);
     const std::vector<InterpolateOptions> cases = {
@@ -138,11 +140,14 @@ TEST_CASE("interpolate: cpu kernels equal the reference on odd sizes and strided
         INFO("case " << i);
         const auto& o = cases[i];
         Tensor ref = with_kernels(Kernels::reference, [&] { return interpolate(x, o); });
-        REQUIRE_THAT(interpolate(x, o), ClosesTo(ref, 1e-5, 1e-5));
-        REQUIRE_THAT(interpolate(xs, o), ClosesTo(ref, 1e-5, 1e-5));
         Tensor gy = noncontiguous(randn(ref.shape()));
         Tensor gref = with_kernels(Kernels::reference, [&] { return input_grad(x, o, gy); });
-        REQUIRE_THAT(input_grad(xs, o, gy), ClosesTo(gref, 1e-5, 1e-5));
+        for (Device d : devices) {
+            INFO("device " << d.str());
+            REQUIRE_THAT(interpolate(x.to(d), o), ClosesTo(ref, 1e-5, 1e-5));
+            REQUIRE_THAT(interpolate(to_device(xs, d), o), ClosesTo(ref, 1e-5, 1e-5));
+            REQUIRE_THAT(input_grad(to_device(xs, d), o, to_device(gy, d)), ClosesTo(gref, 1e-5, 1e-5));
+        }
     }
 }
 

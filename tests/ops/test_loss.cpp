@@ -158,24 +158,31 @@ TEST_CASE("loss: the fused binary_cross_entropy_with_logits kernels equal the re
           "[ops][loss][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::bce_with_logits>);
     STATIC_REQUIRE(cpu_implements<&CpuBackend::bce_with_logits_backward>);
+    // (the loss is the mean of the fused kernel's output: a reduce)
+    const auto devices =
+        fast_devices(cuda_implements<&CudaBackend::bce_with_logits> &&
+                     cuda_implements<&CudaBackend::bce_with_logits_backward> && cuda_implements<&CudaBackend::reduce>);
     Tensor x = randn({4, 1, 37, 41}) * 6.0;  // logits far into both tails
     Tensor t = gt(rand(x.shape()), 0.5).to(kFloat32);
     for (const Tensor& pw : {Tensor(), full({1}, 2.5)}) {
         INFO((pw.defined() ? "pos_weight 2.5" : "no pos_weight"));
-        auto run = [&] {
-            Tensor xi = x.detach().requires_grad_();
-            Tensor l = binary_cross_entropy_with_logits(xi, t, Tensor(), pw);
+        auto run = [&](Device d) {
+            Tensor xi = x.to(d).detach().requires_grad_();
+            Tensor l = binary_cross_entropy_with_logits(xi, t.to(d), Tensor(), to_device(pw, d));
             l.backward();
             return std::pair{l.detach(), xi.grad()};
         };
-        auto [l, g] = run();
-        auto [l_ref, g_ref] = with_kernels(Kernels::reference, run);
-        REQUIRE_THAT(l, ClosesTo(l_ref, 1e-6, 1e-5));
-        REQUIRE_THAT(g, ClosesTo(g_ref, 1e-9, 1e-5));
-        // and against float64, the composed formula's precision
-        Tensor x64 = x.to(kFloat64).requires_grad_();
-        Tensor l64 =
-            binary_cross_entropy_with_logits(x64, t.to(kFloat64), Tensor(), pw.defined() ? pw.to(kFloat64) : pw);
-        REQUIRE_THAT(l, ClosesTo(l64, 1e-6, 1e-5));
+        auto [l_ref, g_ref] = with_kernels(Kernels::reference, [&] { return run(kCPU); });
+        for (Device d : devices) {
+            INFO("device " << d.str());
+            auto [l, g] = run(d);
+            REQUIRE_THAT(l, ClosesTo(l_ref, 1e-6, 1e-5));
+            REQUIRE_THAT(g, ClosesTo(g_ref, 1e-9, 1e-5));
+            // and against float64, the composed formula's precision
+            Tensor x64 = x.to(kFloat64).requires_grad_();
+            Tensor l64 =
+                binary_cross_entropy_with_logits(x64, t.to(kFloat64), Tensor(), pw.defined() ? pw.to(kFloat64) : pw);
+            REQUIRE_THAT(l, ClosesTo(l64, 1e-6, 1e-5));
+        }
     }
 }

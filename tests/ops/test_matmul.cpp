@@ -30,21 +30,27 @@ void check_golden(const std::string& name, const std::vector<std::string>& keys,
 
 Tensor f64(const Shape& s) { return randn(s, {.dtype = kFloat64}).requires_grad_(); }
 
-// The cpu kernels against the reference on the same float32 operands: the output and both input gradients.
-void check_backends(const Tensor& a, const Tensor& b, const std::function<Tensor(const Tensor&, const Tensor&)>& f) {
-    auto run = [&](Kernels k) {
+// The fast kernels (on the cpu, and on cuda where cuda_has_kernels) against the reference on the same float32
+// operands: the output and both input gradients.
+void check_backends(bool cuda_has_kernels, const Tensor& a, const Tensor& b,
+                    const std::function<Tensor(const Tensor&, const Tensor&)>& f) {
+    auto run = [&](Kernels k, Device d) {
         return with_kernels(k, [&] {
-            Tensor a2 = a.detach().requires_grad_(), b2 = b.detach().requires_grad_();
+            Tensor a2 = to_device(a, d).detach().requires_grad_(), b2 = to_device(b, d).detach().requires_grad_();
             Tensor y = f(a2, b2);
             Generator gen(3);
-            y.backward(randn(y.shape(), {}, &gen));
+            y.backward(randn(y.shape(), {}, &gen).to(d));
             return std::vector<Tensor>{y, a2.grad(), b2.grad()};
         });
     };
-    const std::vector<Tensor> fast = run(Kernels::fast), ref = run(Kernels::reference);
-    REQUIRE_THAT(fast[0], ClosesTo(ref[0], 1e-5, 1e-5));
-    REQUIRE_THAT(fast[1], ClosesTo(ref[1], 1e-5, 1e-5));
-    REQUIRE_THAT(fast[2], ClosesTo(ref[2], 1e-5, 1e-5));
+    const std::vector<Tensor> ref = run(Kernels::reference, kCPU);
+    for (Device d : fast_devices(cuda_has_kernels)) {
+        INFO("device " << d.str());
+        const std::vector<Tensor> fast = run(Kernels::fast, d);
+        REQUIRE_THAT(fast[0], ClosesTo(ref[0], 1e-5, 1e-5));
+        REQUIRE_THAT(fast[1], ClosesTo(ref[1], 1e-5, 1e-5));
+        REQUIRE_THAT(fast[2], ClosesTo(ref[2], 1e-5, 1e-5));
+    }
 }
 
 Tensor mat(const Tensor& a, const Tensor& b) { return matmul(a, b); }
@@ -116,30 +122,36 @@ TEST_CASE("matmul: gradcheck of every operand layout", "[ops][matmul][gradcheck]
 TEST_CASE("matmul: cpu kernel equals reference on odd, transposed, strided and broadcast operands",
           "[ops][matmul][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::matmul>);
-    check_backends(randn({7, 13}), randn({13, 5}), mat);
-    check_backends(randn({13, 7}), randn({5, 13}),
+    constexpr bool cuda = cuda_implements<&CudaBackend::matmul> && cuda_implements<&CudaBackend::binary>;
+    // (the gradient of an operand broadcast along the batch is summed: a reduce)
+    constexpr bool cuda_sum = cuda && cuda_implements<&CudaBackend::reduce>;
+    check_backends(cuda, randn({7, 13}), randn({13, 5}), mat);
+    check_backends(cuda, randn({13, 7}), randn({5, 13}),
                    [](const Tensor& a, const Tensor& b) { return matmul(a.t(), b.t()); });
-    check_backends(noncontiguous(randn({7, 13})), noncontiguous(randn({13, 5})), mat);
-    check_backends(randn({7, 26}), randn({13, 3}), [](const Tensor& a, const Tensor& b) {  // a stepped slice: copied
-        return matmul(a.slice(1, 0, 26, 2), b);
+    check_backends(cuda, noncontiguous(randn({7, 13})), noncontiguous(randn({13, 5})), mat);
+    check_backends(cuda, randn({7, 26}), randn({13, 3}), [](const Tensor& a, const Tensor& b) {
+        return matmul(a.slice(1, 0, 26, 2), b);  // a stepped slice: copied
     });
-    check_backends(randn({2, 1, 3, 4}), randn({5, 4, 2}), mat);
-    check_backends(randn({3, 9, 11}), randn({11, 6}), mat);
-    check_backends(randn({3, 11, 9}), randn({11, 6}), [](const Tensor& a, const Tensor& b) {  // rows do not fold
+    check_backends(cuda_sum, randn({2, 1, 3, 4}), randn({5, 4, 2}), mat);
+    check_backends(cuda, randn({3, 9, 11}), randn({11, 6}), mat);
+    check_backends(cuda, randn({3, 11, 9}), randn({11, 6}), [](const Tensor& a, const Tensor& b) {  // rows do not fold
         return matmul(a.transpose(1, 2), b);
     });
-    check_backends(randn({9, 11}), randn({3, 11, 6}), mat);
+    check_backends(cuda_sum, randn({9, 11}), randn({3, 11, 6}), mat);
     // a batch stride smaller than the matrix
-    check_backends(randn({9, 3, 11}), randn({3, 11, 6}),
+    check_backends(cuda, randn({9, 3, 11}), randn({3, 11, 6}),
                    [](const Tensor& a, const Tensor& b) { return bmm(a.transpose(0, 1), b); });
-    check_backends(randn({3, 6, 11}), randn({3, 9, 6}),
+    check_backends(cuda, randn({3, 6, 11}), randn({3, 9, 6}),
                    [](const Tensor& a, const Tensor& b) { return bmm(a.transpose(1, 2), b.transpose(1, 2)); });
-    check_backends(randn({1, 17}), randn({17, 1}), mat);
-    check_backends(randn({17}), randn({4, 17, 3}), mat);
-    check_backends(randn({65, 97}), randn({97, 83}), mat);  // large enough for oneDNN's blocked kernels
+    check_backends(cuda, randn({1, 17}), randn({17, 1}), mat);
+    check_backends(cuda_sum, randn({17}), randn({4, 17, 3}), mat);
+    check_backends(cuda, randn({65, 97}), randn({97, 83}), mat);  // large enough for oneDNN's blocked kernels
     Tensor x = randn({2, 5, 7}), w = randn({3, 7}), b = randn({3});
     Tensor ref = with_kernels(Kernels::reference, [&] { return linear(x, w, b); });
-    REQUIRE_THAT(linear(noncontiguous(x), w, b), ClosesTo(ref, 1e-5, 1e-5));
+    for (Device d : fast_devices(cuda)) {
+        INFO("device " << d.str());
+        REQUIRE_THAT(linear(noncontiguous(x.to(d)), w.to(d), b.to(d)), ClosesTo(ref, 1e-5, 1e-5));
+    }
 }
 
 TEST_CASE("matmul: shape errors name the op and both shapes", "[ops][matmul][errors]") {

@@ -86,17 +86,23 @@ TEST_CASE("pad: a non-contiguous input gives what its contiguous copy gives (ker
     // When one is added, turn this into a parity test (cpu_implements says so at compile time).
     STATIC_REQUIRE_FALSE(cpu_implements<&CpuBackend::pad>);
     STATIC_REQUIRE_FALSE(cpu_implements<&CpuBackend::pad_backward>);
+    const auto devices =
+        fast_devices(cuda_implements<&CudaBackend::pad> && cuda_implements<&CudaBackend::pad_backward>);
     Tensor x = noncontiguous(randn({3, 7, 13}));
     REQUIRE_FALSE(x.is_contiguous());
     for (PadMode mode : {PadMode::Constant, PadMode::Reflect, PadMode::Replicate}) {
         for (const Shape& pads : {Shape{3, 5}, Shape{6, 1, 2, 4}, Shape{0, 2, 1, 1, 2, 0}}) {
             INFO(static_cast<int>(mode) << " " << shape_str(pads));
             Tensor ref = with_kernels(Kernels::reference, [&] { return pad(x.contiguous(), pads, mode, -0.5); });
-            REQUIRE_THAT(pad(x, pads, mode, -0.5), ClosesTo(ref, 0, 0));
             Tensor gy = noncontiguous(randn(ref.shape()));
             Tensor gref =
                 with_kernels(Kernels::reference, [&] { return input_grad(x, pads, mode, -0.5, gy.contiguous()); });
-            REQUIRE_THAT(input_grad(x, pads, mode, -0.5, gy), ClosesTo(gref, 1e-6, 1e-6));
+            for (Device d : devices) {
+                INFO("device " << d.str());
+                REQUIRE_THAT(pad(to_device(x, d), pads, mode, -0.5), ClosesTo(ref, 0, 0));
+                REQUIRE_THAT(input_grad(to_device(x, d), pads, mode, -0.5, to_device(gy, d)),
+                             ClosesTo(gref, 1e-6, 1e-6));
+            }
         }
     }
 }

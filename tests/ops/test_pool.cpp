@@ -206,6 +206,9 @@ TEST_CASE("pool: cpu kernels equal the reference on odd sizes and strided inputs
     STATIC_REQUIRE(cpu_implements<&CpuBackend::max_pool2d_backward>);
     STATIC_REQUIRE(cpu_implements<&CpuBackend::avg_pool2d>);
     STATIC_REQUIRE(cpu_implements<&CpuBackend::avg_pool2d_backward>);
+    const auto devices =
+        fast_devices(cuda_implements<&CudaBackend::max_pool2d> && cuda_implements<&CudaBackend::max_pool2d_backward> &&
+                     cuda_implements<&CudaBackend::avg_pool2d> && cuda_implements<&CudaBackend::avg_pool2d_backward>);
     std::vector<std::pair<std::string, PoolFn>> fns;
     for (const auto& c : kMaxCases) fns.push_back({c.name, [o = c.o](const Tensor& x) { return max_pool2d(x, o); }});
     for (const auto& c : kAvgCases) fns.push_back({c.name, [o = c.o](const Tensor& x) { return avg_pool2d(x, o); }});
@@ -224,18 +227,24 @@ TEST_CASE("pool: cpu kernels equal the reference on odd sizes and strided inputs
         for (const Tensor& in : {x, noncontiguous(x), xi}) {
             Tensor gy = randn(f(in).shape());
             auto ref = with_kernels(Kernels::reference, [&] { return forward_backward(f, in, gy); });
-            auto fast = forward_backward(f, in, gy);
-            REQUIRE_THAT(fast.y, ClosesTo(ref.y, 1e-6, 1e-5));
-            REQUIRE_THAT(fast.gx, ClosesTo(ref.gx, 1e-5, 1e-5));
+            for (Device d : devices) {
+                INFO("device " << d.str());
+                auto fast = forward_backward(f, to_device(in, d), gy.to(d));
+                REQUIRE_THAT(fast.y, ClosesTo(ref.y, 1e-6, 1e-5));
+                REQUIRE_THAT(fast.gx, ClosesTo(ref.gx, 1e-5, 1e-5));
+            }
         }
     }
     Tensor xn = noncontiguous(x);
     for (const auto& c : kMaxCases) {
         INFO(c.name);
         Tensor ref = with_kernels(Kernels::reference, [&] { return max_pool2d_with_indices(xi, c.o).indices; });
-        REQUIRE_THAT(max_pool2d_with_indices(xi, c.o).indices, ClosesTo(ref, 0, 0));
-        ref = with_kernels(Kernels::reference, [&] { return max_pool2d_with_indices(xn, c.o).indices; });
-        REQUIRE_THAT(max_pool2d_with_indices(xn, c.o).indices, ClosesTo(ref, 0, 0));
+        Tensor ref_n = with_kernels(Kernels::reference, [&] { return max_pool2d_with_indices(xn, c.o).indices; });
+        for (Device d : devices) {
+            INFO("device " << d.str());
+            REQUIRE_THAT(max_pool2d_with_indices(xi.to(d), c.o).indices, ClosesTo(ref, 0, 0));
+            REQUIRE_THAT(max_pool2d_with_indices(to_device(xn, d), c.o).indices, ClosesTo(ref_n, 0, 0));
+        }
     }
     // a dilated window that misses the input entirely: -inf, index -1, no gradient (PyTorch leaves the index undefined)
     for (Kernels k : {Kernels::fast, Kernels::reference}) {

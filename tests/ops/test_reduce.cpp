@@ -156,6 +156,7 @@ TEST_CASE("reduce: gradcheck of every reduction", "[ops][reduce][gradcheck]") {
 TEST_CASE("reduce: cpu kernel equals reference on every layout, odd sizes and strided inputs",
           "[ops][reduce][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::reduce>);
+    const auto devices = fast_devices(cuda_implements<&CudaBackend::reduce>);
     Generator gen(5);
     struct Case {
         Shape shape;
@@ -189,8 +190,12 @@ TEST_CASE("reduce: cpu kernel equals reference on every layout, odd sizes and st
                     }
                 };
                 Tensor ref = with_kernels(Kernels::reference, [&] { return f(x); });
-                REQUIRE_THAT(f(x), ClosesTo(ref, 1e-5, 1e-5));
-                if (c.shape.size() >= 2) REQUIRE_THAT(f(noncontiguous(x)), ClosesTo(ref, 1e-5, 1e-5));
+                for (Device d : devices) {
+                    INFO("device " << d.str());
+                    const Tensor xd = x.to(d);
+                    REQUIRE_THAT(f(xd), ClosesTo(ref, 1e-5, 1e-5));
+                    if (c.shape.size() >= 2) REQUIRE_THAT(f(noncontiguous(xd)), ClosesTo(ref, 1e-5, 1e-5));
+                }
             }
         }
     }
@@ -198,18 +203,21 @@ TEST_CASE("reduce: cpu kernel equals reference on every layout, odd sizes and st
     Tensor x = randn({5, 3, 7, 6}, {}, &gen);
     for (const auto& [name, f] : reductions()) {
         INFO(name);
-        auto run = [&, &f = f](Kernels k) {
+        auto run = [&, &f = f](Kernels k, Device d) {
             return with_kernels(k, [&] {
-                Tensor xl = noncontiguous(x).requires_grad_();
+                Tensor xl = noncontiguous(x.to(d)).requires_grad_();
                 Tensor y = f(xl);
                 y.backward(ones_like(y));
                 return std::make_pair(y, xl.grad());
             });
         };
-        auto [y, gx] = run(Kernels::fast);
-        auto [y_ref, gx_ref] = run(Kernels::reference);
-        REQUIRE_THAT(y, ClosesTo(y_ref, 1e-5, 1e-5));
-        REQUIRE_THAT(gx, ClosesTo(gx_ref, 1e-5, 1e-5));
+        auto [y_ref, gx_ref] = run(Kernels::reference, kCPU);
+        for (Device d : devices) {
+            INFO("device " << d.str());
+            auto [y, gx] = run(Kernels::fast, d);
+            REQUIRE_THAT(y, ClosesTo(y_ref, 1e-5, 1e-5));
+            REQUIRE_THAT(gx, ClosesTo(gx_ref, 1e-5, 1e-5));
+        }
     }
 }
 

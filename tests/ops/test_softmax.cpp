@@ -75,6 +75,8 @@ TEST_CASE("softmax: gradcheck over each dim", "[ops][softmax][gradcheck]") {
 TEST_CASE("softmax: cpu kernels equal reference on odd sizes and strided inputs", "[ops][softmax][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::softmax>);
     STATIC_REQUIRE(cpu_implements<&CpuBackend::softmax_backward>);
+    const auto devices =
+        fast_devices(cuda_implements<&CudaBackend::softmax> && cuda_implements<&CudaBackend::softmax_backward>);
     Generator gen(11);
     for (const Shape& shape : {Shape{7, 13, 5}, Shape{3, 129}, Shape{1, 1, 17}, Shape{37, 6}}) {
         Tensor x = randn(shape, {}, &gen) * 4.0;
@@ -83,12 +85,16 @@ TEST_CASE("softmax: cpu kernels equal reference on odd sizes and strided inputs"
             for (SoftmaxFn f : {softmax, log_softmax}) {
                 INFO("shape " << shape_str(shape) << " dim " << dim << (f == log_softmax ? " log" : ""));
                 auto [y_ref, gx_ref] = forward_backward(Kernels::reference, f, x, dim, gy);
-                auto [y, gx] = forward_backward(Kernels::fast, f, x, dim, gy);
-                REQUIRE_THAT(y, ClosesTo(y_ref, 1e-5, 1e-5));
-                REQUIRE_THAT(gx, ClosesTo(gx_ref, 1e-5, 1e-5));
-                auto [y_nc, gx_nc] = forward_backward(Kernels::fast, f, noncontiguous(x), dim, noncontiguous(gy));
-                REQUIRE_THAT(y_nc, ClosesTo(y_ref, 1e-5, 1e-5));
-                REQUIRE_THAT(gx_nc, ClosesTo(gx_ref, 1e-5, 1e-5));
+                for (Device d : devices) {
+                    INFO("device " << d.str());
+                    const Tensor xd = x.to(d), gyd = gy.to(d);
+                    auto [y, gx] = forward_backward(Kernels::fast, f, xd, dim, gyd);
+                    REQUIRE_THAT(y, ClosesTo(y_ref, 1e-5, 1e-5));
+                    REQUIRE_THAT(gx, ClosesTo(gx_ref, 1e-5, 1e-5));
+                    auto [y_nc, gx_nc] = forward_backward(Kernels::fast, f, noncontiguous(xd), dim, noncontiguous(gyd));
+                    REQUIRE_THAT(y_nc, ClosesTo(y_ref, 1e-5, 1e-5));
+                    REQUIRE_THAT(gx_nc, ClosesTo(gx_ref, 1e-5, 1e-5));
+                }
             }
     }
 }

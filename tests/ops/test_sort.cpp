@@ -71,17 +71,21 @@ TEST_CASE("sort/topk: a non-contiguous input gives what its contiguous copy give
     // When one is added, turn this into a parity test (cpu_implements says so at compile time).
     STATIC_REQUIRE_FALSE(cpu_implements<&CpuBackend::sort>);
     STATIC_REQUIRE_FALSE(cpu_implements<&CpuBackend::topk>);
+    const auto devices = fast_devices(cuda_implements<&CudaBackend::sort> && cuda_implements<&CudaBackend::topk>);
     Tensor x = noncontiguous(randn({7, 13}));
     for (int64_t dim : {0, 1}) {
         INFO("dim " << dim);
         auto ref = with_kernels(Kernels::reference, [&] { return sort(x.contiguous(), dim, true); });
-        auto got = sort(x, dim, true);
-        REQUIRE_THAT(got.values, ClosesTo(ref.values, 0, 0));
-        REQUIRE_THAT(got.indices, ClosesTo(ref.indices, 0, 0));
         auto tref = with_kernels(Kernels::reference, [&] { return topk(x.contiguous(), 5, dim, false); });
-        auto tgot = topk(x, 5, dim, false);
-        REQUIRE_THAT(tgot.values, ClosesTo(tref.values, 0, 0));
-        REQUIRE_THAT(tgot.indices, ClosesTo(tref.indices, 0, 0));
+        for (Device d : devices) {
+            INFO("device " << d.str());
+            auto got = sort(to_device(x, d), dim, true);
+            REQUIRE_THAT(got.values, ClosesTo(ref.values, 0, 0));
+            REQUIRE_THAT(got.indices, ClosesTo(ref.indices, 0, 0));
+            auto tgot = topk(to_device(x, d), 5, dim, false);
+            REQUIRE_THAT(tgot.values, ClosesTo(tref.values, 0, 0));
+            REQUIRE_THAT(tgot.indices, ClosesTo(tref.indices, 0, 0));
+        }
     }
 }
 

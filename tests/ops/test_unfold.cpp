@@ -78,6 +78,7 @@ TEST_CASE("unfold/fold: adjoint identity and gradcheck in float64", "[ops][unfol
 TEST_CASE("unfold/fold: cpu kernels equal the reference on odd sizes and strided inputs", "[ops][unfold][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::im2col>);
     STATIC_REQUIRE(cpu_implements<&CpuBackend::col2im>);
+    const auto devices = fast_devices(cuda_implements<&CudaBackend::im2col> && cuda_implements<&CudaBackend::col2im>);
     const std::vector<UnfoldOptions> cases = {
         {.kernel_size = 3, .padding = 1},  // PANet's k = 3 patches
         {.kernel_size = {2, 3}, .dilation = {1, 2}, .padding = {1, 0}, .stride = {2, 1}},
@@ -92,15 +93,19 @@ TEST_CASE("unfold/fold: cpu kernels equal the reference on odd sizes and strided
         auto f_unfold = [&](const Tensor& t) { return unfold(t, o); };
         auto f_fold = [&](const Tensor& t) { return fold(t, {13, 11}, o); };
         Tensor ref = with_kernels(Kernels::reference, [&] { return unfold(x, o); });
-        REQUIRE_THAT(unfold(xs, o), ClosesTo(ref, 0, 0));  // a copy: exact
         Tensor cols = noncontiguous(randn(ref.shape()));
         Tensor fref = with_kernels(Kernels::reference, [&] { return fold(cols, {13, 11}, o); });
-        REQUIRE_THAT(fold(cols, {13, 11}, o), ClosesTo(fref, 1e-5, 1e-5));
         Tensor gref = with_kernels(Kernels::reference, [&] { return input_grad(f_unfold, x, cols); });
-        REQUIRE_THAT(input_grad(f_unfold, xs, cols), ClosesTo(gref, 1e-5, 1e-5));
         Tensor gy = noncontiguous(randn(x.shape()));
         Tensor gfref = with_kernels(Kernels::reference, [&] { return input_grad(f_fold, cols, gy); });
-        REQUIRE_THAT(input_grad(f_fold, cols, gy), ClosesTo(gfref, 0, 0));
+        for (Device d : devices) {
+            INFO("device " << d.str());
+            const Tensor xsd = to_device(xs, d), colsd = to_device(cols, d);
+            REQUIRE_THAT(unfold(xsd, o), ClosesTo(ref, 0, 0));  // a copy: exact
+            REQUIRE_THAT(fold(colsd, {13, 11}, o), ClosesTo(fref, 1e-5, 1e-5));
+            REQUIRE_THAT(input_grad(f_unfold, xsd, colsd), ClosesTo(gref, 1e-5, 1e-5));
+            REQUIRE_THAT(input_grad(f_fold, colsd, to_device(gy, d)), ClosesTo(gfref, 0, 0));
+        }
     }
 }
 

@@ -88,6 +88,14 @@ Tensor input_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x
     return x.grad();
 }
 
+std::vector<Device> fast_devices(bool cuda_has_kernels) {
+    std::vector<Device> devices{kCPU};
+#ifdef NABLA_WITH_CUDA  // (cuda_device_count is defined only in a build with the cuda backend)
+    if (cuda_has_kernels && cuda_device_count() > 0) devices.push_back(kCUDA);
+#endif
+    return devices;
+}
+
 Tensor noncontiguous(const Tensor& x) {
     NoGradGuard no_grad;
     if (x.dim() < 2) {  // every other element of a buffer twice as long
@@ -98,6 +106,11 @@ Tensor noncontiguous(const Tensor& x) {
     }
     Tensor tr = x.transpose(-1, -2).contiguous();  // memory in transposed order
     return tr.transpose(-1, -2);
+}
+
+Tensor to_device(const Tensor& x, Device d) {
+    if (!x.defined() || x.device() == d) return x;
+    return x.is_contiguous() ? x.to(d) : noncontiguous(x.to(d));
 }
 
 }  // namespace nabla::testing

@@ -8,9 +8,11 @@
 #include <functional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
-#include "backends/backend.h"          // with_kernels, backend_for: the tests compare backends
-#include "backends/cpu/cpu_backend.h"  // cpu_implements
+#include "backends/backend.h"            // with_kernels, backend_for: the tests compare backends
+#include "backends/cpu/cpu_backend.h"    // cpu_implements
+#include "backends/cuda/cuda_backend.h"  // cuda_implements (decltype only: nothing to link without CUDA)
 #include "nn/safetensors.h"
 #include "ops/ops.h"
 
@@ -66,9 +68,24 @@ struct declaring_class<R (C::*)(Args...)> {
 };
 template <auto kernel>
 inline constexpr bool cpu_implements = std::is_same_v<typename declaring_class<decltype(kernel)>::type, CpuBackend>;
+// The same for the cuda backend, which inherits Backend's throwing default for each kernel it lacks.
+template <auto kernel>
+inline constexpr bool cuda_implements = std::is_same_v<typename declaring_class<decltype(kernel)>::type, CudaBackend>;
+
+// The devices whose fast kernels a parity test checks against the reference on the CPU: kCPU, and kCUDA when the
+// build has CUDA, a device is present and the cuda backend has the test's kernels (cuda_has_kernels):
+//   Tensor ref = with_kernels(Kernels::reference, [&] { return conv2d(x, w); });  // on the CPU
+//   for (Device d : fast_devices(cuda_implements<&CudaBackend::conv2d>)) {         // ClosesTo takes any device
+//       INFO("device " << d.str());
+//       REQUIRE_THAT(conv2d(x.to(d), w.to(d)), ClosesTo(ref));
+//   }
+std::vector<Device> fast_devices(bool cuda_has_kernels);
 
 // A non-contiguous copy of x with the same values (a transposed buffer, transposed back), to test strided inputs.
 Tensor noncontiguous(const Tensor& x);
+// x on device d, as x.to(d), except that an undefined x stays undefined and a non-contiguous x stays non-contiguous
+// (x.to(d) copies to a contiguous tensor; this lays it out as noncontiguous() does). On x's own device, x itself.
+Tensor to_device(const Tensor& x, Device d);
 
 }  // namespace nabla::testing
 
@@ -76,6 +93,10 @@ namespace Catch {
 template <>
 struct StringMaker<nabla::Tensor> {
     static std::string convert(const nabla::Tensor& t) { return nabla::to_string(t); }
+};
+template <>
+struct StringMaker<nabla::Device> {
+    static std::string convert(const nabla::Device& d) { return d.str(); }
 };
 }  // namespace Catch
 
