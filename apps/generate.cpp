@@ -1,11 +1,14 @@
-// apps/generate.cpp — `nabla generate salient|ellipses`: writes the synthetic datasets the trainers use by default
-// (apps/salient_synth.h, apps/segmentation_data.h) to a folder of your choice, with preview.png showing the first
-// pairs (image above mask), so you can look at what a model will be trained on.
+// apps/generate.cpp — `nabla generate salient|ellipses|faces`: writes the synthetic datasets the trainers use by
+// default (apps/salient_synth.h, apps/segmentation_data.h, apps/face_synth.h) to a folder of your choice, with
+// preview.png showing the first examples (image above mask; for faces, the crops PFLD sees with their landmarks in
+// green), so you can look at what a model will be trained on.
 #include <fmt/format.h>
 
 #include <filesystem>
 
 #include "apps/commands.h"
+#include "apps/face_synth.h"
+#include "apps/landmarks_data.h"
 #include "apps/salient_synth.h"
 #include "apps/segmentation_data.h"
 #include "nn/data/draw.h"
@@ -28,6 +31,23 @@ void write_preview(const std::string& split_dir, const std::string& png, int64_t
     }
     images.insert(images.end(), masks.begin(), masks.end());
     data::save_image(stack(images), png, {.nrow = static_cast<int64_t>(masks.size())});
+}
+
+// The first faces' base crops (top row) and one augmented crop of each (bottom row), landmarks in green.
+void write_face_preview(const std::string& dir, const std::string& png, int64_t count) {
+    const LandmarkData data = find_landmark_data(dir);
+    const auto n = std::min<int64_t>(count, static_cast<int64_t>(data.train.size()));
+    const std::vector<FaceAnnotation> faces(data.train.begin(), data.train.begin() + n);
+    const LandmarkDataset base(faces, {.train = false}), augmented(faces, {.train = true});
+    std::vector<Tensor> tiles;
+    for (const LandmarkDataset* ds : {&base, &augmented})
+        for (int64_t i = 0; i < n; ++i) {
+            Generator g(static_cast<uint64_t>(i));
+            const FaceCrop crop = ds->crop(i, g);
+            const Tensor points = landmarks_to_tensor(crop.points).reshape({kNumLandmarks, 2}) * double(kLandmarkCrop);
+            tiles.push_back(data::draw_points(crop.image, points, {0, 1, 0}, 1));
+        }
+    data::save_image(stack(tiles), png, {.nrow = n});
 }
 
 }  // namespace
@@ -68,6 +88,25 @@ void add_generate_command(CLI::App& app) {
             generate_ellipse_pairs(*out + "/val", std::max<int64_t>(1, *count / 8), *size, 2);
             write_preview(*out + "/train", *out + "/preview.png", 8);
             fmt::print("generate: pairs in {}; preview {}/preview.png\n", *out, *out);
+        });
+    }
+    {
+        auto o = std::make_shared<FaceSynthOptions>();
+        auto out = std::make_shared<std::string>("data/generated/faces");
+        auto* sub = cmd->add_subcommand("faces",
+                                        "Synthetic 98-point faces on photo backgrounds (pfld), in WFLW's layout: "
+                                        "<output>/WFLW_images, <output>/WFLW_annotations");
+        sub->add_option("--output", *out, "Folder to write")->capture_default_str();
+        sub->add_option("--photos", o->photos, "Folder of background photos (\"\" for drawn backgrounds)")
+            ->capture_default_str();
+        sub->add_option("--train", o->train, "Training faces")->capture_default_str();
+        sub->add_option("--test", o->test, "Held-out faces")->capture_default_str();
+        sub->add_option("--size", o->size, "Picture side in pixels")->capture_default_str();
+        sub->add_option("--seed", o->seed, "Seed (the same seed writes the same files)")->capture_default_str();
+        sub->callback([o, out] {
+            generate_faces(*out, *o);
+            write_face_preview(*out, *out + "/preview.png", 8);
+            fmt::print("generate: {} + {} faces in {}; preview {}/preview.png\n", o->train, o->test, *out, *out);
         });
     }
 }

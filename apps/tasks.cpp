@@ -1,5 +1,6 @@
 // apps/tasks.cpp — `nabla train|eval|predict MODEL`: the three parent commands; each task file adds its models.
 #include "apps/commands.h"
+#include "apps/landmarks.h"
 #include "apps/segmentation.h"
 
 namespace nabla::apps {
@@ -11,6 +12,7 @@ void add_task_commands(CLI::App& app) {
     for (auto* cmd : {train, eval, predict}) cmd->require_subcommand(1);
     add_segmentation_commands(train, eval, predict);
     add_super_resolution_commands(train, eval, predict);
+    add_landmark_commands(train, eval, predict);
 }
 
 }  // namespace nabla::apps

@@ -5,8 +5,9 @@ set -euo pipefail
 
 packages=(cmake g++ make pkg-config ccache libdnnl-dev libfmt-dev libstb-dev catch2 libcli11-dev nlohmann-json3-dev
           libbenchmark-dev clang-format)
-if [[ "${NABLA_WITH_TORCH:-0}" == 1 ]]; then   # only for regenerating fixtures and the PyTorch benchmarks
-    packages+=(python3-torch python3-numpy libopenblas0-pthread libtcmalloc-minimal4)
+# Only for regenerating fixtures and the PyTorch benchmarks (OpenCV: tests/fixtures/make_landmarks.py's Euler angles).
+if [[ "${NABLA_WITH_TORCH:-0}" == 1 ]]; then
+    packages+=(python3-torch python3-numpy libopenblas0-pthread libtcmalloc-minimal4 python3-opencv)
 fi
 
 missing=()
