@@ -167,7 +167,10 @@ TEST_CASE("elementwise: the cpu backend's backward of every unary op equals the 
     }
 }
 
+// The two tests below check code paths of the cpu backend itself (its broadcast-row loops, its oneDNN calls above a
+// size threshold), so they stay on the cpu.
 TEST_CASE("elementwise: cpu fast paths for broadcast rows equal the reference", "[ops][elementwise][backend]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::binary>);
     Tensor x = randn({2, 5, 3, 7});
     for (const Shape& s : std::vector<Shape>{{1, 5, 1, 1}, {5, 1, 1}, {1, 1, 3, 7}, {7}, {2, 1, 3, 1}, {1}}) {
         INFO(shape_str(s));
@@ -181,6 +184,8 @@ TEST_CASE("elementwise: cpu fast paths for broadcast rows equal the reference", 
 
 TEST_CASE("elementwise: oneDNN eltwise paths (large dense tensors) equal the reference, forward and backward",
           "[ops][elementwise][backend]") {
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::unary>);
+    STATIC_REQUIRE(cpu_implements<&CpuBackend::unary_backward>);
     Tensor x = randn({64, 97}) * 3.0;  // 6208 elements: above the size where the cpu backend calls oneDNN
     const std::vector<std::pair<std::string, Fn>> ops = {
         {"exp", [](const Tensor& t) { return exp(t); }},
