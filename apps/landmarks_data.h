@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/pnp.h"
 #include "nn/data/dataset.h"
 
 namespace nabla::apps {
@@ -33,10 +34,6 @@ using Landmarks = std::array<Point2, kNumLandmarks>;
 enum FaceAttribute { kPose, kExpression, kIllumination, kMakeUp, kOcclusion, kBlur };
 inline constexpr std::array<const char*, 6> kFaceAttributeNames = {"pose",    "expression", "illumination",
                                                                    "make-up", "occlusion",  "blur"};
-
-struct EulerAngles {  // degrees; R = Rz(roll) Ry(yaw) Rx(pitch) (docs/pfld_data.md §7)
-    double pitch = 0, yaw = 0, roll = 0;
-};
 
 struct FaceAnnotation {
     std::string image;                    // path of the image file
@@ -109,20 +106,6 @@ FaceCrop augmented_crop(const Tensor& image, const Landmarks& points, Generator&
 // (point 9, WFLW 55, with its x sign typo).
 const std::array<int64_t, 14>& euler_tracked_points();
 const std::array<std::array<double, 3>, 14>& euler_template();
-
-// cv2.solvePnP(SOLVEPNP_ITERATIVE) without distortion: a DLT start, then OpenCV's Levenberg-Marquardt (at most 20
-// steps) on the reprojection error. x_cam = R(rvec) X + tvec, u = f x/z + cx, v = f y/z + cy.
-struct PnPResult {
-    std::array<double, 3> rvec{}, tvec{};
-    double rms = 0;  // reprojection error, in the units of the image points
-};
-PnPResult solve_pnp(const std::vector<std::array<double, 3>>& object, const std::vector<Point2>& image, double focal,
-                    double cx, double cy);
-std::array<double, 9> rodrigues(const std::array<double, 3>& rvec);  // row-major rotation matrix
-// cv2.decomposeProjectionMatrix's angles of a rotation: pitch = atan2(r32, r33), yaw = atan2(-r31, hypot(r32, r33)),
-// roll = atan2(r21, r11), degrees.
-EulerAngles rotation_to_euler(const std::array<double, 9>& r);
-std::array<double, 9> euler_to_rotation(const EulerAngles& e);  // Rz(roll) Ry(yaw) Rx(pitch)
 
 // PFLD's calculate_pitch_yaw_roll: the 14 points (x, y) as given (PFLD passes crop-normalised [0, 1] coordinates),
 // a cam_w x cam_h pinhole camera with a 60 degree field of view, solve_pnp against euler_template(), the angles of R.
