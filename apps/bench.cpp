@@ -70,7 +70,7 @@ void run_bench(const BenchOptions& o) {
             auto outputs = model->call_outputs(input);
         } else {
             optimizer->zero_grad();
-            Tensor loss = spec.loss(model->call_outputs(input), target);
+            Tensor loss = spec.loss(*model, model->call_outputs(input), target);
             loss.backward();
             optimizer->step();
         }

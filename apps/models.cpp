@@ -10,7 +10,10 @@
 #include "models/tinyseg/tinyseg.h"
 #include "models/u2net/loss.h"
 #include "models/u2net/u2net.h"
+#include "models/yolo/loss.h"
+#include "models/yolo/yolo.h"
 #include "nn/optim/adam.h"
+#include "nn/optim/sgd.h"
 #include "ops/factory.h"
 #include "ops/ops.h"
 
@@ -77,7 +80,7 @@ std::vector<ModelSpec> make_registry() {
             [](const Shape& s, Generator& g) {
                 return gt(rand({s[0], 1, s[2], s[3]}, {}, &g), 0.5).to(kFloat32);
             },
-        .loss = models::u2net_loss,
+        .loss = [](nn::Module&, const std::vector<Tensor>& out, const Tensor& t) { return models::u2net_loss(out, t); },
         .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
             return std::make_unique<optim::Adam>(m.parameters(), optim::AdamOptions{.lr = 1e-2});
         },
@@ -96,7 +99,8 @@ std::vector<ModelSpec> make_registry() {
          .in_channels = 3,
          .make = [](const ModelArgs&) -> std::shared_ptr<nn::Module> { return std::make_shared<models::U2NET>(); },
          .make_target = u2_target,
-         .loss = models::u2net_loss,
+         .loss = [](nn::Module&, const std::vector<Tensor>& out,
+                    const Tensor& t) { return models::u2net_loss(out, t); },
          .make_optimizer = u2_adam});
     specs.push_back(
         {.name = "u2netp",
@@ -104,7 +108,8 @@ std::vector<ModelSpec> make_registry() {
          .in_channels = 3,
          .make = [](const ModelArgs&) -> std::shared_ptr<nn::Module> { return std::make_shared<models::U2NETP>(); },
          .make_target = u2_target,
-         .loss = models::u2net_loss,
+         .loss = [](nn::Module&, const std::vector<Tensor>& out,
+                    const Tensor& t) { return models::u2net_loss(out, t); },
          .make_optimizer = u2_adam});
     // PANet: LR input [N, 3, S, S] in [-1, 1], HR target at 2S; L1 loss and AdamW lr 1e-4 as the reference blog.
     specs.push_back({.name = "panet",
@@ -121,7 +126,7 @@ std::vector<ModelSpec> make_registry() {
                          [](const Shape& s, Generator& g) {
                              return rand({s[0], 3, 2 * s[2], 2 * s[3]}, {}, &g) * 2.0 - 1.0;
                          },
-                     .loss = [](const std::vector<Tensor>& out,
+                     .loss = [](nn::Module&, const std::vector<Tensor>& out,
                                 const Tensor& target) { return models::panet_loss(out[0], target); },
                      .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
                          return std::make_unique<optim::AdamW>(m.parameters(), optim::AdamWOptions{.lr = 1e-4});
@@ -144,13 +149,56 @@ std::vector<ModelSpec> make_registry() {
                  return cat({landmarks, attributes, randn({s[0], 3}, {}, &g) * 20.0}, 1);
              },
          .loss =
-             [](const std::vector<Tensor>& out, const Tensor& t) {
+             [](nn::Module&, const std::vector<Tensor>& out, const Tensor& t) {
                  return models::pfld_loss(t.narrow(1, 196, 6), t.narrow(1, 0, 196), t.narrow(1, 202, 3), out[2], out[1])
                      .weighted;
              },
          .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
              return std::make_unique<optim::Adam>(m.parameters(), optim::AdamOptions{.lr = 1e-4, .weight_decay = 1e-6});
          }});
+    // YOLOv5 v6.0 from its model yaml (models/yolo/configs). The bench target is 4 random boxes per image as
+    // ComputeLoss takes them, [n, 6] (image, class, cx, cy, w, h normalised); the loss is ComputeLoss with
+    // hyp.scratch's gains scaled for nc, the input size and 3 levels, as train.py does; SGD as hyp.scratch.
+    for (const char* size : {"n", "s", "m", "l", "x"}) {
+        const std::string name = std::string("yolov5") + size;
+        specs.push_back({.name = name,
+                         .description = "YOLOv5" + std::string(size) +
+                                        " v6.0 detection (ultralytics' keys; args: nc=80, " +
+                                        "depth_multiple, width_multiple)",
+                         .in_channels = 3,
+                         .input_size = 640,
+                         .make = [name](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
+                             models::YOLOv5Args args;
+                             if (const int64_t nc = a.get_int("nc", 0); nc > 0) args.nc = nc;
+                             if (const double d = a.get_double("depth_multiple", 0); d > 0) args.depth_multiple = d;
+                             if (const double w = a.get_double("width_multiple", 0); w > 0) args.width_multiple = w;
+                             return std::make_shared<models::YOLOv5>(name, args);
+                         },
+                         .make_target =
+                             [](const Shape& s, Generator& g) {
+                                 const int64_t n = 4 * s[0];
+                                 std::vector<float> image, cls;  // classes 0..2 exist for any nc >= 3
+                                 for (int64_t i = 0; i < n; ++i) {
+                                     image.push_back(static_cast<float>(i / 4));
+                                     cls.push_back(static_cast<float>(g.randint(0, 3)));
+                                 }
+                                 const Tensor xy = rand({n, 2}, {}, &g) * 0.8 + 0.1;
+                                 const Tensor wh = rand({n, 2}, {}, &g) * 0.3 + 0.02;
+                                 return cat({from_vector(image, {n, 1}), from_vector(cls, {n, 1}), xy, wh}, 1);
+                             },
+                         .loss =
+                             [](nn::Module& m, const std::vector<Tensor>& out, const Tensor& t) {
+                                 auto& yolo = dynamic_cast<models::YOLOv5&>(m);
+                                 const auto img_size =
+                                     static_cast<int64_t>(static_cast<double>(out[0].size(2)) * yolo.stride.at(0));
+                                 const auto o = models::scale_loss_gains({}, yolo.nc, img_size, yolo.detect().nl);
+                                 return models::yolo_loss(out, t, yolo.detect().anchors, yolo.nc, o).total;
+                             },
+                         .make_optimizer = [](nn::Module& m) -> std::unique_ptr<optim::Optimizer> {
+                             return std::make_unique<optim::SGD>(
+                                 m.parameters(), optim::SGDOptions{.lr = 0.01, .momentum = 0.937, .nesterov = true});
+                         }});
+    }
     return specs;
 }
 

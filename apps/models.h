@@ -36,10 +36,11 @@ struct ModelSpec {
     int64_t in_channels = 3;
     int64_t input_size = 288;  // the side it trains at: `nabla info` and `nabla bench` use it when --size is not given
     std::function<std::shared_ptr<nn::Module>(const ModelArgs&)> make;
-    // The training step's loss for `nabla bench` on synthetic data: outputs of call_outputs() and a target made by
-    // make_target for the input's shape.
+    // The training step's loss for `nabla bench` on synthetic data: the model (YOLO's loss reads its anchors), the
+    // outputs of call_outputs() in training mode and a target made by make_target for the input's shape. The
+    // model's own loss (models/<name>/loss.h), as its trainer computes it.
     std::function<Tensor(const Shape& input_shape, Generator& gen)> make_target;
-    std::function<Tensor(const std::vector<Tensor>& outputs, const Tensor& target)> loss;
+    std::function<Tensor(nn::Module& model, const std::vector<Tensor>& outputs, const Tensor& target)> loss;
     // The trainer's default optimizer.
     std::function<std::unique_ptr<optim::Optimizer>(nn::Module& model)> make_optimizer;
 };

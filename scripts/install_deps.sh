@@ -4,10 +4,11 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config ccache libdnnl-dev libfmt-dev libstb-dev catch2 libcli11-dev nlohmann-json3-dev
-          libbenchmark-dev clang-format)
-# Only for regenerating fixtures and the PyTorch benchmarks (OpenCV: tests/fixtures/make_landmarks.py's Euler angles).
+          libyaml-cpp-dev libbenchmark-dev clang-format)
+# Only for regenerating fixtures and the PyTorch benchmarks (OpenCV: tests/fixtures/make_landmarks.py's Euler angles;
+# python3-yaml: the YOLOv5 twin in scripts/torch_models.py reads the model files).
 if [[ "${NABLA_WITH_TORCH:-0}" == 1 ]]; then
-    packages+=(python3-torch python3-numpy libopenblas0-pthread libtcmalloc-minimal4 python3-opencv)
+    packages+=(python3-torch python3-numpy python3-yaml libopenblas0-pthread libtcmalloc-minimal4 python3-opencv)
 fi
 
 missing=()

@@ -5,6 +5,7 @@ gradients for `nabla forward`). Each entry of MODELS builds the model from the s
 `nabla ... --set key=value`, and LOSSES gives the training step's loss as apps/models.cpp defines it.
 """
 import math
+import os
 
 import torch
 import torch.nn as nn
@@ -329,6 +330,233 @@ def _u2_loss(outputs, target):
     return sum(F.binary_cross_entropy_with_logits(o, target) for o in outputs)
 
 
+# ---- YOLOv5 (models/yolo/, docs/yolo.md): ultralytics v6.0's network built from the same model yaml ----
+
+YOLO_CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "yolo", "configs")
+
+
+def autopad(k, p=None):
+    return k // 2 if p is None else p
+
+
+class Conv(nn.Module):
+    """models/yolo/common.h: conv (no bias) -> bn (eps 1e-3, momentum 0.03) -> act (SiLU)."""
+
+    def __init__(self, c1, c2, k=1, s=1, p=None, g=1, act=True):
+        super().__init__()
+        self.conv = nn.Conv2d(c1, c2, k, s, autopad(k, p), groups=g, bias=False)
+        self.bn = nn.BatchNorm2d(c2, eps=1e-3, momentum=0.03)
+        self.act = nn.SiLU() if act else nn.Identity()
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, c1, c2, shortcut=True, g=1, e=0.5, hidden=None):
+        super().__init__()
+        c_ = int(c2 * e) if hidden is None else hidden
+        self.cv1 = Conv(c1, c_, 1, 1)
+        self.cv2 = Conv(c_, c2, 3, 1, g=g)
+        self.add = shortcut and c1 == c2
+
+    def forward(self, x):
+        return x + self.cv2(self.cv1(x)) if self.add else self.cv2(self.cv1(x))
+
+
+class C3(nn.Module):
+    """widths: (cv1, cv2, [(hidden, out) per bottleneck]) to replace ultralytics' c_ = int(c2 * e) everywhere."""
+
+    def __init__(self, c1, c2, n=1, shortcut=True, g=1, e=0.5, widths=None):
+        super().__init__()
+        c_ = int(c2 * e)
+        cv1, cv2, blocks = widths or (c_, c_, [(c_, c_)] * n)
+        self.cv1 = Conv(c1, cv1, 1, 1)
+        self.cv2 = Conv(c1, cv2, 1, 1)
+        m, cin = [], cv1
+        for hidden, out in blocks:
+            m.append(Bottleneck(cin, out, shortcut, g, e=1.0, hidden=hidden))
+            cin = out
+        self.m = nn.Sequential(*m)
+        self.cv3 = Conv(cin + cv2, c2, 1)
+
+    def forward(self, x):
+        return self.cv3(torch.cat((self.m(self.cv1(x)), self.cv2(x)), 1))
+
+
+class SPPF(nn.Module):
+    def __init__(self, c1, c2, k=5, hidden=None):
+        super().__init__()
+        c_ = c1 // 2 if hidden is None else hidden
+        self.cv1 = Conv(c1, c_, 1, 1)
+        self.cv2 = Conv(c_ * 4, c2, 1, 1)
+        self.m = nn.MaxPool2d(kernel_size=k, stride=1, padding=k // 2)
+
+    def forward(self, x):
+        x = self.cv1(x)
+        y1 = self.m(x)
+        y2 = self.m(y1)
+        return self.cv2(torch.cat((x, y1, y2, self.m(y2)), 1))
+
+
+class Concat(nn.Module):
+    def __init__(self, dimension=1):
+        super().__init__()
+        self.d = dimension
+
+    def forward(self, x):
+        return torch.cat(x, self.d)
+
+
+class Detect(nn.Module):
+    """models/yolo/detect.h: training -> the raw maps [B, na, H, W, no]; eval -> [decoded [B, N, no]] + raw maps."""
+
+    def __init__(self, nc, anchors, ch):
+        super().__init__()
+        self.nc, self.no, self.nl, self.na = nc, nc + 5, len(anchors), len(anchors[0]) // 2
+        self.stride = None  # a list of floats, set by YOLOv5's probe
+        self.register_buffer("anchors", torch.tensor(anchors).float().view(self.nl, -1, 2))
+        self.m = nn.ModuleList(nn.Conv2d(c, self.no * self.na, 1) for c in ch)
+
+    def forward(self, xs):
+        raw, z = [], []
+        for i in range(self.nl):
+            x = self.m[i](xs[i])
+            bs, _, ny, nx = x.shape
+            x = x.view(bs, self.na, self.no, ny, nx).permute(0, 1, 3, 4, 2).contiguous()
+            raw.append(x)
+            if not self.training:
+                yv, xv = torch.meshgrid(torch.arange(ny), torch.arange(nx), indexing="ij")
+                grid = torch.stack((xv, yv), 2).view(1, 1, ny, nx, 2).to(x.dtype)
+                anchor_grid = (self.anchors[i] * self.stride[i]).view(1, self.na, 1, 1, 2).to(x.dtype)
+                y = x.sigmoid()
+                xy = (y[..., 0:2] * 2 - 0.5 + grid) * self.stride[i]
+                wh = (y[..., 2:4] * 2) ** 2 * anchor_grid
+                z.append(torch.cat((xy, wh, y[..., 4:]), -1).view(bs, -1, self.no))
+        return raw if self.training else [torch.cat(z, 1)] + raw
+
+
+def _make_divisible(x, divisor=8):
+    return math.ceil(x / divisor) * divisor
+
+
+class YOLOv5(nn.Module):
+    """models/yolo/yolo.h: parse_model over a model yaml (a built-in name or a path), nc / multiples replaced when
+    given, `channels` = {Conv path (or its .bn): out channels} as YOLOv5Args::channels; then the stride probe,
+    anchors to grid units, the Detect bias prior and fresh BatchNorm statistics."""
+
+    def __init__(self, cfg="yolov5s", nc=None, ch=None, depth_multiple=None, width_multiple=None, channels=None):
+        super().__init__()
+        import yaml  # python3-yaml; only the YOLOv5 twin needs it
+
+        path = cfg if os.path.sep in cfg or cfg.endswith(".yaml") and os.path.exists(cfg) else \
+            os.path.join(YOLO_CONFIGS, cfg if cfg.endswith(".yaml") else cfg + ".yaml")
+        with open(path) as f:
+            d = yaml.safe_load(f)
+        self.nc = nc if nc is not None else d["nc"]
+        gd = depth_multiple if depth_multiple is not None else d["depth_multiple"]
+        gw = width_multiple if width_multiple is not None else d["width_multiple"]
+        self.ch = ch if ch is not None else d.get("ch", 3)
+        anchors = d["anchors"]
+        na = len(anchors[0]) // 2 if isinstance(anchors, list) else anchors
+        no = na * (self.nc + 5)
+        want = {}
+        for k, v in (channels or {}).items():
+            want[k[:-3] if k.endswith(".bn") else k] = v
+        used = set()
+
+        def width(path, nominal):
+            if path in want:
+                used.add(path)
+                return want[path]
+            return nominal
+
+        layers, self.froms, self.save = [], [], set()
+        chs, nominal_chs = [], []
+        for i, (f, n, m, args) in enumerate(d["backbone"] + d["head"]):
+            fs = [f] if isinstance(f, int) else list(f)
+            idx = [i + j if j < 0 else j for j in fs]
+            cin = [self.ch if j < 0 else chs[j] for j in idx]
+            cin_nominal = [self.ch if j < 0 else nominal_chs[j] for j in idx]
+            n = max(round(n * gd), 1) if n > 1 else n
+            base = f"model.{i}"
+            if m == "Conv":
+                c2 = args[0] if args[0] == no else _make_divisible(args[0] * gw)
+                out = width(base, c2)
+                module = Conv(cin[0], out, *args[1:])
+            elif m == "C3":
+                c2 = _make_divisible(args[0] * gw)
+                shortcut = args[1] if len(args) > 1 else True
+                g = args[2] if len(args) > 2 else 1
+                e = args[3] if len(args) > 3 else 0.5
+                c_ = int(c2 * e)
+                w1, w2 = width(f"{base}.cv1", c_), width(f"{base}.cv2", c_)
+                blocks = [(width(f"{base}.m.{k}.cv1", c_), width(f"{base}.m.{k}.cv2", c_)) for k in range(n)]
+                out = width(f"{base}.cv3", c2)
+                module = C3(cin[0], out, n, shortcut, g, e, widths=(w1, w2, blocks))
+            elif m == "SPPF":
+                c2 = _make_divisible(args[0] * gw)
+                out = width(f"{base}.cv2", c2)
+                module = SPPF(cin[0], out, args[1] if len(args) > 1 else 5,
+                              hidden=width(f"{base}.cv1", cin_nominal[0] // 2))
+            elif m == "nn.Upsample":
+                c2, out = cin_nominal[0], cin[0]
+                module = nn.Upsample(*[None if a == "None" else a for a in args])
+            elif m == "Concat":
+                c2, out = sum(cin_nominal), sum(cin)
+                module = Concat(args[0] if args else 1)
+            elif m == "Detect":
+                c2 = out = 0
+                level_anchors = anchors if isinstance(anchors, list) else [list(range(2 * anchors))] * len(fs)
+                module = Detect(self.nc, level_anchors, cin)
+            else:
+                raise ValueError(f"YOLOv5 twin: {path}: unknown module {m}")
+            layers.append(module)
+            self.froms.append(idx)
+            self.save.update(j for j in idx if j >= 0 and j != i - 1)
+            chs.append(out)
+            nominal_chs.append(c2)
+        assert not set(want) - used, f"channels for unknown Convs: {sorted(set(want) - used)}"
+        self.model = nn.Sequential(*layers)
+        detect = self.model[-1]
+        s = 256  # the stride probe: a training-mode forward on zeros
+        self.train()
+        with torch.no_grad():
+            raw = self.forward(torch.zeros(1, self.ch, s, s))
+            self.stride = [s / r.shape[-2] for r in raw]
+            detect.stride = self.stride
+            detect.anchors /= torch.tensor(self.stride).view(-1, 1, 1)
+            area = detect.anchors.prod(-1).view(-1)
+            if (area[-1] - area[0]).sign() != math.copysign(1, self.stride[-1] - self.stride[0]):
+                detect.anchors[:] = detect.anchors.flip(0)
+            for conv, st in zip(detect.m, self.stride):
+                b = conv.bias.view(detect.na, -1)
+                b[:, 4] += math.log(8 / (640 / st) ** 2)
+                b[:, 5:] += math.log(0.6 / (detect.nc - 0.99))
+        for mod in self.modules():
+            if isinstance(mod, nn.BatchNorm2d):
+                mod.reset_running_stats()
+
+    def forward(self, x):
+        inp, y = x, []
+        for i, (m, idx) in enumerate(zip(self.model, self.froms)):
+            xs = [inp if j == -1 else (x if j == i - 1 else y[j]) for j in idx]
+            x = m(xs) if isinstance(m, (Concat, Detect)) else m(xs[0])
+            y.append(x if i in self.save else None)
+        return x
+
+
+def yolov5_factory(variant):
+    """MODELS entry: --set nc=N depth_multiple=D width_multiple=W replace the yaml's values."""
+
+    def make(args):
+        return YOLOv5(variant, nc=int(args["nc"]) if "nc" in args else None,
+                      depth_multiple=float(args["depth_multiple"]) if "depth_multiple" in args else None,
+                      width_multiple=float(args["width_multiple"]) if "width_multiple" in args else None)
+
+    return make
+
+
 MODELS = {
     "tinyseg": lambda args: TinySeg(3, int(args.get("width", 16))),
     "u2net": lambda args: U2NET(U2NET_WIDTHS),
@@ -337,10 +565,13 @@ MODELS = {
     "panet": lambda args: PANet(int(args.get("channels", 64)), int(args.get("blocks", 24)), int(args.get("level", 4))),
     "pfld": lambda args: PFLD(float(args.get("width", 1.0))),
 }
+MODELS.update({f"yolov5{v}": yolov5_factory(f"yolov5{v}") for v in "nsmlx"})
 # A U²-Net with every stage narrow, for golden tests of the wiring (tests/models/test_u2net.cpp builds the same).
 U2NET_MINI_WIDTHS = [(3, 4, 6)] + [(6, 4, 6)] * 5 + [(12, 4, 6)] * 5
-IN_CHANNELS = {"tinyseg": 3, "u2net": 3, "u2netp": 3, "panet": 3, "pfld": 3}
-INPUT_SIZE = {"tinyseg": 56, "u2net": 288, "u2netp": 288, "panet": 48, "pfld": 112}  # apps/models.cpp: ModelSpec::input_size
+IN_CHANNELS = {"tinyseg": 3, "u2net": 3, "u2netp": 3, "panet": 3, "pfld": 3, **{f"yolov5{v}": 3 for v in "nsmlx"}}
+# apps/models.cpp: ModelSpec::input_size
+INPUT_SIZE = {"tinyseg": 56, "u2net": 288, "u2netp": 288, "panet": 48, "pfld": 112,
+              **{f"yolov5{v}": 640 for v in "nsmlx"}}
 
 
 def U2NETP_factory():
