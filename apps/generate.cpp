@@ -1,16 +1,19 @@
-// apps/generate.cpp — `nabla generate salient|ellipses|faces`: writes the synthetic datasets the trainers use by
-// default (apps/salient_synth.h, apps/segmentation_data.h, apps/face_synth.h) to a folder of your choice, with
-// preview.png showing the first examples (image above mask; for faces, the crops PFLD sees with their landmarks in
-// green), so you can look at what a model will be trained on.
+// apps/generate.cpp — `nabla generate salient|ellipses|faces|shapes`: writes the synthetic datasets the trainers use
+// by default (apps/salient_synth.h, apps/segmentation_data.h, apps/face_synth.h, apps/shapes_synth.h) to a folder of
+// your choice, with preview.png showing the first examples (image above mask; for faces, the crops PFLD sees with
+// their landmarks in green; for shapes, the pictures letterboxed with their boxes and class names), so you can look at
+// what a model will be trained on.
 #include <fmt/format.h>
 
 #include <filesystem>
 
 #include "apps/commands.h"
+#include "apps/detection_data.h"
 #include "apps/face_synth.h"
 #include "apps/landmarks_data.h"
 #include "apps/salient_synth.h"
 #include "apps/segmentation_data.h"
+#include "apps/shapes_synth.h"
 #include "nn/data/draw.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"
@@ -48,6 +51,22 @@ void write_face_preview(const std::string& dir, const std::string& png, int64_t 
             tiles.push_back(data::draw_points(crop.image, points, {0, 1, 0}, 1));
         }
     data::save_image(stack(tiles), png, {.nrow = n});
+}
+
+// The first training pictures of a YOLO-layout folder, letterboxed to size x size, with their boxes and class names.
+void write_detection_preview(const std::string& dir, const std::string& png, int64_t count, int64_t size) {
+    const DataYaml cfg = find_data_yaml(dir);
+    std::vector<std::string> files = image_files(cfg.train);
+    files.resize(std::min(files.size(), static_cast<size_t>(count)));
+    LabelScan scan = verify_image_labels(files, {.nc = cfg.nc, .quiet = true});
+    const DetectionDataset ds(std::move(scan.images), {.img_size = size, .augment = false});
+    std::vector<Tensor> tiles;
+    for (int64_t i = 0; i < ds.size(); ++i) {
+        Generator g(0);
+        const data::Example ex = ds.get(i, g);
+        tiles.push_back(draw_labels(ex[0], ex[1], cfg.names));
+    }
+    data::save_image(stack(tiles), png, {.nrow = 4});
 }
 
 }  // namespace
@@ -107,6 +126,33 @@ void add_generate_command(CLI::App& app) {
             generate_faces(*out, *o);
             write_face_preview(*out, *out + "/preview.png", 8);
             fmt::print("generate: {} + {} faces in {}; preview {}/preview.png\n", o->train, o->test, *out, *out);
+        });
+    }
+    {
+        auto o = std::make_shared<ShapesSynthOptions>();
+        auto out = std::make_shared<std::string>("data/generated/shapes");
+        auto* sub = cmd->add_subcommand("shapes",
+                                        "Circles, squares, triangles, stars, textured patches and photo prints on "
+                                        "photo crops (yolov5*), in the YOLO layout: <output>/data.yaml, "
+                                        "<output>/{images,labels}/{train,val}");
+        sub->add_option("--output", *out, "Folder to write")->capture_default_str();
+        sub->add_option("--photos", o->photos, "Folder of photos (backgrounds and prints)")->capture_default_str();
+        sub->add_option("--train", o->train, "Training pictures")->capture_default_str();
+        sub->add_option("--val", o->val, "Validation pictures")->capture_default_str();
+        sub->add_option("--size", o->size, "Long side of the pictures in pixels")->capture_default_str();
+        sub->add_option("--classes", o->classes,
+                        "Number of classes (the first of circle, square, triangle, star, "
+                        "patch, photo)")
+            ->capture_default_str();
+        sub->add_option("--max-objects", o->max_objects, "Objects per picture at most")->capture_default_str();
+        sub->add_option("--seed", o->seed, "Seed (the same seed writes the same files)")->capture_default_str();
+        sub->callback([o, out] {
+            const ShapesStats s = generate_shapes(*out, *o);
+            write_detection_preview(*out, *out + "/preview.png", 16, o->size);
+            fmt::print(
+                "generate: {} pictures ({} + {}), {} boxes, {} backgrounds, {} hidden objects unlabelled in {}; "
+                "preview {}/preview.png\n",
+                s.images, o->train, o->val, s.boxes, s.backgrounds, s.hidden, *out, *out);
         });
     }
 }

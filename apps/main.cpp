@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     });
     nabla::apps::add_demo_command(app);
     nabla::apps::add_task_commands(app);
+    nabla::apps::add_detection_commands(app);  // val, detect
     nabla::apps::add_bench_command(app);
     nabla::apps::add_forward_command(app);
     nabla::apps::add_generate_command(app);

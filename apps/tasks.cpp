@@ -1,5 +1,6 @@
 // apps/tasks.cpp — `nabla train|eval|predict MODEL`: the three parent commands; each task file adds its models.
 #include "apps/commands.h"
+#include "apps/detection_train.h"
 #include "apps/landmarks.h"
 #include "apps/segmentation.h"
 
@@ -13,6 +14,7 @@ void add_task_commands(CLI::App& app) {
     add_segmentation_commands(train, eval, predict);
     add_super_resolution_commands(train, eval, predict);
     add_landmark_commands(train, eval, predict);
+    add_detection_train_commands(train);
 }
 
 }  // namespace nabla::apps
