@@ -64,7 +64,7 @@ def main():
                 model(x)
         else:
             opt.zero_grad(set_to_none=True)
-            loss = torch_models.loss(a.model, model(x), target)
+            loss = torch_models.loss(a.model, model(x), target, model)
             loss.backward()
             opt.step()
         ms = (time.perf_counter() - start) * 1000

@@ -6,6 +6,7 @@ gradients for `nabla forward`). Each entry of MODELS builds the model from the s
 """
 import math
 import os
+import sys
 
 import torch
 import torch.nn as nn
@@ -578,7 +579,50 @@ def U2NETP_factory():
     return U2NET(U2NETP_WIDTHS)
 
 
+def yolo_target(batch, gen):
+    """apps/models.cpp's bench target: 4 boxes per image, [n, 6] (image, class 0..2, cx, cy, w, h normalised)."""
+    n = 4 * batch
+    image = (torch.arange(n) // 4).float().unsqueeze(1)
+    cls = torch.randint(0, 3, (n, 1), generator=gen).float()
+    xy = torch.rand(n, 2, generator=gen) * 0.8 + 0.1
+    wh = torch.rand(n, 2, generator=gen) * 0.3 + 0.02
+    return torch.cat((image, cls, xy, wh), 1)
+
+
+def yolo_target_loss(model, outputs, targets):
+    """ComputeLoss v6.0 as ultralytics computes it (vectorised), with hyp.scratch's gains scaled for nc, the image
+    size and the levels, as train.py. build_targets, the CIoU and the BCE are those of
+    tests/fixtures/make_yolo_loss.py, which gives the goldens of models/yolo/loss.h."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
+    import make_yolo_loss as ref
+    det = model.model[-1]
+    nl, nc = det.nl, det.nc
+    img = outputs[0].shape[2] * det.stride[0]
+    gains = dict(box=0.05 * 3 / nl, cls=0.5 * nc / 80 * 3 / nl, obj=1.0 * (img / 640) ** 2 * 3 / nl)
+    balance = [4.0, 1.0, 0.4]
+    lbox, lobj, lcls = (torch.zeros(1, dtype=outputs[0].dtype) for _ in range(3))
+    for i, (pi, lt) in enumerate(zip(outputs, ref.build_targets(outputs, targets, det.anchors, 4.0))):
+        b, a, gj, gi = lt["b"], lt["a"], lt["gj"], lt["gi"]
+        tobj = torch.zeros_like(pi[..., 0])
+        if b.shape[0]:
+            ps = pi[b, a, gj, gi]
+            pxy = ps[:, :2].sigmoid() * 2 - 0.5
+            pwh = (ps[:, 2:4].sigmoid() * 2) ** 2 * lt["anch"]
+            iou = ref.bbox_ciou(torch.cat((pxy, pwh), 1), lt["tbox"])
+            lbox += (1.0 - iou).mean()
+            tobj[b, a, gj, gi] = iou.detach().clamp(0).type(tobj.dtype)
+            if nc > 1:
+                t = torch.zeros_like(ps[:, 5:])
+                t[range(b.shape[0]), lt["tcls"]] = 1.0
+                lcls += F.binary_cross_entropy_with_logits(ps[:, 5:], t)
+        lobj += F.binary_cross_entropy_with_logits(pi[..., 4], tobj) * balance[i]
+    loss = lbox * gains["box"] + lobj * gains["obj"] + lcls * gains["cls"]
+    return (loss * outputs[0].shape[0]).sum()
+
+
 def make_target(name, shape, gen):
+    if name.startswith("yolov5"):
+        return yolo_target(shape[0], gen)
     if name == "pfld":
         return pfld_target(shape[0], gen)
     if name == "panet":
@@ -588,7 +632,9 @@ def make_target(name, shape, gen):
     raise KeyError(name)
 
 
-def loss(name, outputs, target):
+def loss(name, outputs, target, model=None):
+    if name.startswith("yolov5"):
+        return yolo_target_loss(model, outputs, target)
     if name == "pfld":
         return pfld_target_loss(outputs, target)
     if name == "panet":
@@ -599,6 +645,8 @@ def loss(name, outputs, target):
 
 
 def optimizer(name, model):
+    if name.startswith("yolov5"):  # hyp.scratch: SGD lr0 0.01, momentum 0.937, Nesterov
+        return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.937, nesterov=True)
     if name == "pfld":  # the reference's Adam: lr 1e-4, weight decay 1e-6 (added to the gradient)
         return torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-6)
     if name == "panet":
