@@ -276,6 +276,18 @@ int64_t predict_landmarks(const std::string& weights, const std::string& input, 
     return static_cast<int64_t>(files.size());
 }
 
+namespace {
+
+// --weights and --set of `eval pfld` and `predict pfld`.
+void add_weights_and_set_options(CLI::App* cmd, std::string& weights, std::vector<std::string>& set) {
+    cmd->add_option("--weights", weights, "A checkpoint (its EMA weights if any) or a plain state dict")
+        ->required()
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--set", set, "Model arguments key=value, as in training");
+}
+
+}  // namespace
+
 void add_landmark_commands(CLI::App* train, CLI::App* eval, CLI::App* predict) {
     const std::string what = find_model("pfld").description;
     const std::string data_help =
@@ -309,14 +321,11 @@ void add_landmark_commands(CLI::App* train, CLI::App* eval, CLI::App* predict) {
         auto* cmd = eval->add_subcommand("pfld",
                                          "Evaluate pfld on a test split: NME (inter-ocular), failure rate and AUC "
                                          "at 0.1, overall and per WFLW attribute, and a CED plot");
-        cmd->add_option("--weights", o->weights, "A checkpoint (its EMA weights if any) or a plain state dict")
-            ->required()
-            ->check(CLI::ExistingFile);
+        add_weights_and_set_options(cmd, o->weights, o->set);
         cmd->add_option("--data", o->data, data_help + "; its test split is evaluated")->required();
         cmd->add_option("--ced", o->ced, "Where to write the cumulative error distribution as PNG")
             ->capture_default_str();
         cmd->add_option("--json", o->json, "Also write the result to this JSON file");
-        cmd->add_option("--set", o->set, "Model arguments key=value, as in training");
         cmd->callback([o] {
             const auto r = evaluate_landmarks(o->weights, o->data, o->ced, o->set);
             auto scores = [](const LandmarkScores& s) {
@@ -339,15 +348,12 @@ void add_landmark_commands(CLI::App* train, CLI::App* eval, CLI::App* predict) {
         auto* cmd = predict->add_subcommand("pfld",
                                             "Predict 98 landmarks with pfld: <stem>_landmarks.png (points drawn on "
                                             "the image) and <stem>.txt (98 lines 'x y' in pixels)");
-        cmd->add_option("--weights", o->weights, "A checkpoint (its EMA weights if any) or a plain state dict")
-            ->required()
-            ->check(CLI::ExistingFile);
+        add_weights_and_set_options(cmd, o->weights, o->set);
         cmd->add_option("--input", o->input, "An image or a folder of images")->required();
         cmd->add_option("--output", o->output, "Folder for the pictures and point files")->required();
         cmd->add_option("--box", o->box,
                         "The face as x1,y1,x2,y2 in pixels: the training crop (1.2 x the longer side, centred) is cut "
                         "around it; without it each image is taken as the face crop");
-        cmd->add_option("--set", o->set, "Model arguments key=value, as in training");
         cmd->callback([o] {
             std::optional<FaceBox> box;
             if (!o->box.empty()) box = parse_face_box(o->box);

@@ -61,6 +61,10 @@ struct LineReader {  // names the file and line in every error
             fail(fmt::format("field {} ({} flag) is '{}', expected 0 or 1", index + 1, what, field));
         return field == "1";
     }
+    EulerAngles euler(const std::vector<std::string_view>& fields, size_t first) const {  // pitch yaw roll
+        return {number(fields[first], first, "pitch"), number(fields[first + 1], first + 1, "yaw"),
+                number(fields[first + 2], first + 2, "roll")};
+    }
     Landmarks points(const std::vector<std::string_view>& fields, size_t first) const {
         Landmarks p{};
         for (size_t k = 0; k < static_cast<size_t>(2 * kNumLandmarks); ++k)
@@ -69,10 +73,17 @@ struct LineReader {  // names the file and line in every error
     }
 };
 
-std::ifstream open_list(const std::string& path, const char* fn) {
+// Calls record(fields, reader) for each non-blank line of a list file; the reader knows the line, for errors.
+template <class F>
+void for_each_record(const std::string& path, const char* fn, F&& record) {
     std::ifstream f(path);
     if (!f) throw Error(fmt::format("{}: cannot read {}", fn, path));
-    return f;
+    LineReader r{path};
+    for (std::string line; std::getline(f, line);) {
+        ++r.line;
+        const auto fields = split_fields(line);
+        if (!fields.empty()) record(fields, r);
+    }
 }
 
 void report_missing(const std::vector<std::string>& missing, const std::string& list, const char* fn) {
@@ -92,18 +103,12 @@ std::array<int64_t, 4> extent_box(const Landmarks& p) {
 }
 
 void read_euler_sidecar(const std::string& path, std::vector<FaceAnnotation>& faces) {
-    std::ifstream f = open_list(path, "read_wflw_annotations");
-    LineReader r{path};
     size_t n = 0;
-    for (std::string line; std::getline(f, line);) {
-        ++r.line;
-        const auto fields = split_fields(line);
-        if (fields.empty()) continue;
+    for_each_record(path, "read_wflw_annotations", [&](const auto& fields, const LineReader& r) {
         if (fields.size() != 3) r.fail(fmt::format("has {} fields, expected 3 (pitch yaw roll)", fields.size()));
         if (n >= faces.size()) r.fail(fmt::format("more angle lines than the {} faces of the list", faces.size()));
-        faces[n++].euler =
-            EulerAngles{r.number(fields[0], 0, "pitch"), r.number(fields[1], 1, "yaw"), r.number(fields[2], 2, "roll")};
-    }
+        faces[n++].euler = r.euler(fields, 0);
+    });
     if (n != faces.size())
         throw Error(fmt::format("read_wflw_annotations: {} has {} angle lines for {} faces", path, n, faces.size()));
 }
@@ -116,15 +121,10 @@ std::string euler_sidecar_path(const std::string& list_path) {
 }
 
 std::vector<FaceAnnotation> read_wflw_annotations(const std::string& list_path, const std::string& image_root) {
-    std::ifstream f = open_list(list_path, "read_wflw_annotations");
-    LineReader r{list_path};
     std::vector<FaceAnnotation> faces;
     std::vector<std::string> missing;
     constexpr size_t kCoords = 2 * kNumLandmarks;
-    for (std::string line; std::getline(f, line);) {
-        ++r.line;
-        const auto fields = split_fields(line);
-        if (fields.empty()) continue;
+    for_each_record(list_path, "read_wflw_annotations", [&](const auto& fields, const LineReader& r) {
         if (fields.size() != kCoords + 11 && fields.size() != kCoords + 1)
             r.fail(
                 fmt::format("has {} fields, expected {} (196 coordinates, 4 box, 6 attribute flags, image path) or "
@@ -142,7 +142,7 @@ std::vector<FaceAnnotation> read_wflw_annotations(const std::string& list_path, 
         face.image = (fs::path(image_root) / std::string(fields.back())).string();
         if (!fs::is_regular_file(face.image)) missing.push_back(face.image);
         faces.push_back(std::move(face));
-    }
+    });
     report_missing(missing, list_path, "read_wflw_annotations");
     if (faces.empty()) throw Error(fmt::format("read_wflw_annotations: {} lists no faces", list_path));
     if (const std::string sidecar = euler_sidecar_path(list_path); fs::is_regular_file(sidecar))
@@ -151,16 +151,11 @@ std::vector<FaceAnnotation> read_wflw_annotations(const std::string& list_path, 
 }
 
 std::vector<FaceAnnotation> read_prepared_list(const std::string& list_path) {
-    std::ifstream f = open_list(list_path, "read_prepared_list");
     const fs::path base = fs::path(list_path).parent_path();
-    LineReader r{list_path};
     std::vector<FaceAnnotation> faces;
     std::vector<std::string> missing;
     constexpr size_t kCoords = 2 * kNumLandmarks;
-    for (std::string line; std::getline(f, line);) {
-        ++r.line;
-        const auto fields = split_fields(line);
-        if (fields.empty()) continue;
+    for_each_record(list_path, "read_prepared_list", [&](const auto& fields, const LineReader& r) {
         if (fields.size() != kCoords + 10)
             r.fail(
                 fmt::format("has {} fields, expected {} (image path, 196 normalised coordinates, 6 attribute "
@@ -171,9 +166,7 @@ std::vector<FaceAnnotation> read_prepared_list(const std::string& list_path) {
         face.points = r.points(fields, 1);
         for (size_t k = 0; k < 6; ++k)
             face.attributes[k] = r.flag(fields[kCoords + 1 + k], kCoords + 1 + k, kFaceAttributeNames[k]);
-        face.euler = EulerAngles{r.number(fields[kCoords + 7], kCoords + 7, "pitch"),
-                                 r.number(fields[kCoords + 8], kCoords + 8, "yaw"),
-                                 r.number(fields[kCoords + 9], kCoords + 9, "roll")};
+        face.euler = r.euler(fields, kCoords + 7);
         face.box = {0, 0, kLandmarkCrop, kLandmarkCrop};
         const fs::path written{std::string(fields[0])};
         for (const fs::path& candidate :
@@ -187,7 +180,7 @@ std::vector<FaceAnnotation> read_prepared_list(const std::string& list_path) {
             face.image = written.string();
         }
         faces.push_back(std::move(face));
-    }
+    });
     report_missing(missing, list_path, "read_prepared_list");
     if (faces.empty()) throw Error(fmt::format("read_prepared_list: {} lists no faces", list_path));
     return faces;

@@ -302,8 +302,6 @@ void Loop::optimizer_step(const StepInfo& at) {
     const bool warming = at.iteration < w.iterations;
     std::vector<std::pair<double, double>> scheduled;  // each group's (lr, momentum) to restore after the step
     if (warming) {
-        NB_CHECK_VALUE(w.start_lr.size() == groups.size(), "fit: the warmup has ", w.start_lr.size(), " start lrs for ",
-                       groups.size(), " parameter groups");
         for (size_t g = 0; g < groups.size(); ++g) {
             double& momentum = task_.optimizer->has_momentum() ? groups[g].momentum : groups[g].betas[0];
             scheduled.emplace_back(groups[g].lr, momentum);
@@ -415,6 +413,9 @@ TrainResult fit(const TrainOptions& o, TrainTask& task) {
     NB_CHECK_VALUE(task.model && task.optimizer && task.loader && task.loss,
                    "fit: the task needs a model, an optimizer, a loader and a loss");
     NB_CHECK_VALUE(task.accumulate >= 1, "fit: accumulate must be >= 1, got ", task.accumulate);
+    const size_t groups = task.optimizer->param_groups().size();
+    NB_CHECK_VALUE(task.warmup.iterations == 0 || task.warmup.start_lr.size() == groups, "fit: the warmup has ",
+                   task.warmup.start_lr.size(), " start lrs for ", groups, " parameter groups");
     Loop loop(o, task);
     if (!o.resume.empty()) loop.resume(resume_path(o.resume));
     SigintGuard sigint;

@@ -589,12 +589,20 @@ def yolo_target(batch, gen):
     return torch.cat((image, cls, xy, wh), 1)
 
 
+def _yolo_loss_reference():
+    """tests/fixtures/make_yolo_loss.py, imported once (the bench calls the loss every step)."""
+    fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
+    if fixtures not in sys.path:
+        sys.path.insert(0, fixtures)
+    import make_yolo_loss
+    return make_yolo_loss
+
+
 def yolo_target_loss(model, outputs, targets):
     """ComputeLoss v6.0 as ultralytics computes it (vectorised), with hyp.scratch's gains scaled for nc, the image
     size and the levels, as train.py. build_targets, the CIoU and the BCE are those of
     tests/fixtures/make_yolo_loss.py, which gives the goldens of models/yolo/loss.h."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
-    import make_yolo_loss as ref
+    ref = _yolo_loss_reference()
     det = model.model[-1]
     nl, nc = det.nl, det.nc
     img = outputs[0].shape[2] * det.stride[0]

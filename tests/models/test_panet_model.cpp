@@ -75,12 +75,7 @@ TEST_CASE("PANet: the output and every gradient equal PyTorch's, train and eval"
     const Tensor y = net(x.to(kFloat64));
     REQUIRE_THAT(y, ClosesTo(io.at("train.out0"), 1e-10, 1e-8));
     y.sum().backward();
-    int64_t checked = 0;
-    for (const auto& [name, p] : net.named_parameters()) {
-        INFO(name);
-        REQUIRE_THAT(p.grad(), ClosesTo(io.at("grad." + name), 1e-9, 1e-7));
-        ++checked;
-    }
+    const int64_t checked = require_grads_match(net, io, 1e-9, 1e-7);
     // stem 2 x (conv w, bn w, b); 4 ResBlocks x 2 x (conv w, bn w, b); attention 3 x (conv w, b, PReLU w);
     // upsampler 3 x (conv w, b)
     REQUIRE(checked == 6 + 24 + 9 + 6);

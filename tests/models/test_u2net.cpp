@@ -64,12 +64,7 @@ TEST_CASE("U2NET: outputs d0..d6 and every gradient equal PyTorch's, train and e
         if (k > 0) total = total + out[k].sum();
     }
     total.backward();
-    int64_t checked = 0;
-    for (const auto& [name, p] : model->named_parameters()) {
-        INFO(name);
-        REQUIRE_THAT(p.grad(), ClosesTo(io.at("grad." + name), 1e-8, 1e-6));
-        ++checked;
-    }
+    const int64_t checked = require_grads_match(*model, io, 1e-8, 1e-6);
     REQUIRE(checked == 112 * 4 + 7 * 2);  // 112 REBNCONVs x (conv w, b, bn w, b) + 7 side/fusion convs x (w, b)
 }
 

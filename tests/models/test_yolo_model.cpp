@@ -189,12 +189,7 @@ TEST_CASE("YOLOv5: a narrow model's outputs and every gradient equal PyTorch's i
         REQUIRE_THAT(out[k], ClosesTo(io.at(fmt::format("train.out{}", k)), 1e-10, 1e-8));
     }
     (out[0].sum() + out[1].sum() + out[2].sum()).backward();
-    int64_t checked = 0;
-    for (const auto& [name, p] : model.named_parameters()) {
-        INFO(name);
-        REQUIRE_THAT(p.grad(), ClosesTo(io.at("grad." + name), 1e-9, 1e-7));
-        ++checked;
-    }
+    const int64_t checked = require_grads_match(model, io, 1e-9, 1e-7);
     REQUIRE(checked == 57 * 3 + 6);  // conv weight, BN weight and bias per Conv; Detect's weight and bias per level
     const TensorMap sd = model.state_dict();
     int64_t stats = 0;

@@ -113,4 +113,19 @@ Tensor to_device(const Tensor& x, Device d) {
     return x.is_contiguous() ? x.to(d) : noncontiguous(x.to(d));
 }
 
+int64_t require_grads_match(const nn::Module& model, const TensorMap& fixture, double atol, double rtol) {
+    int64_t checked = 0;
+    for (const auto& [name, p] : model.named_parameters()) {
+        INFO("gradient of " << name);
+        if (!p.grad().defined()) {
+            REQUIRE_FALSE(fixture.count("grad." + name));
+            continue;
+        }
+        REQUIRE(fixture.count("grad." + name));
+        REQUIRE_THAT(p.grad(), ClosesTo(fixture.at("grad." + name), atol, rtol));
+        ++checked;
+    }
+    return checked;
+}
+
 }  // namespace nabla::testing

@@ -13,6 +13,7 @@
 #include "backends/backend.h"            // with_kernels, backend_for: the tests compare backends
 #include "backends/cpu/cpu_backend.h"    // cpu_implements
 #include "backends/cuda/cuda_backend.h"  // cuda_implements (decltype only: nothing to link without CUDA)
+#include "nn/module.h"
 #include "nn/safetensors.h"
 #include "ops/ops.h"
 
@@ -43,6 +44,11 @@ Tensor t32(const std::vector<float>& values, const Shape& shape = {});
 
 // The gradient of f at x for the upstream gradient gy: d<f(x), gy>/dx, on a fresh leaf copy of x.
 Tensor input_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, const Tensor& gy);
+
+// A model's twin check: every parameter's gradient against the fixture's "grad.<state-dict name>" (a PyTorch
+// twin's), within atol + rtol |e|. A parameter that has no gradient must have none in the fixture either (PyTorch's
+// None, e.g. PFLD's unused bn8) and is not counted. Returns how many gradients were compared.
+int64_t require_grads_match(const nn::Module& model, const TensorMap& fixture, double atol, double rtol);
 
 // A fresh, empty directory (<temp>/nabla_test_<pid>_<n>) for one test case, removed with its contents at scope end.
 struct TempDir {
