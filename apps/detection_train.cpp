@@ -118,6 +118,7 @@ TrainResult train_detection(DetectionTrainOptions o) {
         return loss.total;
     };
     task.accumulate = accumulate;
+    task.input_format = spec.memory_format;
     task.scheduler = &scheduler;
     task.ema = &ema;
     // nw = max(round(warmup_epochs * nb), 1000) iterations; the bias group starts at warmup_bias_lr.

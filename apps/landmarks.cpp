@@ -132,6 +132,7 @@ TrainResult train_landmarks(LandmarkTrainOptions o) {
     optim::ReduceLROnPlateau plateau(adam, {.mode = optim::PlateauMode::min, .factor = 0.1, .patience = o.patience});
 
     TrainTask task{.model = model.get(), .optimizer = &adam, .loader = &loader};
+    task.input_format = find_model("pfld").memory_format;
     task.loss = [&](const Batch& b, Logs& logs) {  // b: image, landmarks, attributes, euler
         const auto out = model->forward_outputs(b[0]);
         const auto loss = models::pfld_loss(b[2], b[1], b[3], out[2], out[1], o.train.batch);

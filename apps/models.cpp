@@ -139,6 +139,7 @@ std::vector<ModelSpec> make_registry() {
                         "auxiliary net 0.46M parameters; polarisZhao/PFLD-pytorch names; args: width=1)",
          .in_channels = 3,
          .input_size = 112,
+         .memory_format = MemoryFormat::ChannelsLast,
          .make = [](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
              return std::make_shared<models::PFLD>(models::PFLDArgs{.width = a.get_double("width", 1.0)});
          },
@@ -167,6 +168,7 @@ std::vector<ModelSpec> make_registry() {
                                         "depth_multiple, width_multiple)",
                          .in_channels = 3,
                          .input_size = 640,
+                         .memory_format = MemoryFormat::ChannelsLast,
                          .make = [name](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
                              models::YOLOv5Args args;
                              if (const int64_t nc = a.get_int("nc", 0); nc > 0) args.nc = nc;

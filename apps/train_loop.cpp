@@ -273,6 +273,8 @@ void Loop::train_batch(const Batch& input) {
     Batch batch = input;
     if (device_ != kCPU)
         for (auto& t : batch.tensors) t = t.to(device_);
+    if (task_.input_format == MemoryFormat::ChannelsLast && !batch.tensors.empty() && batch[0].dim() == 4)
+        batch.tensors[0] = batch[0].contiguous(MemoryFormat::ChannelsLast);
     Logs logs;
     Tensor loss = task_.loss(batch, logs);
     const double l = loss.item<double>();

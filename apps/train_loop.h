@@ -102,6 +102,9 @@ struct TrainTask {
     // The forward pass and loss of one training batch (the model is in training mode; fit() runs backward and the
     // optimizer step). Extra values to show and log go into `logs` (their running means are logged per epoch).
     std::function<Tensor(const Batch& batch, Logs& logs)> loss;
+    // The layout batch[0] (the images) is given to `loss` in: ChannelsLast makes a 4-D batch[0] channels-last, so that
+    // the model's convs run on NHWC without reordering (ModelSpec::memory_format says which models gain).
+    MemoryFormat input_format = MemoryFormat::Contiguous;
     // Gradient accumulation: the gradients of this many batches are summed (as ultralytics does; divide the loss in
     // `loss` for their mean) before one optimizer step; the last batch of an epoch always steps, so that a
     // checkpoint never holds half-accumulated gradients. The nominal batch is accumulate × --batch.

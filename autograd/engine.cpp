@@ -26,9 +26,15 @@ void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
         // Keep the incoming tensor when nobody else holds it or its storage; otherwise copy, so that an in-place
         // change of .grad (zero_grad, an optimizer) never writes into another tensor: add's backward hands one
         // tensor to both inputs, and the seed belongs to the caller.
-        // A broadcast or strided gradient (the backward of sum is an expanded view) is made dense first.
+        // A broadcast or strided gradient (the backward of sum is an expanded view) is made dense first. A
+        // channels-last gradient of a channels-last leaf is kept as it is (torch's AccumulateGrad keeps the leaf's
+        // layout too).
         const bool owned = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1;
-        leaf.grad = (owned && g.is_contiguous() ? g : g.detach().clone()).impl_ptr();
+        const MemoryFormat format =
+            g.suggest_memory_format() == MemoryFormat::ChannelsLast && g.strides() == leaf.strides
+                ? MemoryFormat::ChannelsLast
+                : MemoryFormat::Contiguous;
+        leaf.grad = (owned && g.is_contiguous(format) ? g : g.detach().clone(format)).impl_ptr();
         leaf.grad->requires_grad = false;
         leaf.grad->grad_fn = nullptr;
         return;

@@ -83,8 +83,8 @@ ValuesIndices Backend::topk(const Tensor&, int64_t, int64_t, bool, bool) { not_i
 // --- tensors for kernels ---
 namespace kernel {
 
-Tensor empty(const Shape& shape, const TensorOptions& options) {
-    return make_tensor(shape, options.dtype, options.device);
+Tensor empty(const Shape& shape, const TensorOptions& options, MemoryFormat format) {
+    return make_tensor(shape, options.dtype, options.device, format);
 }
 
 Tensor full(const Shape& shape, double value, const TensorOptions& options) {

@@ -10,7 +10,8 @@
 //
 // Conventions: the op layer (ops/*.cpp) checks shapes and dtypes and makes inputs contiguous where a kernel says so;
 // kernels trust their arguments. Elementwise kernels write into `out` (so in-place ops share them) and accept any
-// strides, including the zero strides of broadcasting; the other kernels return fresh contiguous tensors.
+// strides, including the zero strides of broadcasting; the other kernels return fresh contiguous tensors, except
+// conv and batch norm, which may return channels-last ones for channels-last inputs (core/shape.h: MemoryFormat).
 // An undefined Tensor stands for an absent optional argument (no bias) or a gradient nobody needs.
 #pragma once
 #include <array>
@@ -66,7 +67,8 @@ public:
     // --- matmul (ops/matmul.cpp): a [B, M, K] @ b [B, K, N] -> [B, M, N]; any strides, batch stride 0 broadcasts ---
     virtual Tensor matmul(const Tensor& a, const Tensor& b);
 
-    // --- conv (ops/conv.cpp): contiguous NCHW input, OIHW weight ([C_in, C_out/g, kh, kw] for transposed) ---
+    // --- conv (ops/conv.cpp): NCHW input, contiguous or channels-last (gy in x's layout); contiguous OIHW weight
+    // ([C_in, C_out/g, kh, kw] for transposed); outputs and gradients may keep x's layout (the cpu backend does) ---
     virtual Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p);
     virtual ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvParams& p,
                                       std::array<bool, 3> needs);
@@ -90,7 +92,8 @@ public:
     virtual Tensor im2col(const Tensor& x, const UnfoldOptions& p);
     virtual Tensor col2im(const Tensor& cols, Int2 output_size, const UnfoldOptions& p);
 
-    // --- batch norm (ops/batch_norm.cpp): contiguous [N, C, *]; running stats updated in place when training ---
+    // --- batch norm (ops/batch_norm.cpp): contiguous [N, C, *] or channels-last [N, C, H, W] (gy in x's layout); the
+    // output may keep x's layout; running stats updated in place when training ---
     virtual BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                        const Tensor& running_mean, const Tensor& running_var, bool training,
                                        double momentum, double eps);
@@ -146,7 +149,7 @@ inline Backend& backend_for(const Tensor& t) { return backend_for(t.device()); }
 // Tensors for kernels to allocate and reshape, below the op layer: no autograd, no argument checks, and the
 // device's own fill and copy kernels. (The factories and views of ops/ are one layer up.)
 namespace kernel {
-Tensor empty(const Shape& shape, const TensorOptions& options = {});
+Tensor empty(const Shape& shape, const TensorOptions& options = {}, MemoryFormat format = MemoryFormat::Contiguous);
 Tensor full(const Shape& shape, double value, const TensorOptions& options = {});
 inline Tensor zeros(const Shape& shape, const TensorOptions& options = {}) { return kernel::full(shape, 0.0, options); }
 Tensor contiguous(const Tensor& x);                  // x itself when already contiguous

@@ -38,6 +38,8 @@ def main():
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--infer", action="store_true")
     p.add_argument("--set", action="append", default=[], help="model argument KEY=VALUE")
+    p.add_argument("--memory-format", choices=["channels_last", "contiguous"], default="contiguous",
+                   help="channels_last: model and input in torch.channels_last, as torch's CPU tuning guide advises")
     a = p.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -49,6 +51,9 @@ def main():
     a.size = a.size or torch_models.INPUT_SIZE[a.model]
     shape = (a.batch, torch_models.IN_CHANNELS[a.model], a.size, a.size)
     x = torch.randn(*shape, generator=gen)
+    if a.memory_format == "channels_last":
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     target = torch_models.make_target(a.model, shape, gen)
     opt = None
     if a.infer:
@@ -73,7 +78,7 @@ def main():
     median = statistics.median(times)
     print(json.dumps({
         "model": a.model, "mode": "infer" if a.infer else "train", "batch": a.batch, "size": a.size,
-        "threads": torch.get_num_threads(), "step_ms_median": round(median, 3), "step_ms_min": round(min(times), 3),
+        "threads": torch.get_num_threads(), "memory_format": a.memory_format, "step_ms_median": round(median, 3), "step_ms_min": round(min(times), 3),
         "images_per_s": round(a.batch / (median / 1000), 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "params": sum(p.numel() for p in model.parameters()),

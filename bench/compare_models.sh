@@ -2,6 +2,7 @@
 # bench/compare_models.sh — `nabla bench MODEL` against the same step on PyTorch (bench/bench_models_torch.py):
 # prints both JSON lines and the ratios Nabla / PyTorch (below 1: Nabla is faster or smaller).
 #   bench/compare_models.sh tinyseg --batch 2 --size 288 --threads 2 [--infer] [--steps N --warmup W]
+#                           [--memory-format channels_last|contiguous]
 # Needs a built build/nabla and Debian's python3-torch and libtcmalloc-minimal4 (NABLA_WITH_TORCH=1
 # ./scripts/install_deps.sh). PyTorch runs as its CPU tuning guide says, with tcmalloc preloaded: with glibc's malloc
 # it re-faults the pages of every large buffer it frees and allocates again, up to 6x slower on these machines.
@@ -10,7 +11,9 @@ cd "$(dirname "$0")/.."
 nabla_json=$(./build/nabla bench "$@")
 tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 [[ -f $tcmalloc ]] || { echo "compare_models: $tcmalloc missing (NABLA_WITH_TORCH=1 ./scripts/install_deps.sh)" >&2; exit 1; }
-torch_json=$(LD_PRELOAD=$tcmalloc /usr/bin/python3 bench/bench_models_torch.py "$@")
+# PyTorch gets the input layout nabla used (the model's default unless --memory-format is given).
+memory_format=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["memory_format"])' "$nabla_json")
+torch_json=$(LD_PRELOAD=$tcmalloc /usr/bin/python3 bench/bench_models_torch.py "$@" --memory-format "$memory_format")
 echo "pytorch allocator: tcmalloc ($tcmalloc)"
 echo "nabla:   $nabla_json"
 echo "pytorch: $torch_json"

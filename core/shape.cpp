@@ -21,6 +21,13 @@ Shape contiguous_strides(const Shape& shape) {
     return strides;
 }
 
+Shape channels_last_strides(const Shape& shape) {
+    NB_CHECK(shape.size() == 4, "channels_last: expected a 4-D shape [N, C, H, W], got ", shape_str(shape));
+    const int64_t c = std::max<int64_t>(shape[1], 1), w = std::max<int64_t>(shape[3], 1);
+    const int64_t h = std::max<int64_t>(shape[2], 1);
+    return {h * w * c, 1, w * c, c};
+}
+
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
     int64_t lo = ndim == 0 ? -1 : -ndim, hi = ndim == 0 ? 0 : ndim - 1;
     if (dim < lo || dim > hi)

@@ -21,6 +21,12 @@ struct Int2 {
 int64_t numel_of(const Shape& shape);
 Shape contiguous_strides(const Shape& shape);
 
+// How a 4-D [N, C, H, W] tensor lies in memory (torch.memory_format): Contiguous is row-major NCHW; ChannelsLast keeps
+// the C values of one pixel together (NHWC order, strides [H*W*C, 1, W*C, C]), the layout oneDNN convolves without
+// reordering. Only the strides differ: shape, indexing and every op's values are the same in both.
+enum class MemoryFormat { Contiguous, ChannelsLast };
+Shape channels_last_strides(const Shape& shape);  // shape must be 4-D
+
 // Wraps a possibly negative dim into [0, ndim); `op` names the caller in the error.
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
 

@@ -27,12 +27,30 @@ bool Tensor::is_contiguous() const {
     return true;
 }
 
-Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
+bool Tensor::is_contiguous(MemoryFormat format) const {
+    if (format == MemoryFormat::Contiguous) return is_contiguous();
+    if (dim() != 4) return false;
+    if (numel() == 0) return true;
+    int64_t expected = 1;
+    for (int64_t d : {1, 3, 2, 0}) {  // C fastest, then W, H, N
+        if (shape()[d] == 1) continue;
+        if (strides()[d] != expected) return false;
+        expected *= shape()[d];
+    }
+    return true;
+}
+
+MemoryFormat Tensor::suggest_memory_format() const {
+    return dim() == 4 && !is_contiguous() && is_contiguous(MemoryFormat::ChannelsLast) ? MemoryFormat::ChannelsLast
+                                                                                       : MemoryFormat::Contiguous;
+}
+
+Tensor make_tensor(const Shape& shape, DType dtype, Device device, MemoryFormat format) {
     for (int64_t s : shape) NB_CHECK_VALUE(s >= 0, "empty: negative size in shape ", shape);
     auto impl = std::make_shared<TensorImpl>();
     impl->storage = std::make_shared<Storage>(static_cast<size_t>(numel_of(shape)) * element_size(dtype), device);
     impl->shape = shape;
-    impl->strides = contiguous_strides(shape);
+    impl->strides = format == MemoryFormat::ChannelsLast ? channels_last_strides(shape) : contiguous_strides(shape);
     impl->dtype = dtype;
     return Tensor(std::move(impl));
 }

@@ -69,6 +69,12 @@ public:
     Device device() const { return checked().storage->device(); }
     const std::shared_ptr<Storage>& storage() const { return checked().storage; }
     bool is_contiguous() const;
+    // True when the strides are those of `format` (size-1 dims ignored, as PyTorch). A tensor with C = 1 or H = W = 1
+    // is both contiguous and channels-last.
+    bool is_contiguous(MemoryFormat format) const;
+    // ChannelsLast for a 4-D tensor laid out channels-last and not also plain contiguous; else Contiguous. Ops use it
+    // to give their outputs the layout of their inputs (torch's suggest_memory_format).
+    MemoryFormat suggest_memory_format() const;
     TensorOptions options() const { return {dtype(), device(), false}; }
 
     // Typed pointer to element [0, 0, ...]; checks that T is the tensor's dtype.
@@ -115,8 +121,10 @@ public:
     Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
 
     // --- copies (ops/view.cpp) ---
-    Tensor contiguous() const;  // self if already contiguous
-    Tensor clone() const;
+    Tensor contiguous() const;                     // self if already contiguous
+    Tensor contiguous(MemoryFormat format) const;  // self if already so; ChannelsLast needs 4-D
+    // A copy laid out in `format` (torch's clone keeps the layout by default; here a plain copy is the default).
+    Tensor clone(MemoryFormat format = MemoryFormat::Contiguous) const;
     Tensor to(DType dtype) const;  // self if already that dtype
     Tensor to(Device device) const;
 
@@ -164,7 +172,7 @@ struct ValuesIndices {
 };
 
 // Makes a tensor over fresh (uninitialised) storage: the one place storage is allocated for a new tensor.
-Tensor make_tensor(const Shape& shape, DType dtype, Device device);
+Tensor make_tensor(const Shape& shape, DType dtype, Device device, MemoryFormat format = MemoryFormat::Contiguous);
 // A new view of `base`'s storage with the given geometry; no autograd (ops/view.cpp adds it).
 Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset);
 

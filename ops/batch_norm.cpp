@@ -65,8 +65,9 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
         NB_CHECK(channels == 0 || x_in.numel() / channels > 1,
                  "batch_norm: expected more than 1 value per channel when training, got input ", x_in.shape());
 
-    // x: [N, C, *] contiguous; weight, bias: [C] contiguous or undefined (contiguous() keeps the tape)
-    const Tensor x = x_in.contiguous();
+    // x: [N, C, *] contiguous, or channels-last [N, C, H, W] (kept: the output has x's layout); weight, bias: [C]
+    // contiguous or undefined (contiguous() keeps the tape)
+    const Tensor x = x_in.contiguous(x_in.suggest_memory_format());
     const Tensor weight = weight_in.defined() ? weight_in.contiguous() : Tensor();
     const Tensor bias = bias_in.defined() ? bias_in.contiguous() : Tensor();
     BatchNormResult r;
@@ -81,9 +82,9 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
     autograd::record("batch_norm", {x, weight, bias}, r.output,
                      [training, sx = save(x), sw = save(weight), sm = save(r.save_mean), si = save(r.save_invstd)](
                          const Tensor& gy, const NeedsGrad& needs) {
-                         const BatchNormGrads g =
-                             backend_for(gy).batch_norm_backward(gy.contiguous(), sx.get(), sw.get(), sm.get(),
-                                                                 si.get(), training, {needs[0], needs[1], needs[2]});
+                         const BatchNormGrads g = backend_for(gy).batch_norm_backward(
+                             gy.contiguous(sx.get().suggest_memory_format()), sx.get(), sw.get(), sm.get(), si.get(),
+                             training, {needs[0], needs[1], needs[2]});
                          return Grads{g.input, g.weight, g.bias};  // [N, C, *], [C], [C]
                      });
     return r.output;

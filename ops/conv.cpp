@@ -55,8 +55,10 @@ void check_output_size(const char* op, const Tensor& x, const Tensor& weight, In
              weight.shape(), " gives an empty output of ", out.h, "x", out.w);
 }
 
-// What the kernels get: contiguous and off the tape (the node records the original tensors).
+// What the kernels get: contiguous and off the tape (the node records the original tensors). The input keeps a
+// channels-last layout (the cpu backend convolves it as nhwc and returns channels-last), as torch's conv does.
 Tensor detached_contiguous(const Tensor& t) { return t.defined() ? t.detach().contiguous() : Tensor(); }
+Tensor detached_input(const Tensor& x) { return x.detach().contiguous(x.suggest_memory_format()); }
 
 }  // namespace
 
@@ -90,12 +92,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                       unpadded);
     }
 
-    const Tensor xc = detached_contiguous(x), wc = detached_contiguous(weight);
+    const Tensor xc = detached_input(x), wc = detached_contiguous(weight);
     Tensor y = backend_for(xc).conv2d(xc, wc, detached_contiguous(bias), p);  // [N, C_out, H_out, W_out]
     autograd::record(
         op, {x, weight, bias}, y, [p, sx = save(xc), sw = save(wc)](const Tensor& gy, const NeedsGrad& needs) {
-            const ConvGrads g =
-                backend_for(gy).conv2d_backward(gy.contiguous(), sx.get(), sw.get(), p, {needs[0], needs[1], needs[2]});
+            const ConvGrads g = backend_for(gy).conv2d_backward(gy.contiguous(sx.get().suggest_memory_format()),
+                                                                sx.get(), sw.get(), p, {needs[0], needs[1], needs[2]});
             return Grads{g.input, g.weight, g.bias};
         });
     return y;
@@ -125,14 +127,14 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
     const int64_t w_out = (x.size(3) - 1) * s.w - 2 * p.padding.w + d.w * (weight.size(3) - 1) + out_pad.w + 1;
     check_output_size(op, x, weight, {h_out, w_out}, p.padding);
 
-    const Tensor xc = detached_contiguous(x), wc = detached_contiguous(weight);
+    const Tensor xc = detached_input(x), wc = detached_contiguous(weight);
     Tensor y = backend_for(xc).conv_transpose2d(xc, wc, detached_contiguous(bias), p);  // [N, C_out, H_out, W_out]
-    autograd::record(op, {x, weight, bias}, y,
-                     [p, sx = save(xc), sw = save(wc)](const Tensor& gy, const NeedsGrad& needs) {
-                         const ConvGrads g = backend_for(gy).conv_transpose2d_backward(
-                             gy.contiguous(), sx.get(), sw.get(), p, {needs[0], needs[1], needs[2]});
-                         return Grads{g.input, g.weight, g.bias};
-                     });
+    autograd::record(
+        op, {x, weight, bias}, y, [p, sx = save(xc), sw = save(wc)](const Tensor& gy, const NeedsGrad& needs) {
+            const ConvGrads g = backend_for(gy).conv_transpose2d_backward(
+                gy.contiguous(sx.get().suggest_memory_format()), sx.get(), sw.get(), p, {needs[0], needs[1], needs[2]});
+            return Grads{g.input, g.weight, g.bias};
+        });
     return y;
 }
 

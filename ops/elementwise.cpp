@@ -35,8 +35,15 @@ Prepared prepare(const char* name, const Tensor& a, const Tensor& b, DType dtype
             broadcast_shapes(a.shape(), b.shape(), name)};
 }
 
+// The output keeps the layout of the first operand that has its full shape (channels-last stays channels-last).
+MemoryFormat result_format(const Shape& shape, std::initializer_list<const Tensor*> operands) {
+    for (const Tensor* t : operands)
+        if (t->shape() == shape) return t->suggest_memory_format();
+    return MemoryFormat::Contiguous;
+}
+
 Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Shape& shape) {
-    Tensor out = make_tensor(shape, is_comparison(op) ? kBool : a.dtype(), a.device());
+    Tensor out = make_tensor(shape, is_comparison(op) ? kBool : a.dtype(), a.device(), result_format(shape, {&a, &b}));
     backend_for(out).binary(op, a.detach().expand(shape), b.detach().expand(shape), out);
     return out;
 }
@@ -148,12 +155,12 @@ Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, UnaryArgs args) {
     trace::OpScope ts(name, x);
     NB_CHECK_VALUE(is_floating(x.dtype()), name, ": expected a floating tensor, got ", dtype_name(x.dtype()), " ",
                    x.shape());
-    Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
+    Tensor y = make_tensor(x.shape(), x.dtype(), x.device(), x.suggest_memory_format());
     backend_for(x).unary(op, x, y, args);
     if (!autograd::needs_grad({x})) return y;
     autograd::record(name, {x}, y,
                      [op, args, saved = save(unary_grad_uses_output(op) ? y : x)](const Tensor& gy, const NeedsGrad&) {
-                         Tensor gx = make_tensor(gy.shape(), gy.dtype(), gy.device());
+                         Tensor gx = make_tensor(gy.shape(), gy.dtype(), gy.device(), gy.suggest_memory_format());
                          backend_for(gy).unary_backward(op, gy, saved.get(), gx, args);
                          return Grads{gx};
                      });
@@ -206,7 +213,7 @@ Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
     NB_CHECK(cond.dtype() == kBool, "where: condition must be bool, got ", dtype_name(cond.dtype()));
     auto [a, b, ab_shape] = prepare("where", a_in, b_in, result_type(a_in, b_in));
     Shape shape = broadcast_shapes(cond.shape(), ab_shape, "where");
-    Tensor y = make_tensor(shape, a.dtype(), a.device());
+    Tensor y = make_tensor(shape, a.dtype(), a.device(), result_format(shape, {&a, &b, &cond}));
     backend_for(y).where(cond.detach().expand(shape), a.detach().expand(shape), b.detach().expand(shape), y);
     if (!autograd::needs_grad({a, b})) return y;
     const Shape sa = a.shape(), sb = b.shape();

@@ -238,8 +238,16 @@ Tensor Tensor::flatten(int64_t start, int64_t end) const {
 
 Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 
-Tensor Tensor::clone() const {
-    Tensor y = make_tensor(shape(), dtype(), device());
+Tensor Tensor::contiguous(MemoryFormat format) const {
+    if (format == MemoryFormat::ChannelsLast)
+        NB_CHECK(dim() == 4, "contiguous: channels_last needs a 4-D tensor [N, C, H, W], got ", shape());
+    return is_contiguous(format) ? *this : clone(format);
+}
+
+Tensor Tensor::clone(MemoryFormat format) const {
+    if (format == MemoryFormat::ChannelsLast)
+        NB_CHECK(dim() == 4, "clone: channels_last needs a 4-D tensor [N, C, H, W], got ", shape());
+    Tensor y = make_tensor(shape(), dtype(), device(), format);
     backend_for(*this).copy_(y, *this);
     return record_view("clone", *this, y, [](const Tensor& gy, const NeedsGrad&) { return Grads{gy}; });
 }

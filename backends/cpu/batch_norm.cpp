@@ -9,7 +9,8 @@
 //            p = -k invstd² Σgy(x - mean) / n, q = -p mean - k Σgy / n (p = q = 0 in eval).
 // Threads split the channels, and each channel's two passes run back to back, so the second pass reads the channel's
 // N planes from cache (they fit in L2 for the feature maps of a conv net): about one read of x fewer per direction.
-// [N, C] inputs (S = 1) walk rows instead, with the channel as the vector index. Eval is a single affine pass.
+// [N, C] inputs (S = 1) walk rows instead, with the channel as the vector index; so do channels-last [N, C, H, W]
+// tensors, as N*H*W rows of C (the output keeps the input's layout). Eval is a single affine pass.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -29,8 +30,12 @@ struct Layout {
 };
 Layout layout_of(const Tensor& x) {
     const int64_t n = x.size(0), c = x.size(1);
+    if (x.suggest_memory_format() == MemoryFormat::ChannelsLast) return {n * x.size(2) * x.size(3), c, 1};
     return {n, c, n * c > 0 ? x.numel() / (n * c) : 1};
 }
+
+// The layouts these kernels walk: contiguous [N, C, *], or channels-last [N, C, H, W].
+bool dense(const Tensor& t) { return t.is_contiguous() || t.is_contiguous(MemoryFormat::ChannelsLast); }
 
 // Σ (a - ka) and Σ (a - ka)(b - kb) over one channel's N planes. Float partial sums over blocks of at most kBlock
 // values (4 or 8 SIMD lanes of a few values each) go into double accumulators: the precision of a double sum at the
@@ -73,31 +78,63 @@ void plane_affine(const Layout& L, int64_t c, const float* a, const float* b, fl
     }
 }
 
-// The [N, C] (S = 1) versions: per-channel sums over rows, and the affine map row by row.
+// The row versions, for [N, C] (S = 1) and channels-last tensors: L.n rows of L.c channels, the channel as the
+// vector index. Threads split the rows, not the channels: each streams its own block of memory with full-width
+// vectors. Each thread sums blocks of kBlock rows in float, adds them into its own double sums, and the threads'
+// sums are added in thread order (the result depends on the thread count, not on timing).
 void row_sums(const Layout& L, const float* a, const double* ka, const float* b, const double* kb, double* s_a,
               double* s_ab) {
-    std::fill(s_a, s_a + L.c, 0.0);
-    std::fill(s_ab, s_ab + L.c, 0.0);
-    parallel_for(0, L.c, L.grain(L.c), [&](int64_t c0, int64_t c1) {  // threads split the columns (channels)
-        for (int64_t n = 0; n < L.n; ++n) {
-            const float* ra = a + n * L.c;
-            const float* rb = b + n * L.c;
+    const size_t C = static_cast<size_t>(L.c);
+    const int nt = L.grain(L.n) == 0 ? num_threads() : 1;
+    std::vector<double> partial(2 * C * static_cast<size_t>(nt), 0.0);
+    std::vector<float> fka(C), fkb(C);
+    for (size_t c = 0; c < C; ++c) fka[c] = static_cast<float>(ka[c]), fkb[c] = static_cast<float>(kb[c]);
+    parallel_for(0, nt, 0, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+            const int64_t rows = (L.n + nt - 1) / nt, r0 = t * rows, r1 = std::min(L.n, r0 + rows);
+            double* da = partial.data() + 2 * C * static_cast<size_t>(t);
+            double* dab = da + C;
+            std::vector<float> fa(C), fab(C);
+            for (int64_t n0 = r0; n0 < r1; n0 += kBlock) {
+                std::fill(fa.begin(), fa.end(), 0.0f);
+                std::fill(fab.begin(), fab.end(), 0.0f);
+                for (int64_t n = n0; n < std::min(r1, n0 + kBlock); ++n) {
+                    const float* ra = a + n * L.c;
+                    const float* rb = b + n * L.c;
+                    float* pa = fa.data();
+                    float* pab = fab.data();
 #pragma omp simd
-            for (int64_t c = c0; c < c1; ++c) {
-                const double ac = static_cast<double>(ra[c]) - ka[c];
-                s_a[c] += ac;
-                s_ab[c] += ac * (static_cast<double>(rb[c]) - kb[c]);
+                    for (int64_t c = 0; c < L.c; ++c) {
+                        const float ac = ra[c] - fka[c];
+                        pa[c] += ac;
+                        pab[c] += ac * (rb[c] - fkb[c]);
+                    }
+                }
+                for (size_t c = 0; c < C; ++c) da[c] += fa[c], dab[c] += fab[c];
             }
         }
     });
+    std::fill(s_a, s_a + L.c, 0.0);
+    std::fill(s_ab, s_ab + L.c, 0.0);
+    for (int t = 0; t < nt; ++t)
+        for (size_t c = 0; c < C; ++c) s_a[c] += partial[2 * C * t + c], s_ab[c] += partial[2 * C * t + C + c];
 }
+
+// out = a * k + b * p + q row by row (b null: out = a * k + q), k, p, q per channel.
 void row_affine(const Layout& L, const float* a, const float* b, const float* k, const float* p, const float* q,
                 float* out) {
     parallel_for(0, L.n, L.grain(L.n), [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
-            const int64_t o = n * L.c;
+            const float* ra = a + n * L.c;
+            float* ro = out + n * L.c;
+            if (b) {
+                const float* rb = b + n * L.c;
 #pragma omp simd
-            for (int64_t c = 0; c < L.c; ++c) out[o + c] = a[o + c] * k[c] + (b ? b[o + c] * p[c] : 0.0f) + q[c];
+                for (int64_t c = 0; c < L.c; ++c) ro[c] = ra[c] * k[c] + rb[c] * p[c] + q[c];
+            } else {
+#pragma omp simd
+                for (int64_t c = 0; c < L.c; ++c) ro[c] = ra[c] * k[c] + q[c];
+            }
         }
     });
 }
@@ -107,7 +144,7 @@ void row_affine(const Layout& L, const float* a, const float* b, const float* k,
 BatchNormResult CpuBackend::batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                        const Tensor& running_mean, const Tensor& running_var, bool training,
                                        double momentum, double eps) {
-    if (x.dtype() != kFloat32 || !x.is_contiguous())
+    if (x.dtype() != kFloat32 || !dense(x))
         return ReferenceBackend::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);
     const Layout L = layout_of(x);
     const size_t C = static_cast<size_t>(L.c);
@@ -118,7 +155,7 @@ BatchNormResult CpuBackend::batch_norm(const Tensor& x, const Tensor& weight, co
     float* rm = running_mean.defined() ? running_mean.data_ptr<float>() : nullptr;
     float* rv = running_var.defined() ? running_var.data_ptr<float>() : nullptr;
     const int64_t rm_stride = rm ? running_mean.stride(0) : 0, rv_stride = rv ? running_var.stride(0) : 0;
-    Tensor y = make_tensor(x.shape(), kFloat32, x.device());
+    Tensor y = make_tensor(x.shape(), kFloat32, x.device(), x.suggest_memory_format());
     Tensor save_mean = make_tensor({L.c}, kFloat32, x.device());
     Tensor save_invstd = make_tensor({L.c}, kFloat32, x.device());
     float* py = y.data_ptr<float>();
@@ -139,7 +176,7 @@ BatchNormResult CpuBackend::batch_norm(const Tensor& x, const Tensor& weight, co
     };
     auto eval_channel = [&](int64_t c) { finish_channel(c, rm[c * rm_stride], rv[c * rv_stride]); };
 
-    if (L.s == 1) {  // [N, C]
+    if (L.s == 1) {  // [N, C] or channels-last
         if (training) {
             std::vector<double> k(C), s1(C), s2(C);
             for (size_t c = 0; c < C && L.n > 0; ++c) k[c] = px[c];
@@ -175,7 +212,7 @@ BatchNormResult CpuBackend::batch_norm(const Tensor& x, const Tensor& weight, co
 BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
                                                const Tensor& save_mean, const Tensor& save_invstd, bool training,
                                                std::array<bool, 3> needs) {
-    if (x.dtype() != kFloat32 || !x.is_contiguous() || !gy.is_contiguous())
+    if (x.dtype() != kFloat32 || !dense(x) || gy.strides() != x.strides())
         return ReferenceBackend::batch_norm_backward(gy, x, weight, save_mean, save_invstd, training, needs);
     const Layout L = layout_of(x);
     const size_t C = static_cast<size_t>(L.c);
@@ -186,7 +223,7 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x
     const float* pm = save_mean.data_ptr<float>();
     const float* pi = save_invstd.data_ptr<float>();
     BatchNormGrads g;
-    if (needs[0]) g.input = make_tensor(x.shape(), kFloat32, x.device());
+    if (needs[0]) g.input = make_tensor(x.shape(), kFloat32, x.device(), x.suggest_memory_format());
     if (needs[1]) g.weight = make_tensor({L.c}, kFloat32, x.device());
     if (needs[2]) g.bias = make_tensor({L.c}, kFloat32, x.device());
     float* pgx = needs[0] ? g.input.data_ptr<float>() : nullptr;
@@ -205,7 +242,7 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& gy, const Tensor& x
         q[c] = static_cast<float>(training ? -pc * pm[c] - kc * sum_gy / count : 0.0);
     };
 
-    if (L.s == 1) {  // [N, C]
+    if (L.s == 1) {  // [N, C] or channels-last
         std::vector<double> s1(C, 0.0), s2(C, 0.0), zero(C, 0.0), mean(pm, pm + L.c);
         if (need_sums) row_sums(L, pgy, zero.data(), px, mean.data(), s1.data(), s2.data());
         for (size_t c = 0; c < C; ++c) finish_channel(static_cast<int64_t>(c), s1[c], s2[c]);

@@ -1,10 +1,13 @@
 // backends/cpu/elementwise.cpp — elementwise float32 ops as parallel loops the compiler vectorises.
 //
-// Any layout whose innermost dim is dense or broadcast in every operand (stride 1 or 0) runs fast: dims that can
-// be merged are merged first (so a bias [1, C, 1, 1] expanded over [N, C, H, W] becomes N*C rows of H*W elements
-// with a constant b per row), then each row is one tight loop. Other layouts and dtypes go to the reference
-// kernels. The math is backends/common/*_math.h, the same as every backend's; the ops whose cost is a
-// transcendental function go to oneDNN's vectorised eltwise primitives first (backends/cpu/eltwise_dnnl.cpp).
+// Any layout whose innermost dim is dense or broadcast in every operand (stride 1 or 0) runs fast: the dims are
+// walked in the output's memory order (so a channels-last output runs as N, H, W, C), dims that can be merged are
+// merged first (so a bias [1, C, 1, 1] expanded over [N, C, H, W] becomes N*C rows of H*W elements with a constant b
+// per row, or N*H*W rows of C elements with b as a vector in channels-last), then each row is one tight loop. Other
+// layouts and dtypes go to the reference kernels. The math is backends/common/*_math.h, the same as every backend's;
+// the ops whose cost is a transcendental function go to oneDNN's vectorised eltwise primitives first
+// (backends/cpu/eltwise_dnnl.cpp).
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -29,12 +32,21 @@ struct Rows {
     bool ok = false;                      // false when some operand's innermost stride is neither 0 nor 1
 };
 
+// The dims of operand 0 (the output) from its largest stride to its smallest: 0, 1, ..., n-1 when it is contiguous.
+std::vector<size_t> memory_order(const Tensor& out) {
+    std::vector<size_t> order(static_cast<size_t>(out.dim()));
+    for (size_t d = 0; d < order.size(); ++d) order[d] = d;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t i, size_t j) { return out.strides()[i] > out.strides()[j]; });
+    return order;
+}
+
 template <size_t K>
 Rows<K> make_rows(const Shape& shape, const std::array<const Tensor*, K>& ts) {
     Rows<K> r;
     Shape sizes;
     std::array<Shape, K> strides;
-    for (size_t d = 0; d < shape.size(); ++d) {
+    for (size_t d : memory_order(*ts[0])) {
         if (shape[d] == 1) continue;  // size-1 dims carry no information
         const bool merge = !sizes.empty() && [&] {
             for (size_t k = 0; k < K; ++k)

@@ -36,8 +36,11 @@ bool algorithm_for(UnaryOp op, UnaryArgs args, algorithm& fwd, algorithm& bwd, f
     }
 }
 
+// t is float32 and lies as `like` does, in one dense block (contiguous or channels-last): flat index i is the same
+// element in both.
 bool dense_f32(const Tensor& t, const Tensor& like) {
-    return t.dtype() == kFloat32 && t.is_contiguous() && t.shape() == like.shape();
+    return t.dtype() == kFloat32 && t.shape() == like.shape() && t.strides() == like.strides() &&
+           (like.is_contiguous() || like.is_contiguous(MemoryFormat::ChannelsLast));
 }
 
 struct Forward {

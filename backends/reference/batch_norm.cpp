@@ -43,9 +43,10 @@ MeanVar batch_stats(const T* px, const Layout& L, int64_t c) {
 
 }  // namespace
 
-BatchNormResult ReferenceBackend::batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+BatchNormResult ReferenceBackend::batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
                                              const Tensor& running_mean, const Tensor& running_var, bool training,
                                              double momentum, double eps) {
+    const Tensor x = kernel::contiguous(x_in);  // a channels-last input is read as plain [N, C, *]
     const Layout L = layout_of(x);
     const double count = L.count();
     Tensor y = make_tensor(x.shape(), x.dtype(), x.device());
@@ -81,9 +82,10 @@ BatchNormResult ReferenceBackend::batch_norm(const Tensor& x, const Tensor& weig
     return {y, save_mean, save_invstd};
 }
 
-BatchNormGrads ReferenceBackend::batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
+BatchNormGrads ReferenceBackend::batch_norm_backward(const Tensor& gy_in, const Tensor& x_in, const Tensor& weight,
                                                      const Tensor& save_mean, const Tensor& save_invstd, bool training,
                                                      std::array<bool, 3> needs) {
+    const Tensor gy = kernel::contiguous(gy_in), x = kernel::contiguous(x_in);
     const Layout L = layout_of(x);
     const double count = L.count();
     BatchNormGrads g;

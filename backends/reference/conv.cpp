@@ -103,7 +103,8 @@ int64_t transposed_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, 
 
 }  // namespace
 
-Tensor ReferenceBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p) {
+Tensor ReferenceBackend::conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const ConvParams& p) {
+    const Tensor x = kernel::contiguous(x_in);  // the loops read plain NCHW (a channels-last input is copied)
     // x [N, C_in, H, W], w [C_out, C_in/g, kh, kw] -> y [N, C_out, H_out, W_out]
     const int64_t ho = conv_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h);
     const int64_t wo = conv_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w);
@@ -115,8 +116,9 @@ Tensor ReferenceBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& 
     return y;
 }
 
-ConvGrads ReferenceBackend::conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvParams& p,
-                                            std::array<bool, 3> needs) {
+ConvGrads ReferenceBackend::conv2d_backward(const Tensor& gy_in, const Tensor& x_in, const Tensor& w,
+                                            const ConvParams& p, std::array<bool, 3> needs) {
+    const Tensor gy = kernel::contiguous(gy_in), x = kernel::contiguous(x_in);
     ConvGrads g;
     const ConvGeometry geo = geometry(x.shape(), gy.shape(), w.shape(), p);
     dispatch_floating(x.dtype(), "conv2d_backward", [&]<class T>() {
@@ -133,7 +135,8 @@ ConvGrads ReferenceBackend::conv2d_backward(const Tensor& gy, const Tensor& x, c
     return g;
 }
 
-Tensor ReferenceBackend::conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p) {
+Tensor ReferenceBackend::conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const ConvParams& p) {
+    const Tensor x = kernel::contiguous(x_in);
     // x [N, C_in, H, W], w [C_in, C_out/g, kh, kw] -> y [N, C_out, H_out, W_out]
     const int64_t ho = transposed_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h, p.output_padding.h);
     const int64_t wo = transposed_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w, p.output_padding.w);
@@ -147,8 +150,9 @@ Tensor ReferenceBackend::conv_transpose2d(const Tensor& x, const Tensor& w, cons
     return y;
 }
 
-ConvGrads ReferenceBackend::conv_transpose2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w,
+ConvGrads ReferenceBackend::conv_transpose2d_backward(const Tensor& gy_in, const Tensor& x_in, const Tensor& w,
                                                       const ConvParams& p, std::array<bool, 3> needs) {
+    const Tensor gy = kernel::contiguous(gy_in), x = kernel::contiguous(x_in);
     ConvGrads g;
     const ConvGeometry geo = geometry(gy.shape(), x.shape(), w.shape(), p);  // the conv gy -> x
     dispatch_floating(x.dtype(), "conv_transpose2d_backward", [&]<class T>() {

@@ -110,3 +110,30 @@ TEST_CASE("tensor: cpu strided copies equal the reference walk", "[core][backend
     e.t().copy_(ones({4, 3}) * 2.0);
     REQUIRE(e.sum().item<double>() == 24.0);
 }
+
+TEST_CASE("tensor: channels-last memory format (strides, suggest_memory_format, contiguous and its gradient)",
+          "[core]") {
+    const auto cl = MemoryFormat::ChannelsLast;
+    Tensor x = arange(0.0, 24.0, 1.0, {.dtype = kFloat64}).view({1, 2, 3, 4});
+    REQUIRE(x.suggest_memory_format() == MemoryFormat::Contiguous);
+    REQUIRE_FALSE(x.is_contiguous(cl));
+    Tensor y = x.contiguous(cl);
+    REQUIRE(y.strides() == Shape{24, 1, 8, 2});  // torch: x.contiguous(memory_format=torch.channels_last).stride()
+    REQUIRE(y.is_contiguous(cl));
+    REQUIRE_FALSE(y.is_contiguous());
+    REQUIRE(y.suggest_memory_format() == cl);
+    REQUIRE_THAT(y, ClosesTo(x));              // the same values, element by element
+    REQUIRE(y.data_ptr<double>()[1] == 12.0);  // x[0, 1, 0, 0] right after x[0, 0, 0, 0] in memory
+    REQUIRE(y.contiguous(cl).is_same(y));
+    REQUIRE(y.contiguous().is_contiguous());
+    // a single channel (or a 1x1 image) is both layouts at once, and suggests the plain one
+    Tensor one = zeros({2, 1, 3, 3});
+    REQUIRE(one.is_contiguous(cl));
+    REQUIRE(one.suggest_memory_format() == MemoryFormat::Contiguous);
+    REQUIRE(zeros({2, 3}).suggest_memory_format() == MemoryFormat::Contiguous);
+    REQUIRE_THROWS_WITH(zeros({2, 3}).contiguous(cl), Catch::Matchers::Contains("4-D"));
+    // the copy carries the gradient through
+    Tensor leaf = randn({2, 3, 2, 2}, {.dtype = kFloat64, .requires_grad = true});
+    (leaf.contiguous(cl) * 2.0).sum().backward();
+    REQUIRE_THAT(leaf.grad(), ClosesTo(full({2, 3, 2, 2}, 2.0, {.dtype = kFloat64})));
+}

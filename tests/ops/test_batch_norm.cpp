@@ -123,7 +123,8 @@ TEST_CASE("batch_norm: gradcheck in train and eval mode", "[ops][batch_norm][gra
         gradcheck([](const std::vector<Tensor>& in) { return batch_norm(in[0], {}, {}, in[1], {}, true); }, {x, w}));
 }
 
-TEST_CASE("batch_norm: cpu kernels equal the reference on odd sizes and strided inputs", "[ops][batch_norm][backend]") {
+TEST_CASE("batch_norm: cpu kernels equal the reference on odd sizes, strided and channels-last inputs",
+          "[ops][batch_norm][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::batch_norm>);
     STATIC_REQUIRE(cpu_implements<&CpuBackend::batch_norm_backward>);
     const auto devices =
@@ -145,12 +146,18 @@ TEST_CASE("batch_norm: cpu kernels equal the reference on odd sizes and strided 
                     const Tensor xd = x.to(d), gyd = gy.to(d);
                     auto fast = bn_all(xd, wa, ba, gyd, training, true);
                     auto strided = bn_all(noncontiguous(xd), wa, ba, noncontiguous(gyd), training, true);
+                    auto channels_last = strided;  // 4-D shapes only: N*H*W rows of C
+                    if (shape.size() == 4) {
+                        const auto cl = MemoryFormat::ChannelsLast;
+                        channels_last = bn_all(xd.contiguous(cl), wa, ba, gyd.contiguous(cl), training, true);
+                    }
                     REQUIRE(fast.size() == ref.size());
                     for (size_t i = 0; i < ref.size(); ++i) {
                         INFO("output " << i);
                         const double atol = 1e-4 * std::sqrt(static_cast<double>(x.numel() / c));  // gw, gb are sums
                         REQUIRE_THAT(fast[i], ClosesTo(ref[i], atol, 1e-4));
                         REQUIRE_THAT(strided[i], ClosesTo(ref[i], atol, 1e-4));
+                        REQUIRE_THAT(channels_last[i], ClosesTo(ref[i], atol, 1e-4));
                     }
                 }
             }
@@ -166,6 +173,15 @@ TEST_CASE("batch_norm: cpu kernels equal the reference on odd sizes and strided 
         REQUIRE_THAT(far_fast[0], ClosesTo(far_ref[0], 1e-4, 1e-4));  // y
         REQUIRE_THAT(far_fast[1], ClosesTo(far_ref[1], 1e-4, 1e-4));  // gx
         REQUIRE_THAT(far_fast[3], ClosesTo(far_ref[3], 1e-6, 1e-6));  // running_var
+    }
+
+    // channels-last in, channels-last out (y and gx), on the cpu backend
+    {
+        Tensor xc = randn({2, 8, 5, 6}, {}, &gen).contiguous(MemoryFormat::ChannelsLast).requires_grad_();
+        Tensor y = batch_norm(xc, Tensor(), Tensor(), Tensor(), Tensor(), true);
+        CHECK(y.suggest_memory_format() == MemoryFormat::ChannelsLast);
+        y.backward(randn({2, 8, 5, 6}, {}, &gen).contiguous(MemoryFormat::ChannelsLast));
+        CHECK(xc.grad().suggest_memory_format() == MemoryFormat::ChannelsLast);
     }
 
     // training without running stats on the cpu path

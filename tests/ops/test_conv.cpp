@@ -51,7 +51,13 @@ void check_golden(const std::string& name, const ConvFn& f, DType dtype, double 
 }
 
 // The fast kernels on each of `devices` against the reference on the CPU, forward and backward, in float32, with
-// contiguous and strided inputs.
+// contiguous, strided and channels-last inputs (and upstream gradients).
+enum class Layout { contiguous, strided, channels_last };
+Tensor laid_out(const Tensor& t, Layout layout) {
+    if (layout == Layout::strided) return noncontiguous(t);
+    return layout == Layout::channels_last ? t.contiguous(MemoryFormat::ChannelsLast) : t;
+}
+
 void check_backends(const ConvFn& f, const Shape& x_shape, const Shape& w_shape, int64_t c_out, bool bias,
                     const std::vector<Device>& devices) {
     Generator gen(3);
@@ -64,12 +70,12 @@ void check_backends(const ConvFn& f, const Shape& x_shape, const Shape& w_shape,
     for (Device d : devices) {
         INFO("device " << d.str());
         const Tensor xd = x.to(d), wd = w.to(d), gyd = gy.to(d);
-        for (bool strided : {false, true}) {
-            INFO("strided inputs: " << strided);
-            Tensor xi = strided ? noncontiguous(xd) : xd, wi = strided ? noncontiguous(wd) : wd;
-            if (strided) REQUIRE_FALSE(xi.is_contiguous());
+        for (Layout layout : {Layout::contiguous, Layout::strided, Layout::channels_last}) {
+            INFO("input layout " << static_cast<int>(layout) << " (0 contiguous, 1 strided, 2 channels-last)");
+            Tensor xi = laid_out(xd, layout), wi = layout == Layout::strided ? noncontiguous(wd) : wd;
+            if (layout != Layout::contiguous) REQUIRE_FALSE(xi.is_contiguous());
             Run fast = run(f, xi.detach().requires_grad_(), wi.detach().requires_grad_(), leaf(to_device(b, d)),
-                           strided ? noncontiguous(gyd) : gyd);
+                           laid_out(gyd, layout));
             REQUIRE_THAT(fast.y, ClosesTo(ref.y, tol, tol));
             REQUIRE_THAT(fast.gx, ClosesTo(ref.gx, tol, tol));
             REQUIRE_THAT(fast.gw, ClosesTo(ref.gw, tol, tol));
@@ -215,6 +221,27 @@ TEST_CASE("conv_transpose2d: oneDNN kernels equal the reference", "[ops][conv][b
     SECTION("output_padding >= stride + padding: oneDNN declines, the reference runs") {
         check_backends(conv_transpose_fn({.output_padding = 1, .dilation = 2}), {1, 3, 6, 5}, {3, 2, 3, 3}, 2, true,
                        devices);
+    }
+}
+
+TEST_CASE("conv: a channels-last input gives channels-last outputs and gradients, as torch", "[ops][conv]") {
+    Generator gen(8);
+    const Tensor x = randn({2, 16, 9, 7}, {}, &gen).contiguous(MemoryFormat::ChannelsLast).requires_grad_();
+    const Tensor w = randn({32, 16, 3, 3}, {.requires_grad = true}, &gen);
+    const Tensor b = randn({32}, {.requires_grad = true}, &gen);
+    REQUIRE(x.suggest_memory_format() == MemoryFormat::ChannelsLast);
+    for (Kernels k : {Kernels::fast, Kernels::reference}) {
+        INFO("kernels " << (k == Kernels::fast ? "fast" : "reference"));
+        x.set_grad(Tensor());
+        const Tensor y = with_kernels(k, [&] { return conv2d(x, w, b, {.padding = 1}); });
+        const Tensor ref = conv2d(x.detach().contiguous(), w.detach(), b.detach(), {.padding = 1});
+        REQUIRE_THAT(y, ClosesTo(ref, 1e-4, 1e-4));
+        with_kernels(k, [&] { y.sum().backward(); });
+        if (k == Kernels::fast) {  // the cpu backend keeps the layout; the reference kernels return plain NCHW
+            CHECK(y.suggest_memory_format() == MemoryFormat::ChannelsLast);
+            CHECK(x.grad().suggest_memory_format() == MemoryFormat::ChannelsLast);
+        }
+        CHECK(w.grad().is_contiguous());
     }
 }
 

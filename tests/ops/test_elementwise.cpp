@@ -148,6 +148,34 @@ TEST_CASE("elementwise: cpu backend equals reference on odd sizes and strided in
     }
 }
 
+TEST_CASE("elementwise: channels-last inputs give channels-last outputs with the same values (torch's rule)",
+          "[ops][elementwise][backend]") {
+    const auto cl = MemoryFormat::ChannelsLast;
+    const auto devices = fast_devices(cuda_implements<&CudaBackend::unary> && cuda_implements<&CudaBackend::binary> &&
+                                      cuda_implements<&CudaBackend::unary_backward>);
+    Generator gen(4);
+    // 9 * 33 * 35 * 2 elements: above the oneDNN eltwise threshold, so both the row loops and oneDNN run
+    const Tensor x = randn({2, 9, 33, 35}, {}, &gen), bias = randn({1, 9, 1, 1}, {}, &gen);
+    const Tensor gy = randn(x.shape(), {}, &gen);
+    auto f = [&](const Tensor& a, const Tensor& b) { return sigmoid(relu(a) * 2.0 + b) + a; };
+    const Tensor ref_x = x.detach().requires_grad_();
+    const Tensor ref = with_kernels(Kernels::reference, [&] { return f(ref_x, bias); });
+    with_kernels(Kernels::reference, [&] { ref.backward(gy); });
+    for (Device d : devices) {
+        INFO("device " << d.str());
+        const Tensor xd = x.to(d).contiguous(cl).requires_grad_();
+        const Tensor y = f(xd, bias.to(d));
+        CHECK(y.suggest_memory_format() == cl);
+        REQUIRE_THAT(y, ClosesTo(ref, 1e-5, 1e-5));
+        y.backward(gy.to(d).contiguous(cl));
+        CHECK(xd.grad().suggest_memory_format() == cl);
+        REQUIRE_THAT(xd.grad(), ClosesTo(ref_x.grad(), 1e-5, 1e-5));
+    }
+    // a plain first operand decides the layout: plain + channels-last is plain
+    CHECK((x + x.contiguous(cl)).is_contiguous());
+    CHECK((x.contiguous(cl) + x).suggest_memory_format() == cl);
+}
+
 TEST_CASE("elementwise: the cpu backend's backward of every unary op equals the reference, dense and strided",
           "[ops][elementwise][backend]") {
     STATIC_REQUIRE(cpu_implements<&CpuBackend::unary_backward>);
