@@ -40,9 +40,17 @@ bool Tensor::is_contiguous(MemoryFormat format) const {
     return true;
 }
 
+// As torch's is_channels_last_strides_2d: the strides grow in the order C, W, H, N, densely or not (a channel slice
+// of a channels-last tensor still suggests channels-last). A plain contiguous tensor suggests Contiguous even where
+// it is channels-last too (C = 1 or H = W = 1).
 MemoryFormat Tensor::suggest_memory_format() const {
-    return dim() == 4 && !is_contiguous() && is_contiguous(MemoryFormat::ChannelsLast) ? MemoryFormat::ChannelsLast
-                                                                                       : MemoryFormat::Contiguous;
+    if (dim() != 4 || is_contiguous()) return MemoryFormat::Contiguous;
+    int64_t min = 0;
+    for (int64_t d : {1, 3, 2, 0}) {
+        if (shape()[d] == 0 || strides()[d] < min || (d == 0 && min == strides()[1])) return MemoryFormat::Contiguous;
+        min = strides()[d] * (shape()[d] > 1 ? shape()[d] : 1);
+    }
+    return MemoryFormat::ChannelsLast;
 }
 
 Tensor make_tensor(const Shape& shape, DType dtype, Device device, MemoryFormat format) {

@@ -72,8 +72,9 @@ public:
     // True when the strides are those of `format` (size-1 dims ignored, as PyTorch). A tensor with C = 1 or H = W = 1
     // is both contiguous and channels-last.
     bool is_contiguous(MemoryFormat format) const;
-    // ChannelsLast for a 4-D tensor laid out channels-last and not also plain contiguous; else Contiguous. Ops use it
-    // to give their outputs the layout of their inputs (torch's suggest_memory_format).
+    // ChannelsLast for a 4-D tensor whose strides run channels-last (C, W, H, N from the smallest; a slice too) and
+    // that is not plain contiguous; else Contiguous. Ops use it to give their outputs the layout of their inputs
+    // (torch's suggest_memory_format).
     MemoryFormat suggest_memory_format() const;
     TensorOptions options() const { return {dtype(), device(), false}; }
 

@@ -1,6 +1,7 @@
 // ops/cat.cpp — torch.cat, stack, split and chunk (declared in ops/indexing.h).
 //   cat: [*p, n_i, *q] for each i -> [*p, sum n_i, *q], written as an empty tensor with each input copied into its
-//        narrow view. Backward: input i gets gy.narrow(dim, start_i, n_i) (converted back to its dtype).
+//        narrow view; channels-last if all inputs are. Backward: input i gets gy.narrow(dim, start_i, n_i) (converted
+//        back to its dtype).
 //   stack: cat of the inputs unsqueezed at dim. split/chunk: narrow views. Both are composed of ops that record
 //   their own gradients (unsqueeze, cat, narrow), so they need none of their own.
 #include <algorithm>
@@ -48,8 +49,12 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
         out_shape[d] += t.size(d);
     }
 
-    // y: [*p, sum n_i, *q]
-    Tensor y = empty(out_shape, {.dtype = dtype, .device = ref.device()});
+    // y: [*p, sum n_i, *q], channels-last when every input is (torch's rule), else contiguous
+    bool channels_last = true;
+    for (const Tensor& t : tensors)
+        channels_last = channels_last && (skipped_in_cat(t) || t.suggest_memory_format() == MemoryFormat::ChannelsLast);
+    Tensor y = make_tensor(out_shape, dtype, ref.device(),
+                           channels_last ? MemoryFormat::ChannelsLast : MemoryFormat::Contiguous);
     std::vector<int64_t> starts;  // where each input begins along d (-1 for a skipped one)
     int64_t start = 0;
     for (const Tensor& t : tensors) {

@@ -158,12 +158,13 @@ Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, UnaryArgs args) {
     Tensor y = make_tensor(x.shape(), x.dtype(), x.device(), x.suggest_memory_format());
     backend_for(x).unary(op, x, y, args);
     if (!autograd::needs_grad({x})) return y;
-    autograd::record(name, {x}, y,
-                     [op, args, saved = save(unary_grad_uses_output(op) ? y : x)](const Tensor& gy, const NeedsGrad&) {
-                         Tensor gx = make_tensor(gy.shape(), gy.dtype(), gy.device(), gy.suggest_memory_format());
-                         backend_for(gy).unary_backward(op, gy, saved.get(), gx, args);
-                         return Grads{gx};
-                     });
+    autograd::record(
+        name, {x}, y, [op, args, saved = save(unary_grad_uses_output(op) ? y : x)](const Tensor& gy, const NeedsGrad&) {
+            // gx takes the layout of the forward's tensor (gy may be a slice of a cat's gradient)
+            Tensor gx = make_tensor(gy.shape(), gy.dtype(), gy.device(), saved.get().suggest_memory_format());
+            backend_for(gy).unary_backward(op, gy, saved.get(), gx, args);
+            return Grads{gx};
+        });
     return y;
 }
 

@@ -77,6 +77,10 @@ UpsampleParams upsample_params(const Shape& x_shape, const InterpolateOptions& o
 }
 
 Tensor interpolate(const Tensor& x, const InterpolateOptions& o) {
+    // The kernels read plain NCHW; a channels-last input gets a channels-last output (a copy each way), so that the
+    // convs after it keep running on NHWC.
+    if (x.suggest_memory_format() == MemoryFormat::ChannelsLast)
+        return interpolate(x.contiguous(), o).contiguous(MemoryFormat::ChannelsLast);
     trace::OpScope ts("interpolate", x);
     NB_CHECK_VALUE(is_floating(x.dtype()), "interpolate (", mode_name(o.mode), "): expected a floating tensor, got ",
                    dtype_name(x.dtype()), " ", x.shape());

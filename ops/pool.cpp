@@ -81,9 +81,20 @@ ValuesIndices max_pool2d_with_indices(const Tensor& x, const MaxPool2dOptions& o
     return {like_input(r.values, x), like_input(r.indices, x)};
 }
 
-Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& o) { return max_pool2d_with_indices(x, o).values; }
+// The pooling kernels read plain NCHW. A channels-last input gets a channels-last output all the same (a copy each
+// way), so that the convs after it keep running on NHWC without reorders.
+namespace {
+bool channels_last(const Tensor& x) { return x.suggest_memory_format() == MemoryFormat::ChannelsLast; }
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& o) {
+    if (channels_last(x))
+        return max_pool2d_with_indices(x.contiguous(), o).values.contiguous(MemoryFormat::ChannelsLast);
+    return max_pool2d_with_indices(x, o).values;
+}
 
 Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& o) {
+    if (channels_last(x)) return avg_pool2d(x.contiguous(), o).contiguous(MemoryFormat::ChannelsLast);
     trace::OpScope ts("avg_pool2d", x);
     const Tensor x4 = as_batch("avg_pool2d", x);  // [N, C, H, W]
     const PoolParams p = checked_params("avg_pool2d", x4.shape(),

@@ -79,24 +79,37 @@ Rows<K> make_rows(const Shape& shape, const std::array<const Tensor*, K>& ts) {
 
 // Calls row(offsets, n) for every row, rows split across threads; offsets[k] is operand k's row start. Long rows
 // are cut into pieces of about kGrain elements, so one big contiguous tensor (a single row) still uses every thread.
+// Each thread finds the outer index of its first row once and then steps it like an odometer: short rows (the C
+// channels of one pixel of a sliced channels-last tensor) cost no divisions.
 template <size_t K, class F>
 void for_each_row(const Rows<K>& r, F&& row) {
     const int64_t rows = numel_of(r.outer_shape);
     const int64_t pieces = std::max<int64_t>(1, r.inner / kGrain);
     const int64_t piece_len = (r.inner + pieces - 1) / pieces;
     const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(piece_len, 1));
+    const int64_t nd = static_cast<int64_t>(r.outer_shape.size());
     parallel_for(0, rows * pieces, grain, [&](int64_t begin, int64_t end) {
+        Shape idx(static_cast<size_t>(nd));
+        std::array<int64_t, K> base{};
+        int64_t rem = begin / pieces;
+        for (int64_t d = nd - 1; d >= 0; --d) {
+            idx[d] = rem % r.outer_shape[d];
+            rem /= r.outer_shape[d];
+            for (size_t k = 0; k < K; ++k) base[k] += idx[d] * r.outer_strides[k][d];
+        }
         std::array<int64_t, K> off{};
         for (int64_t w = begin; w < end; ++w) {
-            int64_t rem = w / pieces;
-            const int64_t start = (w % pieces) * piece_len, n = std::min(piece_len, r.inner - start);
-            for (size_t k = 0; k < K; ++k) off[k] = start * r.inner_stride[k];
-            for (int64_t d = static_cast<int64_t>(r.outer_shape.size()) - 1; d >= 0; --d) {
-                const int64_t idx = rem % r.outer_shape[d];
-                rem /= r.outer_shape[d];
-                for (size_t k = 0; k < K; ++k) off[k] += idx * r.outer_strides[k][d];
-            }
+            const int64_t piece = pieces == 1 ? 0 : w % pieces;
+            const int64_t start = piece * piece_len, n = std::min(piece_len, r.inner - start);
+            for (size_t k = 0; k < K; ++k) off[k] = base[k] + start * r.inner_stride[k];
             row(off, n);
+            if (piece != pieces - 1) continue;
+            for (int64_t d = nd - 1; d >= 0; --d) {  // the next row
+                for (size_t k = 0; k < K; ++k) base[k] += r.outer_strides[k][d];
+                if (++idx[d] < r.outer_shape[d]) break;
+                for (size_t k = 0; k < K; ++k) base[k] -= r.outer_strides[k][d] * r.outer_shape[d];
+                idx[d] = 0;
+            }
         }
     });
 }

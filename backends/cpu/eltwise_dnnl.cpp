@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "backends/backend.h"
 #include "backends/common/unary_math.h"
 #include "backends/cpu/dnnl_common.h"
 
@@ -63,12 +64,25 @@ Forward make_forward(algorithm alg, float alpha, int64_t n) {
 
 }  // namespace
 
-bool eltwise_forward(UnaryOp op, const Tensor& x, const Tensor& out, UnaryArgs args) {
+namespace {
+
+// A strided (not dense) float32 input of a dense output, such as a slice of a cat's gradient: it is copied into the
+// output, and the primitive then runs in place there (oneDNN's eltwise allows src = dst and diff_dst = diff_src).
+// A strided copy and one vectorised pass beat the scalar exp of the row loops several times over.
+bool copy_into(const Tensor& t, const Tensor& dense_out) {
+    if (t.dtype() != kFloat32 || t.shape() != dense_out.shape()) return false;
+    backend_for(dense_out).copy_(dense_out, t);
+    return true;
+}
+
+}  // namespace
+
+bool eltwise_forward(UnaryOp op, const Tensor& x_in, const Tensor& out, UnaryArgs args) {
     algorithm fwd, bwd;
     float alpha;
-    if (x.numel() < kMinElements || !algorithm_for(op, args, fwd, bwd, alpha) || !dense_f32(x, out) ||
-        !dense_f32(out, out))
-        return false;
+    if (x_in.numel() < kMinElements || !algorithm_for(op, args, fwd, bwd, alpha) || !dense_f32(out, out)) return false;
+    if (!dense_f32(x_in, out) && !copy_into(x_in, out)) return false;
+    const Tensor& x = dense_f32(x_in, out) ? x_in : out;
     static PrimitiveCache<Forward> cache;
     const int64_t n = x.numel();
     auto f = cache.get(fmt::format("{}:{}:{}", static_cast<int>(fwd), alpha, n),
@@ -79,12 +93,14 @@ bool eltwise_forward(UnaryOp op, const Tensor& x, const Tensor& out, UnaryArgs a
     return true;
 }
 
-bool eltwise_backward(UnaryOp op, const Tensor& gy, const Tensor& saved, const Tensor& gx, UnaryArgs args) {
+bool eltwise_backward(UnaryOp op, const Tensor& gy_in, const Tensor& saved, const Tensor& gx, UnaryArgs args) {
     algorithm fwd, bwd;
     float alpha;
-    if (gy.numel() < kMinElements || !algorithm_for(op, args, fwd, bwd, alpha) || !dense_f32(gy, gx) ||
-        !dense_f32(saved, gx) || !dense_f32(gx, gx))
+    if (gy_in.numel() < kMinElements || !algorithm_for(op, args, fwd, bwd, alpha) || !dense_f32(saved, gx) ||
+        !dense_f32(gx, gx))
         return false;
+    if (!dense_f32(gy_in, gx) && !copy_into(gy_in, gx)) return false;
+    const Tensor& gy = dense_f32(gy_in, gx) ? gy_in : gx;
     static PrimitiveCache<Backward> cache;
     const int64_t n = gy.numel();
     auto b = cache.get(fmt::format("{}:{}:{}", static_cast<int>(bwd), alpha, n), [&] {

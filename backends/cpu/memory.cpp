@@ -2,7 +2,9 @@
 // copy_: contiguous same-dtype copies are one parallel memcpy; other same-dtype copies (permuted or sliced views
 // made contiguous: transposes, pixel_shuffle, cat) merge what dims they can, then copy blocks of rows in parallel
 // with plain strided loops. Converting copies go to the reference walk.
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
@@ -10,14 +12,18 @@
 namespace nabla {
 namespace {
 
-// Dims of dst/src with size-1 dims dropped and neighbours merged where both tensors allow it.
+// Dims of dst/src with size-1 dims dropped and neighbours merged where both tensors allow it, walked in dst's memory
+// order (a channels-last dst runs as N, H, W, C: cat along channels copies rows of C).
 struct CopyGeometry {
     Shape sizes, dst_strides, src_strides;
 };
 
 CopyGeometry coalesce(const Tensor& dst, const Tensor& src) {
     CopyGeometry g;
-    for (int64_t d = 0; d < dst.dim(); ++d) {
+    std::vector<int64_t> order(static_cast<size_t>(dst.dim()));
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return dst.stride(a) > dst.stride(b); });
+    for (int64_t d : order) {
         const int64_t n = dst.size(d), sd = dst.stride(d), ss = src.stride(d);
         if (n == 1) continue;
         if (!g.sizes.empty() && g.dst_strides.back() == sd * n && g.src_strides.back() == ss * n) {

@@ -131,6 +131,12 @@ TEST_CASE("tensor: channels-last memory format (strides, suggest_memory_format, 
     REQUIRE(one.is_contiguous(cl));
     REQUIRE(one.suggest_memory_format() == MemoryFormat::Contiguous);
     REQUIRE(zeros({2, 3}).suggest_memory_format() == MemoryFormat::Contiguous);
+    // a channel slice of a channels-last tensor is not dense but still runs channels-last; a broadcast is neither
+    Tensor slice = zeros({2, 8, 3, 3}).contiguous(cl).narrow(1, 2, 4);
+    REQUIRE_FALSE(slice.is_contiguous(cl));
+    REQUIRE(slice.suggest_memory_format() == cl);
+    REQUIRE(zeros({1, 8, 1, 1}).expand({2, 8, 3, 3}).suggest_memory_format() == MemoryFormat::Contiguous);
+    REQUIRE(zeros({2, 8, 3, 3}).narrow(1, 2, 4).suggest_memory_format() == MemoryFormat::Contiguous);
     REQUIRE_THROWS_WITH(zeros({2, 3}).contiguous(cl), Catch::Matchers::Contains("4-D"));
     // the copy carries the gradient through
     Tensor leaf = randn({2, 3, 2, 2}, {.dtype = kFloat64, .requires_grad = true});

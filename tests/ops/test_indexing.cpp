@@ -46,6 +46,21 @@ TEST_CASE("cat/stack/split/chunk: known values", "[ops][indexing]") {
     REQUIRE_THAT(split(x, Shape{1, 5})[1], ClosesTo(t64({1, 2, 3, 4, 5})));
 }
 
+TEST_CASE("cat of channels-last tensors is channels-last (torch's rule); mixed layouts give a plain one",
+          "[ops][indexing]") {
+    const auto cl = MemoryFormat::ChannelsLast;
+    Generator gen(6);
+    const Tensor a = randn({2, 3, 4, 5}, {}, &gen), b = randn({2, 5, 4, 5}, {}, &gen);
+    const Tensor ref = cat({a, b}, 1);
+    const Tensor y = cat({a.contiguous(cl), b.contiguous(cl)}, 1);
+    CHECK(y.suggest_memory_format() == cl);
+    CHECK(y.is_contiguous(cl));
+    REQUIRE_THAT(y, ClosesTo(ref));
+    const Tensor mixed = cat({a, b.contiguous(cl)}, 1);
+    CHECK(mixed.is_contiguous());
+    REQUIRE_THAT(mixed, ClosesTo(ref));
+}
+
 TEST_CASE("cat/stack/split/chunk: PyTorch golden values and gradients", "[ops][indexing][golden]") {
     auto f = load_fixture("index/cat");
     auto cat1 = [](const Ts& in) { return cat(in, 1); };

@@ -171,3 +171,21 @@ TEST_CASE("interpolate: errors name the op and the shapes", "[ops][interpolate][
     REQUIRE_THROWS_WITH(interpolate(x, {.scale_factor = {{-1.0, 1.0}}}), Contains("scale_factor"));
     REQUIRE_THROWS_AS(interpolate(randint(0, 5, {1, 1, 2, 2}), {.size = Int2{4, 4}}), ValueError);
 }
+
+TEST_CASE("interpolate keeps a channels-last input's layout, with the same values and gradients",
+          "[ops][interpolate]") {
+    Generator gen(22);
+    const Tensor x = randn({2, 6, 5, 7}, {}, &gen);
+    for (InterpolateMode mode : {InterpolateMode::Nearest, InterpolateMode::Bilinear}) {
+        const InterpolateOptions o{.scale_factor = std::array<double, 2>{2.0, 2.0}, .mode = mode};
+        const Tensor a = x.detach().requires_grad_();
+        const Tensor b = x.contiguous(MemoryFormat::ChannelsLast).requires_grad_();
+        const Tensor ya = interpolate(a, o), yb = interpolate(b, o);
+        CHECK(yb.suggest_memory_format() == MemoryFormat::ChannelsLast);
+        REQUIRE_THAT(yb, ClosesTo(ya));
+        const Tensor gy = randn(ya.shape(), {}, &gen);
+        ya.backward(gy);
+        yb.backward(gy);
+        REQUIRE_THAT(b.grad(), ClosesTo(a.grad(), 1e-6, 1e-6));
+    }
+}

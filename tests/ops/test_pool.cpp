@@ -280,3 +280,23 @@ TEST_CASE("pool: errors name the op and the shapes", "[ops][pool][errors]") {
                         Contains("adaptive_avg_pool2d") && Contains("(-1, 2)") && Contains("[1, 2, 4, 4]"));
     REQUIRE_THROWS_AS(avg_pool2d(zeros({1, 1, 4, 4}, {.dtype = kInt64}), {.kernel_size = 2}), ValueError);
 }
+
+TEST_CASE("pooling keeps a channels-last input's layout, with the same values and gradients", "[ops][pool]") {
+    Generator gen(21);
+    const Tensor x = randn({2, 5, 9, 8}, {}, &gen);
+    for (const auto& [name, f] : std::vector<std::pair<std::string, PoolFn>>{
+             {"max_pool2d",
+              [](const Tensor& t) { return max_pool2d(t, {.kernel_size = 3, .stride = 2, .padding = 1}); }},
+             {"avg_pool2d", [](const Tensor& t) { return avg_pool2d(t, {.kernel_size = 2, .stride = 2}); }}}) {
+        INFO(name);
+        const Tensor a = x.detach().requires_grad_();
+        const Tensor b = x.contiguous(MemoryFormat::ChannelsLast).requires_grad_();
+        const Tensor ya = f(a), yb = f(b);
+        CHECK(yb.suggest_memory_format() == MemoryFormat::ChannelsLast);
+        REQUIRE_THAT(yb, ClosesTo(ya));
+        const Tensor gy = randn(ya.shape(), {}, &gen);
+        ya.backward(gy);
+        yb.backward(gy);
+        REQUIRE_THAT(b.grad(), ClosesTo(a.grad()));
+    }
+}
