@@ -122,10 +122,11 @@ TrainResult train_detection(DetectionTrainOptions o) {
     task.scheduler = &scheduler;
     task.ema = &ema;
     // nw = max(round(warmup_epochs * nb), 1000) iterations; the bias group starts at warmup_bias_lr.
-    task.warmup = {.iterations = std::max<int64_t>(std::llround(o.hyp.warmup_epochs * loader.size()), 1000),
-                   .start_lr = {0.0, 0.0, o.hyp.warmup_bias_lr},
-                   .start_momentum = o.adam ? std::nullopt : std::optional<double>(o.hyp.warmup_momentum),
-                   .ramp_accumulation = true};
+    task.warmup = {
+        .iterations = std::max<int64_t>(std::llround(o.hyp.warmup_epochs * loader.size()), o.min_warmup_iterations),
+        .start_lr = {0.0, 0.0, o.hyp.warmup_bias_lr},
+        .start_momentum = o.adam ? std::nullopt : std::optional<double>(o.hyp.warmup_momentum),
+        .ramp_accumulation = true};
     task.validate = [&] {  // on the EMA weights, as train.py
         ema.copy_to(*eval_model);
         eval_model->eval();
@@ -178,7 +179,11 @@ void add_detection_train_commands(CLI::App* train) {
         cmd->add_option("--lr0", o->hyp.lr0, "Initial learning rate")->capture_default_str();
         cmd->add_option("--lrf", o->hyp.lrf, "Final lr as a fraction of lr0")->capture_default_str();
         cmd->add_option("--nbs", o->nbs, "Nominal batch size (gradients accumulated up to it)")->capture_default_str();
-        cmd->add_option("--warmup-epochs", o->hyp.warmup_epochs, "Warmup length in epochs (at least 1000 iterations)")
+        cmd->add_option("--warmup-epochs", o->hyp.warmup_epochs,
+                        "Warmup length in epochs (at least --min-warmup-iters iterations)")
+            ->capture_default_str();
+        cmd->add_option("--min-warmup-iters", o->min_warmup_iterations,
+                        "Fewest warmup iterations (1000 as train.py v6.0; later releases use 100)")
             ->capture_default_str();
         add_train_options(cmd, o->train);
         cmd->callback([o] { train_detection(*o); });

@@ -27,6 +27,9 @@ struct DetectionTrainOptions {
     bool adam = false;       // AdamW(lr0, betas (momentum, 0.999)) instead of SGD
     bool linear_lr = false;  // linear instead of cosine lr schedule
     int64_t nbs = 64;        // nominal batch size
+    // The warmup lasts max(warmup_epochs epochs, this many) iterations: 1000 in v6.0's train.py, 100 in later
+    // releases (the demo's short run uses 100).
+    int64_t min_warmup_iterations = 1000;
     DetectionHyp hyp;
     TrainOptions train;  // epochs 300, batch 16 as train.py
 };
