@@ -14,12 +14,15 @@ Python.
 """
 import argparse
 import json
+import os
 import pickle
-import struct
 import sys
 import types
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_writer  # noqa: E402
 
 ULTRALYTICS_PACKAGES = ("models", "utils")  # the yolov5 repository's top-level packages
 _STANDINS = {}
@@ -58,28 +61,6 @@ def load_checkpoint(path):
     finally:
         torch.serialization.pickle = real
 
-_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.uint8: "U8", torch.bool: "BOOL"}
-
-
-def save_safetensors(path, tensors, metadata):
-    """The safetensors format by hand (Debian has no python3-safetensors): header length, JSON header, raw bytes."""
-    header, blobs, offset = {}, [], 0
-    for key in sorted(tensors):
-        t = tensors[key].detach().contiguous().cpu()
-        data = t.numpy().tobytes()
-        header[key] = {"dtype": _DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-
-
 def convert(src, dst, prefer="ema"):
     ckpt = load_checkpoint(src)
     if isinstance(ckpt, dict):
@@ -97,7 +78,7 @@ def convert(src, dst, prefer="ema"):
         tensors[key] = t.float() if t.is_floating_point() else t
     names = getattr(model, "names", None)
     meta = {"source": src, "nc": getattr(model, "nc", ""), "names": json.dumps(names) if names else ""}
-    save_safetensors(dst, tensors, meta)
+    safetensors_writer.write(dst, tensors, meta)
     return tensors
 
 
