@@ -1,6 +1,8 @@
 // core/shape.cpp — shape arithmetic shared by every op.
 #include "core/shape.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace nabla {
@@ -26,6 +28,13 @@ Shape channels_last_strides(const Shape& shape) {
     const int64_t c = std::max<int64_t>(shape[1], 1), w = std::max<int64_t>(shape[3], 1);
     const int64_t h = std::max<int64_t>(shape[2], 1);
     return {h * w * c, 1, w * c, c};
+}
+
+std::vector<int64_t> memory_order(const Shape& strides) {
+    std::vector<int64_t> order(strides.size());
+    for (size_t d = 0; d < order.size(); ++d) order[d] = static_cast<int64_t>(d);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return strides[a] > strides[b]; });
+    return order;
 }
 
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {

@@ -26,6 +26,9 @@ Shape contiguous_strides(const Shape& shape);
 // reordering. Only the strides differ: shape, indexing and every op's values are the same in both.
 enum class MemoryFormat { Contiguous, ChannelsLast };
 Shape channels_last_strides(const Shape& shape);  // shape must be 4-D
+// The dims from the largest stride to the smallest (ties keep their order): 0, 1, ..., n-1 for a contiguous tensor,
+// N, H, W, C for a channels-last one. Kernels that walk several tensors at once walk them in one tensor's memory order.
+std::vector<int64_t> memory_order(const Shape& strides);
 
 // Wraps a possibly negative dim into [0, ndim); `op` names the caller in the error.
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);

@@ -89,7 +89,7 @@ void row_sums(const Layout& L, const float* a, const double* ka, const float* b,
     std::vector<double> partial(2 * C * static_cast<size_t>(nt), 0.0);
     std::vector<float> fka(C), fkb(C);
     for (size_t c = 0; c < C; ++c) fka[c] = static_cast<float>(ka[c]), fkb[c] = static_cast<float>(kb[c]);
-    parallel_for(0, nt, 0, [&](int64_t t0, int64_t t1) {
+    parallel_for(0, nt, 1, [&](int64_t t0, int64_t t1) {  // one block of rows per thread; inline when nt = 1
         for (int64_t t = t0; t < t1; ++t) {
             const int64_t rows = (L.n + nt - 1) / nt, r0 = t * rows, r1 = std::min(L.n, r0 + rows);
             double* da = partial.data() + 2 * C * static_cast<size_t>(t);

@@ -36,14 +36,15 @@ struct Problem {
     memory::dims src, weights, dst, strides, dilates, pad_l, pad_r;
     memory::desc user_weights;  // the weight tensor's own layout
     bool bias = false;
-    bool channels_last = false;  // src, dst and their gradients are nhwc
+    MemoryFormat format = MemoryFormat::Contiguous;  // of src, dst and their gradients (x's)
     std::string key(const char* kind) const {
-        return fmt::format("{} {} {} {} s{} d{} l{} r{} b{} cl{}", kind, src, weights, dst, strides, dilates, pad_l,
-                           pad_r, bias, channels_last);
+        return fmt::format("{} {} {} {} s{} d{} l{} r{} b{} f{}", kind, src, weights, dst, strides, dilates, pad_l,
+                           pad_r, bias, static_cast<int>(format));
     }
     // The descriptor of an activation (src, dst or a gradient of one): nhwc, or `any` for oneDNN's choice.
     memory::desc act(const memory::dims& dims) const {
-        return {dims, memory::data_type::f32, channels_last ? memory::format_tag::nhwc : memory::format_tag::any};
+        const bool nhwc = format == MemoryFormat::ChannelsLast;
+        return {dims, memory::data_type::f32, nhwc ? memory::format_tag::nhwc : memory::format_tag::any};
     }
 };
 
@@ -51,7 +52,7 @@ Problem problem(const Tensor& x, const Shape& y_shape, const Tensor& w, const Co
                 bool bias) {
     Problem pb;
     pb.bias = bias;
-    pb.channels_last = x.suggest_memory_format() == MemoryFormat::ChannelsLast;
+    pb.format = x.suggest_memory_format();
     pb.src = dims_of(x.shape());
     pb.dst = dims_of(y_shape);
     const int64_t g = p.groups, kh = w.size(2), kw = w.size(3), kk = kh * kw;
@@ -119,18 +120,15 @@ typename K::Fwd::primitive_desc forward_pd(const Problem& pb) {
 }
 
 // A fresh output tensor and the memory the primitive writes: the tensor itself if the pd wants the tensor's layout.
+// user_desc is how oneDNN sees the tensor: its own strides, or the grouped weight's 5-D view.
 struct Output {
     Tensor tensor;
     memory user, prim;
-    Output(Tensor t, const memory::desc& user_desc, const memory::desc& want)
+    Output(Tensor t, const memory::desc& want) : Output(t, want, desc_of(t)) {}
+    Output(Tensor t, const memory::desc& want, const memory::desc& user_desc)
         : tensor(std::move(t)),
           user(memory_of(tensor, user_desc)),
           prim(want == user_desc ? user : temp_memory(want)) {}
-    // An activation (dst or a gradient of src) in the problem's layout.
-    Output(const Shape& shape, const Problem& pb, const memory::desc& want)
-        : Output(kernel::empty(shape, {}, pb.channels_last ? MemoryFormat::ChannelsLast : MemoryFormat::Contiguous),
-                 want) {}
-    Output(Tensor t, const memory::desc& want) : Output(t, desc_of(t), want) {}
     Tensor finish() {
         reorder_into(prim, user);
         return tensor;
@@ -146,7 +144,7 @@ Tensor forward(const Tensor& x, const Tensor& w, const Tensor& b, const Problem&
     TempScope temps;
     memory src = reorder_if_needed(memory_of(x), c->pd->src_desc());
     memory wts = reorder_if_needed(memory_of(w, pb.user_weights), c->pd->weights_desc());
-    Output y(y_shape, pb, c->pd->dst_desc());
+    Output y(kernel::empty(y_shape, {}, pb.format), c->pd->dst_desc());
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wts}, {DNNL_ARG_DST, y.prim}};
     if (pb.bias) args.emplace(DNNL_ARG_BIAS, memory_of(b));
     c->prim.execute(stream(), args);
@@ -244,7 +242,7 @@ std::optional<ConvGrads> backward(const Tensor& gy, const Tensor& x, const Tenso
         const auto& pd = *data->pd;
         diff_dst = reorder_if_needed(gy_user, pd.diff_dst_desc());
         memory wts = reorder_if_needed(memory_of(w, pb.user_weights), pd.weights_desc());
-        Output gx(x.shape(), pb, pd.diff_src_desc());
+        Output gx(kernel::empty(x.shape(), {}, pb.format), pd.diff_src_desc());
         data->prim.execute(stream(),
                            {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wts}, {DNNL_ARG_DIFF_SRC, gx.prim}});
         g.input = gx.finish();
@@ -253,7 +251,7 @@ std::optional<ConvGrads> backward(const Tensor& gy, const Tensor& x, const Tenso
         const auto& pd = *weights->pd;
         if (diff_dst.get_desc() != pd.diff_dst_desc()) diff_dst = reorder_if_needed(gy_user, pd.diff_dst_desc());
         memory src = reorder_if_needed(memory_of(x), pd.src_desc());
-        Output gw(kernel::empty(w.shape()), pb.user_weights, pd.diff_weights_desc());
+        Output gw(kernel::empty(w.shape()), pd.diff_weights_desc(), pb.user_weights);
         std::unordered_map<int, memory> args{
             {DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, gw.prim}};
         if (pb.bias) {

@@ -32,22 +32,13 @@ struct Rows {
     bool ok = false;                      // false when some operand's innermost stride is neither 0 nor 1
 };
 
-// The dims of operand 0 (the output) from its largest stride to its smallest: 0, 1, ..., n-1 when it is contiguous.
-std::vector<size_t> memory_order(const Tensor& out) {
-    std::vector<size_t> order(static_cast<size_t>(out.dim()));
-    for (size_t d = 0; d < order.size(); ++d) order[d] = d;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t i, size_t j) { return out.strides()[i] > out.strides()[j]; });
-    return order;
-}
-
 template <size_t K>
 Rows<K> make_rows(const Shape& shape, const std::array<const Tensor*, K>& ts) {
     Rows<K> r;
     Shape sizes;
     std::array<Shape, K> strides;
-    for (size_t d : memory_order(*ts[0])) {
-        if (shape[d] == 1) continue;  // size-1 dims carry no information
+    for (int64_t d : memory_order(ts[0]->strides())) {  // walked in the output's memory order
+        if (shape[d] == 1) continue;                    // size-1 dims carry no information
         const bool merge = !sizes.empty() && [&] {
             for (size_t k = 0; k < K; ++k)
                 if (strides[k].back() != ts[k]->strides()[d] * shape[d]) return false;

@@ -81,8 +81,9 @@ bool eltwise_forward(UnaryOp op, const Tensor& x_in, const Tensor& out, UnaryArg
     algorithm fwd, bwd;
     float alpha;
     if (x_in.numel() < kMinElements || !algorithm_for(op, args, fwd, bwd, alpha) || !dense_f32(out, out)) return false;
-    if (!dense_f32(x_in, out) && !copy_into(x_in, out)) return false;
-    const Tensor& x = dense_f32(x_in, out) ? x_in : out;
+    const bool dense = dense_f32(x_in, out);
+    if (!dense && !copy_into(x_in, out)) return false;
+    const Tensor& x = dense ? x_in : out;
     static PrimitiveCache<Forward> cache;
     const int64_t n = x.numel();
     auto f = cache.get(fmt::format("{}:{}:{}", static_cast<int>(fwd), alpha, n),
@@ -99,8 +100,9 @@ bool eltwise_backward(UnaryOp op, const Tensor& gy_in, const Tensor& saved, cons
     if (gy_in.numel() < kMinElements || !algorithm_for(op, args, fwd, bwd, alpha) || !dense_f32(saved, gx) ||
         !dense_f32(gx, gx))
         return false;
-    if (!dense_f32(gy_in, gx) && !copy_into(gy_in, gx)) return false;
-    const Tensor& gy = dense_f32(gy_in, gx) ? gy_in : gx;
+    const bool dense = dense_f32(gy_in, gx);
+    if (!dense && !copy_into(gy_in, gx)) return false;
+    const Tensor& gy = dense ? gy_in : gx;
     static PrimitiveCache<Backward> cache;
     const int64_t n = gy.numel();
     auto b = cache.get(fmt::format("{}:{}:{}", static_cast<int>(bwd), alpha, n), [&] {

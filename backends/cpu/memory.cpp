@@ -2,9 +2,7 @@
 // copy_: contiguous same-dtype copies are one parallel memcpy; other same-dtype copies (permuted or sliced views
 // made contiguous: transposes, pixel_shuffle, cat) merge what dims they can, then copy blocks of rows in parallel
 // with plain strided loops. Converting copies go to the reference walk.
-#include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
@@ -20,10 +18,7 @@ struct CopyGeometry {
 
 CopyGeometry coalesce(const Tensor& dst, const Tensor& src) {
     CopyGeometry g;
-    std::vector<int64_t> order(static_cast<size_t>(dst.dim()));
-    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return dst.stride(a) > dst.stride(b); });
-    for (int64_t d : order) {
+    for (int64_t d : memory_order(dst.strides())) {
         const int64_t n = dst.size(d), sd = dst.stride(d), ss = src.stride(d);
         if (n == 1) continue;
         if (!g.sizes.empty() && g.dst_strides.back() == sd * n && g.src_strides.back() == ss * n) {
