@@ -83,7 +83,8 @@ void run_backward(const Tensor& root, Tensor seed, bool retain_graph) {
             if (auto out = n->retained_output.lock()) accumulate_into_leaf(*out, g);
             std::vector<bool> flags;
             for (const Edge& e : n->inputs) flags.push_back(e.needed());
-            trace::BackwardScope trace_scope(n->name, n->sequence_nr);  // "<op>_backward", linked to the op
+            trace::BackwardScope trace_scope(n->name, n->sequence_nr,
+                                             n->trace_shapes);  // "<op>_backward", linked to the op
             try {
                 in_grads = n->backward(g, NeedsGrad(flags));
             } catch (const Error& err) {

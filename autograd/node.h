@@ -53,6 +53,7 @@ struct Node {
     Shape output_shape;
     std::weak_ptr<TensorImpl> retained_output;  // set by Tensor::retain_grad on a non-leaf
     bool released = false;                      // backward ran without retain_graph
+    const char* trace_shapes = nullptr;         // the forward op's traced input shapes, shown on its backward row
 };
 
 // Records `output = name(inputs...)` if grad mode is on and some input requires grad; otherwise does nothing.

@@ -29,7 +29,7 @@ void record(std::string_view name, const std::vector<Tensor>& inputs, const Tens
     auto node = std::make_shared<Node>();
     node->name = std::string(name);
     node->sequence_nr = g_sequence++;
-    trace::note_sequence(node->sequence_nr);  // links the forward op's trace scope to this node
+    node->trace_shapes = trace::note_sequence(node->sequence_nr);  // links the forward op's trace scope to this node
     node->backward = std::move(backward);
     node->output_shape = output.shape();
     node->inputs.reserve(inputs.size());

@@ -59,11 +59,11 @@ Tensor Backend::upsample_backward(const Tensor&, const Shape&, const UpsamplePar
 Tensor Backend::im2col(const Tensor&, const UnfoldOptions&) { not_implemented("im2col"); }
 Tensor Backend::col2im(const Tensor&, Int2, const UnfoldOptions&) { not_implemented("col2im"); }
 BatchNormResult Backend::batch_norm(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
-                                    double, double) {
+                                    double, double, NormAct) {
     not_implemented("batch_norm");
 }
 BatchNormGrads Backend::batch_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
-                                            bool, std::array<bool, 3>) {
+                                            const Tensor&, bool, NormAct, std::array<bool, 3>) {
     not_implemented("batch_norm_backward");
 }
 Tensor Backend::index_select(const Tensor&, int64_t, const Tensor&) { not_implemented("index_select"); }

@@ -93,12 +93,14 @@ public:
     virtual Tensor col2im(const Tensor& cols, Int2 output_size, const UnfoldOptions& p);
 
     // --- batch norm (ops/batch_norm.cpp): contiguous [N, C, *] or channels-last [N, C, H, W] (gy in x's layout); the
-    // output may keep x's layout; running stats updated in place when training ---
+    // output may keep x's layout; running stats updated in place when training. `act` is applied to the output
+    // (backends/common/norm_act_math.h); its backward recomputes the pre-activation from x, weight and bias ---
     virtual BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                        const Tensor& running_mean, const Tensor& running_var, bool training,
-                                       double momentum, double eps);
+                                       double momentum, double eps, NormAct act);
     virtual BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
-                                               const Tensor& save_mean, const Tensor& save_invstd, bool training,
+                                               const Tensor& bias, const Tensor& save_mean, const Tensor& save_invstd,
+                                               bool training, NormAct act,
                                                std::array<bool, 3> needs);  // {input, weight, bias}
 
     // --- softmax (ops/softmax.cpp): contiguous ---

@@ -315,6 +315,8 @@ int add_forward_hook(std::shared_ptr<ForwardHook> hook) {
 
 void remove_forward_hook(int handle) { registry().hooks.erase(handle); }
 
+bool has_forward_hooks() { return !registry().hooks.empty(); }
+
 CallScope::CallScope(Module& module, const std::vector<Tensor>& inputs)
     : module_(&module), active_(!registry().hooks.empty()) {
     if (!active_) return;

@@ -127,6 +127,7 @@ struct ForwardHook {
 // Returns a handle for remove_forward_hook. Adding and removing are not thread-safe with running forwards.
 int add_forward_hook(std::shared_ptr<ForwardHook> hook);
 void remove_forward_hook(int handle);
+bool has_forward_hooks();  // any registered (fused layers then run unfused: see bn_act in nn/normalization.h)
 
 // Brackets one call of a module: announces it to the hooks when constructed and its outputs when finish() is
 // called. Costs one branch when no hook is installed.

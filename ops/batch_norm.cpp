@@ -9,6 +9,8 @@
 //   training: gx = weight * invstd * (gy - mean(gy) - x̂ mean(gy x̂))    eval: gx = weight * invstd * gy
 //   gweight = Σ gy x̂,  gbias = Σ gy.
 // The node saves x, weight and the kernel's [C] save_mean / save_invstd (batch or running statistics).
+// batch_norm_act: y = act(z) with z the batch norm above; backward gz = gy act'(z) with z recomputed from x, weight,
+// bias and the saved statistics (the node saves bias too), then the rules above with gz for gy.
 #include "ops/batch_norm.h"
 
 #include "autograd/grad_mode.h"
@@ -44,26 +46,36 @@ Shape channel_shape(const Tensor& x) {  // [1, C, 1, ...] to broadcast a [C] vec
     return s;
 }
 
+const char* op_name(NormAct act) {
+    switch (act) {
+        case NormAct::Relu: return "batch_norm_relu";
+        case NormAct::Silu: return "batch_norm_silu";
+        case NormAct::None: break;
+    }
+    return "batch_norm";
+}
+
 }  // namespace
 
-Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight_in,
-                  const Tensor& bias_in, bool training, double momentum, double eps) {
-    trace::OpScope ts("batch_norm", x_in, running_mean, running_var, weight_in, bias_in);
-    NB_CHECK(x_in.dim() >= 2, "batch_norm: expected input [N, C, *], got ", x_in.shape());
-    NB_CHECK_VALUE(is_floating(x_in.dtype()), "batch_norm: expected a floating input, got ", dtype_name(x_in.dtype()),
-                   " ", x_in.shape());
-    check_channel_vector("batch_norm", weight_in, "weight", x_in);
-    check_channel_vector("batch_norm", bias_in, "bias", x_in);
-    check_channel_vector("batch_norm", running_mean, "running_mean", x_in);
-    check_channel_vector("batch_norm", running_var, "running_var", x_in);
-    NB_CHECK(running_mean.defined() == running_var.defined(),
-             "batch_norm: give both running_mean and running_var or neither (input ", x_in.shape(), ")");
-    NB_CHECK(training || running_mean.defined(),
-             "batch_norm: running_mean and running_var must be defined in eval mode (input ", x_in.shape(), ")");
+Tensor batch_norm_act(NormAct act, const Tensor& x_in, const Tensor& running_mean, const Tensor& running_var,
+                      const Tensor& weight_in, const Tensor& bias_in, bool training, double momentum, double eps) {
+    const char* name = op_name(act);
+    trace::OpScope ts(name, x_in, running_mean, running_var, weight_in, bias_in);
+    NB_CHECK(x_in.dim() >= 2, name, ": expected input [N, C, *], got ", x_in.shape());
+    NB_CHECK_VALUE(is_floating(x_in.dtype()), name, ": expected a floating input, got ", dtype_name(x_in.dtype()), " ",
+                   x_in.shape());
+    check_channel_vector(name, weight_in, "weight", x_in);
+    check_channel_vector(name, bias_in, "bias", x_in);
+    check_channel_vector(name, running_mean, "running_mean", x_in);
+    check_channel_vector(name, running_var, "running_var", x_in);
+    NB_CHECK(running_mean.defined() == running_var.defined(), name,
+             ": give both running_mean and running_var or neither (input ", x_in.shape(), ")");
+    NB_CHECK(training || running_mean.defined(), name,
+             ": running_mean and running_var must be defined in eval mode (input ", x_in.shape(), ")");
     const int64_t channels = x_in.size(1);
     if (training)
-        NB_CHECK(channels == 0 || x_in.numel() / channels > 1,
-                 "batch_norm: expected more than 1 value per channel when training, got input ", x_in.shape());
+        NB_CHECK(channels == 0 || x_in.numel() / channels > 1, name,
+                 ": expected more than 1 value per channel when training, got input ", x_in.shape());
 
     // x: [N, C, *] contiguous, or channels-last [N, C, H, W] (kept: the output has x's layout); weight, bias: [C]
     // contiguous or undefined (contiguous() keeps the tape)
@@ -73,21 +85,26 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
     BatchNormResult r;
     {
         NoGradGuard no_grad;  // the running statistics are buffers: their update is never on the tape
-        r = backend_for(x).batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);
+        r = backend_for(x).batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, act);
     }
     if (training && running_mean.defined()) {  // the kernel wrote them in place
         running_mean.storage()->bump_version();
         running_var.storage()->bump_version();
     }
-    autograd::record("batch_norm", {x, weight, bias}, r.output,
-                     [training, sx = save(x), sw = save(weight), sm = save(r.save_mean), si = save(r.save_invstd)](
-                         const Tensor& gy, const NeedsGrad& needs) {
+    autograd::record(name, {x, weight, bias}, r.output,
+                     [training, act, sx = save(x), sw = save(weight), sb = save(act == NormAct::None ? Tensor() : bias),
+                      sm = save(r.save_mean), si = save(r.save_invstd)](const Tensor& gy, const NeedsGrad& needs) {
                          const BatchNormGrads g = backend_for(gy).batch_norm_backward(
-                             gy.contiguous(sx.get().suggest_memory_format()), sx.get(), sw.get(), sm.get(), si.get(),
-                             training, {needs[0], needs[1], needs[2]});
+                             gy.contiguous(sx.get().suggest_memory_format()), sx.get(), sw.get(), sb.get(), sm.get(),
+                             si.get(), training, act, {needs[0], needs[1], needs[2]});
                          return Grads{g.input, g.weight, g.bias};  // [N, C, *], [C], [C]
                      });
     return r.output;
+}
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+    return batch_norm_act(NormAct::None, x, running_mean, running_var, weight, bias, training, momentum, eps);
 }
 
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {

@@ -50,6 +50,10 @@ enum class BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le,
 // --- reductions (ops/reduce.cpp) ---
 enum class ReduceOp { Sum, Mean, Max, Min };
 
+// --- batch norm (ops/batch_norm.cpp): the activation its kernel may apply to its output (batch_norm_act); the math
+// is in backends/common/norm_act_math.h ---
+enum class NormAct { None, Relu, Silu };
+
 // --- conv2d and conv_transpose2d (ops/conv.cpp), after the op layer resolved defaults ---
 struct ConvParams {
     Int2 stride = 1, padding = 0, dilation = 1, output_padding = 0;

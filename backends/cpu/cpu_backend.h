@@ -44,9 +44,11 @@ public:
     Tensor col2im(const Tensor& cols, Int2 output_size, const UnfoldOptions& p) override;
     // backends/cpu/batch_norm.cpp
     BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                               const Tensor& running_var, bool training, double momentum, double eps) override;
-    BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                                       const Tensor& save_invstd, bool training, std::array<bool, 3> needs) override;
+                               const Tensor& running_var, bool training, double momentum, double eps,
+                               NormAct act) override;
+    BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                       const Tensor& save_mean, const Tensor& save_invstd, bool training, NormAct act,
+                                       std::array<bool, 3> needs) override;
     // backends/cpu/softmax.cpp
     Tensor softmax(const Tensor& x, int64_t dim, bool log) override;
     Tensor softmax_backward(const Tensor& gy, const Tensor& y, int64_t dim, bool log) override;

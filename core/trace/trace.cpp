@@ -230,7 +230,7 @@ void end() noexcept {
 
 }  // namespace detail
 
-bool BackwardScope::begin(const std::string& node_name, uint64_t sequence_nr) noexcept {
+bool BackwardScope::begin(const std::string& node_name, uint64_t sequence_nr, const char* shapes) noexcept {
     ThreadState& s = state();
     const char* name;
     if (auto it = s.backward_names.find(node_name); it != s.backward_names.end())
@@ -239,16 +239,18 @@ bool BackwardScope::begin(const std::string& node_name, uint64_t sequence_nr) no
         name = s.backward_names.emplace(node_name, intern(node_name + "_backward")).first->second;
     if (!detail::begin(name, backward, -1)) return false;
     s.open.back().seq = static_cast<int64_t>(sequence_nr);
+    if (s.config.shapes) s.open.back().shapes = shapes;
     return true;
 }
 
 bool ModuleScope::begin(const std::string& path) noexcept { return detail::begin(intern(path), module, -1); }
 
-void note_sequence(uint64_t sequence_nr) noexcept {
-    if (!enabled(op)) return;
+const char* note_sequence(uint64_t sequence_nr) noexcept {
+    if (!enabled(op)) return nullptr;
     ThreadState& s = state();
-    if (!s.open.empty() && s.open.back().category == op && s.open.back().seq < 0)
-        s.open.back().seq = static_cast<int64_t>(sequence_nr);
+    if (s.open.empty() || s.open.back().category != op || s.open.back().seq >= 0) return nullptr;
+    s.open.back().seq = static_cast<int64_t>(sequence_nr);
+    return s.open.back().shapes;
 }
 
 const char* intern(std::string_view text) {

@@ -189,9 +189,10 @@ private:
 // A backward scope carries the forward op's autograd sequence number, which links it to the op that recorded it.
 class BackwardScope {
 public:
-    BackwardScope(const std::string& node_name, uint64_t sequence_nr) noexcept {
+    // `shapes`: the forward op's input shapes as note_sequence returned them (nullptr: none recorded).
+    BackwardScope(const std::string& node_name, uint64_t sequence_nr, const char* shapes = nullptr) noexcept {
         if (enabled(backward)) [[unlikely]]
-            armed_ = begin(node_name, sequence_nr);
+            armed_ = begin(node_name, sequence_nr, shapes);
     }
     ~BackwardScope() {
         if (armed_) [[unlikely]]
@@ -201,7 +202,7 @@ public:
     BackwardScope& operator=(const BackwardScope&) = delete;
 
 private:
-    static bool begin(const std::string& node_name, uint64_t sequence_nr) noexcept;
+    static bool begin(const std::string& node_name, uint64_t sequence_nr, const char* shapes) noexcept;
     bool armed_ = false;
 };
 
@@ -238,11 +239,13 @@ bool tracing_is_on();  // a session runs and tracing_on is set
 // Installs a SIGUSR1 handler that flips tracing_on (it only flips an atomic: async-signal-safe). Idempotent.
 void install_signal_toggle();
 
-const char* intern(std::string_view text);          // a stable copy, one per distinct text
-void marker(std::string_view text);                 // trace_marker: a comment at the current depth
-void step_marker(int64_t step);                     // a step boundary ("step 12"); advances Config::schedule
-void note_sequence(uint64_t sequence_nr) noexcept;  // autograd::record: tags the innermost open op scope
-void set_thread_name(std::string_view name);        // names the calling thread in the outputs
+const char* intern(std::string_view text);  // a stable copy, one per distinct text
+void marker(std::string_view text);         // trace_marker: a comment at the current depth
+void step_marker(int64_t step);             // a step boundary ("step 12"); advances Config::schedule
+// autograd::record: tags the innermost open op scope with the node's sequence number and returns the scope's
+// recorded input shapes (nullptr when none), which the node keeps for its backward scope.
+const char* note_sequence(uint64_t sequence_nr) noexcept;
+void set_thread_name(std::string_view name);  // names the calling thread in the outputs
 
 // ftrace's glob: "abc*" prefix, "*abc" suffix, "*abc*" substring, "a*b" prefix and suffix, else exact.
 bool glob_match(std::string_view pattern, std::string_view name);

@@ -94,9 +94,9 @@ PFLDInference::PFLDInference(PFLDArgs a) : nn::Module("PFLDInference"), args(a) 
 
 std::vector<Tensor> PFLDInference::forward_outputs(const Tensor& input) {  // input: [N, 3, 112, 112]
     check_input(*this, input, 3, 112, kWhyBackbone);
-    Tensor x = (*relu)((*bn1)((*conv1)(input)));  // [N, 64, 56, 56]
-    x = (*relu)((*bn2)((*conv2)(x)));             // [N, 64, 56, 56]
-    x = (*conv3_1)(x);                            // [N, 64, 28, 28]
+    Tensor x = nn::bn_act(*bn1, *relu, (*conv1)(input));  // relu(bn1(conv1(input))) [N, 64, 56, 56]
+    x = nn::bn_act(*bn2, *relu, (*conv2)(x));             // [N, 64, 56, 56]
+    x = (*conv3_1)(x);                                    // [N, 64, 28, 28]
     x = (*block3_2)(x);
     x = (*block3_3)(x);
     x = (*block3_4)(x);

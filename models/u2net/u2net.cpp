@@ -29,7 +29,7 @@ REBNCONV::REBNCONV(int64_t in_channels, int64_t out_channels, int64_t dilation) 
     bn_s1 = register_module("bn_s1", std::make_shared<nn::BatchNorm2d>(out_channels));
 }
 
-Tensor REBNCONV::forward(const Tensor& x) { return relu((*bn_s1)((*conv_s1)(x))); }
+Tensor REBNCONV::forward(const Tensor& x) { return nn::bn_act(*bn_s1, NormAct::Relu, (*conv_s1)(x)); }  // fused
 
 // ---- RSU7, RSU6, RSU5, RSU4 ----
 

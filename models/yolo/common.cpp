@@ -31,7 +31,7 @@ Conv::Conv(int64_t c1, int64_t c2, int64_t k, int64_t s, std::optional<int64_t> 
                    : register_module("act", nn::ModulePtr(std::make_shared<nn::Identity>()));
 }
 
-Tensor Conv::forward(const Tensor& x) { return (*act)((*bn)((*conv)(x))); }
+Tensor Conv::forward(const Tensor& x) { return nn::bn_act(*bn, *act, (*conv)(x)); }  // act(bn(conv(x))), fused
 
 // ---- Bottleneck ----
 

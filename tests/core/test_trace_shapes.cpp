@@ -1,8 +1,8 @@
 // tests/core/test_trace_shapes.cpp — op scopes' input shapes (Config::shapes, torch.profiler's record_shapes):
 // the text real ops record (dtypes, undefined tensors left out, lists, 0-dim), that every op of a training step
-// records them, that nothing is recorded with shapes off, that the JSON round-trips them, and that an OpScope does
-// no heap work when tracing is off, and none either once a step's shapes were seen. This executable counts the
-// calling thread's allocations by replacing the global operator new.
+// records them (and its backward rows the forward op's), that nothing is recorded with shapes off, that the JSON
+// round-trips them, and that an OpScope does no heap work when tracing is off, and none either once a step's shapes
+// were seen. This executable counts the calling thread's allocations by replacing the global operator new.
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -87,12 +87,16 @@ TEST_CASE("trace: every op of a training step records shapes, none with shapes o
     CHECK(ops >= 4);
     CHECK(shapes_of(on, "batch_norm").at(0) == "f32[2,4,6,6],f32[4],f32[4],f32[4],f32[4]");
     CHECK(shapes_of(on, "binary_cross_entropy_with_logits").at(0) == "f32[2,4,6,6],f32[2,4,6,6]");
+    // a backward row shows its forward op's input shapes, so `--group-by shape` splits backward time too
+    CHECK(shapes_of(on, "conv2d_backward") == shapes_of(on, "conv2d"));
+    CHECK(shapes_of(on, "batch_norm_backward").at(0) == "f32[2,4,6,6],f32[4],f32[4],f32[4],f32[4]");
 
     trace::start({});
     step();
     const trace::Session off = trace::stop();
     REQUIRE(!off.events.empty());
     for (const auto& e : off.events) CHECK(e.shapes.empty());
+    CHECK(!shapes_of(off, "conv2d_backward").empty());
 }
 
 TEST_CASE("trace: shapes survive the JSON and show in the graph and the grouped table", "[trace]") {

@@ -2,6 +2,7 @@
 // state-dict keys, modes, zero_grad, load_state_dict's error message, replace_module, forward hooks, print formats
 // (torch's strings), macs, constructor and shape errors, Dropout. The comparisons with torch.nn's numbers are in
 // test_layers_golden.cpp, init in test_init.cpp.
+#include "core/trace/trace.h"
 #include "nn/nn.h"
 #include "support/support.h"
 
@@ -296,6 +297,46 @@ TEST_CASE("layers: BatchNorm2d counts batches in training only and resets", "[nn
     bn.reset_running_stats();
     REQUIRE(bn.num_batches_tracked.item<int64_t>() == 0);
     REQUIRE_THAT(bn.running_mean, ClosesTo(zeros({2}), 0, 0));
+}
+
+TEST_CASE("layers: Sequential fuses BatchNorm2d + ReLU/SiLU into one op with the two layers' results", "[nn]") {
+    struct Quiet : ForwardHook {  // registered, it makes every module run on its own (bn_act's rule)
+        void enter(Module&, const std::vector<Tensor>&) override {}
+        void exit(Module&, const std::vector<Tensor>&, const std::vector<Tensor>&) override {}
+    };
+    for (bool silu_act : {false, true}) {
+        INFO("silu " << silu_act);
+        manual_seed(3);
+        ModulePtr act = silu_act ? ModulePtr(std::make_shared<SiLU>()) : ModulePtr(std::make_shared<ReLU>());
+        Sequential seq({std::make_shared<Conv2d>(2, 3, 3, Conv2dArgs{.padding = 1}), std::make_shared<BatchNorm2d>(3),
+                        act, std::make_shared<Conv2d>(3, 2, 1)});
+        Tensor x = randn({2, 2, 5, 5});
+        auto step = [&](bool separate) {
+            const int handle = separate ? add_forward_hook(std::make_shared<Quiet>()) : -1;
+            seq.zero_grad();
+            trace::start({});
+            Tensor y = seq(x);
+            y.sum().backward();
+            const trace::Session s = trace::stop();
+            if (separate) remove_forward_hook(handle);
+            std::vector<std::string> ops;
+            for (const auto& e : s.events)
+                if (e.category == trace::op) ops.push_back(e.name);
+            return std::tuple{y, seq.named_parameters()[0].second.grad().clone(),
+                              seq.named_parameters()[2].second.grad().clone(), ops};
+        };
+        auto [y_fused, gw_fused, gbn_fused, ops_fused] = step(false);
+        auto [y_plain, gw_plain, gbn_plain, ops_plain] = step(true);
+        const std::string fused_op = silu_act ? "batch_norm_silu" : "batch_norm_relu";
+        CHECK(std::count(ops_fused.begin(), ops_fused.end(), fused_op) == 1);
+        CHECK(std::count(ops_plain.begin(), ops_plain.end(), "batch_norm") == 1);
+        CHECK(std::count(ops_plain.begin(), ops_plain.end(), silu_act ? "silu" : "relu") == 1);
+        // the running statistics were updated twice (two training steps), equally: the fused path counts batches too
+        CHECK(seq.named_buffers()[2].second.item<int64_t>() == 2);
+        REQUIRE_THAT(y_fused, ClosesTo(y_plain, 1e-5, 1e-5));
+        REQUIRE_THAT(gw_fused, ClosesTo(gw_plain, 1e-4, 1e-4));
+        REQUIRE_THAT(gbn_fused, ClosesTo(gbn_plain, 1e-4, 1e-4));
+    }
 }
 
 TEST_CASE("Dropout: identity in eval; in training zeroes p of the elements and scales the rest", "[nn][dropout]") {

@@ -1,9 +1,11 @@
 // tests/ops/test_batch_norm.cpp — batch_norm and group_norm (ops/batch_norm.cpp): PyTorch golden values
 // (tests/fixtures/make_norm.py) for outputs, running statistics and gradients, in float64 (reference kernels) and
 // float32 (cpu kernels); hand-checked values; gradcheck in train and eval; the cpu kernels against the reference on
-// odd sizes and strided inputs; the error messages.
+// odd sizes and strided inputs; the error messages. batch_norm_act (relu or silu fused): equal to the two ops, hand
+// values, gradcheck, and the cpu kernels against the reference the same way.
 #include <cmath>
 
+#include "ops/activation.h"
 #include "ops/batch_norm.h"
 #include "support/support.h"
 
@@ -46,7 +48,7 @@ void check_batch_norm_fixture(const std::string& name, bool training, double mom
 // Everything batch_norm produces (y, gradients, running stats) for inputs that the caller made in float32; w, b and
 // the running stats are on x's device.
 std::vector<Tensor> bn_all(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const Tensor& gy, bool training,
-                           bool with_stats) {
+                           bool with_stats, NormAct act = NormAct::None) {
     const Device d = x_in.device();
     Tensor x = x_in.detach().requires_grad_();
     Tensor w = w_in.defined() ? w_in.to(d).detach().clone().requires_grad_() : Tensor();
@@ -55,7 +57,7 @@ std::vector<Tensor> bn_all(const Tensor& x_in, const Tensor& w_in, const Tensor&
     // running stats as strided views (every other element of a buffer), to check the in-place writes
     Tensor rm = with_stats ? (linspace(-1, 1, 2 * c) * 0.5).to(d).slice(0, 0, 2 * c, 2) : Tensor();
     Tensor rv = with_stats ? (linspace(0.5, 2, 2 * c)).to(d).slice(0, 0, 2 * c, 2) : Tensor();
-    Tensor y = batch_norm(x, rm, rv, w, b, training, 0.2, 1e-4);
+    Tensor y = batch_norm_act(act, x, rm, rv, w, b, training, 0.2, 1e-4);
     y.backward(gy);
     std::vector<Tensor> out = {y, x.grad()};
     if (w.defined()) out.insert(out.end(), {w.grad(), b.grad()});
@@ -136,20 +138,28 @@ TEST_CASE("batch_norm: cpu kernels equal the reference on odd sizes, strided and
         Tensor x = randn(shape, {}, &gen) * 3 + 5;  // a mean far from 0 exercises the shifted sums
         Tensor w = rand({c}, {}, &gen) + 0.5, b = randn({c}, {}, &gen);
         Tensor gy = randn(shape, {}, &gen);
-        for (bool training : {true, false}) {
-            for (bool affine : {true, false}) {
-                INFO("shape " << shape_str(shape) << " training " << training << " affine " << affine);
+        for (auto [training, affine, act] : {std::tuple{true, true, NormAct::None},
+                                             {true, false, NormAct::None},
+                                             {false, true, NormAct::None},
+                                             {false, false, NormAct::None},
+                                             {true, true, NormAct::Relu},
+                                             {false, true, NormAct::Relu},
+                                             {true, true, NormAct::Silu},
+                                             {false, false, NormAct::Silu}}) {
+            {
+                INFO("shape " << shape_str(shape) << " training " << training << " affine " << affine << " act "
+                              << static_cast<int>(act));
                 Tensor wa = affine ? w : Tensor(), ba = affine ? b : Tensor();
-                auto ref = with_kernels(Kernels::reference, [&] { return bn_all(x, wa, ba, gy, training, true); });
+                auto ref = with_kernels(Kernels::reference, [&] { return bn_all(x, wa, ba, gy, training, true, act); });
                 for (Device d : devices) {
                     INFO("device " << d.str());
                     const Tensor xd = x.to(d), gyd = gy.to(d);
-                    auto fast = bn_all(xd, wa, ba, gyd, training, true);
-                    auto strided = bn_all(noncontiguous(xd), wa, ba, noncontiguous(gyd), training, true);
+                    auto fast = bn_all(xd, wa, ba, gyd, training, true, act);
+                    auto strided = bn_all(noncontiguous(xd), wa, ba, noncontiguous(gyd), training, true, act);
                     auto channels_last = strided;  // 4-D shapes only: N*H*W rows of C
                     if (shape.size() == 4) {
                         const auto cl = MemoryFormat::ChannelsLast;
-                        channels_last = bn_all(xd.contiguous(cl), wa, ba, gyd.contiguous(cl), training, true);
+                        channels_last = bn_all(xd.contiguous(cl), wa, ba, gyd.contiguous(cl), training, true, act);
                     }
                     REQUIRE(fast.size() == ref.size());
                     for (size_t i = 0; i < ref.size(); ++i) {
@@ -193,6 +203,53 @@ TEST_CASE("batch_norm: cpu kernels equal the reference on odd sizes, strided and
         auto fast = bn_all(x.to(d), {}, {}, gy.to(d), true, false);
         REQUIRE_THAT(fast[0], ClosesTo(ref[0], 1e-5));
         REQUIRE_THAT(fast[1], ClosesTo(ref[1], 1e-5));
+    }
+}
+
+TEST_CASE("batch_norm_act: relu and silu of batch_norm in one op, values and gradients", "[ops][batch_norm]") {
+    // by hand: x = [-1, 1] per channel in training normalises to [-1, 1] (eps 0), then relu / silu
+    Tensor x = t64({-1.0, 1.0}).reshape({2, 1});
+    CHECK_THAT(batch_norm_act(NormAct::Relu, x, {}, {}, {}, {}, true, 0.1, 0.0),
+               ClosesTo(t64({0.0, 1.0}).reshape({2, 1})));
+    const double s1 = 1 / (1 + std::exp(-1.0));  // sigmoid(1)
+    CHECK_THAT(batch_norm_act(NormAct::Silu, x, {}, {}, {}, {}, true, 0.1, 0.0),
+               ClosesTo(t64({-(1 - s1), s1}).reshape({2, 1}), 1e-12));
+    // the node is named after the fused op, and its errors too
+    CHECK(batch_norm_act(NormAct::Relu, x.requires_grad_(), {}, {}, {}, {}, true).grad_fn()->name == "batch_norm_relu");
+    CHECK_THROWS_WITH(batch_norm_act(NormAct::Silu, randn({3}), {}, {}, {}, {}, true),
+                      Catch::Matchers::Contains("batch_norm_silu") && Catch::Matchers::Contains("[3]"));
+
+    // equal to the two ops, outputs and every gradient, train and eval, in float64
+    Generator gen(5);
+    for (NormAct act : {NormAct::Relu, NormAct::Silu}) {
+        for (bool training : {true, false}) {
+            INFO("act " << static_cast<int>(act) << " training " << training);
+            Tensor xs = randn({3, 4, 5, 2}, {.dtype = kFloat64}, &gen),
+                   gy = randn({3, 4, 5, 2}, {.dtype = kFloat64}, &gen);
+            Tensor w = (rand({4}, {.dtype = kFloat64}, &gen) + 0.5), b = randn({4}, {.dtype = kFloat64}, &gen);
+            auto run = [&](bool fused) {
+                Tensor xi = xs.clone().requires_grad_(), wi = w.clone().requires_grad_(),
+                       bi = b.clone().requires_grad_();
+                Tensor rm = zeros({4}, {.dtype = kFloat64}), rv = ones({4}, {.dtype = kFloat64});
+                Tensor y = fused ? batch_norm_act(act, xi, rm, rv, wi, bi, training)
+                                 : (act == NormAct::Relu ? relu(batch_norm(xi, rm, rv, wi, bi, training))
+                                                         : silu(batch_norm(xi, rm, rv, wi, bi, training)));
+                y.backward(gy);
+                return std::vector<Tensor>{y, xi.grad(), wi.grad(), bi.grad(), rm, rv};
+            };
+            const auto fused = run(true), plain = run(false);
+            for (size_t i = 0; i < fused.size(); ++i) {
+                INFO("output " << i);
+                REQUIRE_THAT(fused[i], ClosesTo(plain[i], 1e-12, 1e-12));
+            }
+            Tensor m = zeros({4}, {.dtype = kFloat64}), v = ones({4}, {.dtype = kFloat64});
+            REQUIRE(gradcheck(
+                [&](const std::vector<Tensor>& in) {
+                    Tensor mc = m.clone(), vc = v.clone();
+                    return batch_norm_act(act, in[0], mc, vc, in[1], in[2], training);
+                },
+                {xs, w, b}));
+        }
     }
 }
 
