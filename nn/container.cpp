@@ -1,7 +1,7 @@
 // nn/container.cpp — Sequential and ModuleList (see nn/container.h).
 #include "nn/container.h"
 
-#include "nn/normalization.h"
+#include "nn/fusion.h"
 
 namespace nabla::nn {
 
@@ -17,23 +17,29 @@ ModulePtr NumberedModules::operator[](int64_t i) const {
     return child(std::to_string(j));
 }
 
-// A BatchNorm2d followed by a ReLU or SiLU runs as one fused kernel (bn_act, nn/normalization.h).
+// Runs of layers that nn/fusion.h fuses run as one kernel: Conv2d + BatchNorm2d [+ ReLU/SiLU] (folded in inference),
+// BatchNorm2d + ReLU/SiLU.
 Tensor Sequential::forward(const Tensor& x) {
     Tensor y = x;
     const int64_t n = size();
-    ModulePtr m = n > 0 ? (*this)[0] : nullptr;
+    auto at = [&](int64_t i) { return i < n ? (*this)[i] : nullptr; };
     for (int64_t i = 0; i < n;) {
-        ModulePtr next = i + 1 < n ? (*this)[i + 1] : nullptr;
+        const ModulePtr m = at(i), next = at(i + 1), third = at(i + 2);
+        auto* conv = dynamic_cast<Conv2d*>(m.get());
+        auto* bn_after_conv = dynamic_cast<BatchNorm2d*>(next.get());
         auto* bn = dynamic_cast<BatchNorm2d*>(m.get());
-        if (bn && next && fusable_activation(*next) != NormAct::None) {
+        if (conv && bn_after_conv) {  // conv, bn and a fusable activation, or conv and bn
+            const bool act = third && fusable_activation(*third) != NormAct::None;
+            y = act ? conv_bn_act(*conv, *bn_after_conv, *third, y)
+                    : conv_bn_act(*conv, *bn_after_conv, NormAct::None, y);
+            i += act ? 3 : 2;
+        } else if (bn && next && fusable_activation(*next) != NormAct::None) {
             y = bn_act(*bn, *next, y);
             i += 2;
-            m = i < n ? (*this)[i] : nullptr;
-            continue;
+        } else {
+            y = (*m)(y);
+            i += 1;
         }
-        y = (*m)(y);
-        m = std::move(next);
-        ++i;
     }
     return y;
 }

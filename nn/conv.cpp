@@ -61,13 +61,14 @@ Conv2d::Conv2d(int64_t in_channels_, int64_t out_channels_, Int2 kernel_size_, C
 
 void Conv2d::reset_parameters() { init::reset_weight_and_bias_(weight, bias); }
 
-Tensor Conv2d::forward(const Tensor& x) {
-    return conv2d(x, weight, bias,
-                  {.stride = options.stride,
-                   .padding = options.padding,
-                   .dilation = options.dilation,
-                   .groups = options.groups,
-                   .padding_mode = options.padding_mode});
+Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, op_options()); }
+
+Conv2dOptions Conv2d::op_options() const {
+    return {.stride = options.stride,
+            .padding = options.padding,
+            .dilation = options.dilation,
+            .groups = options.groups,
+            .padding_mode = options.padding_mode};
 }
 
 int64_t Conv2d::macs(const Shape& input, const Shape& output) const {

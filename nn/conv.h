@@ -28,6 +28,7 @@ public:
     // A ValueError naming Conv2d for channels not divisible by groups or a non-positive size.
     Conv2d(int64_t in_channels, int64_t out_channels, Int2 kernel_size, Conv2dArgs args = {});
     Tensor forward(const Tensor& x) override;  // [N, in, H, W] -> [N, out, H_out, W_out]
+    Conv2dOptions op_options() const;          // what forward passes to ops/conv.h conv2d
     void reset_parameters();
     int64_t macs(const Shape& input, const Shape& output) const override;
     std::string extra_repr() const override;

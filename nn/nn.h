@@ -8,6 +8,7 @@
 #include "nn/container.h"
 #include "nn/conv.h"
 #include "nn/dropout.h"
+#include "nn/fusion.h"
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/loss.h"

@@ -3,11 +3,8 @@
 #include "nn/normalization.h"
 
 #include "autograd/grad_mode.h"
-#include "core/trace/trace.h"
-#include "nn/activation.h"
 #include "nn/init.h"
 #include "nn/repr.h"
-#include "ops/activation.h"
 #include "ops/batch_norm.h"
 #include "ops/factory.h"
 
@@ -61,28 +58,6 @@ Tensor BatchNorm2d::forward_act(const Tensor& x, NormAct act) {
     // Batch statistics in training, and in eval when there are no running statistics to use.
     const bool use_batch_stats = is_training() || !options.track_running_stats;
     return batch_norm_act(act, x, running_mean, running_var, weight, bias, use_batch_stats, factor, options.eps);
-}
-
-NormAct fusable_activation(const Module& act) {
-    if (dynamic_cast<const ReLU*>(&act)) return NormAct::Relu;
-    if (dynamic_cast<const SiLU*>(&act)) return NormAct::Silu;
-    return NormAct::None;
-}
-
-Tensor bn_act(BatchNorm2d& bn, Module& act, const Tensor& x) {
-    const NormAct a = fusable_activation(act);
-    if (a == NormAct::None || has_forward_hooks()) return act(bn(x));
-    return bn_act(bn, a, x);
-}
-
-Tensor bn_act(BatchNorm2d& bn, NormAct act, const Tensor& x) {
-    if (act == NormAct::None) return bn(x);
-    if (has_forward_hooks()) return act == NormAct::Relu ? relu(bn(x)) : silu(bn(x));
-    trace::ModuleScope trace_scope([&bn] {
-        std::string p = bn.path();
-        return p.empty() ? bn.type_name() : p;
-    });
-    return bn.forward_act(x, act);
 }
 
 std::string BatchNorm2d::extra_repr() const {

@@ -10,8 +10,7 @@
 // State dict: weight, bias (affine only), running_mean, running_var, num_batches_tracked (int64, 0-dim) when
 // tracking. The math is ops/batch_norm.h. Default init: weight 1, bias 0, running_mean 0, running_var 1.
 // macs(): 0 for both (no weight multiply-accumulates; BatchNorm folds into the preceding conv at inference).
-// bn_act(bn, act, x) is act(bn(x)) for the ReLU and SiLU layers in one fused kernel (ops/batch_norm.h batch_norm_act);
-// nn::Sequential and the models' conv blocks call it, so state dicts and results are those of the two layers.
+// forward_act runs the BatchNorm and a relu or silu as one kernel; nn/fusion.h decides when layers use it.
 #pragma once
 #include <optional>
 
@@ -42,15 +41,6 @@ public:
     Tensor weight, bias;                                    // [C], undefined unless affine
     Tensor running_mean, running_var, num_batches_tracked;  // undefined unless track_running_stats
 };
-
-// The NormAct that computes `act`'s forward: Relu for a ReLU, Silu for a SiLU, None for any other module.
-NormAct fusable_activation(const Module& act);
-
-// (*act)((*bn)(x)), computed by bn.forward_act inside bn's trace scope when `act` is fusable and no forward hook is
-// registered (a hook sees every module's own output, which the fused kernel never makes); else the two calls.
-Tensor bn_act(BatchNorm2d& bn, Module& act, const Tensor& x);
-// The same for an activation written as a function, relu((*bn)(x)) or silu((*bn)(x)).
-Tensor bn_act(BatchNorm2d& bn, NormAct act, const Tensor& x);
 
 class GroupNorm : public Module {
 public:

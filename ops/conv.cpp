@@ -11,6 +11,7 @@
 
 #include <algorithm>
 
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "backends/backend.h"
 #include "core/trace/flops.h"
@@ -67,11 +68,24 @@ int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
     return span < 0 ? 0 : span / stride + 1;
 }
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
+namespace {
+
+const char* conv2d_name(NormAct act) {
+    switch (act) {
+        case NormAct::Relu: return "conv2d_relu";
+        case NormAct::Silu: return "conv2d_silu";
+        case NormAct::None: break;
+    }
+    return "conv2d";
+}
+
+// conv2d, or conv2d_act when act is not None (then nothing is recorded: the caller checked that no grad is needed).
+Tensor conv2d_impl(NormAct act, const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
+    const char* op = conv2d_name(act);
     trace::OpScope ts(
-        "conv2d", [&] { return trace::conv2d_flops(x.shape(), weight.shape(), o); }, x, weight, bias);
-    const char* op = "conv2d";
-    const ConvParams p{.stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups};
+        op, [&] { return trace::conv2d_flops(x.shape(), weight.shape(), o); }, x, weight, bias);
+    const ConvParams p{
+        .stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups, .act = act};
     check_conv(op, x, weight, bias, p, "[C_out, C_in/groups, kh, kw]");
     const int64_t c_out = weight.size(0);
     NB_CHECK(c_out % p.groups == 0, op, ": weight ", weight.shape(), " has ", c_out,
@@ -88,12 +102,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
         Conv2dOptions unpadded = o;
         unpadded.padding = 0;
         unpadded.padding_mode = PaddingMode::Zeros;
-        return conv2d(pad(x, {o.padding.w, o.padding.w, o.padding.h, o.padding.h}, PadMode::Reflect), weight, bias,
-                      unpadded);
+        return conv2d_impl(act, pad(x, {o.padding.w, o.padding.w, o.padding.h, o.padding.h}, PadMode::Reflect), weight,
+                           bias, unpadded);
     }
 
     const Tensor xc = detached_input(x), wc = detached_contiguous(weight);
     Tensor y = backend_for(xc).conv2d(xc, wc, detached_contiguous(bias), p);  // [N, C_out, H_out, W_out]
+    if (act != NormAct::None) return y;
     autograd::record(
         op, {x, weight, bias}, y, [p, sx = save(xc), sw = save(wc)](const Tensor& gy, const NeedsGrad& needs) {
             const ConvGrads g = backend_for(gy).conv2d_backward(gy.contiguous(sx.get().suggest_memory_format()),
@@ -101,6 +116,20 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
             return Grads{g.input, g.weight, g.bias};
         });
     return y;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
+    return conv2d_impl(NormAct::None, x, weight, bias, o);
+}
+
+Tensor conv2d_act(NormAct act, const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
+    NB_CHECK_VALUE(!autograd::is_grad_enabled() ||
+                       !(x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad())),
+                   conv2d_name(act), ": an inference op (no backward), but input ", x.shape(), " or weight ",
+                   weight.shape(), " requires grad; run it under NoGradGuard or use conv2d and an activation");
+    return conv2d_impl(act, x, weight, bias, o);
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvTranspose2dOptions& o) {

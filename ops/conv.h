@@ -5,12 +5,19 @@
 //                     H_out = (H - 1)s - 2p + d(kh-1) + output_padding + 1
 // An undefined bias (the default) means bias=None.
 #pragma once
+#include "backends/common/params.h"  // NormAct
 #include "core/tensor.h"
 #include "ops/options.h"
 
 namespace nabla {
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv2dOptions& options = {});
+
+// act(conv2d(...)) for act = relu or silu, the activation applied as the kernel writes y (a oneDNN post-op): the
+// inference path of a conv + BatchNorm + activation whose BatchNorm was folded into weight and bias
+// (nn/fusion.h conv_bn_act). Forward only: a ValueError when grad mode is on and an input requires grad.
+Tensor conv2d_act(NormAct act, const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+                  const Conv2dOptions& options = {});
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
                         const ConvTranspose2dOptions& options = {});

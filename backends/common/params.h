@@ -50,14 +50,15 @@ enum class BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le,
 // --- reductions (ops/reduce.cpp) ---
 enum class ReduceOp { Sum, Mean, Max, Min };
 
-// --- batch norm (ops/batch_norm.cpp): the activation its kernel may apply to its output (batch_norm_act); the math
-// is in backends/common/norm_act_math.h ---
+// --- batch norm and the folded inference conv (ops/batch_norm.cpp batch_norm_act, ops/conv.cpp conv2d_act): the
+// activation a kernel applies to its output; the math is in backends/common/norm_act_math.h ---
 enum class NormAct { None, Relu, Silu };
 
 // --- conv2d and conv_transpose2d (ops/conv.cpp), after the op layer resolved defaults ---
 struct ConvParams {
     Int2 stride = 1, padding = 0, dilation = 1, output_padding = 0;
     int64_t groups = 1;
+    NormAct act = NormAct::None;  // applied to conv2d's output (conv2d_act: forward only, never with a backward)
 };
 
 // --- max_pool2d and avg_pool2d (ops/pool.cpp): stride resolved, output size computed by the op layer ---

@@ -37,9 +37,10 @@ struct Problem {
     memory::desc user_weights;  // the weight tensor's own layout
     bool bias = false;
     MemoryFormat format = MemoryFormat::Contiguous;  // of src, dst and their gradients (x's)
+    NormAct post_act = NormAct::None;                // conv2d_act's activation, a oneDNN post-op of the forward
     std::string key(const char* kind) const {
-        return fmt::format("{} {} {} {} s{} d{} l{} r{} b{} f{}", kind, src, weights, dst, strides, dilates, pad_l,
-                           pad_r, bias, static_cast<int>(format));
+        return fmt::format("{} {} {} {} s{} d{} l{} r{} b{} f{} a{}", kind, src, weights, dst, strides, dilates, pad_l,
+                           pad_r, bias, static_cast<int>(format), static_cast<int>(post_act));
     }
     // The descriptor of an activation (src, dst or a gradient of one): nhwc, or `any` for oneDNN's choice.
     memory::desc act(const memory::dims& dims) const {
@@ -53,6 +54,7 @@ Problem problem(const Tensor& x, const Shape& y_shape, const Tensor& w, const Co
     Problem pb;
     pb.bias = bias;
     pb.format = x.suggest_memory_format();
+    pb.post_act = p.act;
     pb.src = dims_of(x.shape());
     pb.dst = dims_of(y_shape);
     const int64_t g = p.groups, kh = w.size(2), kw = w.size(3), kk = kh * kw;
@@ -111,12 +113,25 @@ std::shared_ptr<Cached<typename Prim::primitive_desc>> cached(
     });
 }
 
+// The activation as an eltwise post-op, applied as the primitive writes dst: relu, or swish with alpha 1 (silu).
+dnnl::primitive_attr post_ops_of(NormAct act) {
+    dnnl::primitive_attr attr;
+    if (act == NormAct::None) return attr;
+    dnnl::post_ops ops;
+    if (act == NormAct::Relu)
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    else
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);
+    attr.set_post_ops(ops);
+    return attr;
+}
+
 template <class K>
 typename K::Fwd::primitive_desc forward_pd(const Problem& pb) {
     typename K::Fwd::desc d(dnnl::prop_kind::forward_training, K::alg, pb.act(pb.src), any(pb.weights),
                             pb.bias ? plain_desc({pb.dst[1]}) : memory::desc(), pb.act(pb.dst), pb.strides, pb.dilates,
                             pb.pad_l, pb.pad_r);
-    return {d, engine()};
+    return {d, post_ops_of(pb.post_act), engine()};
 }
 
 // A fresh output tensor and the memory the primitive writes: the tensor itself if the pd wants the tensor's layout.

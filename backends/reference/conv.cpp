@@ -12,6 +12,7 @@
 // its forward is conv's grad input, its grad input is conv's forward, its grad weight is conv's grad weight with
 // x and gy swapped. The weight layouts line up: the transposed weight [C_in, C_out/g, kh, kw] is exactly a conv
 // weight [O = C_in, C/g = C_out/g, kh, kw] for the conv that goes from the transposed output back to its input.
+#include "backends/common/norm_act_math.h"
 #include "backends/reference/reference_backend.h"
 
 namespace nabla {
@@ -112,6 +113,11 @@ Tensor ReferenceBackend::conv2d(const Tensor& x_in, const Tensor& w, const Tenso
     dispatch_floating(x.dtype(), "conv2d", [&]<class T>() {
         conv_forward(geometry(x.shape(), y.shape(), w.shape(), p), x.data_ptr<T>(), w.data_ptr<T>(), y.data_ptr<T>());
         if (b.defined()) add_bias<T>(y, b);
+        T* py = y.data_ptr<T>();
+        visit_norm_act(p.act, [&]<NormAct A>() {  // conv2d_act's activation
+            if constexpr (A != NormAct::None)
+                for (int64_t i = 0; i < y.numel(); ++i) py[i] = norm_act<A>(py[i]);
+        });
     });
     return y;
 }

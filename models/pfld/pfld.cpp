@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "nn/fusion.h"
 #include "ops/ops.h"
 
 namespace nabla::models {
@@ -94,9 +95,9 @@ PFLDInference::PFLDInference(PFLDArgs a) : nn::Module("PFLDInference"), args(a) 
 
 std::vector<Tensor> PFLDInference::forward_outputs(const Tensor& input) {  // input: [N, 3, 112, 112]
     check_input(*this, input, 3, 112, kWhyBackbone);
-    Tensor x = nn::bn_act(*bn1, *relu, (*conv1)(input));  // relu(bn1(conv1(input))) [N, 64, 56, 56]
-    x = nn::bn_act(*bn2, *relu, (*conv2)(x));             // [N, 64, 56, 56]
-    x = (*conv3_1)(x);                                    // [N, 64, 28, 28]
+    Tensor x = nn::conv_bn_act(*conv1, *bn1, *relu, input);  // relu(bn1(conv1(input))) [N, 64, 56, 56]
+    x = nn::conv_bn_act(*conv2, *bn2, *relu, x);             // [N, 64, 56, 56]
+    x = (*conv3_1)(x);                                       // [N, 64, 28, 28]
     x = (*block3_2)(x);
     x = (*block3_3)(x);
     x = (*block3_4)(x);

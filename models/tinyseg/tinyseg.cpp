@@ -1,6 +1,7 @@
 // models/tinyseg/tinyseg.cpp — TinySeg's layers and forward.
 #include "models/tinyseg/tinyseg.h"
 
+#include "nn/fusion.h"
 #include "ops/ops.h"
 
 namespace nabla::models {
@@ -11,7 +12,7 @@ ConvBNReLU::ConvBNReLU(int64_t in_channels, int64_t out_channels) : nn::Module("
     bn = register_module("bn", std::make_shared<nn::BatchNorm2d>(out_channels));
 }
 
-Tensor ConvBNReLU::forward(const Tensor& x) { return nn::bn_act(*bn, NormAct::Relu, (*conv)(x)); }
+Tensor ConvBNReLU::forward(const Tensor& x) { return nn::conv_bn_act(*conv, *bn, NormAct::Relu, x); }
 
 TinySeg::TinySeg(int64_t in_channels, int64_t width) : nn::Module("TinySeg") {
     enc1 = register_module("enc1", std::make_shared<ConvBNReLU>(in_channels, width));

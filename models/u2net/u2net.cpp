@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "nn/fusion.h"
 #include "ops/ops.h"
 
 namespace nabla::models {
@@ -29,7 +30,7 @@ REBNCONV::REBNCONV(int64_t in_channels, int64_t out_channels, int64_t dilation) 
     bn_s1 = register_module("bn_s1", std::make_shared<nn::BatchNorm2d>(out_channels));
 }
 
-Tensor REBNCONV::forward(const Tensor& x) { return nn::bn_act(*bn_s1, NormAct::Relu, (*conv_s1)(x)); }  // fused
+Tensor REBNCONV::forward(const Tensor& x) { return nn::conv_bn_act(*conv_s1, *bn_s1, NormAct::Relu, x); }  // fused
 
 // ---- RSU7, RSU6, RSU5, RSU4 ----
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/trace/trace.h"
+#include "nn/fusion.h"
 #include "nn/linear.h"
 #include "ops/ops.h"
 
@@ -31,7 +32,8 @@ Conv::Conv(int64_t c1, int64_t c2, int64_t k, int64_t s, std::optional<int64_t> 
                    : register_module("act", nn::ModulePtr(std::make_shared<nn::Identity>()));
 }
 
-Tensor Conv::forward(const Tensor& x) { return nn::bn_act(*bn, *act, (*conv)(x)); }  // act(bn(conv(x))), fused
+// act(bn(conv(x))), with the fusions of nn/fusion.h (ultralytics' fuse() folds the same BatchNorm for inference)
+Tensor Conv::forward(const Tensor& x) { return nn::conv_bn_act(*conv, *bn, *act, x); }
 
 // ---- Bottleneck ----
 

@@ -339,6 +339,55 @@ TEST_CASE("layers: Sequential fuses BatchNorm2d + ReLU/SiLU into one op with the
     }
 }
 
+TEST_CASE("layers: in inference Sequential folds Conv2d + BatchNorm2d [+ act] into one conv with the layers' result",
+          "[nn]") {
+    struct Quiet : ForwardHook {  // registered, it makes every module run on its own
+        void enter(Module&, const std::vector<Tensor>&) override {}
+        void exit(Module&, const std::vector<Tensor>&, const std::vector<Tensor>&) override {}
+    };
+    manual_seed(4);
+    auto stack = [](ModulePtr act, bool conv_bias) {
+        std::vector<ModulePtr> layers{std::make_shared<Conv2d>(3, 4, 3, Conv2dArgs{.padding = 1, .bias = conv_bias}),
+                                      std::make_shared<BatchNorm2d>(4)};
+        if (act) layers.push_back(act);
+        layers.push_back(std::make_shared<Conv2d>(4, 2, 1));
+        return std::make_shared<Sequential>(layers);
+    };
+    for (auto [act, conv_bias, fused_op] : {std::tuple{ModulePtr(std::make_shared<ReLU>()), false, "conv2d_relu"},
+                                            {ModulePtr(std::make_shared<SiLU>()), true, "conv2d_silu"},
+                                            {ModulePtr(), true, "conv2d"}}) {
+        INFO("fused op " << fused_op);
+        auto seq = stack(act, conv_bias);
+        Tensor x = randn({2, 3, 6, 5});
+        for (int i = 0; i < 3; ++i) (*seq)(randn({2, 3, 6, 5}) * 2 + 1);  // running statistics away from 0 and 1
+        auto* bn = dynamic_cast<BatchNorm2d*>((*seq)[1].get());
+        bn->weight.detach().copy_(rand({4}) + 0.5);
+        bn->bias.detach().copy_(randn({4}));
+        seq->eval();
+        auto run = [&](bool separate) {
+            const int handle = separate ? add_forward_hook(std::make_shared<Quiet>()) : -1;
+            NoGradGuard no_grad;
+            trace::start({});
+            Tensor y = (*seq)(x);
+            const trace::Session s = trace::stop();
+            if (separate) remove_forward_hook(handle);
+            std::vector<std::string> ops;
+            for (const auto& e : s.events)
+                if (e.category == trace::op) ops.push_back(e.name);
+            return std::pair{y, ops};
+        };
+        auto [folded, ops_folded] = run(false);
+        auto [plain, ops_plain] = run(true);
+        CHECK(std::count(ops_folded.begin(), ops_folded.end(), "batch_norm") == 0);
+        CHECK(std::count(ops_folded.begin(), ops_folded.end(), std::string(fused_op)) >= 1);
+        CHECK(std::count(ops_plain.begin(), ops_plain.end(), "batch_norm") == 1);
+        REQUIRE_THAT(folded, ClosesTo(plain, 1e-5, 1e-5));
+        // with gradients on, eval runs the layers (batch_norm_act at most): nothing folded
+        Tensor with_grad = (*seq)(x);
+        REQUIRE_THAT(with_grad, ClosesTo(plain, 1e-5, 1e-5));
+    }
+}
+
 TEST_CASE("Dropout: identity in eval; in training zeroes p of the elements and scales the rest", "[nn][dropout]") {
     Dropout drop(0.3);
     Tensor x = rand({200000}) + 1.0;  // in [1, 2): never zero itself

@@ -1,7 +1,10 @@
 // tests/ops/test_conv.cpp — conv2d and conv_transpose2d: hand-checked values, PyTorch golden values with gradients
 // (tests/fixtures/make_conv.py), gradcheck in float64 over stride/padding/dilation/groups/output_padding, the
 // oneDNN kernels against the reference on odd sizes, blocked-layout channel counts and strided inputs, and the
-// error messages.
+// error messages. conv2d_act (the folded inference conv): equal to the activation of conv2d on both backends, and
+// refused where a gradient would be needed.
+#include "autograd/grad_mode.h"
+#include "ops/activation.h"
 #include "ops/conv.h"
 #include "support/support.h"
 
@@ -192,6 +195,54 @@ TEST_CASE("conv2d: oneDNN kernels equal the reference", "[ops][conv][backend]") 
         check_backends(conv_fn({.stride = 2, .padding = 3}), {1, 3, 19, 17}, {16, 3, 7, 7}, 16, true, devices);
     }
     SECTION("1x1") { check_backends(conv_fn({}), {2, 17, 5, 6}, {16, 17, 1, 1}, 16, true, devices); }
+}
+
+TEST_CASE("conv2d_act: relu and silu applied by the conv kernel equal the activation of conv2d", "[ops][conv]") {
+    Generator gen(21);
+    NoGradGuard no_grad;
+    struct Case {
+        Shape x, w;
+        Conv2dOptions o;
+    };
+    for (const Case& c : {Case{{2, 3, 9, 7}, {5, 3, 3, 3}, {.padding = 1}},
+                          Case{{1, 32, 11, 9}, {32, 1, 3, 3}, {.stride = 2, .padding = 1, .groups = 32}},
+                          Case{{2, 16, 6, 5}, {24, 16, 1, 1}, {}},
+                          Case{{1, 4, 8, 8}, {6, 4, 3, 3}, {.padding = 1, .padding_mode = PaddingMode::Reflect}}}) {
+        Tensor x = randn(c.x, {}, &gen), w = randn(c.w, {}, &gen) * 0.3, b = randn({c.w[0]}, {}, &gen);
+        for (NormAct act : {NormAct::Relu, NormAct::Silu}) {
+            for (MemoryFormat f : {MemoryFormat::Contiguous, MemoryFormat::ChannelsLast}) {
+                INFO("x " << shape_str(c.x) << " act " << static_cast<int>(act) << " channels-last "
+                          << (f == MemoryFormat::ChannelsLast));
+                const Tensor xf = x.contiguous(f);
+                auto plain = [&] {
+                    const Tensor y = conv2d(xf, w, b, c.o);
+                    return act == NormAct::Relu ? relu(y) : silu(y);
+                };
+                const Tensor expected = with_kernels(Kernels::reference, plain);
+                const Tensor fused = conv2d_act(act, xf, w, b, c.o);  // oneDNN with its post-op
+                REQUIRE_THAT(fused, ClosesTo(expected, 1e-4, 1e-4));
+                if (c.o.padding_mode == PaddingMode::Zeros) CHECK(fused.suggest_memory_format() == f);  // pad copies
+                const Tensor ref = with_kernels(Kernels::reference, [&] { return conv2d_act(act, xf, w, b, c.o); });
+                REQUIRE_THAT(ref, ClosesTo(expected, 1e-6, 1e-6));
+                // float64 goes to the reference kernels: the same function
+                REQUIRE_THAT(conv2d_act(act, xf.to(kFloat64), w.to(kFloat64), b.to(kFloat64), c.o),
+                             ClosesTo(expected.to(kFloat64), 1e-4, 1e-4));
+            }
+        }
+        // relu clips: every output is >= 0, and the negative conv outputs became 0
+        const Tensor y = conv2d_act(NormAct::Relu, x, w, b, c.o);
+        CHECK(min(y).item<float>() >= 0.0f);
+        CHECK(min(conv2d(x, w, b, c.o)).item<float>() < 0.0f);
+    }
+}
+
+TEST_CASE("conv2d_act: refused when a gradient would be needed", "[ops][conv][errors]") {
+    Tensor x = randn({1, 2, 5, 5}), w = randn({3, 2, 3, 3}).requires_grad_();
+    CHECK_THROWS_AS(conv2d_act(NormAct::Relu, x, w), ValueError);
+    CHECK_THROWS_WITH(conv2d_act(NormAct::Silu, x, w),
+                      Contains("conv2d_silu") && Contains("[1, 2, 5, 5]") && Contains("NoGradGuard"));
+    NoGradGuard no_grad;
+    CHECK(conv2d_act(NormAct::Relu, x, w).shape() == Shape{1, 3, 3, 3});
 }
 
 TEST_CASE("conv_transpose2d: oneDNN kernels equal the reference", "[ops][conv][backend]") {
