@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
 #include "core/storage.h"
@@ -17,6 +19,16 @@ dnnl::engine& engine() {
 dnnl::stream& stream() {
     static thread_local dnnl::stream s(engine());
     return s;
+}
+
+size_t primitive_cache_capacity() {
+    static const size_t capacity = [] {
+        const char* v = std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY");
+        char* end = nullptr;
+        const long n = v ? std::strtol(v, &end, 10) : 0;
+        return v && end != v && n > 0 ? static_cast<size_t>(n) : size_t{1024};
+    }();
+    return capacity;
 }
 
 dnnl::memory::dims dims_of(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }

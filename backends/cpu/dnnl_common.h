@@ -5,6 +5,7 @@
 // let the primitive choose its layouts with format_tag::any, reorder only when the pd asks for another layout,
 // and build each primitive once per shape (PrimitiveCache).
 #pragma once
+#include <list>
 #include <memory>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -53,23 +54,47 @@ dnnl::memory reorder_if_needed(const dnnl::memory& user, const dnnl::memory::des
 // Copies `from` into `to` when they are different memories (layout change back to the user's tensor).
 void reorder_into(const dnnl::memory& from, const dnnl::memory& to);
 
-// A thread-safe map from a key string (built from shapes and attributes) to a cached primitive bundle.
+// The capacity of each PrimitiveCache: ONEDNN_PRIMITIVE_CACHE_CAPACITY when set (oneDNN's own variable for its
+// primitive cache, which sits below ours), else 1024, its default.
+size_t primitive_cache_capacity();
+
+// A thread-safe map from a key string (built from shapes and attributes) to a cached primitive bundle, holding at most
+// `capacity` entries: a miss beyond that evicts the least recently used one, so a program that meets many shapes
+// (variable image sizes, rectangular validation batches) does not grow without bound. A caller keeps its entry
+// alive through the shared_ptr while it runs, even if the entry is evicted meanwhile.
 template <class Value>
 class PrimitiveCache {
 public:
+    explicit PrimitiveCache(size_t capacity = primitive_cache_capacity()) : capacity_(capacity < 1 ? 1 : capacity) {}
+
     template <class Make>
     std::shared_ptr<Value> get(const std::string& key, Make&& make) {
         std::lock_guard<std::mutex> lock(mutex_);
-        auto it = map_.find(key);
-        if (it != map_.end()) return it->second;
+        if (auto it = index_.find(key); it != index_.end()) {
+            order_.splice(order_.begin(), order_, it->second);  // now the most recently used
+            return it->second->second;
+        }
         auto v = std::make_shared<Value>(make());
-        map_.emplace(key, v);
+        order_.emplace_front(key, v);
+        index_.emplace(key, order_.begin());
+        if (order_.size() > capacity_) {
+            index_.erase(order_.back().first);
+            order_.pop_back();
+        }
         return v;
     }
 
+    size_t size() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return order_.size();
+    }
+
 private:
-    std::mutex mutex_;
-    std::unordered_map<std::string, std::shared_ptr<Value>> map_;
+    using Entry = std::pair<std::string, std::shared_ptr<Value>>;
+    const size_t capacity_;
+    mutable std::mutex mutex_;
+    std::list<Entry> order_;  // most recently used first
+    std::unordered_map<std::string, typename std::list<Entry>::iterator> index_;
 };
 
 }  // namespace nabla::dnnl_util
