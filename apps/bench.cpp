@@ -1,7 +1,12 @@
 // apps/bench.cpp — `nabla bench MODEL`: times full training steps (zero_grad, forward, loss, backward, optimizer
 // step) or inference forwards on synthetic data of the model's input shape and prints one JSON line:
 //   {"model":"u2netp","mode":"train","batch":2,"size":288,"threads":2,"step_ms_median":...,"step_ms_min":...,
-//    "memory_format":"channels_last","images_per_s":...,"peak_rss_mb":...,"peak_tensor_mb":...,"params":1131181}
+//    "memory_format":"channels_last","images_per_s":...,"peak_rss_mb":...,"peak_tensor_mb":...,"params":1131181,
+//    "gflop_per_step":...,"gflop_s":...[,"conv_peak_fraction":...]}
+// The FLOPs are the tracer's count (core/trace/flops.h: conv- and matmul-like ops, a multiply-add = 2) over one more,
+// untimed forward, times 3 for a training step (each backward conv computes an input and a weight gradient, each
+// the forward's cost: the usual model-FLOPs convention). --peak FILE takes bench/peak's JSON and adds the step's
+// GFLOP/s as a fraction of oneDNN's float32 conv peak on this machine.
 // bench/bench_models_torch.py runs the same step on PyTorch and prints the ratio.
 #include <fmt/format.h>
 #include <omp.h>
@@ -9,6 +14,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
@@ -27,6 +34,7 @@ struct BenchOptions {
     int threads = 0;
     bool infer = false;
     std::string memory_format;  // empty: the model's (ModelSpec::memory_format)
+    std::string peak;           // bench/peak's JSON, for conv_peak_fraction
     uint64_t seed = 0;
     std::vector<std::string> set;
 };
@@ -35,6 +43,29 @@ double peak_rss_mb() {
     rusage usage{};
     ::getrusage(RUSAGE_SELF, &usage);
     return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+// The FLOPs the tracer counts in one call of `forward` (-1 when a trace session is already recording: this one
+// would replace it).
+int64_t traced_flops(const std::function<void()>& forward) {
+    if (trace::is_running()) return -1;
+    trace::start({.categories = trace::op});
+    forward();
+    const trace::Session s = trace::stop();
+    int64_t flops = 0;
+    for (const auto& e : s.events)
+        if (e.flops > 0) flops += e.flops;
+    return flops;
+}
+
+// conv_f32_gflops of bench/peak's output, with an error naming the file when it is missing or malformed.
+double conv_peak_gflops(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) throw Error(fmt::format("bench: cannot read --peak file {}", path));
+    const auto j = nlohmann::json::parse(f, nullptr, false);
+    if (j.is_discarded() || !j.contains("conv_f32_gflops") || !j["conv_f32_gflops"].is_number())
+        throw ValueError(fmt::format("bench: {} is not bench/peak's output (no number conv_f32_gflops)", path));
+    return j["conv_f32_gflops"].get<double>();
 }
 
 void run_bench(const BenchOptions& o) {
@@ -67,13 +98,20 @@ void run_bench(const BenchOptions& o) {
         optimizer = spec.make_optimizer(*model);
     }
 
+    auto forward = [&] {
+        if (o.infer) {
+            autograd::NoGradGuard no_grad;
+            model->call_outputs(input);
+        } else {
+            model->call_outputs(input);
+        }
+    };
     std::vector<double> times;
     for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
         trace::step_marker(i);  // step boundaries for a traced bench (NABLA_TRACE_STEPS windows)
         const auto start = std::chrono::steady_clock::now();
         if (o.infer) {
-            autograd::NoGradGuard no_grad;
-            auto outputs = model->call_outputs(input);
+            forward();
         } else {
             optimizer->zero_grad();
             Tensor loss = spec.loss(*model, model->call_outputs(input), target);
@@ -102,6 +140,14 @@ void run_bench(const BenchOptions& o) {
     j["peak_tensor_mb"] = std::round(static_cast<double>(mem.peak) / (1 << 20) * 10) / 10;
     j["cached_mb"] = std::round(static_cast<double>(mem.cached + mem.allocated) / (1 << 20) * 10) / 10;
     j["params"] = model->num_parameters();
+    const int64_t flops = traced_flops(forward);
+    if (flops >= 0) {
+        const double step_gflop = static_cast<double>(flops) * (o.infer ? 1 : 3) / 1e9;
+        j["gflop_per_step"] = std::round(step_gflop * 1000) / 1000;
+        j["gflop_s"] = std::round(step_gflop / (median / 1000) * 10) / 10;
+        if (!o.peak.empty())
+            j["conv_peak_fraction"] = std::round(step_gflop / (median / 1000) / conv_peak_gflops(o.peak) * 1000) / 1000;
+    }
     fmt::print("{}\n", j.dump());
 }
 
@@ -127,6 +173,9 @@ void add_bench_command(CLI::App& app) {
                     "ops keep it) or contiguous (NCHW); default: the model's, as its trainer uses (channels_last for "
                     "pfld and yolov5*)")
         ->check(CLI::IsMember({"channels_last", "contiguous"}));
+    cmd->add_option("--peak", o->peak,
+                    "bench/peak's JSON output (build/bench/peak > peak.json): also print the step's GFLOP/s as a "
+                    "fraction of oneDNN's float32 conv peak on this machine (conv_peak_fraction)");
     cmd->add_option("--seed", o->seed, "Seed of the weights and the synthetic data")->capture_default_str();
     cmd->add_option("--set", o->set, "Model constructor argument KEY=VALUE (repeatable), e.g. --set width=32");
     cmd->callback([o] { run_bench(*o); });

@@ -1,8 +1,14 @@
 // tests/apps/test_commands.cpp — the `nabla` subcommands driven through CLI11 as a user types them: `forward`
 // reproduces PyTorch's outputs and gradients from converted weights (tests/fixtures/make_models.py), bad input names
-// the file, and every option of `train` has a help text with its default.
+// the file, every option of `train` has a help text with its default, and `bench` counts a step's FLOPs.
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
 #include "apps/models.h"
@@ -24,7 +30,56 @@ void run(std::vector<std::string> args) {
     app.parse(args);
 }
 
+// What `nabla ARGS...` prints on stdout (file descriptor 1 pointed at a file while it runs).
+std::string run_stdout(const std::vector<std::string>& args, const std::string& path) {
+    std::fflush(stdout);
+    const int saved = ::dup(1), fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::close(fd);
+    try {
+        run(args);
+    } catch (...) {
+        std::fflush(stdout);
+        ::dup2(saved, 1);
+        ::close(saved);
+        throw;
+    }
+    std::fflush(stdout);
+    ::dup2(saved, 1);
+    ::close(saved);
+    std::ifstream f(path);
+    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
 }  // namespace
+
+TEST_CASE("nabla bench: a training step counts 3x the forward's FLOPs; --peak adds the fraction, or names a bad file",
+          "[commands]") {
+    TempDir dir;
+    {
+        std::ofstream(dir.file("peak.json")) << R"({"cpu":"test","conv_f32_gflops":0.5})";
+        std::ofstream(dir.file("bad.json")) << R"({"cpu":"test"})";
+    }
+    const std::vector<std::string> base{"bench", "yolov5n", "--batch", "1",        "--size",
+                                        "64",    "--steps", "1",       "--warmup", "0"};
+    auto with = [&](std::vector<std::string> extra) {
+        std::vector<std::string> a = base;
+        a.insert(a.end(), extra.begin(), extra.end());
+        return nlohmann::json::parse(run_stdout(a, dir.file("out.json")));
+    };
+    const auto train = with({"--peak", dir.file("peak.json")});
+    const auto infer = with({"--infer"});
+    // yolov5n: 4.5 GFLOPs at 640 (ultralytics' count), so about 0.045 at 64, all of it in convolutions
+    CHECK(infer["gflop_per_step"].get<double>() == Approx(0.045).epsilon(0.15));
+    CHECK(train["gflop_per_step"].get<double>() == Approx(3 * infer["gflop_per_step"].get<double>()).epsilon(0.05));
+    CHECK(train["gflop_s"].get<double>() > 0);
+    // the fraction is gflop_s / 0.5, computed before gflop_s was rounded to 0.1
+    CHECK(train["conv_peak_fraction"].get<double>() * 0.5 == Approx(train["gflop_s"].get<double>()).margin(0.051));
+    CHECK(!infer.contains("conv_peak_fraction"));
+    REQUIRE_THROWS_WITH(with({"--peak", dir.file("bad.json")}),
+                        Catch::Contains("bad.json") && Catch::Contains("conv_f32_gflops"));
+    REQUIRE_THROWS_WITH(with({"--peak", dir.file("missing.json")}), Catch::Contains("missing.json"));
+}
 
 TEST_CASE("nabla forward: outputs and gradients equal PyTorch's for converted weights", "[commands]") {
     TempDir dir;
