@@ -21,6 +21,7 @@
 #include "apps/commands.h"
 #include "apps/models.h"
 #include "autograd/grad_mode.h"
+#include "core/autocast.h"
 #include "core/storage.h"
 #include "core/trace/trace.h"
 #include "ops/factory.h"
@@ -35,6 +36,7 @@ struct BenchOptions {
     bool infer = false;
     std::string memory_format;  // empty: the model's (ModelSpec::memory_format)
     std::string peak;           // bench/peak's JSON, for conv_peak_fraction
+    std::string precision = "fp32";
     uint64_t seed = 0;
     std::vector<std::string> set;
 };
@@ -106,6 +108,7 @@ void run_bench(const BenchOptions& o) {
             model->call_outputs(input);
         }
     };
+    AutocastGuard amp(parse_precision(o.precision.c_str()));  // bf16: convolutions in bfloat16 (core/autocast.h)
     std::vector<double> times;
     for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
         trace::step_marker(i);  // step boundaries for a traced bench (NABLA_TRACE_STEPS windows)
@@ -131,6 +134,7 @@ void run_bench(const BenchOptions& o) {
     j["size"] = size;
     j["threads"] = omp_get_max_threads();
     j["memory_format"] = format == MemoryFormat::ChannelsLast ? "channels_last" : "contiguous";
+    j["precision"] = o.precision;
     j["step_ms_median"] = std::round(median * 1000) / 1000;
     j["step_ms_min"] = std::round(times.front() * 1000) / 1000;
     j["images_per_s"] = std::round(static_cast<double>(o.batch) / (median / 1000) * 100) / 100;
@@ -176,6 +180,11 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("--peak", o->peak,
                     "bench/peak's JSON output (build/bench/peak > peak.json): also print the step's GFLOP/s as a "
                     "fraction of oneDNN's float32 conv peak on this machine (conv_peak_fraction)");
+    cmd->add_option("--precision", o->precision,
+                    "fp32, or bf16: convolutions and their gradients in bfloat16 with float32 accumulation, "
+                    "everything else float32 (torch.autocast's CPU list; core/autocast.h)")
+        ->check(CLI::IsMember({"fp32", "bf16"}))
+        ->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed of the weights and the synthetic data")->capture_default_str();
     cmd->add_option("--set", o->set, "Model constructor argument KEY=VALUE (repeatable), e.g. --set width=32");
     cmd->callback([o] { run_bench(*o); });

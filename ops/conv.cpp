@@ -14,6 +14,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "backends/backend.h"
+#include "core/autocast.h"
 #include "core/trace/flops.h"
 #include "core/trace/trace.h"
 #include "ops/pad.h"
@@ -84,8 +85,12 @@ Tensor conv2d_impl(NormAct act, const Tensor& x, const Tensor& weight, const Ten
     const char* op = conv2d_name(act);
     trace::OpScope ts(
         op, [&] { return trace::conv2d_flops(x.shape(), weight.shape(), o); }, x, weight, bias);
-    const ConvParams p{
-        .stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups, .act = act};
+    const ConvParams p{.stride = o.stride,
+                       .padding = o.padding,
+                       .dilation = o.dilation,
+                       .groups = o.groups,
+                       .act = act,
+                       .bf16 = autocast_precision() == Precision::BFloat16 && x.dtype() == kFloat32};
     check_conv(op, x, weight, bias, p, "[C_out, C_in/groups, kh, kw]");
     const int64_t c_out = weight.size(0);
     NB_CHECK(c_out % p.groups == 0, op, ": weight ", weight.shape(), " has ", c_out,

@@ -59,6 +59,7 @@ struct ConvParams {
     Int2 stride = 1, padding = 0, dilation = 1, output_padding = 0;
     int64_t groups = 1;
     NormAct act = NormAct::None;  // applied to conv2d's output (conv2d_act: forward only, never with a backward)
+    bool bf16 = false;            // autocast (core/autocast.h): compute in bfloat16 where the backend can, I/O float32
 };
 
 // --- max_pool2d and avg_pool2d (ops/pool.cpp): stride resolved, output size computed by the op layer ---

@@ -38,14 +38,20 @@ struct Problem {
     bool bias = false;
     MemoryFormat format = MemoryFormat::Contiguous;  // of src, dst and their gradients (x's)
     NormAct post_act = NormAct::None;                // conv2d_act's activation, a oneDNN post-op of the forward
+    bool bf16 = false;  // autocast: the primitives read bfloat16 (src, weights, dst gradients) and write float32
     std::string key(const char* kind) const {
-        return fmt::format("{} {} {} {} s{} d{} l{} r{} b{} f{} a{}", kind, src, weights, dst, strides, dilates, pad_l,
-                           pad_r, bias, static_cast<int>(format), static_cast<int>(post_act));
+        return fmt::format("{} {} {} {} s{} d{} l{} r{} b{} f{} a{} h{}", kind, src, weights, dst, strides, dilates,
+                           pad_l, pad_r, bias, static_cast<int>(format), static_cast<int>(post_act), bf16);
     }
-    // The descriptor of an activation (src, dst or a gradient of one): nhwc, or `any` for oneDNN's choice.
-    memory::desc act(const memory::dims& dims) const {
+    // The descriptor of an activation (src, dst or a gradient of one): nhwc, or `any` for oneDNN's choice; float32,
+    // or bfloat16 for what a bf16 primitive reads (`read`: src, the dst gradient).
+    memory::desc act(const memory::dims& dims, bool read = false) const {
         const bool nhwc = format == MemoryFormat::ChannelsLast;
-        return {dims, memory::data_type::f32, nhwc ? memory::format_tag::nhwc : memory::format_tag::any};
+        return {dims, read && bf16 ? memory::data_type::bf16 : memory::data_type::f32,
+                nhwc ? memory::format_tag::nhwc : memory::format_tag::any};
+    }
+    memory::desc weights_any() const {
+        return {weights, bf16 ? memory::data_type::bf16 : memory::data_type::f32, memory::format_tag::any};
     }
 };
 
@@ -55,6 +61,7 @@ Problem problem(const Tensor& x, const Shape& y_shape, const Tensor& w, const Co
     pb.bias = bias;
     pb.format = x.suggest_memory_format();
     pb.post_act = p.act;
+    pb.bf16 = p.bf16;
     pb.src = dims_of(x.shape());
     pb.dst = dims_of(y_shape);
     const int64_t g = p.groups, kh = w.size(2), kw = w.size(3), kk = kh * kw;
@@ -128,7 +135,7 @@ dnnl::primitive_attr post_ops_of(NormAct act) {
 
 template <class K>
 typename K::Fwd::primitive_desc forward_pd(const Problem& pb) {
-    typename K::Fwd::desc d(dnnl::prop_kind::forward_training, K::alg, pb.act(pb.src), any(pb.weights),
+    typename K::Fwd::desc d(dnnl::prop_kind::forward_training, K::alg, pb.act(pb.src, true), pb.weights_any(),
                             pb.bias ? plain_desc({pb.dst[1]}) : memory::desc(), pb.act(pb.dst), pb.strides, pb.dilates,
                             pb.pad_l, pb.pad_r);
     return {d, post_ops_of(pb.post_act), engine()};
@@ -236,15 +243,15 @@ std::optional<ConvGrads> backward(const Tensor& gy, const Tensor& x, const Tenso
     static PrimitiveCache<Cached<typename K::BwdWeights::primitive_desc>> weights_cache;
     pb.bias = false;
     auto data = !needs[0] ? nullptr : cached<typename K::BwdData>(data_cache, pb.key(K::name), [&] {
-        typename K::BwdData::desc d(K::alg, pb.act(pb.src), any(pb.weights), pb.act(pb.dst), pb.strides, pb.dilates,
-                                    pb.pad_l, pb.pad_r);
+        typename K::BwdData::desc d(K::alg, pb.act(pb.src), pb.weights_any(), pb.act(pb.dst, true), pb.strides,
+                                    pb.dilates, pb.pad_l, pb.pad_r);
         return typename K::BwdData::primitive_desc(d, engine(), forward_pd<K>(pb));
     });
     pb.bias = needs[2];  // the weights primitive also reduces the bias gradient
     auto weights = !needs[1] ? nullptr : cached<typename K::BwdWeights>(weights_cache, pb.key(K::name), [&] {
-        typename K::BwdWeights::desc d(K::alg, pb.act(pb.src), any(pb.weights),
-                                       pb.bias ? plain_desc({pb.dst[1]}) : memory::desc(), pb.act(pb.dst), pb.strides,
-                                       pb.dilates, pb.pad_l, pb.pad_r);
+        typename K::BwdWeights::desc d(K::alg, pb.act(pb.src, true), any(pb.weights),
+                                       pb.bias ? plain_desc({pb.dst[1]}) : memory::desc(), pb.act(pb.dst, true),
+                                       pb.strides, pb.dilates, pb.pad_l, pb.pad_r);
         return typename K::BwdWeights::primitive_desc(d, engine(), forward_pd<K>(pb));
     });
     if ((data && !data->pd) || (weights && !weights->pd)) return std::nullopt;
