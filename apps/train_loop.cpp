@@ -13,6 +13,7 @@
 #include "apps/csv_log.h"
 #include "apps/progress.h"
 #include "autograd/grad_mode.h"
+#include "core/autocast.h"
 #include "core/generator.h"
 #include "core/trace/trace.h"
 #include "nn/checkpoint.h"
@@ -73,6 +74,11 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
     cmd->add_option("--threads", o.threads, "Threads for the math (0: OMP_NUM_THREADS or all cores)")
         ->capture_default_str();
     cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
+    cmd->add_option("--precision", o.precision,
+                    "fp32, or bf16: convolutions and their gradients in bfloat16 with float32 accumulation, weights, "
+                    "activations and everything else float32 (core/autocast.h)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"fp32", "bf16"}));
     cmd->add_option("--resume", o.resume,
                     "Continue a run exactly where it stopped: a checkpoint file or a run "
                     "directory (its weights/last.safetensors)");
@@ -276,7 +282,11 @@ void Loop::train_batch(const Batch& input) {
     if (task_.input_format == MemoryFormat::ChannelsLast && !batch.tensors.empty() && batch[0].dim() == 4)
         batch.tensors[0] = batch[0].contiguous(MemoryFormat::ChannelsLast);
     Logs logs;
-    Tensor loss = task_.loss(batch, logs);
+    Tensor loss;
+    {
+        AutocastGuard amp(parse_precision(o_.precision.c_str()));  // the backward keeps the forward's precision
+        loss = task_.loss(batch, logs);
+    }
     const double l = loss.item<double>();
     if (!std::isfinite(l))
         throw Error(

@@ -44,14 +44,15 @@ struct TrainOptions {
     int64_t batch = 8;
     int workers = 2;  // data-loading threads (0: load in the training thread)
     uint64_t seed = 0;
-    int threads = 0;             // OpenMP threads for the math; 0 = all cores
-    std::string device = "cpu";  // cpu or cuda
-    std::string resume;          // a checkpoint file or a run directory (its weights/last.safetensors)
-    int64_t save_every = 0;      // steps between mid-epoch checkpoints; 0 = at epoch ends only
-    int64_t sample_every = 0;    // steps between sample pictures; 0 = at epoch ends only
-    int64_t val_every = 1;       // epochs between validations
-    int64_t max_steps = 0;       // stop after this many optimizer steps in total (0: train all epochs)
-    bool exist_ok = false;       // reuse a run directory that already has results (otherwise an error)
+    int threads = 0;                 // OpenMP threads for the math; 0 = all cores
+    std::string device = "cpu";      // cpu or cuda
+    std::string precision = "fp32";  // fp32, or bf16: training forwards (and so backwards) under an AutocastGuard
+    std::string resume;              // a checkpoint file or a run directory (its weights/last.safetensors)
+    int64_t save_every = 0;          // steps between mid-epoch checkpoints; 0 = at epoch ends only
+    int64_t sample_every = 0;        // steps between sample pictures; 0 = at epoch ends only
+    int64_t val_every = 1;           // epochs between validations
+    int64_t max_steps = 0;           // stop after this many optimizer steps in total (0: train all epochs)
+    bool exist_ok = false;           // reuse a run directory that already has results (otherwise an error)
 };
 
 // Adds --output --epochs --batch --workers --seed --threads --device --resume --save-every --sample-every

@@ -110,6 +110,19 @@ TEST_CASE("train: the run directory holds checkpoints, the CSV log, its plot and
     REQUIRE(loss.back() < loss.front());
     REQUIRE(nn::is_checkpoint((run / "weights/best.safetensors").string()));
 
+    SECTION("--precision bf16 trains too: the loss falls, the weights stay float32") {
+        auto half = small_run(dir, "bf16", 0);
+        half.train.epochs = 4;
+        half.train.precision = "bf16";
+        const TrainResult rh = train_segmentation(half);
+        const auto lh = CsvLog((fs::path(rh.run_dir) / "results.csv").string()).read().column("train/loss");
+        REQUIRE(lh.back() < lh.front());
+        REQUIRE(std::abs(lh.back() - loss.back()) < 0.1 * loss.front());  // near the float32 run's curve
+        for (const auto& [name, t] :
+             nn::load_checkpoint((fs::path(rh.run_dir) / "weights/last.safetensors").string()).model)
+            if (is_floating(t.dtype())) CHECK(t.dtype() == kFloat32);
+    }
+
     SECTION("a second run into the same --output is refused unless resumed or --exist-ok") {
         auto again = small_run(dir, "run", 0);
         REQUIRE_THROWS_WITH(train_segmentation(again),
