@@ -17,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "apps/commands.h"
 #include "apps/models.h"
@@ -100,13 +101,10 @@ void run_bench(const BenchOptions& o) {
         optimizer = spec.make_optimizer(*model);
     }
 
-    auto forward = [&] {
-        if (o.infer) {
-            autograd::NoGradGuard no_grad;
-            model->call_outputs(input);
-        } else {
-            model->call_outputs(input);
-        }
+    auto forward = [&] {  // an inference forward runs without the tape
+        std::optional<autograd::NoGradGuard> no_grad;
+        if (o.infer) no_grad.emplace();
+        model->call_outputs(input);
     };
     AutocastGuard amp(parse_precision(o.precision.c_str()));  // bf16: convolutions in bfloat16 (core/autocast.h)
     std::vector<double> times;
