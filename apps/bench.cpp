@@ -20,11 +20,13 @@
 #include <optional>
 
 #include "apps/commands.h"
+#include "apps/detection.h"
 #include "apps/models.h"
 #include "autograd/grad_mode.h"
 #include "core/autocast.h"
 #include "core/storage.h"
 #include "core/trace/trace.h"
+#include "nn/checkpoint.h"
 #include "ops/factory.h"
 
 namespace nabla::apps {
@@ -40,25 +42,13 @@ struct BenchOptions {
     std::string precision = "fp32";
     uint64_t seed = 0;
     std::vector<std::string> set;
+    std::string weights;  // optional: the network these weights describe (a pruned YOLOv5 benches as itself)
 };
 
 double peak_rss_mb() {
     rusage usage{};
     ::getrusage(RUSAGE_SELF, &usage);
     return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
-
-// The FLOPs the tracer counts in one call of `forward` (-1 when a trace session is already recording: this one
-// would replace it).
-int64_t traced_flops(const std::function<void()>& forward) {
-    if (trace::is_running()) return -1;
-    trace::start({.categories = trace::op});
-    forward();
-    const trace::Session s = trace::stop();
-    int64_t flops = 0;
-    for (const auto& e : s.events)
-        if (e.flops > 0) flops += e.flops;
-    return flops;
 }
 
 // conv_f32_gflops of bench/peak's output, with an error naming the file when it is missing or malformed.
@@ -82,7 +72,13 @@ void run_bench(const BenchOptions& o) {
     const int64_t size = o.size > 0 ? o.size : spec.input_size;
     manual_seed(o.seed);
     ModelArgs args(o.set);
-    auto model = spec.make(args);
+    std::shared_ptr<nn::Module> model;
+    if (!o.weights.empty() && spec.name.starts_with("yolov5")) {
+        model = load_detector(spec.name, o.weights).model;  // every width from the weights
+    } else {
+        model = spec.make(args);
+        if (!o.weights.empty()) nn::load_weights_into(*model, o.weights, true, /*prefer_ema=*/true);
+    }
     args.check_all_used(spec.name);
     Generator gen(o.seed);
     const Shape shape{o.batch, spec.in_channels, size, size};
@@ -142,7 +138,7 @@ void run_bench(const BenchOptions& o) {
     j["peak_tensor_mb"] = std::round(static_cast<double>(mem.peak) / (1 << 20) * 10) / 10;
     j["cached_mb"] = std::round(static_cast<double>(mem.cached + mem.allocated) / (1 << 20) * 10) / 10;
     j["params"] = model->num_parameters();
-    const int64_t flops = traced_flops(forward);
+    const int64_t flops = trace::count_flops(forward);
     if (flops >= 0) {
         const double step_gflop = static_cast<double>(flops) * (o.infer ? 1 : 3) / 1e9;
         j["gflop_per_step"] = std::round(step_gflop * 1000) / 1000;
@@ -185,6 +181,9 @@ void add_bench_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed of the weights and the synthetic data")->capture_default_str();
     cmd->add_option("--set", o->set, "Model constructor argument KEY=VALUE (repeatable), e.g. --set width=32");
+    cmd->add_option("--weights", o->weights,
+                    "Bench the network these weights describe (a checkpoint or a state dict; a pruned YOLOv5 "
+                    "with its own widths)");
     cmd->callback([o] { run_bench(*o); });
 }
 

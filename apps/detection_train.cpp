@@ -11,6 +11,7 @@
 #include "apps/detection_data.h"
 #include "apps/models.h"
 #include "apps/shapes_synth.h"
+#include "apps/slimming.h"
 #include "models/yolo/loss.h"
 #include "models/yolo/yolo.h"
 #include "nn/checkpoint.h"
@@ -18,6 +19,8 @@
 #include "nn/optim/ema.h"
 #include "nn/optim/lr_scheduler.h"
 #include "nn/optim/sgd.h"
+#include "nn/prune.h"
+#include "ops/factory.h"
 
 namespace nabla::apps {
 namespace fs = std::filesystem;
@@ -62,6 +65,15 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const DetectionTrainOptions& o,
         std::move(groups), optim::SGDOptions{.lr = o.hyp.lr0, .momentum = o.hyp.momentum, .nesterov = true});
 }
 
+// The network to train with the yaml's widths, or with the widths of the weights it will load (a pruned network
+// trains as itself): those of --resume's checkpoint, else of --weights.
+std::shared_ptr<models::YOLOv5> make_detector(const DetectionTrainOptions& o, int64_t nc) {
+    models::YOLOv5Args args{.nc = nc};
+    const std::string from = !o.train.resume.empty() ? resume_path(o.train.resume) : o.weights;
+    if (!from.empty()) args.channels = models::YOLOv5::channels_from_state_dict(nn::load_weights(from, true));
+    return std::make_shared<models::YOLOv5>(o.model, args);
+}
+
 }  // namespace
 
 TrainResult train_detection(DetectionTrainOptions o) {
@@ -85,12 +97,17 @@ TrainResult train_detection(DetectionTrainOptions o) {
                                 detection_collate);
 
     const ModelSpec& spec = find_model(o.model);
-    auto model = std::dynamic_pointer_cast<models::YOLOv5>(spec.make(ModelArgs({fmt::format("nc={}", y.nc)})));
+    auto model = make_detector(o, y.nc);
     if (!o.weights.empty()) nn::load_weights_into(*model, o.weights, true, /*prefer_ema=*/true);
-    auto eval_model = std::dynamic_pointer_cast<models::YOLOv5>(spec.make(ModelArgs({fmt::format("nc={}", y.nc)})));
+    auto eval_model = make_detector(o, y.nc);
+    // the prunable BatchNorms (nn/prune.h): the sparsity term's and the |γ| log's
+    const std::vector<std::string> norms =
+        nn::trace_channels(*model, zeros({1, model->in_channels, 64, 64})).prunable_norms();
 
-    // train.py: accumulate to the nominal batch, weight decay scaled by the batch that one step sees.
-    const int64_t accumulate = std::max<int64_t>(std::llround(static_cast<double>(o.nbs) / o.train.batch), 1);
+    // train.py: accumulate to the nominal batch, weight decay scaled by the batch that one step sees; no
+    // accumulation in sparsity training (train_sparity.py).
+    const int64_t accumulate =
+        o.sparsity > 0 ? 1 : std::max<int64_t>(std::llround(static_cast<double>(o.nbs) / o.train.batch), 1);
     const double weight_decay = o.hyp.weight_decay * static_cast<double>(o.train.batch * accumulate) / o.nbs;
     auto optimizer = make_optimizer(o, *model, weight_decay);
     const int64_t epochs = o.train.epochs;
@@ -126,7 +143,16 @@ TrainResult train_detection(DetectionTrainOptions o) {
         .iterations = std::max<int64_t>(std::llround(o.hyp.warmup_epochs * loader.size()), o.min_warmup_iterations),
         .start_lr = {0.0, 0.0, o.hyp.warmup_bias_lr},
         .start_momentum = o.adam ? std::nullopt : std::optional<double>(o.hyp.warmup_momentum),
-        .ramp_accumulation = true};
+        .ramp_accumulation = o.sparsity == 0};
+    if (o.sparsity > 0)
+        task.hooks.after_backward = [&](const StepInfo& s) {
+            const double sr = o.sparsity * (1.0 - 0.9 * static_cast<double>(s.epoch) / static_cast<double>(s.epochs));
+            nn::add_l1_subgradient(*model, norms, sr, 10.0 * o.sparsity);
+        };
+    task.hooks.on_epoch_end = [&](const StepInfo& s, Logs& row) {
+        const double sr = o.sparsity * (1.0 - 0.9 * static_cast<double>(s.epoch) / static_cast<double>(s.epochs));
+        log_bn_gammas(nn::abs_gammas(model->state_dict(), norms), sr, s.epoch, o.train.output, row);
+    };
     task.validate = [&] {  // on the EMA weights, as train.py
         ema.copy_to(*eval_model);
         eval_model->eval();
@@ -148,11 +174,11 @@ TrainResult train_detection(DetectionTrainOptions o) {
         plot_detection_batch(batch[0], batch[1], y.names, path);
     };
     task.config_json =
-        nlohmann::ordered_json{{"task", "detection"}, {"model", o.model},         {"data", o.data},
-                               {"nc", y.nc},          {"names", y.names},         {"img_size", o.img_size},
-                               {"adam", o.adam},      {"linear_lr", o.linear_lr}, {"lr0", o.hyp.lr0},
-                               {"lrf", o.hyp.lrf},    {"epochs", o.train.epochs}, {"batch", o.train.batch},
-                               {"seed", o.train.seed}}
+        nlohmann::ordered_json{{"task", "detection"},  {"model", o.model},         {"data", o.data},
+                               {"nc", y.nc},           {"names", y.names},         {"img_size", o.img_size},
+                               {"adam", o.adam},       {"linear_lr", o.linear_lr}, {"lr0", o.hyp.lr0},
+                               {"lrf", o.hyp.lrf},     {"epochs", o.train.epochs}, {"batch", o.train.batch},
+                               {"seed", o.train.seed}, {"sparsity", o.sparsity},   {"weights", o.weights}}
             .dump();
     TrainResult r = fit(o.train, task);
     fmt::print("train {}: loss {:.4f} -> {:.4f} in {} steps; best fitness {:.4f}; results in {}\n", o.model,
@@ -181,6 +207,11 @@ void add_detection_train_commands(CLI::App* train) {
         cmd->add_option("--nbs", o->nbs, "Nominal batch size (gradients accumulated up to it)")->capture_default_str();
         cmd->add_option("--warmup-epochs", o->hyp.warmup_epochs,
                         "Warmup length in epochs (at least --min-warmup-iters iterations)")
+            ->capture_default_str();
+        cmd->add_option("--sparsity", o->sparsity,
+                        "Network slimming's L1 term on the prunable BatchNorms (sr; e.g. 1e-4): gamma.grad += "
+                        "sr (1 - 0.9 epoch / epochs) sign(gamma), beta.grad += 10 sr sign(beta); no accumulation. "
+                        "Then `nabla prune`")
             ->capture_default_str();
         cmd->add_option("--min-warmup-iters", o->min_warmup_iterations,
                         "Fewest warmup iterations (1000 as train.py v6.0; later releases use 100)")

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "apps/commands.h"
+#include "apps/slimming.h"
 #include "backends/backend.h"
 #include "core/error.h"
 #include "core/trace/trace.h"
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
     nabla::apps::add_demo_command(app);
     nabla::apps::add_task_commands(app);
     nabla::apps::add_detection_commands(app);  // val, detect
+    nabla::apps::add_prune_commands(app);
     nabla::apps::add_bench_command(app);
     nabla::apps::add_forward_command(app);
     nabla::apps::add_generate_command(app);

@@ -327,6 +327,22 @@ bool is_running() { return (detail::g_enabled.load(std::memory_order_relaxed) & 
 
 const Config& current_config() { return global().config; }
 
+int64_t count_flops(const std::function<void()>& fn) {
+    if (is_running()) return -1;
+    start({.categories = op});
+    try {
+        fn();
+    } catch (...) {
+        stop();
+        throw;
+    }
+    const Session s = stop();
+    int64_t flops = 0;
+    for (const auto& e : s.events)
+        if (e.flops > 0) flops += e.flops;
+    return flops;
+}
+
 Session stop() {
     Global& g = global();
     std::lock_guard<std::mutex> lock(g.mutex);

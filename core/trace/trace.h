@@ -17,6 +17,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -231,6 +232,9 @@ void start(const Config& config);
 Session stop();     // stops recording and returns what the rings hold; an empty nop session when not started
 bool is_running();  // a session runs (its hooks are installed), whether or not tracing_on is set
 const Config& current_config();
+// The FLOPs the tracer counts (core/trace/flops.h: conv- and matmul-like ops, a multiply-add = 2) in one call of
+// `fn`, run in a session of its own; -1 when a session is already recording (this one would replace it).
+int64_t count_flops(const std::function<void()>& fn);
 
 // ftrace's tracing_on: while off, a running session records nothing (scopes cost one load, as when not running).
 // The schedule sets it at each step boundary; SIGUSR1 flips it when the toggle is installed.

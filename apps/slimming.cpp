@@ -1,0 +1,435 @@
+// apps/slimming.cpp — the |γ| log of sparsity training and `nabla prune yolov5*` (apps/slimming.h, docs/slimming.md).
+#include "apps/slimming.h"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "apps/csv_log.h"
+#include "apps/detection.h"
+#include "apps/detection_data.h"
+#include "apps/detection_train.h"
+#include "apps/detection_yaml.h"
+#include "autograd/grad_mode.h"
+#include "core/trace/trace.h"
+#include "nn/checkpoint.h"
+#include "nn/data/plot.h"
+#include "nn/prune.h"
+#include "ops/factory.h"
+
+namespace nabla::apps {
+namespace fs = std::filesystem;
+
+namespace {
+
+double quantile(const std::vector<double>& sorted, double q) {  // linear interpolation, as numpy's default
+    if (sorted.empty()) return std::nan("");
+    const double pos = q * static_cast<double>(sorted.size() - 1);
+    const auto i = static_cast<size_t>(std::floor(pos));
+    const size_t j = std::min(i + 1, sorted.size() - 1);
+    return sorted[i] + (pos - static_cast<double>(i)) * (sorted[j] - sorted[i]);
+}
+
+// A histogram as a step outline: 50 bins from 0 to the largest value.
+data::Series histogram(const std::vector<double>& sorted, const std::string& name) {
+    constexpr int bins = 50;
+    const double top = sorted.empty() || sorted.back() <= 0 ? 1.0 : sorted.back();
+    std::vector<double> count(bins, 0.0);
+    for (double v : sorted) count[std::min(bins - 1, static_cast<int>(v / top * bins))] += 1;
+    data::Series s{.name = name};
+    for (int b = 0; b < bins; ++b) {
+        for (double edge : {b * top / bins, (b + 1) * top / bins}) {
+            s.x.push_back(edge);
+            s.y.push_back(count[b]);
+        }
+    }
+    return s;
+}
+
+std::shared_ptr<models::YOLOv5> build_like(const models::YOLOv5& base, const TensorMap& state) {
+    models::YOLOv5Args args{.nc = base.nc,
+                            .in_channels = base.in_channels,
+                            .depth_multiple = base.depth_multiple,
+                            .width_multiple = base.width_multiple,
+                            .channels = models::YOLOv5::channels_from_state_dict(state)};
+    auto m = std::make_shared<models::YOLOv5>(base.yaml, args);
+    m->load_state_dict(state, true);
+    m->eval();
+    return m;
+}
+
+// "model.2.cv1" before "model.13.cv1": numbers compared as numbers (the layers in network order).
+bool natural_less(const std::string& a, const std::string& b) {
+    size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+        if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+            size_t ie = i, je = j;
+            while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie]))) ++ie;
+            while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je]))) ++je;
+            const long long x = std::stoll(a.substr(i, ie - i)), y = std::stoll(b.substr(j, je - j));
+            if (x != y) return x < y;
+            i = ie, j = je;
+        } else {
+            if (a[i] != b[j]) return a[i] < b[j];
+            ++i, ++j;
+        }
+    }
+    return a.size() - i < b.size() - j;
+}
+
+double median_forward_ms(nn::Module& model, int64_t batch, int64_t size, int64_t steps) {
+    NoGradGuard no_grad;
+    const Tensor x = randn({batch, 3, size, size}).contiguous(MemoryFormat::ChannelsLast);
+    model.call_outputs(x);  // warmup: primitives, allocations
+    std::vector<double> ms;
+    for (int64_t i = 0; i < steps; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        model.call_outputs(x);
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+}
+
+double gflops(nn::Module& model, int64_t size) {
+    NoGradGuard no_grad;
+    const Tensor x = zeros({1, 3, size, size});
+    return static_cast<double>(trace::count_flops([&] { model.call_outputs(x); })) / 1e9;
+}
+
+}  // namespace
+
+void log_bn_gammas(const std::vector<double>& abs_gammas, double sr, int64_t epoch, const std::string& run_dir,
+                   Logs& row) {
+    std::vector<double> g = abs_gammas;
+    std::sort(g.begin(), g.end());
+    const double small = g.empty() ? 0.0
+                                   : static_cast<double>(std::lower_bound(g.begin(), g.end(), 0.01) - g.begin()) /
+                                         static_cast<double>(g.size());
+    const Logs columns{{"sr", sr},
+                       {"bn/q10", quantile(g, 0.1)},
+                       {"bn/q50", quantile(g, 0.5)},
+                       {"bn/q90", quantile(g, 0.9)},
+                       {"bn/small", small}};
+    row.insert(row.end(), columns.begin(), columns.end());
+
+    const fs::path dir = fs::path(run_dir) / "bn_hist";
+    fs::create_directories(dir);
+    data::plot_curves((dir / fmt::format("epoch_{:03d}.png", epoch + 1)).string(),
+                      fmt::format("|gamma| of {} prunable BatchNorm channels, epoch {}", g.size(), epoch + 1),
+                      {histogram(g, "count")});
+    // the quantiles over the epochs: the rows written so far, and this one
+    const CsvLog::Table t = CsvLog((fs::path(run_dir) / "results.csv").string()).read();
+    std::vector<data::Series> curves;
+    for (const char* q : {"bn/q10", "bn/q50", "bn/q90"}) {
+        data::Series s{.name = q, .x = t.column("epoch"), .y = t.column(q)};
+        if (s.y.size() != s.x.size()) s.x.clear(), s.y.clear();
+        s.x.push_back(static_cast<double>(epoch + 1));
+        for (const auto& [k, v] : columns)
+            if (k == q) s.y.push_back(v);
+        curves.push_back(std::move(s));
+    }
+    data::plot_curves((fs::path(run_dir) / "bn_hist.png").string(), "quantiles of |gamma| over the epochs", curves);
+}
+
+PruneReport prune_detector(const PruneOptions& o) {
+    if (o.threads > 0) omp_set_num_threads(o.threads);
+    NB_CHECK_VALUE(!o.weights.empty(), "prune: --weights is required");
+    const LoadedDetector d = load_detector(o.model, o.weights);
+    models::YOLOv5& base = *d.model;
+    const TensorMap state = base.state_dict();
+
+    const nn::ChannelGraph graph = nn::trace_channels(base, zeros({1, base.in_channels, 64, 64}), o.prune_residual);
+    const nn::PrunePlan plan =
+        nn::plan_slimming(graph, state, {.percent = o.percent, .min_keep = o.min_keep, .multiple = o.multiple});
+    const TensorMap pruned_state = nn::prune_state_dict(graph, plan, state, o.compensate);
+    const auto pruned = build_like(base, pruned_state);
+
+    PruneReport r;
+    r.threshold = plan.threshold;
+    r.max_percent = plan.max_percent;
+    r.channels_before = plan.channels_before;
+    r.channels_after = plan.channels_after;
+    fmt::print(
+        "prune {}: {} prunable BatchNorms; threshold |gamma| {:.4g} at {:.0f}%; {} -> {} channels; "
+        "suggested maximum percent without min_keep: {:.1f}%\n",
+        o.model, graph.prunable_norms().size(), r.threshold, 100 * o.percent, r.channels_before, r.channels_after,
+        100 * r.max_percent);
+    const auto before_c = base.channels(), after_c = pruned->channels();
+    for (const auto& [conv, c] : before_c) r.layers.push_back({conv, c, after_c.at(conv)});
+    std::sort(r.layers.begin(), r.layers.end(),
+              [](const PruneLayer& a, const PruneLayer& b) { return natural_less(a.conv, b.conv); });
+
+    r.output = o.output;
+    if (r.output.empty()) {
+        const fs::path w(o.weights);
+        r.output = (w.parent_path() / (w.stem().string() + "_pruned.safetensors")).string();
+    }
+    nn::Checkpoint ck;
+    ck.model = pruned->state_dict();
+    nlohmann::ordered_json channels(after_c);
+    ck.config = nlohmann::ordered_json{
+        {"task", "detection"},
+        {"model", o.model},
+        {"nc", base.nc},
+        {"names", d.names},
+        {"depth_multiple", base.depth_multiple},
+        {"pruned_from", o.weights},
+        {"percent", o.percent},
+        {"channels",
+         channels}}.dump();
+    ck.extra["channels"] = channels.dump();
+    if (!fs::path(r.output).parent_path().empty()) fs::create_directories(fs::path(r.output).parent_path());
+    nn::save_checkpoint(r.output, ck);
+    r.bytes_after = static_cast<int64_t>(fs::file_size(r.output));
+    nn::Checkpoint same = ck;
+    same.model = state;
+    const std::string tmp = r.output + ".unpruned.tmp";
+    nn::save_checkpoint(tmp, same);
+    r.bytes_before = static_cast<int64_t>(fs::file_size(tmp));
+    fs::remove(tmp);
+
+    r.params_before = base.num_parameters();
+    r.params_after = pruned->num_parameters();
+    r.gflops_before = gflops(base, o.latency_size);
+    r.gflops_after = gflops(*pruned, o.latency_size);
+
+    std::string data = o.data;
+    if (data.empty() && fs::exists(fs::path(default_shapes_dir()) / "data.yaml")) data = default_shapes_dir();
+    if (!data.empty()) {
+        const DataYaml y = find_data_yaml(data);
+        const int64_t img = o.img_size > 0 ? o.img_size : (o.data.empty() ? 320 : 640);
+        auto set = make_detection_dataset(y.val, y.nc, validation_options(img, 16), "val: ");
+        data::DataLoader loader(set, {.batch_size = 16, .num_workers = 2}, detection_collate);
+        const DetectionValResult a = validate_detection(base, loader, y.names, {.description = "before"});
+        const DetectionValResult b = validate_detection(*pruned, loader, y.names, {.description = "pruned"});
+        r.map50_before = a.map50, r.map_before = a.map, r.map50_after = b.map50, r.map_after = b.map;
+    }
+    for (int64_t b : o.latency_batches) {
+        const double before = median_forward_ms(base, b, o.latency_size, o.latency_steps);
+        const double after = median_forward_ms(*pruned, b, o.latency_size, o.latency_steps);
+        r.latency_ms[b] = {before, after};
+    }
+
+    const fs::path stem = fs::path(r.output).replace_extension("");
+    std::ofstream(stem.string() + "_report.json") << nlohmann::json::parse(r.json()).dump(2) << "\n";
+    data::Series sb{.name = "before"}, sa{.name = "after"};
+    for (size_t i = 0; i < r.layers.size(); ++i) {
+        sb.x.push_back(static_cast<double>(i));
+        sa.x.push_back(static_cast<double>(i));
+        sb.y.push_back(static_cast<double>(r.layers[i].before));
+        sa.y.push_back(static_cast<double>(r.layers[i].after));
+    }
+    data::plot_curves(stem.string() + "_report.png",
+                      fmt::format("{} channels per conv, pruned at {:.0f}%", o.model, 100 * o.percent), {sb, sa});
+    fmt::print("{}Pruned weights: {}; report: {}_report.json, {}_report.png\n", r.table(), r.output, stem.string(),
+               stem.string());
+    return r;
+}
+
+std::string PruneReport::json() const {
+    nlohmann::ordered_json j;
+    j["output"] = output;
+    j["threshold"] = threshold;
+    j["max_percent"] = max_percent;
+    j["channels"] = {{"before", channels_before}, {"after", channels_after}};
+    j["params"] = {{"before", params_before}, {"after", params_after}};
+    j["gflops"] = {{"before", gflops_before}, {"after", gflops_after}};
+    j["bytes"] = {{"before", bytes_before}, {"after", bytes_after}};
+    if (map50_before >= 0)
+        j["map"] = {{"map50_before", map50_before},
+                    {"map50_after", map50_after},
+                    {"map_before", map_before},
+                    {"map_after", map_after}};
+    for (const auto& [b, ms] : latency_ms)
+        j["latency_ms"][fmt::format("batch{}", b)] = {{"before", ms.first}, {"after", ms.second}};
+    for (const auto& l : layers) j["layers"][l.conv] = {l.before, l.after};
+    return j.dump();
+}
+
+std::string PruneReport::table() const {
+    std::string s = fmt::format("{:<22} {:>10} -> {:<10}\n", "conv", "channels", "");
+    for (const auto& l : layers)
+        if (l.before != l.after) s += fmt::format("{:<22} {:>10} -> {:<10}\n", l.conv, l.before, l.after);
+    s += fmt::format("{:<22} {:>10} -> {:<10} ({:.1f}%)\n", "parameters", params_before, params_after,
+                     100.0 * static_cast<double>(params_after) / static_cast<double>(params_before));
+    s += fmt::format("{:<22} {:>10.2f} -> {:<10.2f}\n", "GFLOPs", gflops_before, gflops_after);
+    s += fmt::format("{:<22} {:>10.2f} -> {:<10.2f}\n", "file MB", bytes_before / 1e6, bytes_after / 1e6);
+    if (map50_before >= 0) {
+        s += fmt::format("{:<22} {:>10.4f} -> {:<10.4f}\n", "mAP@.5", map50_before, map50_after);
+        s += fmt::format("{:<22} {:>10.4f} -> {:<10.4f}\n", "mAP@.5:.95", map_before, map_after);
+    }
+    for (const auto& [b, ms] : latency_ms)
+        s += fmt::format("{:<22} {:>10.1f} -> {:<10.1f} ({:.2f}x)\n", fmt::format("latency b{} ms", b), ms.first,
+                         ms.second, ms.first / ms.second);
+    return s;
+}
+
+std::vector<SlimRound> slim_detector(SlimOptions o) {
+    NB_CHECK_VALUE(o.rounds >= 1, "slim: --rounds must be >= 1, got ", o.rounds);
+    NB_CHECK_VALUE(o.train.sparsity > 0, "slim: --sparsity must be positive, got ", o.train.sparsity);
+    const fs::path dir = o.output.empty() ? fs::path("runs") / "slim" / o.train.model : fs::path(o.output);
+    fs::create_directories(dir);
+    const int64_t finetune_epochs = o.finetune_epochs > 0 ? o.finetune_epochs : o.train.train.epochs;
+    std::string weights = o.train.weights;
+    std::vector<SlimRound> rounds;
+    for (int64_t r = 1; r <= o.rounds; ++r) {
+        const fs::path round_dir = dir / fmt::format("round{}", r);
+        fmt::print("slim {}: round {}/{}: sparsity training (sr {}) from {}\n", o.train.model, r, o.rounds,
+                   o.train.sparsity, weights.empty() ? "scratch" : weights);
+        DetectionTrainOptions sparse = o.train;
+        sparse.weights = weights;
+        sparse.train.output = (round_dir / "sparsity").string();
+        sparse.train.exist_ok = true;
+        if (train_detection(sparse).interrupted) break;
+
+        PruneOptions p = o.prune;
+        p.model = o.train.model;
+        p.weights = (round_dir / "sparsity" / "weights" / "last.safetensors").string();
+        p.output = (round_dir / "pruned.safetensors").string();
+        p.data = o.train.data;
+        p.img_size = o.train.img_size;
+        SlimRound row{.round = r, .prune = prune_detector(p)};
+
+        DetectionTrainOptions tune = o.train;
+        tune.sparsity = 0;
+        tune.weights = p.output;
+        tune.train.epochs = finetune_epochs;
+        tune.train.output = (round_dir / "finetune").string();
+        tune.train.exist_ok = true;
+        const TrainResult t = train_detection(tune);
+        for (const auto& [k, v] : t.last_metrics) {
+            if (k == "metrics/mAP_0.5") row.map50_finetuned = v;
+            if (k == "metrics/mAP_0.5:0.95") row.map_finetuned = v;
+        }
+        row.weights = (fs::path(t.run_dir) / "weights" / "last.safetensors").string();
+        weights = row.weights;
+        rounds.push_back(row);
+        const std::string table = slim_table(rounds);
+        std::ofstream(dir / "slim.md") << table;
+        nlohmann::ordered_json j = nlohmann::json::array();
+        for (const auto& x : rounds)
+            j.push_back({{"round", x.round},
+                         {"prune", nlohmann::json::parse(x.prune.json())},
+                         {"map50_finetuned", x.map50_finetuned},
+                         {"map_finetuned", x.map_finetuned},
+                         {"weights", x.weights}});
+        std::ofstream(dir / "slim.json") << j.dump(2) << "\n";
+        fmt::print("slim {}: after round {}:\n{}", o.train.model, r, table);
+        if (t.interrupted) break;
+    }
+    return rounds;
+}
+
+std::string slim_table(const std::vector<SlimRound>& rounds) {
+    std::string s =
+        "| round | params | GFLOPs | file MB | latency ms (batch: before -> after) | mAP@.5 sparse | mAP@.5 pruned | "
+        "mAP@.5 fine-tuned | mAP@.5:.95 fine-tuned |\n|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& x : rounds) {
+        const PruneReport& p = x.prune;
+        std::string latency;
+        for (const auto& [b, ms] : p.latency_ms)
+            latency += fmt::format("{}b{}: {:.1f} -> {:.1f}", latency.empty() ? "" : ", ", b, ms.first, ms.second);
+        const auto map = [](double v) { return v < 0 ? std::string("-") : fmt::format("{:.3f}", v); };
+        s += fmt::format(
+            "| {} | {:.2f}M -> {:.2f}M | {:.2f} -> {:.2f} | {:.1f} -> {:.1f} | {} | {} | {} | {:.3f} | {:.3f} |\n",
+            x.round, p.params_before / 1e6, p.params_after / 1e6, p.gflops_before, p.gflops_after, p.bytes_before / 1e6,
+            p.bytes_after / 1e6, latency, map(p.map50_before), map(p.map50_after), x.map50_finetuned, x.map_finetuned);
+    }
+    return s;
+}
+
+void add_prune_commands(CLI::App& app) {
+    auto* prune = app.add_subcommand("prune",
+                                     "Prune a network's channels by the |gamma| of its BatchNorms "
+                                     "(network slimming)");
+    prune->require_subcommand(1);
+    for (const char* size : {"n", "s", "m", "l", "x"}) {
+        const std::string name = std::string("yolov5") + size;
+        auto o = std::make_shared<PruneOptions>();
+        o->model = name;
+        auto* cmd = prune->add_subcommand(name, "Prune " + name + " weights to a physically smaller " + name);
+        cmd->add_option("--weights", o->weights,
+                        "Weights to prune: a checkpoint (its EMA when it has one) or a state dict; best after "
+                        "sparsity training (nabla train " +
+                            name + " --sparsity SR)")
+            ->required();
+        cmd->add_option("--percent", o->percent,
+                        "Fraction of the prunable channels to remove: one global threshold over |gamma|")
+            ->capture_default_str();
+        cmd->add_option("--min-keep", o->min_keep,
+                        "Channels every layer keeps at least (its largest |gamma|), instead of emptying it")
+            ->capture_default_str();
+        cmd->add_option("--multiple", o->multiple,
+                        "Round every pruned layer's width up to a multiple of this (8: whole SIMD blocks; 1: none)")
+            ->capture_default_str();
+        cmd->add_flag("--prune-residual", o->prune_residual,
+                      "Also prune residual groups (the channels an add ties), each as one unit; the reference "
+                      "keeps them whole");
+        cmd->add_flag("!--no-compensate", o->compensate,
+                      "Drop removed channels without folding their constant act(beta) into the next layer");
+        cmd->add_option("--output", o->output, "The pruned checkpoint (default: <weights>_pruned.safetensors)");
+        cmd->add_option("--data", o->data,
+                        "data.yaml for mAP before and after pruning (default: the generated shapes when present)");
+        cmd->add_option("--img-size", o->img_size, "Validation image size (0: 640, 320 for the generated shapes)")
+            ->capture_default_str();
+        cmd->add_option("--latency-size", o->latency_size, "Image size of the latency and GFLOPs measurements")
+            ->capture_default_str();
+        cmd->add_option("--latency-batches", o->latency_batches, "Batch sizes whose latency is measured")
+            ->capture_default_str();
+        cmd->add_option("--latency-steps", o->latency_steps, "Timed forwards per batch size (the median is reported)")
+            ->capture_default_str();
+        cmd->add_option("--threads", o->threads, "OpenMP threads (0: all cores)")->capture_default_str();
+        cmd->callback([o] { prune_detector(*o); });
+    }
+
+    auto* slim = app.add_subcommand("slim",
+                                    "Network slimming, whole: sparsity training, pruning and fine-tuning, "
+                                    "repeated; a table of every round");
+    slim->require_subcommand(1);
+    for (const char* size : {"n", "s", "m", "l", "x"}) {
+        const std::string name = std::string("yolov5") + size;
+        auto o = std::make_shared<SlimOptions>();
+        o->train.model = name;
+        o->train.sparsity = 1e-4;
+        o->train.train.epochs = 100, o->train.train.batch = 16;
+        auto* cmd = slim->add_subcommand(name, "sparsity -> prune -> fine-tune " + name + ", --rounds times");
+        cmd->add_option(
+            "--data", o->train.data,
+            "A data.yaml or a folder holding one (default: generated shapes in " + default_shapes_dir() + ")");
+        cmd->add_option("--weights", o->train.weights, "Weights the first round starts from (default: scratch)");
+        cmd->add_option("--rounds", o->rounds, "Sparsity -> prune -> fine-tune rounds")->capture_default_str();
+        cmd->add_option("--sparsity", o->train.sparsity, "sr of the sparsity runs (nabla train --sparsity)")
+            ->capture_default_str();
+        cmd->add_option("--epochs", o->train.train.epochs, "Epochs of each sparsity run")->capture_default_str();
+        cmd->add_option("--finetune-epochs", o->finetune_epochs, "Epochs of each fine-tune (0: --epochs)")
+            ->capture_default_str();
+        cmd->add_option("--percent", o->prune.percent, "Fraction of the prunable channels each round removes")
+            ->capture_default_str();
+        cmd->add_option("--min-keep", o->prune.min_keep, "Channels every layer keeps at least")->capture_default_str();
+        cmd->add_option("--multiple", o->prune.multiple, "Round pruned widths up to a multiple of this")
+            ->capture_default_str();
+        cmd->add_option("--img-size", o->train.img_size, "Training and validation size (0: 640, 320 for the shapes)")
+            ->capture_default_str();
+        cmd->add_option("--batch", o->train.train.batch, "Batch size")->capture_default_str();
+        cmd->add_flag("--adam", o->train.adam, "AdamW instead of SGD (as the reference's README runs)");
+        cmd->add_option("--latency-size", o->prune.latency_size, "Image size of the latency measurements")
+            ->capture_default_str();
+        cmd->add_option("--latency-batches", o->prune.latency_batches, "Batch sizes whose latency is measured")
+            ->capture_default_str();
+        cmd->add_option("--workers", o->train.train.workers, "Data-loading threads")->capture_default_str();
+        cmd->add_option("--threads", o->train.train.threads, "OpenMP threads (0: all cores)")->capture_default_str();
+        cmd->add_option("--seed", o->train.train.seed, "Seed")->capture_default_str();
+        cmd->add_option("--output", o->output, "Folder of the rounds (default: runs/slim/" + name + ")");
+        cmd->callback([o] { slim_detector(*o); });
+    }
+}
+
+}  // namespace nabla::apps
