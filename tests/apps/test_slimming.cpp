@@ -1,0 +1,109 @@
+// tests/apps/test_slimming.cpp — apps/slimming.h: the |γ| log by hand; sparsity training pulls the prunable γ
+// toward 0 against the same run without it; `nabla slim` runs two rounds of sparsity -> prune -> fine-tune end to
+// end, each round smaller, its files in proportion to the parameters, the pruned checkpoints loadable as they are.
+#include <filesystem>
+
+#include "apps/csv_log.h"
+#include "apps/detection.h"
+#include "apps/shapes_synth.h"
+#include "apps/slimming.h"
+#include "support/support.h"
+
+namespace fs = std::filesystem;
+using namespace nabla::apps;
+
+namespace {
+
+void tiny_shapes(const std::string& dir) {
+    generate_shapes(dir, {.train = 16,
+                          .val = 4,
+                          .size = 64,
+                          .classes = 2,
+                          .seed = 3,
+                          .photos = std::string(NABLA_SOURCE_DIR) + "/data/photos"});
+}
+
+DetectionTrainOptions tiny_run(const std::string& data, const std::string& output) {
+    DetectionTrainOptions o;
+    o.model = "yolov5n";
+    o.data = data;
+    o.img_size = 64;
+    o.min_warmup_iterations = 0, o.hyp.warmup_epochs = 0;  // the full lr from the first step
+    o.train.epochs = 2, o.train.batch = 8, o.train.workers = 0, o.train.seed = 1;
+    o.train.output = output;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("slimming: the |gamma| columns and pictures of one epoch", "[slimming]") {
+    TempDir dir;
+    Logs row;
+    log_bn_gammas({0.5, 0.001, 0.2, 0.3, 0.005, 1.0}, 2e-4, 0, dir.path.string(), row);
+    // sorted: 0.001 0.005 0.2 0.3 0.5 1.0; numpy's linear quantiles: q10 at 0.5 -> 0.003, q50 at 2.5 -> 0.25,
+    // q90 at 4.5 -> 0.75
+    REQUIRE(row.size() == 5);
+    REQUIRE(row[0] == std::pair<std::string, double>{"sr", 2e-4});
+    REQUIRE(row[1].first == "bn/q10");
+    REQUIRE(row[1].second == Approx(0.003));
+    REQUIRE(row[2].second == Approx(0.25));
+    REQUIRE(row[3].second == Approx(0.75));
+    REQUIRE(row[4] == std::pair<std::string, double>{"bn/small", 2.0 / 6.0});
+    REQUIRE(fs::exists(dir.path / "bn_hist" / "epoch_001.png"));
+    REQUIRE(fs::exists(dir.path / "bn_hist.png"));
+}
+
+TEST_CASE("slimming: sparsity training pulls the prunable gammas toward zero", "[slimming]") {
+    TempDir dir;
+    tiny_shapes(dir.file("shapes"));
+    DetectionTrainOptions plain = tiny_run(dir.file("shapes"), dir.file("plain"));
+    DetectionTrainOptions sparse = tiny_run(dir.file("shapes"), dir.file("sparse"));
+    sparse.sparsity = 0.2;
+    const TrainResult a = train_detection(plain), b = train_detection(sparse);
+    REQUIRE(b.steps == 4);  // 2 batches per epoch, no accumulation in sparsity training
+    const auto la = CsvLog((fs::path(a.run_dir) / "results.csv").string()).read();
+    const auto lb = CsvLog((fs::path(b.run_dir) / "results.csv").string()).read();
+    REQUIRE(lb.column("sr").size() == 2);  // sr (1 - 0.9 epoch / epochs)
+    REQUIRE(lb.column("sr")[0] == Approx(0.2));
+    REQUIRE(lb.column("sr")[1] == Approx(0.2 * (1 - 0.9 / 2)));
+    REQUIRE(la.column("sr") == std::vector<double>{0.0, 0.0});
+    // the median |γ| falls by lr x sr per step (x the momentum's gain) more than without the term
+    REQUIRE(lb.column("bn/q50").back() < la.column("bn/q50").back() - 0.01);
+    REQUIRE(fs::exists(fs::path(b.run_dir) / "bn_hist" / "epoch_002.png"));
+}
+
+TEST_CASE("slimming: two rounds of sparsity, pruning and fine-tuning end to end", "[slimming]") {
+    TempDir dir;
+    tiny_shapes(dir.file("shapes"));
+    SlimOptions o;
+    o.train = tiny_run(dir.file("shapes"), "");
+    o.train.train.epochs = 1;
+    o.train.sparsity = 0.01;
+    o.rounds = 2;
+    o.prune = {
+        .percent = 0.4, .min_keep = 4, .multiple = 4, .latency_size = 64, .latency_batches = {1}, .latency_steps = 1};
+    o.output = dir.file("slim");
+    const std::vector<SlimRound> rounds = slim_detector(o);
+    REQUIRE(rounds.size() == 2);
+    for (const SlimRound& r : rounds) {
+        INFO("round " << r.round);
+        const PruneReport& p = r.prune;
+        REQUIRE(p.params_after < p.params_before);
+        REQUIRE(p.gflops_after < p.gflops_before);
+        REQUIRE(p.map50_before >= 0);  // validated before and after
+        // the file shrinks with the parameters (float32 tensors plus a header)
+        const double file_ratio = static_cast<double>(p.bytes_after) / static_cast<double>(p.bytes_before);
+        const double param_ratio = static_cast<double>(p.params_after) / static_cast<double>(p.params_before);
+        REQUIRE(file_ratio == Approx(param_ratio).epsilon(0.05));
+        for (const PruneLayer& l : p.layers) REQUIRE(l.after >= std::min<int64_t>(4, l.before));
+        REQUIRE(fs::exists(r.weights));
+    }
+    REQUIRE(rounds[1].prune.params_before == rounds[0].prune.params_after);  // round 2 prunes round 1's network
+    REQUIRE(fs::exists(fs::path(o.output) / "slim.md"));
+    REQUIRE(fs::exists(fs::path(o.output) / "slim.json"));
+    REQUIRE(fs::exists(fs::path(o.output) / "round2" / "pruned_report.json"));
+    // the pruned checkpoint loads by itself, with its class names
+    const LoadedDetector d = load_detector("yolov5n", (fs::path(o.output) / "round2" / "pruned.safetensors").string());
+    REQUIRE(d.model->num_parameters() == rounds[1].prune.params_after);
+    REQUIRE(d.names == std::vector<std::string>{"circle", "square"});
+}
