@@ -27,13 +27,13 @@ struct PruneOptions {
     std::string model = "yolov5s";
     std::string weights;  // a checkpoint (its EMA when it has one) or a state dict
     double percent = 0.5;
-    int64_t min_keep = 8, multiple = 8;
-    bool prune_residual = false;  // also prune residual groups as one unit (the reference leaves them whole)
-    bool compensate = true;       // fold removed channels' act(β) into the next layer
-    std::string output;           // "" : <weights stem>_pruned.safetensors beside the weights
-    std::string data;             // a data.yaml for mAP before and after ("" : the generated shapes if present)
-    int64_t img_size = 0;         // validation size (0: 640, 320 for the generated shapes)
-    int64_t latency_size = 640;   // latency and GFLOPs at this size
+    int64_t min_keep = 8, multiple = 1;  // docs/slimming.md §5: rounding widths up to 8 or 16 measured slower
+    bool prune_residual = false;         // also prune residual groups as one unit (the reference leaves them whole)
+    bool compensate = true;              // fold removed channels' act(β) into the next layer
+    std::string output;                  // "" : <weights stem>_pruned.safetensors beside the weights
+    std::string data;                    // a data.yaml for mAP before and after ("" : the generated shapes if present)
+    int64_t img_size = 0;                // validation size (0: 640, 320 for the generated shapes)
+    int64_t latency_size = 640;          // latency and GFLOPs at this size
     std::vector<int64_t> latency_batches{1, 8};
     int64_t latency_steps = 5;
     int threads = 0;
