@@ -69,7 +69,7 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const DetectionTrainOptions& o,
 // trains as itself): those of --resume's checkpoint, else of --weights.
 std::shared_ptr<models::YOLOv5> make_detector(const DetectionTrainOptions& o, int64_t nc) {
     models::YOLOv5Args args{.nc = nc};
-    const std::string from = !o.train.resume.empty() ? resume_path(o.train.resume) : o.weights;
+    const std::string from = !o.train.resume.empty() ? resume_path(o.train.resume) : o.train.weights;
     if (!from.empty()) args.channels = models::YOLOv5::channels_from_state_dict(nn::load_weights(from, true));
     return std::make_shared<models::YOLOv5>(o.model, args);
 }
@@ -97,8 +97,8 @@ TrainResult train_detection(DetectionTrainOptions o) {
                                 detection_collate);
 
     const ModelSpec& spec = find_model(o.model);
-    auto model = make_detector(o, y.nc);
-    if (!o.weights.empty()) nn::load_weights_into(*model, o.weights, true, /*prefer_ema=*/true);
+    auto model = make_detector(o, y.nc);  // already as wide as --weights
+    load_initial_weights(o.train, *model);
     auto eval_model = make_detector(o, y.nc);
     // the prunable BatchNorms (nn/prune.h): the sparsity term's and the |γ| log's
     const std::vector<std::string> norms =
@@ -178,7 +178,7 @@ TrainResult train_detection(DetectionTrainOptions o) {
                                {"nc", y.nc},           {"names", y.names},         {"img_size", o.img_size},
                                {"adam", o.adam},       {"linear_lr", o.linear_lr}, {"lr0", o.hyp.lr0},
                                {"lrf", o.hyp.lrf},     {"epochs", o.train.epochs}, {"batch", o.train.batch},
-                               {"seed", o.train.seed}, {"sparsity", o.sparsity},   {"weights", o.weights}}
+                               {"seed", o.train.seed}, {"sparsity", o.sparsity},   {"weights", o.train.weights}}
             .dump();
     TrainResult r = fit(o.train, task);
     fmt::print("train {}: loss {:.4f} -> {:.4f} in {} steps; best fitness {:.4f}; results in {}\n", o.model,
@@ -199,7 +199,6 @@ void add_detection_train_commands(CLI::App* train) {
                             default_shapes_dir() + ")");
         cmd->add_option("--img-size", o->img_size, "Training and validation image size (0: 640, 320 for the shapes)")
             ->capture_default_str();
-        cmd->add_option("--weights", o->weights, "Initial weights (a checkpoint or a state dict)");
         cmd->add_flag("--adam", o->adam, "AdamW instead of SGD");
         cmd->add_flag("--linear-lr", o->linear_lr, "Linear instead of cosine lr schedule");
         cmd->add_option("--lr0", o->hyp.lr0, "Initial learning rate")->capture_default_str();

@@ -23,7 +23,6 @@ struct DetectionTrainOptions {
     std::string model = "yolov5s";
     std::string data;        // a data.yaml or a folder holding one; "" = generated shapes (default_shapes_dir)
     int64_t img_size = 0;    // 0: 640, or 320 for the generated shapes
-    std::string weights;     // initial weights (a checkpoint or a state dict), optional
     bool adam = false;       // AdamW(lr0, betas (momentum, 0.999)) instead of SGD
     bool linear_lr = false;  // linear instead of cosine lr schedule
     int64_t nbs = 64;        // nominal batch size

@@ -125,6 +125,7 @@ TrainResult train_landmarks(LandmarkTrainOptions o) {
     data::DataLoader val_loader(val_set, {.batch_size = o.train.batch, .num_workers = o.train.workers});
 
     auto model = make_pfld(o.set);
+    load_initial_weights(o.train, *model);
     // Two groups with the same hyperparameters, as the reference's [{backbone}, {auxiliarynet}].
     optim::Adam adam(
         {optim::ParamGroup(model->backbone->parameters()), optim::ParamGroup(model->auxiliarynet->parameters())},

@@ -153,6 +153,7 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
     data::DataLoader val_loader(val_set, {.batch_size = o.train.batch, .num_workers = o.train.workers});
 
     auto model = spec.make(ModelArgs{});
+    load_initial_weights(o.train, *model);
     optim::Adam adam(model->parameters(), {.lr = o.lr, .betas = {0.9, 0.999}, .eps = 1e-8, .weight_decay = 0});
 
     nlohmann::ordered_json config{

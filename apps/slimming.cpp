@@ -17,6 +17,7 @@
 #include "apps/detection_data.h"
 #include "apps/detection_train.h"
 #include "apps/detection_yaml.h"
+#include "apps/models.h"
 #include "autograd/grad_mode.h"
 #include "core/trace/trace.h"
 #include "nn/checkpoint.h"
@@ -84,9 +85,9 @@ bool natural_less(const std::string& a, const std::string& b) {
     return a.size() - i < b.size() - j;
 }
 
-double median_forward_ms(nn::Module& model, int64_t batch, int64_t size, int64_t steps) {
+double median_forward_ms(nn::Module& model, int64_t in_channels, int64_t batch, int64_t size, int64_t steps) {
     NoGradGuard no_grad;
-    const Tensor x = randn({batch, 3, size, size}).contiguous(MemoryFormat::ChannelsLast);
+    const Tensor x = randn({batch, in_channels, size, size}).contiguous(MemoryFormat::ChannelsLast);
     model.call_outputs(x);  // warmup: primitives, allocations
     std::vector<double> ms;
     for (int64_t i = 0; i < steps; ++i) {
@@ -98,9 +99,9 @@ double median_forward_ms(nn::Module& model, int64_t batch, int64_t size, int64_t
     return ms[ms.size() / 2];
 }
 
-double gflops(nn::Module& model, int64_t size) {
+double gflops(nn::Module& model, int64_t in_channels, int64_t size) {
     NoGradGuard no_grad;
-    const Tensor x = zeros({1, 3, size, size});
+    const Tensor x = zeros({1, in_channels, size, size});
     return static_cast<double>(trace::count_flops([&] { model.call_outputs(x); })) / 1e9;
 }
 
@@ -139,85 +140,62 @@ void log_bn_gammas(const std::vector<double>& abs_gammas, double sr, int64_t epo
     data::plot_curves((fs::path(run_dir) / "bn_hist.png").string(), "quantiles of |gamma| over the epochs", curves);
 }
 
-PruneReport prune_detector(const PruneOptions& o) {
-    if (o.threads > 0) omp_set_num_threads(o.threads);
-    NB_CHECK_VALUE(!o.weights.empty(), "prune: --weights is required");
-    const LoadedDetector d = load_detector(o.model, o.weights);
-    models::YOLOv5& base = *d.model;
-    const TensorMap state = base.state_dict();
+namespace {
 
-    const nn::ChannelGraph graph = nn::trace_channels(base, zeros({1, base.in_channels, 64, 64}), o.prune_residual);
-    const nn::PrunePlan plan =
-        nn::plan_slimming(graph, state, {.percent = o.percent, .min_keep = o.min_keep, .multiple = o.multiple});
-    const TensorMap pruned_state = nn::prune_state_dict(graph, plan, state, o.compensate);
-    const auto pruned = build_like(base, pruned_state);
+std::string pruned_output(const PruneOptions& o) {
+    if (!o.output.empty()) return o.output;
+    const fs::path w(o.weights);
+    return (w.parent_path() / (w.stem().string() + "_pruned.safetensors")).string();
+}
 
-    PruneReport r;
+void print_plan(const PruneOptions& o, const nn::ChannelGraph& graph, const nn::PrunePlan& plan) {
+    fmt::print(
+        "prune {}: {} prunable BatchNorms; threshold |gamma| {:.4g} at {:.0f}%; {} -> {} channels; "
+        "suggested maximum percent without min_keep: {:.1f}%\n",
+        o.model, graph.prunable_norms().size(), plan.threshold, 100 * o.percent, plan.channels_before,
+        plan.channels_after, 100 * plan.max_percent);
+}
+
+// What every model's report has: the plan's numbers, each conv's widths, parameters, GFLOPs, the file sizes (the
+// model alone before and after, in the same checkpoint format; the pruned one is written to r.output, marked
+// pruned) and the latency.
+void measure(PruneReport& r, const PruneOptions& o, nn::Module& base, nn::Module& pruned, const nn::PrunePlan& plan,
+             nn::Checkpoint ck, int64_t in_channels, int64_t size) {
     r.threshold = plan.threshold;
     r.max_percent = plan.max_percent;
     r.channels_before = plan.channels_before;
     r.channels_after = plan.channels_after;
-    fmt::print(
-        "prune {}: {} prunable BatchNorms; threshold |gamma| {:.4g} at {:.0f}%; {} -> {} channels; "
-        "suggested maximum percent without min_keep: {:.1f}%\n",
-        o.model, graph.prunable_norms().size(), r.threshold, 100 * o.percent, r.channels_before, r.channels_after,
-        100 * r.max_percent);
-    const auto before_c = base.channels(), after_c = pruned->channels();
-    for (const auto& [conv, c] : before_c) r.layers.push_back({conv, c, after_c.at(conv)});
-    std::sort(r.layers.begin(), r.layers.end(),
-              [](const PruneLayer& a, const PruneLayer& b) { return natural_less(a.conv, b.conv); });
-
-    r.output = o.output;
-    if (r.output.empty()) {
-        const fs::path w(o.weights);
-        r.output = (w.parent_path() / (w.stem().string() + "_pruned.safetensors")).string();
+    const TensorMap a = base.state_dict(), b = pruned.state_dict();
+    for (const auto& [key, t] : a) {  // every conv, by its 4-D weight
+        const std::string suffix = ".weight";
+        if (t.dim() == 4 && key.ends_with(suffix))
+            r.layers.push_back({key.substr(0, key.size() - suffix.size()), t.size(0), b.at(key).size(0)});
     }
-    nn::Checkpoint ck;
-    ck.model = pruned->state_dict();
-    nlohmann::ordered_json channels(after_c);
-    ck.config = nlohmann::ordered_json{
-        {"task", "detection"},
-        {"model", o.model},
-        {"nc", base.nc},
-        {"names", d.names},
-        {"depth_multiple", base.depth_multiple},
-        {"pruned_from", o.weights},
-        {"percent", o.percent},
-        {"channels",
-         channels}}.dump();
-    ck.extra["channels"] = channels.dump();
+    std::sort(r.layers.begin(), r.layers.end(),
+              [](const PruneLayer& x, const PruneLayer& y) { return natural_less(x.conv, y.conv); });
+    r.output = pruned_output(o);
     if (!fs::path(r.output).parent_path().empty()) fs::create_directories(fs::path(r.output).parent_path());
+    ck.model = b;
+    ck.extra[nn::kPrunedKey] = "1";
     nn::save_checkpoint(r.output, ck);
     r.bytes_after = static_cast<int64_t>(fs::file_size(r.output));
-    nn::Checkpoint same = ck;
-    same.model = state;
+    ck.model = a;
     const std::string tmp = r.output + ".unpruned.tmp";
-    nn::save_checkpoint(tmp, same);
+    nn::save_checkpoint(tmp, ck);
     r.bytes_before = static_cast<int64_t>(fs::file_size(tmp));
     fs::remove(tmp);
-
     r.params_before = base.num_parameters();
-    r.params_after = pruned->num_parameters();
-    r.gflops_before = gflops(base, o.latency_size);
-    r.gflops_after = gflops(*pruned, o.latency_size);
-
-    std::string data = o.data;
-    if (data.empty() && fs::exists(fs::path(default_shapes_dir()) / "data.yaml")) data = default_shapes_dir();
-    if (!data.empty()) {
-        const DataYaml y = find_data_yaml(data);
-        const int64_t img = o.img_size > 0 ? o.img_size : (o.data.empty() ? 320 : 640);
-        auto set = make_detection_dataset(y.val, y.nc, validation_options(img, 16), "val: ");
-        data::DataLoader loader(set, {.batch_size = 16, .num_workers = 2}, detection_collate);
-        const DetectionValResult a = validate_detection(base, loader, y.names, {.description = "before"});
-        const DetectionValResult b = validate_detection(*pruned, loader, y.names, {.description = "pruned"});
-        r.map50_before = a.map50, r.map_before = a.map, r.map50_after = b.map50, r.map_after = b.map;
+    r.params_after = pruned.num_parameters();
+    r.gflops_before = gflops(base, in_channels, size);
+    r.gflops_after = gflops(pruned, in_channels, size);
+    for (int64_t batch : o.latency_batches) {
+        const double before = median_forward_ms(base, in_channels, batch, size, o.latency_steps);
+        const double after = median_forward_ms(pruned, in_channels, batch, size, o.latency_steps);
+        r.latency_ms[batch] = {before, after};
     }
-    for (int64_t b : o.latency_batches) {
-        const double before = median_forward_ms(base, b, o.latency_size, o.latency_steps);
-        const double after = median_forward_ms(*pruned, b, o.latency_size, o.latency_steps);
-        r.latency_ms[b] = {before, after};
-    }
+}
 
+void write_report(const PruneReport& r, const PruneOptions& o) {
     const fs::path stem = fs::path(r.output).replace_extension("");
     std::ofstream(stem.string() + "_report.json") << nlohmann::json::parse(r.json()).dump(2) << "\n";
     data::Series sb{.name = "before"}, sa{.name = "after"};
@@ -231,6 +209,77 @@ PruneReport prune_detector(const PruneOptions& o) {
                       fmt::format("{} channels per conv, pruned at {:.0f}%", o.model, 100 * o.percent), {sb, sa});
     fmt::print("{}Pruned weights: {}; report: {}_report.json, {}_report.png\n", r.table(), r.output, stem.string(),
                stem.string());
+}
+
+}  // namespace
+
+PruneReport prune_network(const PruneOptions& o) {
+    if (o.threads > 0) omp_set_num_threads(o.threads);
+    NB_CHECK_VALUE(!o.weights.empty(), "prune: --weights is required");
+    const ModelSpec& spec = find_model(o.model);
+    auto base = spec.make(ModelArgs{});
+    nn::load_weights_into(*base, o.weights, /*strict=*/true, /*prefer_ema=*/true);  // pruned ones narrow it first
+    base->eval();
+    const TensorMap state = base->state_dict();
+    const nn::ChannelGraph graph =
+        nn::trace_channels(*base, zeros({1, spec.in_channels, spec.input_size, spec.input_size}), o.prune_residual);
+    const nn::PrunePlan plan =
+        nn::plan_slimming(graph, state, {.percent = o.percent, .min_keep = o.min_keep, .multiple = o.multiple});
+    print_plan(o, graph, plan);
+    const TensorMap pruned_state = nn::prune_state_dict(graph, plan, state, o.compensate);
+    auto pruned = spec.make(ModelArgs{});
+    pruned->adopt_shapes(pruned_state);
+    pruned->load_state_dict(pruned_state, true);
+    pruned->eval();
+
+    PruneReport r;
+    nn::Checkpoint ck;
+    ck.config = nlohmann::ordered_json{{"model", o.model}, {"pruned_from", o.weights}, {"percent", o.percent}}.dump();
+    measure(r, o, *base, *pruned, plan, ck, spec.in_channels, o.latency_size > 0 ? o.latency_size : spec.input_size);
+    write_report(r, o);
+    return r;
+}
+
+PruneReport prune_detector(const PruneOptions& o) {
+    if (o.threads > 0) omp_set_num_threads(o.threads);
+    NB_CHECK_VALUE(!o.weights.empty(), "prune: --weights is required");
+    const LoadedDetector d = load_detector(o.model, o.weights);
+    models::YOLOv5& base = *d.model;
+    const TensorMap state = base.state_dict();
+    const nn::ChannelGraph graph = nn::trace_channels(base, zeros({1, base.in_channels, 64, 64}), o.prune_residual);
+    const nn::PrunePlan plan =
+        nn::plan_slimming(graph, state, {.percent = o.percent, .min_keep = o.min_keep, .multiple = o.multiple});
+    print_plan(o, graph, plan);
+    const auto pruned = build_like(base, nn::prune_state_dict(graph, plan, state, o.compensate));
+
+    PruneReport r;
+    nn::Checkpoint ck;
+    const nlohmann::ordered_json channels(pruned->channels());
+    ck.config = nlohmann::ordered_json{
+        {"task", "detection"},
+        {"model", o.model},
+        {"nc", base.nc},
+        {"names", d.names},
+        {"depth_multiple", base.depth_multiple},
+        {"pruned_from", o.weights},
+        {"percent", o.percent},
+        {"channels",
+         channels}}.dump();
+    ck.extra["channels"] = channels.dump();
+    measure(r, o, base, *pruned, plan, ck, base.in_channels, o.latency_size > 0 ? o.latency_size : 640);
+
+    std::string data = o.data;
+    if (data.empty() && fs::exists(fs::path(default_shapes_dir()) / "data.yaml")) data = default_shapes_dir();
+    if (!data.empty()) {
+        const DataYaml y = find_data_yaml(data);
+        const int64_t img = o.img_size > 0 ? o.img_size : (o.data.empty() ? 320 : 640);
+        auto set = make_detection_dataset(y.val, y.nc, validation_options(img, 16), "val: ");
+        data::DataLoader loader(set, {.batch_size = 16, .num_workers = 2}, detection_collate);
+        const DetectionValResult a = validate_detection(base, loader, y.names, {.description = "before"});
+        const DetectionValResult b = validate_detection(*pruned, loader, y.names, {.description = "pruned"});
+        r.map50_before = a.map50, r.map_before = a.map, r.map50_after = b.map50, r.map_after = b.map;
+    }
+    write_report(r, o);
     return r;
 }
 
@@ -278,14 +327,14 @@ std::vector<SlimRound> slim_detector(SlimOptions o) {
     const fs::path dir = o.output.empty() ? fs::path("runs") / "slim" / o.train.model : fs::path(o.output);
     fs::create_directories(dir);
     const int64_t finetune_epochs = o.finetune_epochs > 0 ? o.finetune_epochs : o.train.train.epochs;
-    std::string weights = o.train.weights;
+    std::string weights = o.train.train.weights;
     std::vector<SlimRound> rounds;
     for (int64_t r = 1; r <= o.rounds; ++r) {
         const fs::path round_dir = dir / fmt::format("round{}", r);
         fmt::print("slim {}: round {}/{}: sparsity training (sr {}) from {}\n", o.train.model, r, o.rounds,
                    o.train.sparsity, weights.empty() ? "scratch" : weights);
         DetectionTrainOptions sparse = o.train;
-        sparse.weights = weights;
+        sparse.train.weights = weights;
         sparse.train.output = (round_dir / "sparsity").string();
         sparse.train.exist_ok = true;
         if (train_detection(sparse).interrupted) break;
@@ -300,7 +349,7 @@ std::vector<SlimRound> slim_detector(SlimOptions o) {
 
         DetectionTrainOptions tune = o.train;
         tune.sparsity = 0;
-        tune.weights = p.output;
+        tune.train.weights = p.output;
         tune.train.epochs = finetune_epochs;
         tune.train.output = (round_dir / "finetune").string();
         tune.train.exist_ok = true;
@@ -351,15 +400,16 @@ void add_prune_commands(CLI::App& app) {
                                      "Prune a network's channels by the |gamma| of its BatchNorms "
                                      "(network slimming)");
     prune->require_subcommand(1);
-    for (const char* size : {"n", "s", "m", "l", "x"}) {
-        const std::string name = std::string("yolov5") + size;
+    for (const ModelSpec& spec : model_registry()) {
+        const std::string name = spec.name;
+        const bool yolo = name.starts_with("yolov5");
         auto o = std::make_shared<PruneOptions>();
         o->model = name;
         auto* cmd = prune->add_subcommand(name, "Prune " + name + " weights to a physically smaller " + name);
         cmd->add_option("--weights", o->weights,
                         "Weights to prune: a checkpoint (its EMA when it has one) or a state dict; best after "
-                        "sparsity training (nabla train " +
-                            name + " --sparsity SR)")
+                        "sparsity training" +
+                            std::string(yolo ? " (nabla train " + name + " --sparsity SR)" : ""))
             ->required();
         cmd->add_option("--percent", o->percent,
                         "Fraction of the prunable channels to remove: one global threshold over |gamma|")
@@ -368,8 +418,8 @@ void add_prune_commands(CLI::App& app) {
                         "Channels every layer keeps at least (its largest |gamma|), instead of emptying it")
             ->capture_default_str();
         cmd->add_option("--multiple", o->multiple,
-                        "Round every pruned layer's width up to a multiple of this (1: none; 8 and 16 measured slower "
-                        "here, 2 cores AVX-512: docs/slimming.md)")
+                        "Round every pruned layer's width up to a multiple of this (1: none; 8 and 16 measured "
+                        "slower here, 2 cores AVX-512: docs/slimming.md)")
             ->capture_default_str();
         cmd->add_flag("--prune-residual", o->prune_residual,
                       "Also prune residual groups (the channels an add ties), each as one unit; the reference "
@@ -377,18 +427,22 @@ void add_prune_commands(CLI::App& app) {
         cmd->add_flag("!--no-compensate", o->compensate,
                       "Drop removed channels without folding their constant act(beta) into the next layer");
         cmd->add_option("--output", o->output, "The pruned checkpoint (default: <weights>_pruned.safetensors)");
-        cmd->add_option("--data", o->data,
-                        "data.yaml for mAP before and after pruning (default: the generated shapes when present)");
-        cmd->add_option("--img-size", o->img_size, "Validation image size (0: 640, 320 for the generated shapes)")
-            ->capture_default_str();
-        cmd->add_option("--latency-size", o->latency_size, "Image size of the latency and GFLOPs measurements")
+        if (yolo) {
+            cmd->add_option("--data", o->data,
+                            "data.yaml for mAP before and after pruning (default: the generated shapes when present)");
+            cmd->add_option("--img-size", o->img_size, "Validation image size (0: 640, 320 for the generated shapes)")
+                ->capture_default_str();
+        }
+        cmd->add_option("--latency-size", o->latency_size,
+                        "Image size of the latency and GFLOPs measurements (0: " +
+                            (yolo ? std::string("640") : std::to_string(spec.input_size)) + ")")
             ->capture_default_str();
         cmd->add_option("--latency-batches", o->latency_batches, "Batch sizes whose latency is measured")
             ->capture_default_str();
         cmd->add_option("--latency-steps", o->latency_steps, "Timed forwards per batch size (the median is reported)")
             ->capture_default_str();
         cmd->add_option("--threads", o->threads, "OpenMP threads (0: all cores)")->capture_default_str();
-        cmd->callback([o] { prune_detector(*o); });
+        cmd->callback([o, yolo] { yolo ? prune_detector(*o) : prune_network(*o); });
     }
 
     auto* slim = app.add_subcommand("slim",
@@ -405,7 +459,7 @@ void add_prune_commands(CLI::App& app) {
         cmd->add_option(
             "--data", o->train.data,
             "A data.yaml or a folder holding one (default: generated shapes in " + default_shapes_dir() + ")");
-        cmd->add_option("--weights", o->train.weights, "Weights the first round starts from (default: scratch)");
+        cmd->add_option("--weights", o->train.train.weights, "Weights the first round starts from (default: scratch)");
         cmd->add_option("--rounds", o->rounds, "Sparsity -> prune -> fine-tune rounds")->capture_default_str();
         cmd->add_option("--sparsity", o->train.sparsity, "sr of the sparsity runs (nabla train --sparsity)")
             ->capture_default_str();

@@ -33,7 +33,7 @@ struct PruneOptions {
     std::string output;                  // "" : <weights stem>_pruned.safetensors beside the weights
     std::string data;                    // a data.yaml for mAP before and after ("" : the generated shapes if present)
     int64_t img_size = 0;                // validation size (0: 640, 320 for the generated shapes)
-    int64_t latency_size = 640;          // latency and GFLOPs at this size
+    int64_t latency_size = 0;  // latency and GFLOPs at this size (0: 640 for YOLOv5, else the model's input size)
     std::vector<int64_t> latency_batches{1, 8};
     int64_t latency_steps = 5;
     int threads = 0;
@@ -61,6 +61,10 @@ struct PruneReport {
 // Prunes YOLOv5 weights: traces the channel graph, plans at `percent`, writes the smaller network as a checkpoint
 // (model tensors, the channel counts in its metadata) and the report (<output stem>_report.json and .png).
 PruneReport prune_detector(const PruneOptions& options);
+// The same for any other model of the registry (u2netp, pfld, ...): the pruned checkpoint is marked pruned, so that
+// every command that loads weights (eval, predict, bench, train --weights, train --resume, prune again) narrows the
+// model to it (nn::load_weights_into). The report has no task metric (run `nabla eval` on both files).
+PruneReport prune_network(const PruneOptions& options);
 
 // --- the cycle ---
 struct SlimOptions {
@@ -84,7 +88,7 @@ struct SlimRound {
 std::vector<SlimRound> slim_detector(SlimOptions options);
 std::string slim_table(const std::vector<SlimRound>& rounds);  // a Markdown table, one row per round
 
-// Registers `nabla prune yolov5n|s|m|l|x` and `nabla slim yolov5n|s|m|l|x`.
+// Registers `nabla prune MODEL` (every model) and `nabla slim yolov5n|s|m|l|x`.
 void add_prune_commands(CLI::App& app);
 
 }  // namespace nabla::apps

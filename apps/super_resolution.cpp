@@ -92,6 +92,7 @@ TrainResult train_panet(SROptions o) {
     ModelArgs args(o.set);
     auto model = find_model("panet").make(args);
     args.check_all_used("panet");
+    load_initial_weights(o.train, *model);
     optim::AdamW adamw(model->parameters(), {.lr = o.lr});
     optim::MultiStepLR scheduler(adamw, o.milestones, o.gamma);
 

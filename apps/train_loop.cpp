@@ -79,6 +79,9 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
                     "activations and everything else float32 (core/autocast.h)")
         ->capture_default_str()
         ->check(CLI::IsMember({"fp32", "bf16"}));
+    cmd->add_option("--weights", o.weights,
+                    "Initial weights: a checkpoint (its EMA weights if it has them) or a state dict; the weights of a "
+                    "pruned network (nabla prune) train as that narrower network (fine-tuning)");
     cmd->add_option("--resume", o.resume,
                     "Continue a run exactly where it stopped: a checkpoint file or a run "
                     "directory (its weights/last.safetensors)");
@@ -94,6 +97,14 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
                     "(0: train all epochs)")
         ->capture_default_str();
     cmd->add_flag("--exist-ok", o.exist_ok, "Write into --output even if it already holds a run");
+}
+
+void load_initial_weights(TrainOptions& o, nn::Module& model) {
+    if (o.weights.empty() || !o.resume.empty()) return;
+    Metadata meta;
+    nn::load_weights(o.weights, /*prefer_ema=*/true, &meta);
+    o.pruned = meta.contains(nn::kPrunedKey);
+    nn::load_weights_into(model, o.weights, /*strict=*/true, /*prefer_ema=*/true);
 }
 
 std::string resume_path(const std::string& resume) {
@@ -179,6 +190,7 @@ private:
     Logs sums_;  // running sums of the logged values over this epoch's batches (in this process)
     int64_t counted_ = 0;
     bool first_batch_ = true;
+    bool pruned_ = o_.pruned;  // the model was narrowed to pruned weights: checkpoints say so (and resume sets it)
     TrainResult result_;
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
@@ -219,6 +231,7 @@ nn::Checkpoint Loop::checkpoint(int64_t at_epoch, int64_t at_batch) const {
     c.best_metric = best_;
     c.rng_state = default_generator().state();
     c.config = task_.config_json;
+    if (pruned_) c.extra[nn::kPrunedKey] = "1";
     return c;
 }
 
@@ -229,6 +242,10 @@ void Loop::save(const std::string& path, int64_t at_epoch, int64_t at_batch) con
 void Loop::resume(const std::string& path) {
     const nn::Checkpoint c = nn::load_checkpoint(path);
     try {
+        if (c.extra.contains(nn::kPrunedKey)) {  // the model was narrowed to pruned weights: narrow it again
+            model_.adopt_shapes(c.model);
+            pruned_ = true;
+        }
         model_.load_state_dict(c.model, true);
     } catch (const Error& e) {
         throw ValueError(fmt::format("--resume {}: {}", path, e.what()));

@@ -47,17 +47,23 @@ struct TrainOptions {
     int threads = 0;                 // OpenMP threads for the math; 0 = all cores
     std::string device = "cpu";      // cpu or cuda
     std::string precision = "fp32";  // fp32, or bf16: training forwards (and so backwards) under an AutocastGuard
-    std::string resume;              // a checkpoint file or a run directory (its weights/last.safetensors)
-    int64_t save_every = 0;          // steps between mid-epoch checkpoints; 0 = at epoch ends only
-    int64_t sample_every = 0;        // steps between sample pictures; 0 = at epoch ends only
-    int64_t val_every = 1;           // epochs between validations
-    int64_t max_steps = 0;           // stop after this many optimizer steps in total (0: train all epochs)
-    bool exist_ok = false;           // reuse a run directory that already has results (otherwise an error)
+    std::string weights;  // initial weights (a checkpoint's EMA if it has one, or a state dict): load_initial_weights
+    bool pruned = false;  // set by load_initial_weights and resume: the model was narrowed to pruned weights
+    std::string resume;   // a checkpoint file or a run directory (its weights/last.safetensors)
+    int64_t save_every = 0;    // steps between mid-epoch checkpoints; 0 = at epoch ends only
+    int64_t sample_every = 0;  // steps between sample pictures; 0 = at epoch ends only
+    int64_t val_every = 1;     // epochs between validations
+    int64_t max_steps = 0;     // stop after this many optimizer steps in total (0: train all epochs)
+    bool exist_ok = false;     // reuse a run directory that already has results (otherwise an error)
 };
 
-// Adds --output --epochs --batch --workers --seed --threads --device --resume --save-every --sample-every
-// --val-every --max-steps --exist-ok to a command, with help texts and defaults (those already in `o`).
+// Adds --output --epochs --batch --workers --seed --threads --device --precision --weights --resume --save-every
+// --sample-every --val-every --max-steps --exist-ok to a command, with help texts and defaults (those already in `o`).
 void add_train_options(CLI::App* cmd, TrainOptions& o);
+// --weights: loads the initial weights into the freshly built model (call it before the optimizer and the EMA are
+// made); weights of a pruned network (nn/prune.h) narrow the model to their shapes first, and the run's
+// checkpoints say so, so that --resume narrows it again. Nothing to do without --weights or when resuming.
+void load_initial_weights(TrainOptions& o, nn::Module& model);
 // Applies --threads and --seed to the process; checks the values; resolves the run directory.
 void prepare_run(TrainOptions& o, const std::string& model_name);
 

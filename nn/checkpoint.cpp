@@ -109,8 +109,9 @@ Checkpoint load_checkpoint(const std::string& path) {
     return c;
 }
 
-TensorMap load_weights(const std::string& path, bool prefer_ema) {
-    Metadata meta;
+TensorMap load_weights(const std::string& path, bool prefer_ema, Metadata* metadata) {
+    Metadata local;
+    Metadata& meta = metadata ? *metadata : local;
     TensorMap all = load_safetensors(path, &meta);
     auto format = meta.find("format");
     if (format == meta.end() || format->second != kFormat) return all;
@@ -122,8 +123,10 @@ TensorMap load_weights(const std::string& path, bool prefer_ema) {
 }
 
 void load_weights_into(Module& module, const std::string& path, bool strict, bool prefer_ema) {
-    const TensorMap weights = load_weights(path, prefer_ema);
+    Metadata meta;
+    const TensorMap weights = load_weights(path, prefer_ema, &meta);
     try {
+        if (meta.contains(kPrunedKey)) module.adopt_shapes(weights);
         module.load_state_dict(weights, strict);
     } catch (const Error& e) {
         throw ValueError(detail::concat(path, ": ", e.what()));

@@ -42,9 +42,13 @@ Checkpoint load_checkpoint(const std::string& path);
 bool is_checkpoint(const std::string& path);  // a readable safetensors file whose metadata says nabla.checkpoint
 
 // The model weights of `path`: a checkpoint's model.* part (or its ema.* part when `prefer_ema` and it has one),
-// or every tensor of a plain state-dict file.
-TensorMap load_weights(const std::string& path, bool prefer_ema = false);
-// load_weights then module.load_state_dict(strict), with the file's name in any error.
+// or every tensor of a plain state-dict file. `metadata`, if given, receives the file's metadata.
+TensorMap load_weights(const std::string& path, bool prefer_ema = false, Metadata* metadata = nullptr);
+// The metadata key that marks weights of a pruned network (nn/prune.h): its layers are narrower than the model
+// class builds them, and loading first gives the model their shapes.
+inline constexpr const char* kPrunedKey = "pruned";
+// load_weights then module.load_state_dict(strict), with the file's name in any error. Weights marked pruned first
+// narrow the module to their shapes (Module::adopt_shapes).
 void load_weights_into(Module& module, const std::string& path, bool strict = true, bool prefer_ema = false);
 
 }  // namespace nabla::nn

@@ -83,6 +83,13 @@ std::string Conv2d::extra_repr() const {
 // ---------------------------------------------------------------------------------------------------------------
 // ConvTranspose2d
 
+void Conv2d::sync_widths() {
+    const bool depthwise = options.groups > 1 && options.groups == in_channels && options.groups == out_channels;
+    out_channels = weight.size(0);
+    if (depthwise) options.groups = out_channels;
+    in_channels = weight.size(1) * options.groups;
+}
+
 ConvTranspose2d::ConvTranspose2d(int64_t in_channels_, int64_t out_channels_, Int2 kernel_size_,
                                  ConvTranspose2dArgs args)
     : Module("ConvTranspose2d"),

@@ -32,10 +32,13 @@ public:
     void reset_parameters();
     int64_t macs(const Shape& input, const Shape& output) const override;
     std::string extra_repr() const override;
+    // After pruning narrowed the weight: out_channels from its dim 0, in_channels from its dim 1; a depthwise conv
+    // (groups = in = out) stays depthwise with groups = the new width.
+    void sync_widths() override;
 
-    const int64_t in_channels, out_channels;
+    int64_t in_channels, out_channels;  // set at construction; only pruning changes them (sync_widths)
     const Int2 kernel_size;
-    const Conv2dArgs options;
+    Conv2dArgs options;
     Tensor weight, bias;
 };
 

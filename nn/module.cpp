@@ -9,6 +9,7 @@
 
 #include "autograd/grad_mode.h"
 #include "core/trace/trace.h"
+#include "ops/factory.h"
 #include "ops/format.h"
 
 namespace nabla::nn {
@@ -244,6 +245,21 @@ void rebind(Tensor& slot, const Tensor& moved) {
 }
 
 }  // namespace
+
+void Module::adopt_shapes(const TensorMap& state) {
+    autograd::NoGradGuard no_grad;
+    for (auto& [path, m] : named_modules()) {
+        const std::string prefix = path.empty() ? "" : path + ".";
+        for (auto* list : {&m->parameters_, &m->buffers_}) {
+            for (auto& [name, t] : *list) {
+                const auto it = state.find(prefix + name);
+                if (t.defined() && it != state.end() && it->second.shape() != t.shape())
+                    rebind(t, zeros(it->second.shape(), {.dtype = t.dtype(), .device = t.device()}));
+            }
+        }
+        m->sync_widths();
+    }
+}
 
 void Module::to(Device device) {
     autograd::NoGradGuard no_grad;

@@ -81,6 +81,13 @@ public:
     // Copies every tensor of `state` into the module's tensors (dtype converted, device kept). With strict, any
     // missing or unexpected key is an error; a shape mismatch is always one. One error lists every problem.
     void load_state_dict(const TensorMap& state, bool strict = true);
+    // Pruning (nn/prune.h): every parameter and buffer that `state` holds with another shape takes that shape (new
+    // zeros, changed in place so that every handle on it sees it), and each module then updates its widths from
+    // its tensors (sync_widths). load_state_dict(state) fills them afterwards.
+    void adopt_shapes(const TensorMap& state);
+    // Sets a layer's width attributes (in_channels, num_features, ...) from its tensors after adopt_shapes; layers
+    // whose tensors carry no width have nothing to do.
+    virtual void sync_widths() {}
 
     void train(bool on = true);
     void eval() { train(false); }

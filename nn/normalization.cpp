@@ -30,6 +30,11 @@ BatchNorm2d::BatchNorm2d(int64_t num_features_, BatchNorm2dArgs args)
     reset_parameters();
 }
 
+void BatchNorm2d::sync_widths() {
+    const Tensor& t = weight.defined() ? weight : running_mean;
+    if (t.defined()) num_features = t.size(0);
+}
+
 void BatchNorm2d::reset_running_stats() {
     if (!options.track_running_stats) return;
     init::zeros_(running_mean);

@@ -35,8 +35,9 @@ public:
     void reset_running_stats();                        // running_mean 0, running_var 1, num_batches_tracked 0
     void reset_parameters();                           // reset_running_stats, weight 1, bias 0
     std::string extra_repr() const override;
+    void sync_widths() override;  // num_features from the [C] tensors, after pruning narrowed them
 
-    const int64_t num_features;
+    int64_t num_features;  // set at construction; only pruning changes it (sync_widths)
     const BatchNorm2dArgs options;
     Tensor weight, bias;                                    // [C], undefined unless affine
     Tensor running_mean, running_var, num_batches_tracked;  // undefined unless track_running_stats

@@ -1,12 +1,18 @@
 // tests/apps/test_slimming.cpp — apps/slimming.h: the |γ| log by hand; sparsity training pulls the prunable γ
 // toward 0 against the same run without it; `nabla slim` runs two rounds of sparsity -> prune -> fine-tune end to
-// end, each round smaller, its files in proportion to the parameters, the pruned checkpoints loadable as they are.
+// end, each round smaller, its files in proportion to the parameters, the pruned checkpoints loadable as they are;
+// and any other model (tinyseg) pruned, loaded, fine-tuned and resumed as the narrower network.
 #include <filesystem>
 
 #include "apps/csv_log.h"
 #include "apps/detection.h"
+#include "apps/models.h"
+#include "apps/segmentation.h"
+#include "apps/segmentation_data.h"
 #include "apps/shapes_synth.h"
 #include "apps/slimming.h"
+#include "nn/checkpoint.h"
+#include "nn/normalization.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;
@@ -106,4 +112,60 @@ TEST_CASE("slimming: two rounds of sparsity, pruning and fine-tuning end to end"
     const LoadedDetector d = load_detector("yolov5n", (fs::path(o.output) / "round2" / "pruned.safetensors").string());
     REQUIRE(d.model->num_parameters() == rounds[1].prune.params_after);
     REQUIRE(d.names == std::vector<std::string>{"circle", "square"});
+}
+
+TEST_CASE("slimming: any model prunes; its file loads, fine-tunes and resumes as the narrower network", "[slimming]") {
+    TempDir dir;
+    manual_seed(5);
+    auto model = find_model("tinyseg").make(ModelArgs{});
+    for (auto& [path, m] : model->named_modules())  // spread |γ| so that the threshold cuts inside layers
+        if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(m)) {
+            NoGradGuard g;
+            bn->weight.copy_(rand({bn->num_features}) + 0.1);
+        }
+    save_safetensors(dir.file("w.safetensors"), model->state_dict());
+    const PruneReport r = prune_network({.model = "tinyseg",
+                                         .weights = dir.file("w.safetensors"),
+                                         .percent = 0.5,
+                                         .min_keep = 2,
+                                         .latency_batches = {1},
+                                         .latency_steps = 1});
+    REQUIRE(r.params_after < r.params_before);
+    REQUIRE(r.output == dir.file("w_pruned.safetensors"));
+
+    // a fresh tinyseg narrows itself to the file (marked pruned) and computes what the pruner's network computed
+    auto fresh = find_model("tinyseg").make(ModelArgs{});
+    nn::load_weights_into(*fresh, r.output);
+    REQUIRE(fresh->num_parameters() == r.params_after);
+    auto again = find_model("tinyseg").make(ModelArgs{});
+    nn::load_weights_into(*again, r.output);
+    fresh->eval(), again->eval();
+    {
+        const Tensor x = randn({1, 3, 32, 32});
+        NoGradGuard no_grad;
+        REQUIRE_THAT(fresh->call_outputs(x)[0], ClosesTo(again->call_outputs(x)[0], 0, 0));
+    }
+
+    // fine-tune it, stop in the middle, resume: the run stays the narrower network
+    generate_ellipse_pairs(dir.file("data/train"), 12, 24, 7);
+    generate_ellipse_pairs(dir.file("data/val"), 4, 24, 8);
+    SegmentationTrainOptions o;
+    o.model = "tinyseg";
+    o.data = dir.file("data/train");
+    o.val = dir.file("data/val");
+    o.size = 24, o.crop = 20, o.lr = 1e-2;
+    o.train.epochs = 2, o.train.batch = 4, o.train.workers = 0, o.train.max_steps = 3;
+    o.train.weights = r.output;
+    o.train.output = dir.file("finetune");
+    const TrainResult a = train_segmentation(o);
+    REQUIRE(a.steps == 3);
+    const nn::Checkpoint mid = nn::load_checkpoint(fs::path(a.run_dir) / "weights" / "last.safetensors");
+    REQUIRE(mid.extra.contains(nn::kPrunedKey));
+    o.train.max_steps = 0;
+    o.train.resume = a.run_dir;
+    const TrainResult b = train_segmentation(o);
+    REQUIRE(b.steps == 6);
+    auto tuned = find_model("tinyseg").make(ModelArgs{});
+    nn::load_weights_into(*tuned, (fs::path(b.run_dir) / "weights" / "last.safetensors").string());
+    REQUIRE(tuned->num_parameters() == r.params_after);
 }
