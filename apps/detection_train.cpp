@@ -11,7 +11,6 @@
 #include "apps/detection_data.h"
 #include "apps/models.h"
 #include "apps/shapes_synth.h"
-#include "apps/slimming.h"
 #include "models/yolo/loss.h"
 #include "models/yolo/yolo.h"
 #include "nn/checkpoint.h"
@@ -19,8 +18,6 @@
 #include "nn/optim/ema.h"
 #include "nn/optim/lr_scheduler.h"
 #include "nn/optim/sgd.h"
-#include "nn/prune.h"
-#include "ops/factory.h"
 
 namespace nabla::apps {
 namespace fs = std::filesystem;
@@ -100,14 +97,11 @@ TrainResult train_detection(DetectionTrainOptions o) {
     auto model = make_detector(o, y.nc);  // already as wide as --weights
     load_initial_weights(o.train, *model);
     auto eval_model = make_detector(o, y.nc);
-    // the prunable BatchNorms (nn/prune.h): the sparsity term's and the |γ| log's
-    const std::vector<std::string> norms =
-        nn::trace_channels(*model, zeros({1, model->in_channels, 64, 64})).prunable_norms();
 
     // train.py: accumulate to the nominal batch, weight decay scaled by the batch that one step sees; no
     // accumulation in sparsity training (train_sparity.py).
     const int64_t accumulate =
-        o.sparsity > 0 ? 1 : std::max<int64_t>(std::llround(static_cast<double>(o.nbs) / o.train.batch), 1);
+        o.train.sparsity > 0 ? 1 : std::max<int64_t>(std::llround(static_cast<double>(o.nbs) / o.train.batch), 1);
     const double weight_decay = o.hyp.weight_decay * static_cast<double>(o.train.batch * accumulate) / o.nbs;
     auto optimizer = make_optimizer(o, *model, weight_decay);
     const int64_t epochs = o.train.epochs;
@@ -143,17 +137,9 @@ TrainResult train_detection(DetectionTrainOptions o) {
         .iterations = std::max<int64_t>(std::llround(o.hyp.warmup_epochs * loader.size()), o.min_warmup_iterations),
         .start_lr = {0.0, 0.0, o.hyp.warmup_bias_lr},
         .start_momentum = o.adam ? std::nullopt : std::optional<double>(o.hyp.warmup_momentum),
-        .ramp_accumulation = o.sparsity == 0};
-    if (o.sparsity > 0)
-        task.hooks.after_backward = [&](const StepInfo& s) {
-            const double sr = o.sparsity * (1.0 - 0.9 * static_cast<double>(s.epoch) / static_cast<double>(s.epochs));
-            nn::add_l1_subgradient(*model, norms, sr, 10.0 * o.sparsity);
-        };
-    task.hooks.on_epoch_end = [&](const StepInfo& s, Logs& row) {
-        const double sr = o.sparsity * (1.0 - 0.9 * static_cast<double>(s.epoch) / static_cast<double>(s.epochs));
-        log_bn_gammas(nn::abs_gammas(model->state_dict(), norms), sr, s.epoch, o.train.output, row);
-    };
-    task.validate = [&] {  // on the EMA weights, as train.py
+        .ramp_accumulation = o.train.sparsity == 0};
+    task.log_bn_gammas = true;  // with or without --sparsity, as the reference's trainer
+    task.validate = [&] {       // on the EMA weights, as train.py
         ema.copy_to(*eval_model);
         eval_model->eval();
         const DetectionValResult r = validate_detection(*eval_model, val_loader, y.names);
@@ -173,13 +159,23 @@ TrainResult train_detection(DetectionTrainOptions o) {
         const auto batch = detection_collate(examples);
         plot_detection_batch(batch[0], batch[1], y.names, path);
     };
-    task.config_json =
-        nlohmann::ordered_json{{"task", "detection"},  {"model", o.model},         {"data", o.data},
-                               {"nc", y.nc},           {"names", y.names},         {"img_size", o.img_size},
-                               {"adam", o.adam},       {"linear_lr", o.linear_lr}, {"lr0", o.hyp.lr0},
-                               {"lrf", o.hyp.lrf},     {"epochs", o.train.epochs}, {"batch", o.train.batch},
-                               {"seed", o.train.seed}, {"sparsity", o.sparsity},   {"weights", o.train.weights}}
-            .dump();
+    task.config_json = nlohmann::ordered_json{
+        {"task", "detection"},
+        {"model", o.model},
+        {"data", o.data},
+        {"nc", y.nc},
+        {"names", y.names},
+        {"img_size", o.img_size},
+        {"adam", o.adam},
+        {"linear_lr", o.linear_lr},
+        {"lr0", o.hyp.lr0},
+        {"lrf", o.hyp.lrf},
+        {"epochs", o.train.epochs},
+        {"batch", o.train.batch},
+        {"seed", o.train.seed},
+        {"sparsity", o.train.sparsity},
+        {"weights",
+         o.train.weights}}.dump();
     TrainResult r = fit(o.train, task);
     fmt::print("train {}: loss {:.4f} -> {:.4f} in {} steps; best fitness {:.4f}; results in {}\n", o.model,
                r.first_loss, r.last_loss, r.steps, r.best_metric, r.run_dir);
@@ -206,11 +202,6 @@ void add_detection_train_commands(CLI::App* train) {
         cmd->add_option("--nbs", o->nbs, "Nominal batch size (gradients accumulated up to it)")->capture_default_str();
         cmd->add_option("--warmup-epochs", o->hyp.warmup_epochs,
                         "Warmup length in epochs (at least --min-warmup-iters iterations)")
-            ->capture_default_str();
-        cmd->add_option("--sparsity", o->sparsity,
-                        "Network slimming's L1 term on the prunable BatchNorms (sr; e.g. 1e-4): gamma.grad += "
-                        "sr (1 - 0.9 epoch / epochs) sign(gamma), beta.grad += 10 sr sign(beta); no accumulation. "
-                        "Then `nabla prune`")
             ->capture_default_str();
         cmd->add_option("--min-warmup-iters", o->min_warmup_iterations,
                         "Fewest warmup iterations (1000 as train.py v6.0; later releases use 100)")

@@ -30,10 +30,6 @@ struct DetectionTrainOptions {
     // releases (the demo's short run uses 100).
     int64_t min_warmup_iterations = 1000;
     DetectionHyp hyp;
-    // Network slimming's sparsity term (apps/slimming.h): after every backward, γ.grad += sr (1 - 0.9 epoch /
-    // epochs) sign(γ) and β.grad += 10 sr sign(β) on the prunable BatchNorms; no gradient accumulation then (as the
-    // reference). 0: off.
-    double sparsity = 0;
     TrainOptions train;  // epochs 300, batch 16 as train.py
 };
 

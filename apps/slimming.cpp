@@ -323,7 +323,7 @@ std::string PruneReport::table() const {
 
 std::vector<SlimRound> slim_detector(SlimOptions o) {
     NB_CHECK_VALUE(o.rounds >= 1, "slim: --rounds must be >= 1, got ", o.rounds);
-    NB_CHECK_VALUE(o.train.sparsity > 0, "slim: --sparsity must be positive, got ", o.train.sparsity);
+    NB_CHECK_VALUE(o.train.train.sparsity > 0, "slim: --sparsity must be positive, got ", o.train.train.sparsity);
     const fs::path dir = o.output.empty() ? fs::path("runs") / "slim" / o.train.model : fs::path(o.output);
     fs::create_directories(dir);
     const int64_t finetune_epochs = o.finetune_epochs > 0 ? o.finetune_epochs : o.train.train.epochs;
@@ -332,7 +332,7 @@ std::vector<SlimRound> slim_detector(SlimOptions o) {
     for (int64_t r = 1; r <= o.rounds; ++r) {
         const fs::path round_dir = dir / fmt::format("round{}", r);
         fmt::print("slim {}: round {}/{}: sparsity training (sr {}) from {}\n", o.train.model, r, o.rounds,
-                   o.train.sparsity, weights.empty() ? "scratch" : weights);
+                   o.train.train.sparsity, weights.empty() ? "scratch" : weights);
         DetectionTrainOptions sparse = o.train;
         sparse.train.weights = weights;
         sparse.train.output = (round_dir / "sparsity").string();
@@ -348,7 +348,7 @@ std::vector<SlimRound> slim_detector(SlimOptions o) {
         SlimRound row{.round = r, .prune = prune_detector(p)};
 
         DetectionTrainOptions tune = o.train;
-        tune.sparsity = 0;
+        tune.train.sparsity = 0;
         tune.train.weights = p.output;
         tune.train.epochs = finetune_epochs;
         tune.train.output = (round_dir / "finetune").string();
@@ -453,7 +453,7 @@ void add_prune_commands(CLI::App& app) {
         const std::string name = std::string("yolov5") + size;
         auto o = std::make_shared<SlimOptions>();
         o->train.model = name;
-        o->train.sparsity = 1e-4;
+        o->train.train.sparsity = 1e-4;
         o->train.train.epochs = 100, o->train.train.batch = 16;
         auto* cmd = slim->add_subcommand(name, "sparsity -> prune -> fine-tune " + name + ", --rounds times");
         cmd->add_option(
@@ -461,7 +461,7 @@ void add_prune_commands(CLI::App& app) {
             "A data.yaml or a folder holding one (default: generated shapes in " + default_shapes_dir() + ")");
         cmd->add_option("--weights", o->train.train.weights, "Weights the first round starts from (default: scratch)");
         cmd->add_option("--rounds", o->rounds, "Sparsity -> prune -> fine-tune rounds")->capture_default_str();
-        cmd->add_option("--sparsity", o->train.sparsity, "sr of the sparsity runs (nabla train --sparsity)")
+        cmd->add_option("--sparsity", o->train.train.sparsity, "sr of the sparsity runs (nabla train --sparsity)")
             ->capture_default_str();
         cmd->add_option("--epochs", o->train.train.epochs, "Epochs of each sparsity run")->capture_default_str();
         cmd->add_option("--finetune-epochs", o->finetune_epochs, "Epochs of each fine-tune (0: --epochs)")

@@ -12,12 +12,14 @@
 
 #include "apps/csv_log.h"
 #include "apps/progress.h"
+#include "apps/slimming.h"
 #include "autograd/grad_mode.h"
 #include "core/autocast.h"
 #include "core/generator.h"
 #include "core/trace/trace.h"
 #include "nn/checkpoint.h"
 #include "nn/data/plot.h"
+#include "nn/prune.h"
 
 namespace nabla::apps {
 namespace fs = std::filesystem;
@@ -95,6 +97,11 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
     cmd->add_option("--max-steps", o.max_steps,
                     "Stop after this many optimizer steps in total, saving a checkpoint "
                     "(0: train all epochs)")
+        ->capture_default_str();
+    cmd->add_option("--sparsity", o.sparsity,
+                    "Network slimming's L1 term on the prunable BatchNorms (sr, e.g. 1e-4): gamma.grad += sr (1 - 0.9 "
+                    "epoch / epochs) sign(gamma), beta.grad += 10 sr sign(beta), with |gamma| logged every epoch; "
+                    "then `nabla prune` (0: off)")
         ->capture_default_str();
     cmd->add_flag("--exist-ok", o.exist_ok, "Write into --output even if it already holds a run");
 }
@@ -191,6 +198,16 @@ private:
     int64_t counted_ = 0;
     bool first_batch_ = true;
     bool pruned_ = o_.pruned;  // the model was narrowed to pruned weights: checkpoints say so (and resume sets it)
+    std::optional<std::vector<std::string>> norms_;  // the prunable BatchNorms, traced on the first batch
+    // The prunable BatchNorms of the model, traced once on the first example of `images` (nn/prune.h).
+    const std::vector<std::string>& prunable_norms(const Tensor& images) {
+        if (!norms_) norms_ = nn::trace_channels(model_, images.narrow(0, 0, 1)).prunable_norms();
+        return *norms_;
+    }
+    // This epoch's sparsity: o.sparsity (1 - 0.9 epoch / epochs), as train_sparity.py.
+    double sparsity() const {
+        return o_.sparsity * (1.0 - 0.9 * static_cast<double>(epoch) / static_cast<double>(o_.epochs));
+    }
     TrainResult result_;
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
@@ -298,6 +315,7 @@ void Loop::train_batch(const Batch& input) {
         for (auto& t : batch.tensors) t = t.to(device_);
     if (task_.input_format == MemoryFormat::ChannelsLast && !batch.tensors.empty() && batch[0].dim() == 4)
         batch.tensors[0] = batch[0].contiguous(MemoryFormat::ChannelsLast);
+    if ((o_.sparsity > 0 || task_.log_bn_gammas) && !norms_) prunable_norms(batch[0]);  // traced once
     Logs logs;
     Tensor loss;
     {
@@ -312,6 +330,7 @@ void Loop::train_batch(const Batch& input) {
                         l, epoch + 1, batch_ + 1, last_path_));
     loss.backward();
     const StepInfo at = info();
+    if (o_.sparsity > 0) nn::add_l1_subgradient(model_, prunable_norms(batch[0]), sparsity(), 10.0 * o_.sparsity);
     if (task_.hooks.after_backward) task_.hooks.after_backward(at);
     ++pending_;
     if (pending_ >= accumulation() || batch_ + 1 == batches_) optimizer_step(at);
@@ -409,6 +428,8 @@ void Loop::end_epoch() {
             task_.plateau->step(metric);
         }
     }
+    if ((o_.sparsity > 0 || task_.log_bn_gammas) && norms_)
+        log_bn_gammas(nn::abs_gammas(model_.state_dict(), *norms_), sparsity(), epoch, run_.string(), row);
     if (task_.hooks.on_epoch_end) task_.hooks.on_epoch_end(info(), row);
     row.emplace_back("time", std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
     csv_.append(row);
@@ -442,6 +463,10 @@ TrainResult fit(const TrainOptions& o, TrainTask& task) {
     NB_CHECK_VALUE(task.model && task.optimizer && task.loader && task.loss,
                    "fit: the task needs a model, an optimizer, a loader and a loss");
     NB_CHECK_VALUE(task.accumulate >= 1, "fit: accumulate must be >= 1, got ", task.accumulate);
+    NB_CHECK_VALUE(o.sparsity >= 0, "--sparsity must be >= 0, got ", o.sparsity);
+    NB_CHECK_VALUE(o.sparsity == 0 || task.accumulate == 1,
+                   "--sparsity: no gradient accumulation in sparsity training (the task accumulates ", task.accumulate,
+                   " batches)");
     const size_t groups = task.optimizer->param_groups().size();
     NB_CHECK_VALUE(task.warmup.iterations == 0 || task.warmup.start_lr.size() == groups, "fit: the warmup has ",
                    task.warmup.start_lr.size(), " start lrs for ", groups, " parameter groups");

@@ -54,7 +54,11 @@ struct TrainOptions {
     int64_t sample_every = 0;  // steps between sample pictures; 0 = at epoch ends only
     int64_t val_every = 1;     // epochs between validations
     int64_t max_steps = 0;     // stop after this many optimizer steps in total (0: train all epochs)
-    bool exist_ok = false;     // reuse a run directory that already has results (otherwise an error)
+    // Network slimming's sparsity term (docs/slimming.md §2): after every backward, on the prunable BatchNorms
+    // (nn/prune.h, traced on the first batch), γ.grad += sparsity (1 - 0.9 epoch / epochs) sign(γ) and β.grad +=
+    // 10 sparsity sign(β); their |γ| are logged every epoch. 0: off. Needs TrainTask::accumulate 1.
+    double sparsity = 0;
+    bool exist_ok = false;  // reuse a run directory that already has results (otherwise an error)
 };
 
 // Adds --output --epochs --batch --workers --seed --threads --device --precision --weights --resume --save-every
@@ -132,6 +136,9 @@ struct TrainTask {
     // Writes a picture of the model's current outputs to `png_path` (model in eval mode, no gradients); optional.
     std::function<void(const std::string& png_path)> save_samples;
     std::string config_json;  // the run's options, stored in every checkpoint
+    // Log the prunable BatchNorms' |γ| every epoch (results.csv columns, bn_hist/ pictures) also without
+    // TrainOptions::sparsity (YOLOv5 does, as the reference's trainer).
+    bool log_bn_gammas = false;
     // Tensors the task keeps in every checkpoint (as task.<key>), e.g. the channel counts of a pruned model; read
     // them back with checkpoint_task_state() to rebuild the model before fit() loads its weights.
     std::function<TensorMap()> task_state;

@@ -1,7 +1,7 @@
 // tests/apps/test_slimming.cpp — apps/slimming.h: the |γ| log by hand; sparsity training pulls the prunable γ
 // toward 0 against the same run without it; `nabla slim` runs two rounds of sparsity -> prune -> fine-tune end to
 // end, each round smaller, its files in proportion to the parameters, the pruned checkpoints loadable as they are;
-// and any other model (tinyseg) pruned, loaded, fine-tuned and resumed as the narrower network.
+// and any other model (tinyseg) sparsity-trained, pruned, loaded, fine-tuned and resumed as the narrower network.
 #include <filesystem>
 
 #include "apps/csv_log.h"
@@ -64,7 +64,7 @@ TEST_CASE("slimming: sparsity training pulls the prunable gammas toward zero", "
     tiny_shapes(dir.file("shapes"));
     DetectionTrainOptions plain = tiny_run(dir.file("shapes"), dir.file("plain"));
     DetectionTrainOptions sparse = tiny_run(dir.file("shapes"), dir.file("sparse"));
-    sparse.sparsity = 0.2;
+    sparse.train.sparsity = 0.2;
     const TrainResult a = train_detection(plain), b = train_detection(sparse);
     REQUIRE(b.steps == 4);  // 2 batches per epoch, no accumulation in sparsity training
     const auto la = CsvLog((fs::path(a.run_dir) / "results.csv").string()).read();
@@ -84,7 +84,7 @@ TEST_CASE("slimming: two rounds of sparsity, pruning and fine-tuning end to end"
     SlimOptions o;
     o.train = tiny_run(dir.file("shapes"), "");
     o.train.train.epochs = 1;
-    o.train.sparsity = 0.01;
+    o.train.train.sparsity = 0.01;
     o.rounds = 2;
     o.prune = {
         .percent = 0.4, .min_keep = 4, .multiple = 4, .latency_size = 64, .latency_batches = {1}, .latency_steps = 1};
@@ -155,6 +155,18 @@ TEST_CASE("slimming: any model prunes; its file loads, fine-tunes and resumes as
     o.val = dir.file("data/val");
     o.size = 24, o.crop = 20, o.lr = 1e-2;
     o.train.epochs = 2, o.train.batch = 4, o.train.workers = 0, o.train.max_steps = 3;
+
+    // every trainer takes --sparsity: the L1 term and the |γ| log
+    SegmentationTrainOptions sparse = o;
+    sparse.train.sparsity = 0.1;
+    sparse.train.output = dir.file("sparse");
+    const TrainResult s = train_segmentation(sparse);
+    const auto log = CsvLog((fs::path(s.run_dir) / "results.csv").string()).read();
+    REQUIRE(log.column("sr").size() == 1);
+    REQUIRE(log.column("sr")[0] == Approx(0.1));
+    REQUIRE(log.column("bn/q50")[0] < 1.0);  // every γ starts at 1
+    REQUIRE(fs::exists(fs::path(s.run_dir) / "bn_hist" / "epoch_001.png"));
+
     o.train.weights = r.output;
     o.train.output = dir.file("finetune");
     const TrainResult a = train_segmentation(o);
