@@ -100,6 +100,13 @@ Tensor contiguous(const Tensor& x) {
     return out;
 }
 
+Tensor contiguous(const Tensor& x, MemoryFormat format) {
+    if (x.is_contiguous(format)) return x;
+    Tensor out = empty(x.shape(), x.options(), format);
+    backend_for(x).copy_(out, x);
+    return out;
+}
+
 Tensor to(const Tensor& x, DType dtype) {
     if (x.dtype() == dtype) return contiguous(x);
     Tensor out = empty(x.shape(), {.dtype = dtype, .device = x.device()});

@@ -77,7 +77,9 @@ public:
                                                 std::array<bool, 3> needs);
 
     // --- pooling (ops/pool.cpp): contiguous NCHW ---
-    virtual ValuesIndices max_pool2d(const Tensor& x, const PoolParams& p);  // indices: int64 flat h*W+w per plane
+    // x dense NCHW or channels-last; values and indices (int64, flat h*W+w per plane) in x's layout. The backward
+    // takes gy and indices in one layout and returns gx in it.
+    virtual ValuesIndices max_pool2d(const Tensor& x, const PoolParams& p);
     virtual Tensor max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape);
     virtual Tensor avg_pool2d(const Tensor& x, const PoolParams& p);
     virtual Tensor avg_pool2d_backward(const Tensor& gy, const Shape& x_shape, const PoolParams& p);
@@ -85,6 +87,7 @@ public:
     virtual Tensor adaptive_avg_pool2d_backward(const Tensor& gy, const Shape& x_shape);
 
     // --- interpolate (ops/interpolate.cpp): contiguous NCHW ---
+    // x (gy) dense NCHW or channels-last; the result in the same layout.
     virtual Tensor upsample(const Tensor& x, const UpsampleParams& p);
     virtual Tensor upsample_backward(const Tensor& gy, const Shape& x_shape, const UpsampleParams& p);
 
@@ -154,7 +157,8 @@ namespace kernel {
 Tensor empty(const Shape& shape, const TensorOptions& options = {}, MemoryFormat format = MemoryFormat::Contiguous);
 Tensor full(const Shape& shape, double value, const TensorOptions& options = {});
 inline Tensor zeros(const Shape& shape, const TensorOptions& options = {}) { return kernel::full(shape, 0.0, options); }
-Tensor contiguous(const Tensor& x);                  // x itself when already contiguous
+Tensor contiguous(const Tensor& x);                       // x itself when already contiguous
+Tensor contiguous(const Tensor& x, MemoryFormat format);  // dense in `format`; x itself when already so
 Tensor to(const Tensor& x, DType dtype);             // a contiguous copy converted to dtype; x itself when already so
 Tensor expand(const Tensor& x, const Shape& shape);  // a view with stride 0 over broadcast dims (x.dim() <= shape's)
 }  // namespace kernel

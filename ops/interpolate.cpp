@@ -77,17 +77,16 @@ UpsampleParams upsample_params(const Shape& x_shape, const InterpolateOptions& o
 }
 
 Tensor interpolate(const Tensor& x, const InterpolateOptions& o) {
-    // The kernels read plain NCHW; a channels-last input gets a channels-last output (a copy each way), so that the
-    // convs after it keep running on NHWC.
-    if (x.suggest_memory_format() == MemoryFormat::ChannelsLast)
-        return interpolate(x.contiguous(), o).contiguous(MemoryFormat::ChannelsLast);
     trace::OpScope ts("interpolate", x);
     NB_CHECK_VALUE(is_floating(x.dtype()), "interpolate (", mode_name(o.mode), "): expected a floating tensor, got ",
                    dtype_name(x.dtype()), " ", x.shape());
     const UpsampleParams p = upsample_params(x.shape(), o);
-    Tensor y = backend_for(x).upsample(x.detach().contiguous(), p);  // [N, C, out_h, out_w]
-    autograd::record("interpolate", {x}, y, [p, x_shape = x.shape()](const Tensor& gy, const NeedsGrad&) {
-        return Grads{backend_for(gy).upsample_backward(gy.contiguous(), x_shape, p)};  // [N, C, H, W]
+    // The kernels take a dense NCHW or channels-last map and answer in its layout, so that the convs after a
+    // channels-last interpolate keep running on NHWC.
+    const MemoryFormat f = x.suggest_memory_format();
+    Tensor y = backend_for(x).upsample(x.detach().contiguous(f), p);  // [N, C, out_h, out_w]
+    autograd::record("interpolate", {x}, y, [p, f, x_shape = x.shape()](const Tensor& gy, const NeedsGrad&) {
+        return Grads{backend_for(gy).upsample_backward(gy.contiguous(f), x_shape, p)};  // [N, C, H, W]
     });
     return y;
 }

@@ -23,12 +23,15 @@ using autograd::save;
 
 namespace {
 
-// x as a contiguous [N, C, H, W] tensor (still on the tape), after checking its rank, dtype and non-empty planes.
-Tensor as_batch(const char* op, const Tensor& x) {
+// x as a dense [N, C, H, W] tensor (still on the tape), after checking its rank, dtype and non-empty planes:
+// contiguous, or channels-last when keep_channels_last and x suggests it.
+Tensor as_batch(const char* op, const Tensor& x, bool keep_channels_last = false) {
     NB_CHECK((x.dim() == 3 || x.dim() == 4) && x.size(-1) > 0 && x.size(-2) > 0 && x.size(-3) > 0, op,
              ": expected a 3-D [C, H, W] or 4-D [N, C, H, W] input with non-zero C, H, W, got ", x.shape());
     NB_CHECK_VALUE(is_floating(x.dtype()), op, ": expected a floating tensor, got ", dtype_name(x.dtype()), " ",
                    x.shape());
+    if (keep_channels_last && x.dim() == 4 && x.suggest_memory_format() == MemoryFormat::ChannelsLast)
+        return x.contiguous(MemoryFormat::ChannelsLast);
     return (x.dim() == 3 ? x.unsqueeze(0) : x).contiguous();
 }
 
@@ -66,7 +69,8 @@ int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 
 ValuesIndices max_pool2d_with_indices(const Tensor& x, const MaxPool2dOptions& o) {
     trace::OpScope ts("max_pool2d", x);
-    const Tensor x4 = as_batch("max_pool2d", x);  // [N, C, H, W]
+    // [N, C, H, W], dense in x's layout: the kernels take channels-last maps as they are (no copy each way)
+    const Tensor x4 = as_batch("max_pool2d", x, /*keep_channels_last=*/true);
     const PoolParams p = checked_params("max_pool2d", x4.shape(),
                                         {.kernel_size = o.kernel_size,
                                          .stride = o.stride,
@@ -74,24 +78,21 @@ ValuesIndices max_pool2d_with_indices(const Tensor& x, const MaxPool2dOptions& o
                                          .dilation = o.dilation,
                                          .ceil_mode = o.ceil_mode});
     const ValuesIndices r = backend_for(x4).max_pool2d(x4, p);  // values [N, C, H_out, W_out], indices int64 alike
-    autograd::record("max_pool2d", {x4}, r.values,
-                     [x_shape = x4.shape(), si = save(r.indices)](const Tensor& gy, const NeedsGrad&) {
-                         return Grads{backend_for(gy).max_pool2d_backward(gy.contiguous(), si.get(), x_shape)};
-                     });
+    autograd::record(
+        "max_pool2d", {x4}, r.values, [x_shape = x4.shape(), si = save(r.indices)](const Tensor& gy, const NeedsGrad&) {
+            const MemoryFormat f = si.get().is_contiguous() ? MemoryFormat::Contiguous : MemoryFormat::ChannelsLast;
+            return Grads{backend_for(gy).max_pool2d_backward(gy.contiguous(f), si.get(), x_shape)};
+        });
     return {like_input(r.values, x), like_input(r.indices, x)};
 }
 
-// The pooling kernels read plain NCHW. A channels-last input gets a channels-last output all the same (a copy each
-// way), so that the convs after it keep running on NHWC without reorders.
+// The avg pooling kernels read plain NCHW. A channels-last input gets a channels-last output all the same (a copy
+// each way), so that the convs after it keep running on NHWC without reorders. max_pool2d takes it as it is.
 namespace {
 bool channels_last(const Tensor& x) { return x.suggest_memory_format() == MemoryFormat::ChannelsLast; }
 }  // namespace
 
-Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& o) {
-    if (channels_last(x))
-        return max_pool2d_with_indices(x.contiguous(), o).values.contiguous(MemoryFormat::ChannelsLast);
-    return max_pool2d_with_indices(x, o).values;
-}
+Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& o) { return max_pool2d_with_indices(x, o).values; }
 
 Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& o) {
     if (channels_last(x)) return avg_pool2d(x.contiguous(), o).contiguous(MemoryFormat::ChannelsLast);

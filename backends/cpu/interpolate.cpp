@@ -7,7 +7,9 @@
 //     out_h >  H:  each input row resampled horizontally once into a ring of K rows, then y[oy] = sum_a wy[a] ring[a]
 //   backward (parallel over the N*C planes): the transposed passes in reverse order, as gathers over the transposed
 //     taps (for each input index, the outputs that read it), so every sum stays in a register.
-// float64 and anything else go to the reference kernels.
+// A channels-last map runs as rows of C channels instead (upsample_nhwc). float64 and anything else go to the
+// reference kernels.
+#include <cstring>
 #include <vector>
 
 #include "backends/common/interpolate_math.h"
@@ -98,10 +100,72 @@ void with_taps(int K, F&& f) {
         f.template operator()<4>();
 }
 
+// Channels-last: each output pixel is the weighted sum of its K x K source pixels, rows of C channels (the inner loop
+// vectorises; nearest is a copy of one row). Parallel over output pixels.
+Tensor upsample_nhwc(const Tensor& x, const UpsampleParams& p) {
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = p.out_h, OW = p.out_w;
+    Tensor y = make_tensor({N, C, OH, OW}, kFloat32, x.device(), MemoryFormat::ChannelsLast);
+    const AxisTaps ty = axis_taps(p, p.scale_h, H, OH), tx = axis_taps(p, p.scale_w, W, OW);
+    const int K = ty.K;
+    const float* px = x.data_ptr<float>();
+    float* py = y.data_ptr<float>();
+    parallel_for(0, N * OH * OW, std::max<int64_t>(1, kGrain / (C * K * K)), [&](int64_t begin, int64_t end) {
+        for (int64_t o = begin; o < end; ++o) {
+            const int64_t n = o / (OH * OW), oy = o / OW % OH, ox = o % OW;
+            float* yo = py + o * C;
+            if (K == 1) {
+                std::memcpy(yo, px + ((n * H + ty.idx[oy]) * W + tx.idx[ox]) * C, static_cast<size_t>(C) * 4);
+                continue;
+            }
+            for (int64_t c = 0; c < C; ++c) yo[c] = 0.0f;
+            for (int a = 0; a < K; ++a)
+                for (int b = 0; b < K; ++b) {
+                    const float wgt = ty.w[oy * K + a] * tx.w[ox * K + b];
+                    const float* xi = px + ((n * H + ty.idx[oy * K + a]) * W + tx.idx[ox * K + b]) * C;
+                    for (int64_t c = 0; c < C; ++c) yo[c] += wgt * xi[c];
+                }
+        }
+    });
+    return y;
+}
+
+// Channels-last backward, parallel over input rows (n, iy): the outputs oy that read row iy (the transposed row
+// taps) scatter their weighted pixels into it, so each row is written by one thread only.
+Tensor upsample_nhwc_backward(const Tensor& gy, const Shape& x_shape, const UpsampleParams& p) {
+    const int64_t N = x_shape[0], C = x_shape[1], H = x_shape[2], W = x_shape[3], OH = p.out_h, OW = p.out_w;
+    Tensor gx = make_tensor(x_shape, kFloat32, gy.device(), MemoryFormat::ChannelsLast);
+    const AxisTaps ty = axis_taps(p, p.scale_h, H, OH), tx = axis_taps(p, p.scale_w, W, OW);
+    const TransposedTaps rows = transpose(ty, H, OH);
+    const int KX = tx.K;
+    const float* pg = gy.data_ptr<float>();
+    float* pgx = gx.data_ptr<float>();
+    parallel_for(0, N * H, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const int64_t n = r / H, iy = r % H;
+            float* row = pgx + r * W * C;
+            std::memset(row, 0, static_cast<size_t>(W * C) * sizeof(float));
+            for (int64_t k = rows.begin[iy]; k < rows.begin[iy + 1]; ++k) {
+                const int64_t oy = rows.out[k];
+                const float wy = rows.w[k];
+                for (int64_t ox = 0; ox < OW; ++ox) {
+                    const float* g = pg + ((n * OH + oy) * OW + ox) * C;
+                    for (int b = 0; b < KX; ++b) {
+                        const float wgt = wy * tx.w[ox * KX + b];
+                        float* dst = row + tx.idx[ox * KX + b] * C;
+                        for (int64_t c = 0; c < C; ++c) dst[c] += wgt * g[c];
+                    }
+                }
+            }
+        }
+    });
+    return gx;
+}
+
 }  // namespace
 
 Tensor CpuBackend::upsample(const Tensor& x, const UpsampleParams& p) {
     if (x.dtype() != kFloat32) return ReferenceBackend::upsample(x, p);
+    if (!x.is_contiguous()) return upsample_nhwc(x, p);  // channels-last
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = p.out_h, OW = p.out_w;
     Tensor y = make_tensor({N, C, OH, OW}, x.dtype(), x.device());  // [N, C, OH, OW]
     const AxisTaps ty = axis_taps(p, p.scale_h, H, OH), tx = axis_taps(p, p.scale_w, W, OW);
@@ -143,6 +207,7 @@ Tensor CpuBackend::upsample(const Tensor& x, const UpsampleParams& p) {
 
 Tensor CpuBackend::upsample_backward(const Tensor& gy, const Shape& x_shape, const UpsampleParams& p) {
     if (gy.dtype() != kFloat32) return ReferenceBackend::upsample_backward(gy, x_shape, p);
+    if (!gy.is_contiguous()) return upsample_nhwc_backward(gy, x_shape, p);  // channels-last
     const int64_t N = x_shape[0], C = x_shape[1], H = x_shape[2], W = x_shape[3], OH = p.out_h, OW = p.out_w;
     Tensor gx = make_tensor(x_shape, gy.dtype(), gy.device());  // [N, C, H, W], every element written once
     const AxisTaps ty = axis_taps(p, p.scale_h, H, OH), tx = axis_taps(p, p.scale_w, W, OW);

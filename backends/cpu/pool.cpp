@@ -1,5 +1,6 @@
 // backends/cpu/pool.cpp — float32 max_pool2d / avg_pool2d and their backwards (torch's CPU pooling kernels) as
-// OpenMP loops over the N*C planes of a contiguous [N, C, H, W] tensor. Other dtypes go to the reference kernels.
+// OpenMP loops over the N*C planes of a contiguous [N, C, H, W] tensor, and max_pool2d over the pixels of a
+// channels-last one (rows of C channels). Other dtypes go to the reference kernels.
 //
 // Why not oneDNN: its max pooling returns a workspace, not PyTorch's argmax indices, emulates ceil_mode only through
 // extra right padding, and is fast only on blocked layouts (a reorder each way). These loops produce the indices
@@ -108,10 +109,77 @@ void max_plane(const float* x, float* y, int64_t* idx, int64_t H, int64_t W, con
     }
 }
 
+// Channels-last: one output pixel at a time, its window's in-bounds input pixels in window order, each a row of C
+// channels compared with the running maximum across the channels at once (the inner loop vectorises). The first
+// in-bounds pixel is copied (values and index), then a later one wins with the same strict > (or NaN) as the NCHW
+// kernel, so ties and NaNs go where they go there.
+ValuesIndices max_pool_nhwc(const Tensor& x, const PoolParams& p) {
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = p.out_h, OW = p.out_w;
+    Tensor y = make_tensor({N, C, OH, OW}, kFloat32, x.device(), MemoryFormat::ChannelsLast);
+    Tensor indices = make_tensor(y.shape(), kInt64, x.device(), MemoryFormat::ChannelsLast);
+    const float* px = x.data_ptr<float>();
+    float* py = y.data_ptr<float>();
+    int64_t* pi = indices.data_ptr<int64_t>();
+    parallel_for(0, N * OH * OW, std::max<int64_t>(1, (1 << 14) / (C * p.kernel_size.h * p.kernel_size.w)),
+                 [&](int64_t begin, int64_t end) {
+                     for (int64_t o = begin; o < end; ++o) {
+                         const int64_t n = o / (OH * OW), oh = o / OW % OH, ow = o % OW;
+                         float* yo = py + o * C;
+                         int64_t* io = pi + o * C;
+                         bool first = true;
+                         for (int64_t i = 0; i < p.kernel_size.h; ++i) {
+                             const int64_t h = oh * p.stride.h - p.padding.h + i * p.dilation.h;
+                             if (h < 0 || h >= H) continue;
+                             for (int64_t j = 0; j < p.kernel_size.w; ++j) {
+                                 const int64_t w = ow * p.stride.w - p.padding.w + j * p.dilation.w;
+                                 if (w < 0 || w >= W) continue;
+                                 const float* xi = px + ((n * H + h) * W + w) * C;
+                                 const int64_t at = h * W + w;
+                                 if (first) {
+                                     for (int64_t c = 0; c < C; ++c) yo[c] = xi[c], io[c] = at;
+                                     first = false;
+                                     continue;
+                                 }
+                                 for (int64_t c = 0; c < C; ++c) {
+                                     const bool win = xi[c] > yo[c] || xi[c] != xi[c];  // NaN wins
+                                     yo[c] = win ? xi[c] : yo[c];
+                                     io[c] = win ? at : io[c];
+                                 }
+                             }
+                         }
+                         if (first)  // a window that misses the input
+                             for (int64_t c = 0; c < C; ++c)
+                                 yo[c] = -std::numeric_limits<float>::infinity(), io[c] = -1;
+                     }
+                 });
+    return {y, indices};
+}
+
+// Channels-last backward: gy scattered to the saved argmax pixels, one image per thread chunk (images are written
+// by one thread only).
+Tensor max_pool_nhwc_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape) {
+    const int64_t N = x_shape[0], C = x_shape[1], HW = x_shape[2] * x_shape[3], OHW = gy.size(2) * gy.size(3);
+    Tensor gx = make_tensor(x_shape, kFloat32, gy.device(), MemoryFormat::ChannelsLast);
+    const float* pg = gy.data_ptr<float>();
+    const int64_t* pi = indices.data_ptr<int64_t>();
+    float* pgx = gx.data_ptr<float>();
+    parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t n = begin; n < end; ++n) {
+            float* g = pgx + n * HW * C;
+            std::memset(g, 0, static_cast<size_t>(HW * C) * sizeof(float));
+            for (int64_t o = n * OHW; o < (n + 1) * OHW; ++o)
+                for (int64_t c = 0; c < C; ++c)
+                    if (pi[o * C + c] >= 0) g[pi[o * C + c] * C + c] += pg[o * C + c];
+        }
+    });
+    return gx;
+}
+
 }  // namespace
 
 ValuesIndices CpuBackend::max_pool2d(const Tensor& x, const PoolParams& p) {
     if (x.dtype() != kFloat32) return ReferenceBackend::max_pool2d(x, p);
+    if (!x.is_contiguous()) return max_pool_nhwc(x, p);  // channels-last
     const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), OHW = p.out_h * p.out_w;
     Tensor y = make_tensor({x.size(0), x.size(1), p.out_h, p.out_w}, kFloat32, x.device());
     Tensor indices = make_tensor(y.shape(), kInt64, x.device());
@@ -132,6 +200,7 @@ ValuesIndices CpuBackend::max_pool2d(const Tensor& x, const PoolParams& p) {
 
 Tensor CpuBackend::max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape) {
     if (gy.dtype() != kFloat32) return ReferenceBackend::max_pool2d_backward(gy, indices, x_shape);
+    if (!gy.is_contiguous()) return max_pool_nhwc_backward(gy, indices, x_shape);  // channels-last
     const int64_t planes = x_shape[0] * x_shape[1], HW = x_shape[2] * x_shape[3], OHW = gy.size(2) * gy.size(3);
     Tensor gx = make_tensor(x_shape, kFloat32, gy.device());
     const float* pg = gy.data_ptr<float>();

@@ -24,6 +24,8 @@ std::vector<UpsampleTaps<T>> axis_taps(const UpsampleParams& p, double r, int64_
 }  // namespace
 
 Tensor ReferenceBackend::upsample(const Tensor& x, const UpsampleParams& p) {
+    if (!x.is_contiguous())  // channels-last: the textbook loops on a plain copy, the result laid out as x
+        return kernel::contiguous(upsample(kernel::contiguous(x), p), MemoryFormat::ChannelsLast);
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = p.out_h, OW = p.out_w;
     Tensor y = make_tensor({N, C, OH, OW}, x.dtype(), x.device());  // [N, C, OH, OW]
     dispatch_floating(x.dtype(), "upsample", [&]<class T>() {
@@ -51,6 +53,8 @@ Tensor ReferenceBackend::upsample(const Tensor& x, const UpsampleParams& p) {
 }
 
 Tensor ReferenceBackend::upsample_backward(const Tensor& gy, const Shape& x_shape, const UpsampleParams& p) {
+    if (!gy.is_contiguous())  // channels-last
+        return kernel::contiguous(upsample_backward(kernel::contiguous(gy), x_shape, p), MemoryFormat::ChannelsLast);
     const int64_t N = x_shape[0], C = x_shape[1], H = x_shape[2], W = x_shape[3], OH = p.out_h, OW = p.out_w;
     Tensor gx = kernel::zeros(x_shape, gy.options());  // [N, C, H, W]
     dispatch_floating(gy.dtype(), "upsample_backward", [&]<class T>() {

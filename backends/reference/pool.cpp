@@ -46,6 +46,11 @@ int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in 
 }  // namespace
 
 ValuesIndices ReferenceBackend::max_pool2d(const Tensor& x, const PoolParams& p) {
+    if (!x.is_contiguous()) {  // channels-last: the textbook loops on a plain copy, the results laid out as x
+        const ValuesIndices r = max_pool2d(kernel::contiguous(x), p);
+        return {kernel::contiguous(r.values, MemoryFormat::ChannelsLast),
+                kernel::contiguous(r.indices, MemoryFormat::ChannelsLast)};
+    }
     const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), OH = p.out_h, OW = p.out_w;
     Tensor y = make_tensor({x.size(0), x.size(1), OH, OW}, x.dtype(), x.device());
     Tensor indices = make_tensor(y.shape(), kInt64, x.device());
@@ -66,6 +71,9 @@ ValuesIndices ReferenceBackend::max_pool2d(const Tensor& x, const PoolParams& p)
 }
 
 Tensor ReferenceBackend::max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape) {
+    if (!gy.is_contiguous())  // channels-last
+        return kernel::contiguous(max_pool2d_backward(kernel::contiguous(gy), kernel::contiguous(indices), x_shape),
+                                  MemoryFormat::ChannelsLast);
     const int64_t planes = x_shape[0] * x_shape[1], HW = x_shape[2] * x_shape[3], OHW = gy.size(2) * gy.size(3);
     Tensor gx = make_tensor(x_shape, gy.dtype(), gy.device());
     dispatch_floating(gy.dtype(), "max_pool2d_backward", [&]<class T>() {

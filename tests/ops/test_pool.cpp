@@ -282,21 +282,43 @@ TEST_CASE("pool: errors name the op and the shapes", "[ops][pool][errors]") {
 }
 
 TEST_CASE("pooling keeps a channels-last input's layout, with the same values and gradients", "[ops][pool]") {
+    // the cpu backend runs max_pool2d on channels-last maps natively (rows of C), the reference through copies
     Generator gen(21);
     const Tensor x = randn({2, 5, 9, 8}, {}, &gen);
+    x.narrow(1, 2, 1).narrow(2, 3, 1).fill_(std::nan(""));  // NaNs win, as in the NCHW kernels
+    const Tensor gy_full = randn({2, 5, 9, 8}, {}, &gen);
     for (const auto& [name, f] : std::vector<std::pair<std::string, PoolFn>>{
              {"max_pool2d",
               [](const Tensor& t) { return max_pool2d(t, {.kernel_size = 3, .stride = 2, .padding = 1}); }},
+             {"max_pool2d dilation 2, ceil_mode",
+              [](const Tensor& t) {
+                  return max_pool2d(t, {.kernel_size = 3, .stride = 2, .padding = 1, .dilation = 2, .ceil_mode = true});
+              }},
              {"avg_pool2d", [](const Tensor& t) { return avg_pool2d(t, {.kernel_size = 2, .stride = 2}); }}}) {
-        INFO(name);
-        const Tensor a = x.detach().requires_grad_();
-        const Tensor b = x.contiguous(MemoryFormat::ChannelsLast).requires_grad_();
-        const Tensor ya = f(a), yb = f(b);
-        CHECK(yb.suggest_memory_format() == MemoryFormat::ChannelsLast);
-        REQUIRE_THAT(yb, ClosesTo(ya));
-        const Tensor gy = randn(ya.shape(), {}, &gen);
-        ya.backward(gy);
-        yb.backward(gy);
-        REQUIRE_THAT(b.grad(), ClosesTo(a.grad()));
+        for (Kernels k : {Kernels::fast, Kernels::reference}) {
+            INFO(name << (k == Kernels::reference ? " (reference)" : ""));
+            with_kernels(k, [&] {
+                const Tensor a = x.detach().requires_grad_();
+                const Tensor b = x.contiguous(MemoryFormat::ChannelsLast).requires_grad_();
+                const Tensor ya = f(a), yb = f(b);
+                CHECK(yb.suggest_memory_format() == MemoryFormat::ChannelsLast);
+                REQUIRE_THAT(yb, ClosesTo(ya));
+                const Tensor gy = gy_full.narrow(2, 0, ya.size(2)).narrow(3, 0, ya.size(3)).contiguous();
+                ya.backward(gy);
+                yb.backward(gy);
+                REQUIRE_THAT(b.grad(), ClosesTo(a.grad()));
+                return 0;
+            });
+        }
+    }
+    for (Kernels k : {Kernels::fast, Kernels::reference}) {  // the indices: the same flat h*W+w per plane
+        with_kernels(k, [&] {
+            const auto a = max_pool2d_with_indices(x, {.kernel_size = 2, .stride = 1});
+            const auto b =
+                max_pool2d_with_indices(x.contiguous(MemoryFormat::ChannelsLast), {.kernel_size = 2, .stride = 1});
+            CHECK(b.indices.suggest_memory_format() == MemoryFormat::ChannelsLast);
+            REQUIRE_THAT(b.indices.to(kFloat64), ClosesTo(a.indices.to(kFloat64), 0, 0));
+            return 0;
+        });
     }
 }
