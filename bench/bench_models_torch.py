@@ -2,7 +2,9 @@
 """bench/bench_models_torch.py — `nabla bench`'s twin on PyTorch: the same training step (zero_grad, forward, loss,
 backward, optimizer step) or inference forward on synthetic data, printed as the same JSON line.
 
-    /usr/bin/python3 bench/bench_models_torch.py tinyseg --batch 2 --size 288 --threads 2 [--infer]
+    /usr/bin/python3 bench/bench_models_torch.py tinyseg --batch 2 --size 288 --threads 2 [--infer] [--precision bf16]
+--precision bf16 runs the forward and the loss under torch.autocast("cpu", dtype=torch.bfloat16), PyTorch's own mixed
+precision on the CPU (its backward follows the forward's dtypes).
 Compare the two with bench/compare_models.sh. Install Debian's python3-torch and libopenblas0-pthread (without a
 real BLAS PyTorch falls back to a slow reference one); the BLAS in use is printed on stderr.
 """
@@ -38,6 +40,8 @@ def main():
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--infer", action="store_true")
     p.add_argument("--set", action="append", default=[], help="model argument KEY=VALUE")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: forward and loss under torch.autocast('cpu', dtype=torch.bfloat16)")
     p.add_argument("--memory-format", choices=["channels_last", "contiguous"], default="contiguous",
                    help="channels_last: model and input in torch.channels_last, as torch's CPU tuning guide advises")
     a = p.parse_args()
@@ -61,15 +65,17 @@ def main():
     else:
         model.train()
         opt = torch_models.optimizer(a.model, model)
+    amp = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16")  # noqa: E731
     times = []
     for i in range(a.warmup + a.steps):
         start = time.perf_counter()
         if a.infer:
-            with torch.no_grad():
+            with torch.no_grad(), amp():
                 model(x)
         else:
             opt.zero_grad(set_to_none=True)
-            loss = torch_models.loss(a.model, model(x), target, model)
+            with amp():
+                loss = torch_models.loss(a.model, model(x), target, model)
             loss.backward()
             opt.step()
         ms = (time.perf_counter() - start) * 1000
@@ -78,7 +84,7 @@ def main():
     median = statistics.median(times)
     print(json.dumps({
         "model": a.model, "mode": "infer" if a.infer else "train", "batch": a.batch, "size": a.size,
-        "threads": torch.get_num_threads(), "memory_format": a.memory_format, "step_ms_median": round(median, 3), "step_ms_min": round(min(times), 3),
+        "threads": torch.get_num_threads(), "memory_format": a.memory_format, "precision": a.precision, "step_ms_median": round(median, 3), "step_ms_min": round(min(times), 3),
         "images_per_s": round(a.batch / (median / 1000), 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "params": sum(p.numel() for p in model.parameters()),
