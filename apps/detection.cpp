@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "apps/commands.h"
 #include "apps/detection_data.h"
 #include "apps/models.h"
 #include "apps/progress.h"
@@ -702,6 +703,7 @@ void add_detection_commands(CLI::App& app) {
             cmd->add_option("--workers", o->workers, "Data loading threads")->capture_default_str();
             cmd->add_option("--output", o->output,
                             "Folder for the plots and results.json (default: runs/val/" + name + ")");
+            add_precision_option(cmd);
             cmd->callback([o] { evaluate_detection(*o); });
         }
         {
@@ -723,6 +725,7 @@ void add_detection_commands(CLI::App& app) {
             cmd->add_flag("--save-txt", o->save_txt, "Write labels/<stem>.txt: cls cx cy w h (normalised)");
             cmd->add_flag("--save-conf", o->save_conf, "With --save-txt: the confidence as a sixth column");
             cmd->add_option("--output", o->output, "Folder for the pictures (default: runs/detect/" + name + ")");
+            add_precision_option(cmd);
             cmd->callback([o] { detect(*o); });
         }
     }

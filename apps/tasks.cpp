@@ -3,8 +3,18 @@
 #include "apps/detection_train.h"
 #include "apps/landmarks.h"
 #include "apps/segmentation.h"
+#include "core/autocast.h"
 
 namespace nabla::apps {
+
+void add_precision_option(CLI::App* cmd) {
+    cmd->add_option_function<std::string>(
+           "--precision", [](const std::string& v) { set_autocast_precision(parse_precision(v.c_str())); },
+           "fp32, or bf16: the model's convolutions in bfloat16 with float32 accumulation, everything else float32 "
+           "(torch.autocast on the CPU; core/autocast.h)")
+        ->check(CLI::IsMember({"fp32", "bf16"}))
+        ->default_str("fp32");
+}
 
 void add_task_commands(CLI::App& app) {
     auto* train = app.add_subcommand("train", "Train a model (`nabla train MODEL --help` for its options)");
@@ -15,6 +25,8 @@ void add_task_commands(CLI::App& app) {
     add_super_resolution_commands(train, eval, predict);
     add_landmark_commands(train, eval, predict);
     add_detection_train_commands(train);
+    for (auto* parent : {eval, predict})
+        for (auto* cmd : parent->get_subcommands({})) add_precision_option(cmd);
 }
 
 }  // namespace nabla::apps

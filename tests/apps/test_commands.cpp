@@ -12,6 +12,7 @@
 
 #include "apps/commands.h"
 #include "apps/models.h"
+#include "core/autocast.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;
@@ -133,6 +134,26 @@ TEST_CASE("nabla info MODEL: the layer table at the model's own input size; an i
     // PANet at 1000x1000: the attention's scores would need terabytes; the error says so instead of std::bad_alloc.
     REQUIRE_THROWS_WITH(run({"info", "panet", "--size", "1000"}),
                         Catch::Contains("PyramidAttention") && Catch::Contains("GB of memory"));
+}
+
+TEST_CASE("nabla eval and predict take --precision bf16: convolutions in bfloat16 while the command runs",
+          "[commands]") {
+    CLI::App app{"nabla"};
+    nabla::apps::add_task_commands(app);
+    for (const char* parent : {"eval", "predict"})
+        for (auto* cmd : app.get_subcommand(parent)->get_subcommands({})) {
+            INFO(parent << " " << cmd->get_name());
+            REQUIRE_THAT(cmd->help(), Catch::Contains("--precision"));
+        }
+    // the option sets the autocast precision when it is parsed, before the command's callback runs
+    CLI::App probe{"probe"};
+    nabla::Precision seen = nabla::Precision::Float32;
+    nabla::apps::add_precision_option(&probe);
+    probe.callback([&] { seen = nabla::autocast_precision(); });
+    probe.parse(std::vector<std::string>{"bf16", "--precision"});  // CLI11 takes them last-first
+    REQUIRE(seen == nabla::Precision::BFloat16);
+    nabla::set_autocast_precision(nabla::Precision::Float32);
+    REQUIRE_THROWS_AS(probe.parse(std::vector<std::string>{"fp16", "--precision"}), CLI::ValidationError);
 }
 
 TEST_CASE("nabla train MODEL --help explains every option with its default", "[commands]") {
