@@ -148,6 +148,15 @@ std::string pruned_output(const PruneOptions& o) {
     return (w.parent_path() / (w.stem().string() + "_pruned.safetensors")).string();
 }
 
+// A network with nothing to prune is an error that shows why (every group and what pins it).
+void check_prunable(const PruneOptions& o, const nn::ChannelGraph& graph) {
+    if (graph.prunable_norms().empty())
+        throw ValueError(
+            fmt::format("prune {}: no prunable BatchNorm in {} (network slimming needs a BatchNorm after "
+                        "a conv whose channels nothing pins):\n{}",
+                        o.model, o.weights, graph.describe()));
+}
+
 void print_plan(const PruneOptions& o, const nn::ChannelGraph& graph, const nn::PrunePlan& plan) {
     fmt::print(
         "prune {}: {} prunable BatchNorms; threshold |gamma| {:.4g} at {:.0f}%; {} -> {} channels; "
@@ -223,6 +232,7 @@ PruneReport prune_network(const PruneOptions& o) {
     const TensorMap state = base->state_dict();
     const nn::ChannelGraph graph =
         nn::trace_channels(*base, zeros({1, spec.in_channels, spec.input_size, spec.input_size}), o.prune_residual);
+    check_prunable(o, graph);
     const nn::PrunePlan plan =
         nn::plan_slimming(graph, state, {.percent = o.percent, .min_keep = o.min_keep, .multiple = o.multiple});
     print_plan(o, graph, plan);
@@ -247,6 +257,7 @@ PruneReport prune_detector(const PruneOptions& o) {
     models::YOLOv5& base = *d.model;
     const TensorMap state = base.state_dict();
     const nn::ChannelGraph graph = nn::trace_channels(base, zeros({1, base.in_channels, 64, 64}), o.prune_residual);
+    check_prunable(o, graph);
     const nn::PrunePlan plan =
         nn::plan_slimming(graph, state, {.percent = o.percent, .min_keep = o.min_keep, .multiple = o.multiple});
     print_plan(o, graph, plan);

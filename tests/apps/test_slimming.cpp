@@ -132,6 +132,11 @@ TEST_CASE("slimming: any model prunes; its file loads, fine-tunes and resumes as
                                          .latency_steps = 1});
     REQUIRE(r.params_after < r.params_before);
     REQUIRE(r.output == dir.file("w_pruned.safetensors"));
+    // a model without BatchNorms has nothing to prune: the error says so and lists the groups
+    auto panet = find_model("panet").make(ModelArgs{});
+    save_safetensors(dir.file("panet.safetensors"), panet->state_dict());
+    REQUIRE_THROWS_WITH(prune_network({.model = "panet", .weights = dir.file("panet.safetensors")}),
+                        Catch::Contains("no prunable BatchNorm") && Catch::Contains("group"));
 
     // a fresh tinyseg narrows itself to the file (marked pruned) and computes what the pruner's network computed
     auto fresh = find_model("tinyseg").make(ModelArgs{});
