@@ -7,7 +7,8 @@
 //   g.prunable_norms();                                       // the BatchNorms whose γ the sparsity term pushes to 0
 //   PrunePlan plan = plan_slimming(g, model.state_dict(), {.percent = 0.5});
 //   TensorMap smaller = prune_state_dict(g, plan, model.state_dict());   // physically narrower tensors
-//   // then build the model class with the new widths (YOLOv5: channels_from_state_dict) and load `smaller`
+//   model.adopt_shapes(smaller); model.load_state_dict(smaller);         // the same model, narrower (nn/module.h)
+//   // (YOLOv5 can also be rebuilt from the widths: YOLOv5::channels_from_state_dict)
 //
 // What the tape tells: a conv2d (groups 1) starts a *source* of channels (its weight's dim 0); BatchNorm,
 // activations, pooling and interpolation pass channels through; cat concatenates them; add, sub, mul and div of two
