@@ -97,8 +97,7 @@ void max_plane(const float* x, float* y, int64_t* idx, int64_t H, int64_t W, con
                     const int64_t h = h0 + i * dh, w = w0 + j * dw;
                     if (w < 0 || w >= W) continue;
                     const float v = x[h * W + w];
-                    if (best_i < 0) best_i = h * W + w;
-                    if (v > best || v != v) {
+                    if (best_i < 0 || max_wins(v, best)) {
                         best = v;
                         best_i = h * W + w;
                     }
@@ -109,49 +108,54 @@ void max_plane(const float* x, float* y, int64_t* idx, int64_t H, int64_t W, con
     }
 }
 
-// Channels-last: one output pixel at a time, its window's in-bounds input pixels in window order, each a row of C
-// channels compared with the running maximum across the channels at once (the inner loop vectorises). The first
-// in-bounds pixel is copied (values and index), then a later one wins with the same strict > (or NaN) as the NCHW
-// kernel, so ties and NaNs go where they go there.
+// One output pixel of channels-last max pooling: the running maximum of its window's input pixels (rows of C
+// channels at `taps`, in window order) and the winning tap's position per channel, as 32-bit lanes that vectorise
+// together. The first pixel is copied, then a later one wins by max_wins (backends/common/pool_math.h), as in the
+// NCHW kernel, so ties and NaNs go where they go there.
+NB_CPU_CLONES void max_pixel(const float* const* taps, int32_t n, int64_t C, float* y, int32_t* arg) {
+    for (int64_t c = 0; c < C; ++c) y[c] = taps[0][c], arg[c] = 0;
+    for (int32_t t = 1; t < n; ++t) {
+        const float* x = taps[t];
+        for (int64_t c = 0; c < C; ++c) {
+            const bool win = max_wins(x[c], y[c]);
+            y[c] = win ? x[c] : y[c];
+            arg[c] = win ? t : arg[c];
+        }
+    }
+}
+
+// Channels-last: one output pixel at a time (max_pixel over its window's in-bounds input pixels), the argmax turned
+// into PyTorch's flat h*W+w index at the end.
 ValuesIndices max_pool_nhwc(const Tensor& x, const PoolParams& p) {
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = p.out_h, OW = p.out_w;
+    const int64_t K = p.kernel_size.h * p.kernel_size.w;
     Tensor y = make_tensor({N, C, OH, OW}, kFloat32, x.device(), MemoryFormat::ChannelsLast);
     Tensor indices = make_tensor(y.shape(), kInt64, x.device(), MemoryFormat::ChannelsLast);
     const float* px = x.data_ptr<float>();
     float* py = y.data_ptr<float>();
     int64_t* pi = indices.data_ptr<int64_t>();
-    parallel_for(0, N * OH * OW, std::max<int64_t>(1, (1 << 14) / (C * p.kernel_size.h * p.kernel_size.w)),
-                 [&](int64_t begin, int64_t end) {
-                     for (int64_t o = begin; o < end; ++o) {
-                         const int64_t n = o / (OH * OW), oh = o / OW % OH, ow = o % OW;
-                         float* yo = py + o * C;
-                         int64_t* io = pi + o * C;
-                         bool first = true;
-                         for (int64_t i = 0; i < p.kernel_size.h; ++i) {
-                             const int64_t h = oh * p.stride.h - p.padding.h + i * p.dilation.h;
-                             if (h < 0 || h >= H) continue;
-                             for (int64_t j = 0; j < p.kernel_size.w; ++j) {
-                                 const int64_t w = ow * p.stride.w - p.padding.w + j * p.dilation.w;
-                                 if (w < 0 || w >= W) continue;
-                                 const float* xi = px + ((n * H + h) * W + w) * C;
-                                 const int64_t at = h * W + w;
-                                 if (first) {
-                                     for (int64_t c = 0; c < C; ++c) yo[c] = xi[c], io[c] = at;
-                                     first = false;
-                                     continue;
-                                 }
-                                 for (int64_t c = 0; c < C; ++c) {
-                                     const bool win = xi[c] > yo[c] || xi[c] != xi[c];  // NaN wins
-                                     yo[c] = win ? xi[c] : yo[c];
-                                     io[c] = win ? at : io[c];
-                                 }
-                             }
-                         }
-                         if (first)  // a window that misses the input
-                             for (int64_t c = 0; c < C; ++c)
-                                 yo[c] = -std::numeric_limits<float>::infinity(), io[c] = -1;
-                     }
-                 });
+    parallel_for(0, N * OH * OW, std::max<int64_t>(1, (1 << 14) / (C * K)), [&](int64_t begin, int64_t end) {
+        std::vector<const float*> taps(static_cast<size_t>(K));
+        std::vector<int64_t> at(static_cast<size_t>(K));  // each tap's flat h*W+w
+        std::vector<int32_t> arg(static_cast<size_t>(C));
+        for (int64_t o = begin; o < end; ++o) {
+            const int64_t n = o / (OH * OW), oh = o / OW % OH, ow = o % OW;
+            int32_t count = 0;
+            for_each_max_tap(oh, ow, H, W, p, [&](int64_t h, int64_t w) {
+                taps[count] = px + ((n * H + h) * W + w) * C;
+                at[count++] = h * W + w;
+            });
+            float* yo = py + o * C;
+            int64_t* io = pi + o * C;
+            if (count == 0) {  // a window that misses the input
+                std::fill(yo, yo + C, -std::numeric_limits<float>::infinity());
+                std::fill(io, io + C, int64_t{-1});
+                continue;
+            }
+            max_pixel(taps.data(), count, C, yo, arg.data());
+            for (int64_t c = 0; c < C; ++c) io[c] = at[arg[c]];
+        }
+    });
     return {y, indices};
 }
 

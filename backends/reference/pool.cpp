@@ -22,20 +22,13 @@ template <class T>
 std::pair<T, int64_t> window_max(const T* plane, int64_t H, int64_t W, int64_t oh, int64_t ow, const PoolParams& p) {
     T best = -std::numeric_limits<T>::infinity();
     int64_t best_i = -1;
-    for (int64_t i = 0; i < p.kernel_size.h; ++i) {
-        const int64_t h = oh * p.stride.h - p.padding.h + i * p.dilation.h;
-        if (h < 0 || h >= H) continue;
-        for (int64_t j = 0; j < p.kernel_size.w; ++j) {
-            const int64_t w = ow * p.stride.w - p.padding.w + j * p.dilation.w;
-            if (w < 0 || w >= W) continue;
-            const T v = plane[h * W + w];
-            if (best_i < 0) best_i = h * W + w;  // the first in-bounds element, if nothing beats -inf
-            if (v > best || std::isnan(v)) {
-                best = v;
-                best_i = h * W + w;
-            }
+    for_each_max_tap(oh, ow, H, W, p, [&](int64_t h, int64_t w) {
+        const T v = plane[h * W + w];
+        if (best_i < 0 || max_wins(v, best)) {  // the first in-bounds element holds the place if nothing beats it
+            best = v;
+            best_i = h * W + w;
         }
-    }
+    });
     return {best, best_i};
 }
 
