@@ -14,6 +14,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "nn/normalization.h"
 #include "ops/ops.h"
 
 namespace nabla::nn {
@@ -49,16 +50,19 @@ bool is_batch_norm(const std::string& op) {
 }
 bool is_elementwise_binary(const std::string& op) { return op == "add" || op == "sub" || op == "mul" || op == "div"; }
 
-// The value a constant channel takes after an activation; nullopt for one the pruner cannot evaluate.
-std::optional<double> activate(const std::string& op, double x) {
-    if (op == "relu") return std::max(x, 0.0);
-    if (op == "relu6") return std::clamp(x, 0.0, 6.0);
-    if (op == "silu") return x / (1.0 + std::exp(-x));
-    if (op == "sigmoid") return 1.0 / (1.0 + std::exp(-x));
-    if (op == "hardswish") return x * std::clamp(x + 3.0, 0.0, 6.0) / 6.0;
-    if (op == "hardsigmoid") return std::clamp(x + 3.0, 0.0, 6.0) / 6.0;
-    if (op == "tanh") return std::tanh(x);
-    return std::nullopt;
+// The op a recorded activation name stands for, to apply to the constants removed channels carry; null for one the
+// pruner cannot evaluate (an unknown slope, "?").
+using Activation = Tensor (*)(const Tensor&);
+Activation activation_of(const std::string& op) {
+    static const std::map<std::string, Activation> ops{{"relu", [](const Tensor& t) { return relu(t); }},
+                                                       {"relu6", [](const Tensor& t) { return relu6(t); }},
+                                                       {"silu", [](const Tensor& t) { return silu(t); }},
+                                                       {"sigmoid", [](const Tensor& t) { return sigmoid(t); }},
+                                                       {"hardswish", [](const Tensor& t) { return hardswish(t); }},
+                                                       {"hardsigmoid", [](const Tensor& t) { return hardsigmoid(t); }},
+                                                       {"tanh", [](const Tensor& t) { return nabla::tanh(t); }}};
+    const auto it = ops.find(op);
+    return it == ops.end() ? nullptr : it->second;
 }
 
 std::vector<double> to_doubles(const Tensor& t) {
@@ -368,43 +372,42 @@ const Tensor& at(const TensorMap& state, const std::string& key) {
 }
 
 // What the removed channels of a reader's input added to each of its outputs: Σ_c Σ_taps W[o, c] · value(c), with
-// value(c) the constant a removed channel carries (act(β) of its last BatchNorm); nullopt when some removed
-// channel's value is unknown (no BatchNorm, or an op the pruner cannot evaluate).
-std::optional<std::vector<double>> removed_contribution(const ChannelGraph& g, const PrunePlan& plan,
-                                                        const TensorMap& state, const ChannelSource& reader) {
+// value(c) the constant a removed channel carries (act(β) of its last BatchNorm, 0 for a kept one), as a float64
+// [out] tensor; undefined when no channel it reads was removed; nullopt when some removed channel's value is unknown
+// (no BatchNorm, or an op the pruner cannot evaluate).
+std::optional<Tensor> removed_contribution(const ChannelGraph& g, const PrunePlan& plan, const TensorMap& state,
+                                           const ChannelSource& reader) {
     const Tensor& w = at(state, reader.conv + ".weight");
-    const int64_t out = w.size(0), in = w.size(1), taps = w.size(2) * w.size(3);
-    std::vector<double> delta(out, 0.0);
-    const std::vector<double> wv = to_doubles(w);
+    std::vector<double> value(static_cast<size_t>(w.size(1)), 0.0);
     bool any = false;
     int64_t offset = 0;
     for (const auto& seg : reader.input) {
         if (seg.source >= 0) {
             const auto& keep = plan.keep[g.group_of[seg.source]];
-            const std::set<int64_t> kept(keep.begin(), keep.end());
-            std::vector<double> beta;
+            std::vector<bool> kept(static_cast<size_t>(seg.end), false);
+            for (int64_t c : keep)
+                if (c < seg.end) kept[c] = true;
+            Tensor v;  // the segment's constants, act(β), computed when a channel of it is removed
             for (int64_t c = seg.begin; c < seg.end; ++c) {
-                if (kept.contains(c)) continue;
-                if (seg.norm.empty()) return std::nullopt;
-                if (beta.empty()) beta = to_doubles(at(state, seg.norm + ".bias"));
-                double v = beta.at(c);
-                for (const auto& op : seg.ops) {
-                    const auto a = activate(op, v);
-                    if (!a) return std::nullopt;
-                    v = *a;
+                if (kept[c]) continue;
+                if (!v.defined()) {
+                    if (seg.norm.empty()) return std::nullopt;
+                    v = at(state, seg.norm + ".bias").detach().to(kFloat64);
+                    for (const auto& op : seg.ops) {
+                        const Activation f = activation_of(op);
+                        if (!f) return std::nullopt;
+                        v = f(v);
+                    }
+                    v = v.contiguous();
                 }
-                const int64_t pos = offset + c - seg.begin;
-                for (int64_t o = 0; o < out; ++o) {
-                    const double* wp = wv.data() + (o * in + pos) * taps;
-                    delta[o] += v * std::accumulate(wp, wp + taps, 0.0);
-                }
+                value[offset + c - seg.begin] = v.data_ptr<double>()[c];
                 any = true;
             }
         }
         offset += seg.end - seg.begin;
     }
-    if (!any) return std::vector<double>{};
-    return delta;
+    if (!any) return Tensor();
+    return matmul(w.detach().to(kFloat64).sum({2, 3}), from_vector(value, {w.size(1)}));
 }
 
 }  // namespace
@@ -445,20 +448,20 @@ std::string ChannelGraph::describe() const {
 }
 
 ChannelGraph trace_channels(Module& model, const Tensor& example, bool prune_residual) {
-    const bool was_training = model.is_training();
-    const bool grad = autograd::is_grad_enabled();
-    autograd::set_grad_enabled(true);
-    model.eval();
+    struct TraceMode {  // eval mode with the tape on while tracing; the caller's modes back afterwards, also on error
+        Module& model;
+        const bool training = model.is_training(), grad = autograd::is_grad_enabled();
+        explicit TraceMode(Module& m) : model(m) {
+            autograd::set_grad_enabled(true);
+            model.eval();
+        }
+        ~TraceMode() {
+            model.train(training);
+            autograd::set_grad_enabled(grad);
+        }
+    } mode(model);
     Tracer tracer(model);
-    try {
-        tracer.run(model.call_outputs(example));
-    } catch (...) {
-        model.train(was_training);
-        autograd::set_grad_enabled(grad);
-        throw;
-    }
-    model.train(was_training);
-    autograd::set_grad_enabled(grad);
+    tracer.run(model.call_outputs(example));
     return tracer.finish(prune_residual);
 }
 
@@ -532,19 +535,19 @@ TensorMap prune_state_dict(const ChannelGraph& g, const PrunePlan& plan, const T
         const auto it = out.find(key);
         if (it != out.end()) it->second = select(it->second, dim, index);
     };
-    // compensation first, on the unpruned tensors; the deltas land after narrowing
-    std::vector<std::pair<std::string, std::vector<double>>> bias_add, mean_sub;
+    // compensation first, on the unpruned tensors: what each reader lost, over its own kept outputs, lands after the
+    // narrowing in its bias (+) or its BatchNorm's running_mean (-)
+    std::vector<std::pair<std::string, Tensor>> shifts;
     if (compensate) {
         for (size_t s = 0; s < g.sources.size(); ++s) {
             const auto& src = g.sources[s];
             const auto delta = removed_contribution(g, plan, state, src);
-            if (!delta || delta->empty()) continue;
-            std::vector<double> kept;  // the reader's own kept outputs
-            for (int64_t o : plan.keep[g.group_of[s]]) kept.push_back(delta->at(o));
+            if (!delta || !delta->defined()) continue;
+            const Tensor kept = select(*delta, 0, plan.keep[g.group_of[s]]);
             if (state.contains(src.conv + ".bias"))
-                bias_add.emplace_back(src.conv + ".bias", kept);
+                shifts.emplace_back(src.conv + ".bias", kept);
             else if (!src.norm.empty())
-                mean_sub.emplace_back(src.norm + ".running_mean", kept);
+                shifts.emplace_back(src.norm + ".running_mean", -kept);
         }
     }
     for (size_t s = 0; s < g.sources.size(); ++s) {
@@ -561,28 +564,19 @@ TensorMap prune_state_dict(const ChannelGraph& g, const PrunePlan& plan, const T
         const std::vector<int64_t> pos = kept_positions(g, plan, m.layout);
         for (const char* t : {".weight", ".bias", ".running_mean", ".running_var"}) narrow_key(m.path + t, 0, pos);
     }
-    auto apply = [&](const std::string& key, const std::vector<double>& delta, double sign) {
-        Tensor& t = out.at(key);
-        const Tensor d = from_vector(delta, {static_cast<int64_t>(delta.size())}).to(t.dtype());
-        t = (t + d * sign).contiguous();
-    };
-    for (const auto& [key, d] : bias_add) apply(key, d, 1.0);
-    for (const auto& [key, d] : mean_sub) apply(key, d, -1.0);
+    for (const auto& [key, d] : shifts) out.at(key) = (out.at(key) + d.to(out.at(key).dtype())).contiguous();
     return out;
 }
 
 void add_l1_subgradient(Module& model, const std::vector<std::string>& norms, double sr_gamma, double sr_beta) {
     NoGradGuard no_grad;
     for (const auto& path : norms) {
-        Module* m = model.find(path);
-        NB_CHECK_VALUE(m && m->type_name() == "BatchNorm2d", "sparsity: '", path,
-                       "' is not a BatchNorm2d of the model");
-        Tensor gamma, beta;
-        for (const auto& [name, p] : m->named_parameters(false)) (name == "weight" ? gamma : beta) = p;
-        NB_CHECK_VALUE(gamma.defined() && beta.defined() && gamma.grad().defined() && beta.grad().defined(),
-                       "sparsity: ", path, " has no gradient for its weight and bias (not trained?)");
-        gamma.grad().add_(sign(gamma) * sr_gamma);
-        beta.grad().add_(sign(beta) * sr_beta);
+        auto* bn = dynamic_cast<BatchNorm2d*>(model.find(path));
+        NB_CHECK_VALUE(bn, "sparsity: '", path, "' is not a BatchNorm2d of the model");
+        NB_CHECK_VALUE(bn->weight.defined() && bn->weight.grad().defined() && bn->bias.grad().defined(),
+                       "sparsity: ", path, " has no gradient for its weight and bias (not affine, or not trained?)");
+        bn->weight.grad().add_(sign(bn->weight) * sr_gamma);
+        bn->bias.grad().add_(sign(bn->bias) * sr_beta);
     }
 }
 
