@@ -62,13 +62,13 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const DetectionTrainOptions& o,
         std::move(groups), optim::SGDOptions{.lr = o.hyp.lr0, .momentum = o.hyp.momentum, .nesterov = true});
 }
 
-// The network to train with the yaml's widths, or with the widths of the weights it will load (a pruned network
-// trains as itself): those of --resume's checkpoint, else of --weights.
-std::shared_ptr<models::YOLOv5> make_detector(const DetectionTrainOptions& o, int64_t nc) {
+// The arguments of the network to train: the yaml's widths, or the widths of the weights it will load (a pruned
+// network trains as itself): those of --resume's checkpoint, else of --weights.
+models::YOLOv5Args detector_args(const DetectionTrainOptions& o, int64_t nc) {
     models::YOLOv5Args args{.nc = nc};
     const std::string from = !o.train.resume.empty() ? resume_path(o.train.resume) : o.train.weights;
     if (!from.empty()) args.channels = models::YOLOv5::channels_from_state_dict(nn::load_weights(from, true));
-    return std::make_shared<models::YOLOv5>(o.model, args);
+    return args;
 }
 
 }  // namespace
@@ -94,9 +94,10 @@ TrainResult train_detection(DetectionTrainOptions o) {
                                 detection_collate);
 
     const ModelSpec& spec = find_model(o.model);
-    auto model = make_detector(o, y.nc);  // already as wide as --weights
+    const models::YOLOv5Args args = detector_args(o, y.nc);
+    auto model = std::make_shared<models::YOLOv5>(o.model, args);  // already as wide as --weights
     load_initial_weights(o.train, *model);
-    auto eval_model = make_detector(o, y.nc);
+    auto eval_model = std::make_shared<models::YOLOv5>(o.model, args);
 
     // train.py: accumulate to the nominal batch, weight decay scaled by the batch that one step sees; no
     // accumulation in sparsity training (train_sparity.py).

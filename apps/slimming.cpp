@@ -157,12 +157,32 @@ void check_prunable(const PruneOptions& o, const nn::ChannelGraph& graph) {
                         o.model, o.weights, graph.describe()));
 }
 
-void print_plan(const PruneOptions& o, const nn::ChannelGraph& graph, const nn::PrunePlan& plan) {
+struct Pruned {
+    nn::PrunePlan plan;
+    TensorMap state;  // the narrower weights
+};
+
+// The steps every model shares: trace the loaded network on `example`, refuse one with nothing to prune, plan at
+// o.percent (printed) and narrow its weights.
+Pruned prune_weights(const PruneOptions& o, nn::Module& model, const Tensor& example) {
+    const TensorMap state = model.state_dict();
+    const nn::ChannelGraph graph = nn::trace_channels(model, example, o.prune_residual);
+    check_prunable(o, graph);
+    Pruned p{.plan = nn::plan_slimming(graph, state,
+                                       {.percent = o.percent, .min_keep = o.min_keep, .multiple = o.multiple})};
     fmt::print(
         "prune {}: {} prunable BatchNorms; threshold |gamma| {:.4g} at {:.0f}%; {} -> {} channels; "
         "suggested maximum percent without min_keep: {:.1f}%\n",
-        o.model, graph.prunable_norms().size(), plan.threshold, 100 * o.percent, plan.channels_before,
-        plan.channels_after, 100 * plan.max_percent);
+        o.model, graph.prunable_norms().size(), p.plan.threshold, 100 * o.percent, p.plan.channels_before,
+        p.plan.channels_after, 100 * p.plan.max_percent);
+    p.state = nn::prune_state_dict(graph, p.plan, state, o.compensate);
+    return p;
+}
+
+// --threads applied and --weights present, before anything is loaded.
+void start(const PruneOptions& o) {
+    if (o.threads > 0) omp_set_num_threads(o.threads);
+    NB_CHECK_VALUE(!o.weights.empty(), "prune ", o.model, ": --weights is required");
 }
 
 // What every model's report has: the plan's numbers, each conv's widths, parameters, GFLOPs, the file sizes (the
@@ -223,45 +243,31 @@ void write_report(const PruneReport& r, const PruneOptions& o) {
 }  // namespace
 
 PruneReport prune_network(const PruneOptions& o) {
-    if (o.threads > 0) omp_set_num_threads(o.threads);
-    NB_CHECK_VALUE(!o.weights.empty(), "prune: --weights is required");
+    start(o);
     const ModelSpec& spec = find_model(o.model);
     auto base = spec.make(ModelArgs{});
     nn::load_weights_into(*base, o.weights, /*strict=*/true, /*prefer_ema=*/true);  // pruned ones narrow it first
     base->eval();
-    const TensorMap state = base->state_dict();
-    const nn::ChannelGraph graph =
-        nn::trace_channels(*base, zeros({1, spec.in_channels, spec.input_size, spec.input_size}), o.prune_residual);
-    check_prunable(o, graph);
-    const nn::PrunePlan plan =
-        nn::plan_slimming(graph, state, {.percent = o.percent, .min_keep = o.min_keep, .multiple = o.multiple});
-    print_plan(o, graph, plan);
-    const TensorMap pruned_state = nn::prune_state_dict(graph, plan, state, o.compensate);
+    const Pruned p = prune_weights(o, *base, zeros({1, spec.in_channels, spec.input_size, spec.input_size}));
     auto pruned = spec.make(ModelArgs{});
-    pruned->adopt_shapes(pruned_state);
-    pruned->load_state_dict(pruned_state, true);
+    pruned->adopt_shapes(p.state);
+    pruned->load_state_dict(p.state, true);
     pruned->eval();
 
     PruneReport r;
     nn::Checkpoint ck;
     ck.config = nlohmann::ordered_json{{"model", o.model}, {"pruned_from", o.weights}, {"percent", o.percent}}.dump();
-    measure(r, o, *base, *pruned, plan, ck, spec.in_channels, o.latency_size > 0 ? o.latency_size : spec.input_size);
+    measure(r, o, *base, *pruned, p.plan, ck, spec.in_channels, o.latency_size > 0 ? o.latency_size : spec.input_size);
     write_report(r, o);
     return r;
 }
 
 PruneReport prune_detector(const PruneOptions& o) {
-    if (o.threads > 0) omp_set_num_threads(o.threads);
-    NB_CHECK_VALUE(!o.weights.empty(), "prune: --weights is required");
+    start(o);
     const LoadedDetector d = load_detector(o.model, o.weights);
     models::YOLOv5& base = *d.model;
-    const TensorMap state = base.state_dict();
-    const nn::ChannelGraph graph = nn::trace_channels(base, zeros({1, base.in_channels, 64, 64}), o.prune_residual);
-    check_prunable(o, graph);
-    const nn::PrunePlan plan =
-        nn::plan_slimming(graph, state, {.percent = o.percent, .min_keep = o.min_keep, .multiple = o.multiple});
-    print_plan(o, graph, plan);
-    const auto pruned = build_like(base, nn::prune_state_dict(graph, plan, state, o.compensate));
+    const Pruned p = prune_weights(o, base, zeros({1, base.in_channels, 64, 64}));  // 64: a multiple of the strides
+    const auto pruned = build_like(base, p.state);
 
     PruneReport r;
     nn::Checkpoint ck;
@@ -277,7 +283,7 @@ PruneReport prune_detector(const PruneOptions& o) {
         {"channels",
          channels}}.dump();
     ck.extra["channels"] = channels.dump();
-    measure(r, o, base, *pruned, plan, ck, base.in_channels, o.latency_size > 0 ? o.latency_size : 640);
+    measure(r, o, base, *pruned, p.plan, ck, base.in_channels, o.latency_size > 0 ? o.latency_size : 640);
 
     std::string data = o.data;
     if (data.empty() && fs::exists(fs::path(default_shapes_dir()) / "data.yaml")) data = default_shapes_dir();

@@ -108,10 +108,7 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
 
 void load_initial_weights(TrainOptions& o, nn::Module& model) {
     if (o.weights.empty() || !o.resume.empty()) return;
-    Metadata meta;
-    nn::load_weights(o.weights, /*prefer_ema=*/true, &meta);
-    o.pruned = meta.contains(nn::kPrunedKey);
-    nn::load_weights_into(model, o.weights, /*strict=*/true, /*prefer_ema=*/true);
+    o.pruned = nn::load_weights_into(model, o.weights, /*strict=*/true, /*prefer_ema=*/true).contains(nn::kPrunedKey);
 }
 
 std::string resume_path(const std::string& resume) {
@@ -197,6 +194,7 @@ private:
     Logs sums_;  // running sums of the logged values over this epoch's batches (in this process)
     int64_t counted_ = 0;
     bool first_batch_ = true;
+    const Precision precision_ = parse_precision(o_.precision.c_str());  // of the training forwards (--precision)
     bool pruned_ = o_.pruned;  // the model was narrowed to pruned weights: checkpoints say so (and resume sets it)
     std::optional<std::vector<std::string>> norms_;  // the prunable BatchNorms, traced on the first batch
     // The prunable BatchNorms of the model, traced once on the first example of `images` (nn/prune.h).
@@ -319,7 +317,7 @@ void Loop::train_batch(const Batch& input) {
     Logs logs;
     Tensor loss;
     {
-        AutocastGuard amp(parse_precision(o_.precision.c_str()));  // the backward keeps the forward's precision
+        AutocastGuard amp(precision_);  // the backward keeps the forward's precision
         loss = task_.loss(batch, logs);
     }
     const double l = loss.item<double>();

@@ -122,7 +122,7 @@ TensorMap load_weights(const std::string& path, bool prefer_ema, Metadata* metad
     return take(all, "model.");
 }
 
-void load_weights_into(Module& module, const std::string& path, bool strict, bool prefer_ema) {
+Metadata load_weights_into(Module& module, const std::string& path, bool strict, bool prefer_ema) {
     Metadata meta;
     const TensorMap weights = load_weights(path, prefer_ema, &meta);
     try {
@@ -131,6 +131,7 @@ void load_weights_into(Module& module, const std::string& path, bool strict, boo
     } catch (const Error& e) {
         throw ValueError(detail::concat(path, ": ", e.what()));
     }
+    return meta;
 }
 
 }  // namespace nabla::nn

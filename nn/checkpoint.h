@@ -48,7 +48,7 @@ TensorMap load_weights(const std::string& path, bool prefer_ema = false, Metadat
 // class builds them, and loading first gives the model their shapes.
 inline constexpr const char* kPrunedKey = "pruned";
 // load_weights then module.load_state_dict(strict), with the file's name in any error. Weights marked pruned first
-// narrow the module to their shapes (Module::adopt_shapes).
-void load_weights_into(Module& module, const std::string& path, bool strict = true, bool prefer_ema = false);
+// narrow the module to their shapes (Module::adopt_shapes). Returns the file's metadata.
+Metadata load_weights_into(Module& module, const std::string& path, bool strict = true, bool prefer_ema = false);
 
 }  // namespace nabla::nn
