@@ -1,5 +1,6 @@
 // tests/core/test_storage.cpp — the host allocator of core/storage.cpp: 64-byte alignment, large blocks reused from
-// its cache (the same memory on the next step of a loop), memory stats, and empty_cache giving the blocks back.
+// its cache (the same memory on the next step of a loop, or a cached block up to twice the size), memory stats, and
+// empty_cache giving the blocks back.
 #include <cstdint>
 
 #include "core/storage.h"
@@ -29,6 +30,25 @@ TEST_CASE("host allocator: aligned blocks, large ones cached and reused, empty_c
     }
     REQUIRE(empty_cache() >= (size_t{5} << 20));
     REQUIRE(memory_stats().cached == 0);
+}
+
+TEST_CASE("host allocator: a smaller request takes a cached block up to twice its size, not a larger one",
+          "[storage]") {
+    empty_cache();
+    void* block = nullptr;
+    { block = Storage(8 << 20, kCPU).data(); }  // 8 MiB, now cached
+    {
+        Storage far_smaller(3 << 20, kCPU);  // 8 > 2 x 3 MiB: a block of its own
+        REQUIRE(far_smaller.data() != block);
+        Storage smaller(5 << 20, kCPU);  // 8 <= 2 x 5 MiB: the cached block
+        REQUIRE(smaller.data() == block);
+        auto* bytes = static_cast<unsigned char*>(smaller.data());
+        bytes[(5 << 20) - 1] = 1;
+    }
+    const int64_t cached = memory_stats().cached;  // both back, the 8 MiB block in its own class
+    REQUIRE(cached >= (8 << 20) + (3 << 20));
+    { REQUIRE(Storage(8 << 20, kCPU).data() == block); }
+    empty_cache();
 }
 
 TEST_CASE("host allocator: tensors in large blocks hold their values across reuse", "[storage]") {
