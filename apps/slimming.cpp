@@ -435,8 +435,8 @@ void add_prune_commands(CLI::App& app) {
                         "Channels every layer keeps at least (its largest |gamma|), instead of emptying it")
             ->capture_default_str();
         cmd->add_option("--multiple", o->multiple,
-                        "Round every pruned layer's width up to a multiple of this (1: none; 8 and 16 measured "
-                        "slower here, 2 cores AVX-512: docs/slimming.md)")
+                        "Round every pruned layer's width up to a multiple of this (1: none; 8 and 16 measured no "
+                        "faster here, 2 cores AVX-512: docs/slimming.md)")
             ->capture_default_str();
         cmd->add_flag("--prune-residual", o->prune_residual,
                       "Also prune residual groups (the channels an add ties), each as one unit; the reference "

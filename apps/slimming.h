@@ -27,7 +27,7 @@ struct PruneOptions {
     std::string model = "yolov5s";
     std::string weights;  // a checkpoint (its EMA when it has one) or a state dict
     double percent = 0.5;
-    int64_t min_keep = 8, multiple = 1;  // docs/slimming.md §5: rounding widths up to 8 or 16 measured slower
+    int64_t min_keep = 8, multiple = 1;  // docs/slimming.md §6: rounding widths up to 8 or 16 measured no faster
     bool prune_residual = false;         // also prune residual groups as one unit (the reference leaves them whole)
     bool compensate = true;              // fold removed channels' act(β) into the next layer
     std::string output;                  // "" : <weights stem>_pruned.safetensors beside the weights
