@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "apps/csv_log.h"
 #include "apps/detection.h"
@@ -338,13 +339,27 @@ std::string PruneReport::table() const {
     return s;
 }
 
+namespace {
+
+// mAP@.5 and mAP@.5:.95 of a detection run's last validation.
+std::pair<double, double> last_maps(const TrainResult& t) {
+    std::pair<double, double> maps{0, 0};
+    for (const auto& [k, v] : t.last_metrics) {
+        if (k == "metrics/mAP_0.5") maps.first = v;
+        if (k == "metrics/mAP_0.5:0.95") maps.second = v;
+    }
+    return maps;
+}
+
+}  // namespace
+
 std::vector<SlimRound> slim_detector(SlimOptions o) {
     NB_CHECK_VALUE(o.rounds >= 1, "slim: --rounds must be >= 1, got ", o.rounds);
     NB_CHECK_VALUE(o.train.train.sparsity > 0, "slim: --sparsity must be positive, got ", o.train.train.sparsity);
     const fs::path dir = o.output.empty() ? fs::path("runs") / "slim" / o.train.model : fs::path(o.output);
     fs::create_directories(dir);
     const int64_t finetune_epochs = o.finetune_epochs > 0 ? o.finetune_epochs : o.train.train.epochs;
-    std::string weights = o.train.train.weights;
+    std::string weights = o.train.train.weights, control_weights = o.train.train.weights;
     std::vector<SlimRound> rounds;
     for (int64_t r = 1; r <= o.rounds; ++r) {
         const fs::path round_dir = dir / fmt::format("round{}", r);
@@ -371,12 +386,22 @@ std::vector<SlimRound> slim_detector(SlimOptions o) {
         tune.train.output = (round_dir / "finetune").string();
         tune.train.exist_ok = true;
         const TrainResult t = train_detection(tune);
-        for (const auto& [k, v] : t.last_metrics) {
-            if (k == "metrics/mAP_0.5") row.map50_finetuned = v;
-            if (k == "metrics/mAP_0.5:0.95") row.map_finetuned = v;
-        }
+        std::tie(row.map50_finetuned, row.map_finetuned) = last_maps(t);
         row.weights = (fs::path(t.run_dir) / "weights" / "last.safetensors").string();
         weights = row.weights;
+        bool interrupted = t.interrupted;
+        if (o.control && !interrupted) {
+            DetectionTrainOptions control = o.train;
+            control.train.sparsity = 0;
+            control.train.weights = control_weights;
+            control.train.epochs = o.train.train.epochs + finetune_epochs;
+            control.train.output = (round_dir / "control").string();
+            control.train.exist_ok = true;
+            const TrainResult c = train_detection(control);
+            std::tie(row.map50_control, row.map_control) = last_maps(c);
+            control_weights = (fs::path(c.run_dir) / "weights" / "last.safetensors").string();
+            interrupted = c.interrupted;
+        }
         rounds.push_back(row);
         const std::string table = slim_table(rounds);
         std::ofstream(dir / "slim.md") << table;
@@ -386,10 +411,12 @@ std::vector<SlimRound> slim_detector(SlimOptions o) {
                          {"prune", nlohmann::json::parse(x.prune.json())},
                          {"map50_finetuned", x.map50_finetuned},
                          {"map_finetuned", x.map_finetuned},
+                         {"map50_control", x.map50_control},
+                         {"map_control", x.map_control},
                          {"weights", x.weights}});
         std::ofstream(dir / "slim.json") << j.dump(2) << "\n";
         fmt::print("slim {}: after round {}:\n{}", o.train.model, r, table);
-        if (t.interrupted) break;
+        if (interrupted) break;
     }
     return rounds;
 }
@@ -397,7 +424,8 @@ std::vector<SlimRound> slim_detector(SlimOptions o) {
 std::string slim_table(const std::vector<SlimRound>& rounds) {
     std::string s =
         "| round | params | GFLOPs | file MB | latency ms (batch: before -> after) | mAP@.5 sparse | mAP@.5 pruned | "
-        "mAP@.5 fine-tuned | mAP@.5:.95 fine-tuned |\n|---|---|---|---|---|---|---|---|---|\n";
+        "mAP@.5 fine-tuned | mAP@.5:.95 fine-tuned | mAP@.5 unpruned control |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& x : rounds) {
         const PruneReport& p = x.prune;
         std::string latency;
@@ -405,9 +433,10 @@ std::string slim_table(const std::vector<SlimRound>& rounds) {
             latency += fmt::format("{}b{}: {:.1f} -> {:.1f}", latency.empty() ? "" : ", ", b, ms.first, ms.second);
         const auto map = [](double v) { return v < 0 ? std::string("-") : fmt::format("{:.3f}", v); };
         s += fmt::format(
-            "| {} | {:.2f}M -> {:.2f}M | {:.2f} -> {:.2f} | {:.1f} -> {:.1f} | {} | {} | {} | {:.3f} | {:.3f} |\n",
+            "| {} | {:.2f}M -> {:.2f}M | {:.2f} -> {:.2f} | {:.1f} -> {:.1f} | {} | {} | {} | {:.3f} | {:.3f} | {} |\n",
             x.round, p.params_before / 1e6, p.params_after / 1e6, p.gflops_before, p.gflops_after, p.bytes_before / 1e6,
-            p.bytes_after / 1e6, latency, map(p.map50_before), map(p.map50_after), x.map50_finetuned, x.map_finetuned);
+            p.bytes_after / 1e6, latency, map(p.map50_before), map(p.map50_after), x.map50_finetuned, x.map_finetuned,
+            map(x.map50_control));
     }
     return s;
 }
@@ -485,6 +514,9 @@ void add_prune_commands(CLI::App& app) {
             ->capture_default_str();
         cmd->add_option("--percent", o->prune.percent, "Fraction of the prunable channels each round removes")
             ->capture_default_str();
+        cmd->add_flag("--control", o->control,
+                      "Also train the unpruned network for each round's sparsity + fine-tune epochs, without the L1 "
+                      "term: the baseline of the same total epochs (doubles the time)");
         cmd->add_option("--min-keep", o->prune.min_keep, "Channels every layer keeps at least")->capture_default_str();
         cmd->add_option("--multiple", o->prune.multiple, "Round pruned widths up to a multiple of this")
             ->capture_default_str();
@@ -492,6 +524,10 @@ void add_prune_commands(CLI::App& app) {
             ->capture_default_str();
         cmd->add_option("--batch", o->train.train.batch, "Batch size")->capture_default_str();
         cmd->add_flag("--adam", o->train.adam, "AdamW instead of SGD (as the reference's README runs)");
+        cmd->add_option("--lr0", o->train.hyp.lr0, "Initial learning rate")->capture_default_str();
+        cmd->add_option("--min-warmup-iters", o->train.min_warmup_iterations,
+                        "Fewest warmup iterations of every run (nabla train yolov5s --min-warmup-iters)")
+            ->capture_default_str();
         cmd->add_option("--latency-size", o->prune.latency_size, "Image size of the latency measurements")
             ->capture_default_str();
         cmd->add_option("--latency-batches", o->prune.latency_batches, "Batch sizes whose latency is measured")

@@ -71,6 +71,7 @@ struct SlimOptions {
     DetectionTrainOptions train;  // the sparsity runs: model, data, img_size, epochs, batch, sparsity, weights
     int64_t rounds = 2;
     int64_t finetune_epochs = 0;  // 0: train.train.epochs
+    bool control = false;         // also train the unpruned network as long as each round, without the L1 term
     PruneOptions prune;           // percent, min_keep, multiple, latency (model, weights, output, data: set per round)
     std::string output;           // "" : runs/slim/<model>
 };
@@ -79,12 +80,15 @@ struct SlimRound {
     int64_t round = 0;
     PruneReport prune;                              // the sparse network before, the pruned one after
     double map50_finetuned = 0, map_finetuned = 0;  // the fine-tune's last validation
+    double map50_control = -1, map_control = -1;    // the unpruned control's last validation (-1: no control)
     std::string weights;                            // the fine-tuned checkpoint the next round starts from
 };
 
 // Runs sparsity training -> prune -> fine-tune `rounds` times, each round on the previous round's fine-tuned
-// weights, into <output>/round<r>/{sparsity, pruned.safetensors, finetune}; writes <output>/slim.csv and
-// slim.json and prints the table.
+// weights, into <output>/round<r>/{sparsity, pruned.safetensors, finetune}; writes <output>/slim.md and
+// slim.json and prints the table. With `control`, each round also trains the unpruned network from the previous
+// round's control (the first from the same start) for the sparsity plus fine-tune epochs, without the L1 term, into
+// <output>/round<r>/control: the baseline "trained for the same total epochs" that the pruned one is judged by.
 std::vector<SlimRound> slim_detector(SlimOptions options);
 std::string slim_table(const std::vector<SlimRound>& rounds);  // a Markdown table, one row per round
 

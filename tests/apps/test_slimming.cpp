@@ -2,6 +2,8 @@
 // toward 0 against the same run without it; `nabla slim` runs two rounds of sparsity -> prune -> fine-tune end to
 // end, each round smaller, its files in proportion to the parameters, the pruned checkpoints loadable as they are;
 // and any other model (tinyseg) sparsity-trained, pruned, loaded, fine-tuned and resumed as the narrower network.
+#include <fmt/format.h>
+
 #include <filesystem>
 
 #include "apps/csv_log.h"
@@ -86,6 +88,7 @@ TEST_CASE("slimming: two rounds of sparsity, pruning and fine-tuning end to end"
     o.train.train.epochs = 1;
     o.train.train.sparsity = 0.01;
     o.rounds = 2;
+    o.control = true;
     o.prune = {
         .percent = 0.4, .min_keep = 4, .multiple = 4, .latency_size = 64, .latency_batches = {1}, .latency_steps = 1};
     o.output = dir.file("slim");
@@ -103,6 +106,12 @@ TEST_CASE("slimming: two rounds of sparsity, pruning and fine-tuning end to end"
         REQUIRE(file_ratio == Approx(param_ratio).epsilon(0.05));
         for (const PruneLayer& l : p.layers) REQUIRE(l.after >= std::min<int64_t>(4, l.before));
         REQUIRE(fs::exists(r.weights));
+        // the unpruned control trained the sparsity + fine-tune epochs (1 + 1) and validated
+        REQUIRE(r.map50_control >= 0);
+        const auto control =
+            CsvLog((fs::path(o.output) / fmt::format("round{}", r.round) / "control" / "results.csv").string()).read();
+        REQUIRE(control.column("epoch").size() == 2);
+        REQUIRE(control.column("sr") == std::vector<double>{0.0, 0.0});
     }
     REQUIRE(rounds[1].prune.params_before == rounds[0].prune.params_after);  // round 2 prunes round 1's network
     REQUIRE(fs::exists(fs::path(o.output) / "slim.md"));
