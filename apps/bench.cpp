@@ -62,7 +62,7 @@ double conv_peak_gflops(const std::string& path) {
 }
 
 void run_bench(const BenchOptions& o) {
-    if (o.threads > 0) omp_set_num_threads(o.threads);
+    set_threads(o.threads, "bench");
     if (o.batch < 1 || o.size < 0 || o.steps < 1 || o.warmup < 0)
         throw ValueError(
             fmt::format("bench: batch and steps must be positive, size and warmup >= 0 (got batch {}, "

@@ -16,6 +16,13 @@ void add_task_commands(CLI::App& app);
 // --precision fp32|bf16 on an inference command: sets the main thread's autocast precision while the command line is
 // parsed, before the command runs (apps/tasks.cpp).
 void add_precision_option(CLI::App* cmd);
+// --threads N of any command (apps/tasks.cpp): 0 keeps OpenMP's default (OMP_NUM_THREADS or all cores); a negative
+// N is an error naming the command; more threads than the cores here are allowed, with a warning, since
+// oversubscribed OpenMP threads wait on each other (--threads 1000 on 2 cores ran a step 175x slower).
+void set_threads(int64_t threads, const char* command);
+// A CLI11 check for rates and weights (--lr, --lr0, --sparsity): a finite number >= 0. CLI11's own range checks
+// let inf through, and an infinite learning rate trains a network of NaNs.
+CLI::Validator finite_non_negative();
 // The models of one task under train/eval/predict (apps/segmentation.cpp, apps/super_resolution.cpp).
 void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* predict);
 

@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -30,22 +32,37 @@ std::string format_value(double v) {
 }
 
 void write_table(const std::string& path, const CsvLog::Table& t) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        if (!f) throw Error(fmt::format("CsvLog: cannot write {}", tmp));
-        for (size_t c = 0; c < t.columns.size(); ++c) f << (c ? "," : "") << t.columns[c];
-        f << "\n";
-        for (const auto& row : t.rows) {
-            for (size_t c = 0; c < row.size(); ++c) f << (c ? "," : "") << format_value(row[c]);
-            f << "\n";
-        }
-        if (!f) throw Error(fmt::format("CsvLog: writing {} failed", tmp));
+    std::string text;
+    for (size_t c = 0; c < t.columns.size(); ++c) text += fmt::format("{}{}", c ? "," : "", t.columns[c]);
+    text += "\n";
+    for (const auto& row : t.rows) {
+        for (size_t c = 0; c < row.size(); ++c) text += fmt::format("{}{}", c ? "," : "", format_value(row[c]));
+        text += "\n";
     }
-    std::filesystem::rename(tmp, path);
+    write_text_file(path, text);
 }
 
 }  // namespace
+
+void write_text_file(const std::string& path, const std::string& text) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::trunc | std::ios::binary);
+        if (!f) throw Error(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
+        f << text;
+        f.flush();
+        if (!f) {
+            const std::string why = std::strerror(errno);
+            f.close();
+            std::error_code ignored;
+            std::filesystem::remove(tmp, ignored);
+            throw Error(fmt::format("writing {} failed ({}); {} is unchanged", tmp, why, path));
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) throw Error(fmt::format("cannot rename {} over {}: {}", tmp, path, ec.message()));
+}
 
 std::vector<double> CsvLog::Table::column(const std::string& name) const {
     for (size_t c = 0; c < columns.size(); ++c) {

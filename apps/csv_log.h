@@ -1,11 +1,16 @@
 // apps/csv_log.h — the per-epoch metrics table of a run (ultralytics' results.csv): one row per epoch, columns
-// fixed by the first row, appended to on resume, and re-read to draw the curves.
+// fixed by the first row, appended to on resume, and re-read to draw the curves; and write_text_file for the run's
+// other text files (args.json).
 #pragma once
 #include <map>
 #include <string>
 #include <vector>
 
 namespace nabla::apps {
+
+// Writes `text` to `path` through a temporary file renamed over it, so the file is whole or untouched; a failed write
+// (a full disk) is an Error naming the file, never a silently empty file.
+void write_text_file(const std::string& path, const std::string& text);
 
 class CsvLog {
 public:

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "apps/commands.h"
 #include "apps/detection.h"
 #include "apps/detection_data.h"
 #include "apps/models.h"
@@ -178,8 +179,8 @@ TrainResult train_detection(DetectionTrainOptions o) {
         {"weights",
          o.train.weights}}.dump();
     TrainResult r = fit(o.train, task);
-    fmt::print("train {}: loss {:.4f} -> {:.4f} in {} steps; best fitness {:.4f}; results in {}\n", o.model,
-               r.first_loss, r.last_loss, r.steps, r.best_metric, r.run_dir);
+    fmt::print("train {}: loss {:.4f} -> {:.4f} in {} steps; {}; results in {}\n", o.model, r.first_loss, r.last_loss,
+               r.steps, best_text(r, "fitness"), r.run_dir);
     return r;
 }
 
@@ -198,8 +199,12 @@ void add_detection_train_commands(CLI::App* train) {
             ->capture_default_str();
         cmd->add_flag("--adam", o->adam, "AdamW instead of SGD");
         cmd->add_flag("--linear-lr", o->linear_lr, "Linear instead of cosine lr schedule");
-        cmd->add_option("--lr0", o->hyp.lr0, "Initial learning rate")->capture_default_str();
-        cmd->add_option("--lrf", o->hyp.lrf, "Final lr as a fraction of lr0")->capture_default_str();
+        cmd->add_option("--lr0", o->hyp.lr0, "Initial learning rate")
+            ->capture_default_str()
+            ->check(finite_non_negative());
+        cmd->add_option("--lrf", o->hyp.lrf, "Final lr as a fraction of lr0")
+            ->capture_default_str()
+            ->check(finite_non_negative());
         cmd->add_option("--nbs", o->nbs, "Nominal batch size (gradients accumulated up to it)")->capture_default_str();
         cmd->add_option("--warmup-epochs", o->hyp.warmup_epochs,
                         "Warmup length in epochs (at least --min-warmup-iters iterations)")

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "apps/commands.h"
 #include "apps/face_synth.h"
 #include "apps/landmarks_data.h"
 #include "apps/models.h"
@@ -174,8 +175,8 @@ TrainResult train_landmarks(LandmarkTrainOptions o) {
         {"seed", o.train.seed},
         {"set", o.set}}.dump();
     TrainResult r = fit(o.train, task);
-    fmt::print("train pfld: loss {:.4f} -> {:.4f} in {} steps; best val/nme {:.4f}; results in {}\n", r.first_loss,
-               r.last_loss, r.steps, r.best_metric, r.run_dir);
+    fmt::print("train pfld: loss {:.4f} -> {:.4f} in {} steps; {}; results in {}\n", r.first_loss, r.last_loss, r.steps,
+               best_text(r, "val/nme"), r.run_dir);
     return r;
 }
 
@@ -301,7 +302,7 @@ void add_landmark_commands(CLI::App* train, CLI::App* eval, CLI::App* predict) {
         auto* cmd = train->add_subcommand("pfld", "Train " + what);
         cmd->add_option("--data", o->data,
                         data_help + " (default: synthetic faces generated into " + default_faces_dir() + ")");
-        cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
+        cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str()->check(finite_non_negative());
         cmd->add_option("--weight-decay", o->weight_decay, "Adam weight decay (added to the gradient, as torch)")
             ->capture_default_str();
         cmd->add_option("--patience", o->patience,

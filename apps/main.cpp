@@ -5,6 +5,7 @@
 
 #include "apps/commands.h"
 #include "apps/slimming.h"
+#include "apps/train_loop.h"
 #include "backends/backend.h"
 #include "core/error.h"
 #include "core/trace/trace.h"
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
     try {
         nabla::trace::start_from_env();  // NABLA_TRACE=function_graph ...: trace this command, write the file at exit
         app.parse(argc, argv);
+        if (nabla::apps::interrupt_requested()) return 130;  // 128 + SIGINT: the run was stopped, not finished
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     } catch (const nabla::Error& e) {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "apps/commands.h"
 #include "apps/models.h"
 #include "apps/progress.h"
 #include "apps/salient_synth.h"
@@ -184,8 +185,8 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
     task.save_samples = [&](const std::string& path) { save_segmentation_samples(*model, *val_set, 4, path); };
     task.config_json = config.dump();
     TrainResult r = fit(o.train, task);
-    fmt::print("train {}: loss {:.4f} -> {:.4f} in {} steps; best val/maxf {:.4f}; results in {}\n", o.model,
-               r.first_loss, r.last_loss, r.steps, r.best_metric, r.run_dir);
+    fmt::print("train {}: loss {:.4f} -> {:.4f} in {} steps; {}; results in {}\n", o.model, r.first_loss, r.last_loss,
+               r.steps, best_text(r, "val/maxf"), r.run_dir);
     return r;
 }
 
@@ -246,7 +247,7 @@ void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predic
             cmd->add_option("--val", o->val, "Validation pairs, same layout (default: the last 10% of --data)");
             cmd->add_option("--size", o->size, "Resize images and masks to size x size")->capture_default_str();
             cmd->add_option("--crop", o->crop, "Random training crop (0: none)")->capture_default_str();
-            cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
+            cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str()->check(finite_non_negative());
             add_train_options(cmd, o->train);
             cmd->callback([o] { train_segmentation(*o); });
         }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "apps/commands.h"
 #include "apps/csv_log.h"
 #include "apps/detection.h"
 #include "apps/detection_data.h"
@@ -182,7 +183,7 @@ Pruned prune_weights(const PruneOptions& o, nn::Module& model, const Tensor& exa
 
 // --threads applied and --weights present, before anything is loaded.
 void start(const PruneOptions& o) {
-    if (o.threads > 0) omp_set_num_threads(o.threads);
+    set_threads(o.threads, "prune");
     NB_CHECK_VALUE(!o.weights.empty(), "prune ", o.model, ": --weights is required");
 }
 
@@ -508,7 +509,8 @@ void add_prune_commands(CLI::App& app) {
         cmd->add_option("--weights", o->train.train.weights, "Weights the first round starts from (default: scratch)");
         cmd->add_option("--rounds", o->rounds, "Sparsity -> prune -> fine-tune rounds")->capture_default_str();
         cmd->add_option("--sparsity", o->train.train.sparsity, "sr of the sparsity runs (nabla train --sparsity)")
-            ->capture_default_str();
+            ->capture_default_str()
+            ->check(finite_non_negative());
         cmd->add_option("--epochs", o->train.train.epochs, "Epochs of each sparsity run")->capture_default_str();
         cmd->add_option("--finetune-epochs", o->finetune_epochs, "Epochs of each fine-tune (0: --epochs)")
             ->capture_default_str();
@@ -524,7 +526,9 @@ void add_prune_commands(CLI::App& app) {
             ->capture_default_str();
         cmd->add_option("--batch", o->train.train.batch, "Batch size")->capture_default_str();
         cmd->add_flag("--adam", o->train.adam, "AdamW instead of SGD (as the reference's README runs)");
-        cmd->add_option("--lr0", o->train.hyp.lr0, "Initial learning rate")->capture_default_str();
+        cmd->add_option("--lr0", o->train.hyp.lr0, "Initial learning rate")
+            ->capture_default_str()
+            ->check(finite_non_negative());
         cmd->add_option("--min-warmup-iters", o->train.min_warmup_iterations,
                         "Fewest warmup iterations of every run (nabla train yolov5s --min-warmup-iters)")
             ->capture_default_str();

@@ -146,8 +146,8 @@ TrainResult train_panet(SROptions o) {
         {"seed", o.train.seed},
         {"set", o.set}}.dump();
     TrainResult r = fit(o.train, task);
-    fmt::print("train panet: L1 {:.4f} -> {:.4f} in {} steps; best val/psnr {:.2f} dB; results in {}\n", r.first_loss,
-               r.last_loss, r.steps, r.best_metric, r.run_dir);
+    fmt::print("train panet: L1 {:.4f} -> {:.4f} in {} steps; {}; results in {}\n", r.first_loss, r.last_loss, r.steps,
+               best_text(r, "val/psnr", " dB"), r.run_dir);
     return r;
 }
 
@@ -234,7 +234,7 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
                         "blog) or bicubic (antialiased, as SR papers)")
             ->capture_default_str()
             ->check(CLI::IsMember({"maxpool", "bicubic"}));
-        cmd->add_option("--lr", o->lr, "AdamW learning rate")->capture_default_str();
+        cmd->add_option("--lr", o->lr, "AdamW learning rate")->capture_default_str()->check(finite_non_negative());
         cmd->add_option("--milestones", o->milestones, "Epochs at which the learning rate is multiplied by --gamma")
             ->capture_default_str();
         cmd->add_option("--gamma", o->gamma, "Learning-rate factor at each milestone")->capture_default_str();

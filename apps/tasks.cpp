@@ -1,11 +1,47 @@
 // apps/tasks.cpp — `nabla train|eval|predict MODEL`: the three parent commands; each task file adds its models.
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
 #include "apps/commands.h"
 #include "apps/detection_train.h"
 #include "apps/landmarks.h"
 #include "apps/segmentation.h"
 #include "core/autocast.h"
+#include "core/error.h"
 
 namespace nabla::apps {
+
+void set_threads(int64_t threads, const char* command) {
+    NB_CHECK_VALUE(threads >= 0, command, ": --threads must be >= 0 (0: all cores), got ", threads);
+    if (threads == 0) return;
+    const int cores = omp_get_num_procs();
+    if (threads > cores)
+        fmt::print(stderr,
+                   "warning: {}: --threads {} is more than the {} cores here; oversubscribed OpenMP threads wait on "
+                   "each other and run much slower\n",
+                   command, threads, cores);
+    omp_set_num_threads(static_cast<int>(std::min<int64_t>(threads, 4096)));
+}
+
+CLI::Validator finite_non_negative() {
+    return CLI::Validator(
+        [](const std::string& text) {
+            double v = 0;
+            try {
+                size_t used = 0;
+                v = std::stod(text, &used);
+                if (used != text.size()) return "'" + text + "' is not a number";
+            } catch (const std::exception&) {
+                return "'" + text + "' is not a number";
+            }
+            return std::isfinite(v) && v >= 0 ? std::string() : "'" + text + "' must be a finite number >= 0";
+        },
+        "FINITE >= 0");
+}
 
 void add_precision_option(CLI::App* cmd) {
     cmd->add_option_function<std::string>(

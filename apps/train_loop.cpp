@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/commands.h"
 #include "apps/csv_log.h"
 #include "apps/progress.h"
 #include "apps/slimming.h"
@@ -102,7 +103,8 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
                     "Network slimming's L1 term on the prunable BatchNorms (sr, e.g. 1e-4): gamma.grad += sr (1 - 0.9 "
                     "epoch / epochs) sign(gamma), beta.grad += 10 sr sign(beta), with |gamma| logged every epoch; "
                     "then `nabla prune` (0: off)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(finite_non_negative());
     cmd->add_flag("--exist-ok", o.exist_ok, "Write into --output even if it already holds a run");
 }
 
@@ -117,13 +119,13 @@ std::string resume_path(const std::string& resume) {
 }
 
 void prepare_run(TrainOptions& o, const std::string& model_name) {
-    if (o.epochs < 1 || o.batch < 1 || o.workers < 0 || o.threads < 0 || o.save_every < 0 || o.sample_every < 0 ||
-        o.val_every < 1 || o.max_steps < 0)
-        throw ValueError(fmt::format(
-            "train: bad option: epochs {} and batch {} must be >= 1, val-every {} >= 1, and "
-            "workers {}, threads {}, save-every {}, sample-every {}, max-steps {} >= 0",
-            o.epochs, o.batch, o.val_every, o.workers, o.threads, o.save_every, o.sample_every, o.max_steps));
-    if (o.threads > 0) omp_set_num_threads(o.threads);
+    const auto at_least = [&](const char* option, int64_t value, int64_t least) {
+        NB_CHECK_VALUE(value >= least, "train ", model_name, ": ", option, " must be >= ", least, ", got ", value);
+    };
+    at_least("--epochs", o.epochs, 1), at_least("--batch", o.batch, 1), at_least("--val-every", o.val_every, 1);
+    at_least("--workers", o.workers, 0), at_least("--save-every", o.save_every, 0);
+    at_least("--sample-every", o.sample_every, 0), at_least("--max-steps", o.max_steps, 0);
+    set_threads(o.threads, "train");
     manual_seed(o.seed);
     if (!o.resume.empty()) {
         const std::string ckpt = resume_path(o.resume);
@@ -227,7 +229,7 @@ Loop::Loop(const TrainOptions& o, TrainTask& task)
     if (device_ != kCPU) model_.to(device_);  // before anything is written: no device, no run directory
     fs::create_directories(run_ / "weights");
     fs::create_directories(run_ / "samples");
-    if (!task.config_json.empty()) std::ofstream(run_ / "args.json") << task.config_json << "\n";
+    if (!task.config_json.empty()) write_text_file((run_ / "args.json").string(), task.config_json + "\n");
     batches_ = loader_.size();
     result_.run_dir = run_.string();
 }
@@ -399,6 +401,7 @@ bool Loop::should_stop() const {
 
 void Loop::stop() {
     bar_->close();
+    if (counted_ > 0) result_.last_loss = value_of(sums_, "loss") / static_cast<double>(counted_);
     save(last_path_, epoch, batch_);
     result_.interrupted = g_stop_requested.load();
     fmt::print("{} after step {}: saved {}; continue with --resume {}\n",
@@ -486,6 +489,13 @@ TrainResult fit(const TrainOptions& o, TrainTask& task) {
         if (o.max_steps > 0 && loop.steps() >= o.max_steps) break;
     }
     return loop.finish();
+}
+
+bool interrupt_requested() { return g_stop_requested.load(); }
+
+std::string best_text(const TrainResult& r, const std::string& name, const std::string& unit) {
+    if (!std::isfinite(r.best_metric)) return name + " not validated yet";
+    return fmt::format("best {} {:.4f}{}", name, r.best_metric, unit);
 }
 
 }  // namespace nabla::apps

@@ -146,7 +146,7 @@ struct TrainTask {
 
 struct TrainResult {
     int64_t steps = 0, epochs_completed = 0;
-    double first_loss = 0, last_loss = 0;  // the first step's loss and the last epoch's mean loss
+    double first_loss = 0, last_loss = 0;  // the first step's loss and the last (or interrupted) epoch's mean loss
     Logs last_metrics;                     // the last validation
     double best_metric = 0;
     bool interrupted = false;  // stopped by Ctrl-C (a checkpoint was saved)
@@ -154,6 +154,12 @@ struct TrainResult {
 };
 
 TrainResult fit(const TrainOptions& options, TrainTask& task);
+// Whether Ctrl-C stopped a fit() of this process: `nabla` then exits with status 130 (128 + SIGINT, as a shell
+// reports a process that SIGINT ended), so a script can tell an interrupted run from a finished one.
+bool interrupt_requested();
+// "best NAME VALUE[UNIT]", or "NAME not validated yet" while the best is still the untouched +-inf of a run that
+// stopped before its first validation: for the one-line summary each trainer prints.
+std::string best_text(const TrainResult& r, const std::string& name, const std::string& unit = "");
 
 // The checkpoint file a --resume value names: the file itself, or <dir>/weights/last.safetensors.
 std::string resume_path(const std::string& resume);

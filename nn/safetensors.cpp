@@ -7,11 +7,13 @@
 // buffer exactly (no overlap, no gap, nothing after the last one). A file that passes is read in one sequential pass
 // straight into the tensors' storage. F32/F64/I64/U8/BOOL load as themselves; I32 loads as int64 and F16/BF16 as
 // float32, since published checkpoints use them. The writer writes "<path>.tmp.<pid>.<n>", fsyncs it and renames it
-// over the target, so a failed or interrupted save keeps the old file.
+// over the target, so a failed or interrupted save keeps the old file; a later save of the same path removes the
+// temporary files of saves whose process was killed.
 // Longer than an op file (about 380 lines) because every fault a malformed file can have gets its own message.
 #include "nn/safetensors.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -290,6 +292,29 @@ private:
 };
 
 // The temporary file of a save: removed by the destructor unless the rename committed it.
+// Removes the temporary files that earlier saves of `path` left behind when their process was killed mid-save
+// (<path>.tmp.<pid>.<n> whose pid no longer runs). A live process's file is its save in progress: left alone.
+void remove_stale_temporaries(const std::string& path) {
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    const std::string prefix = target.filename().string() + ".tmp.";
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        const std::string rest = name.substr(prefix.size());  // "<pid>.<n>"
+        const size_t dot = rest.find('.');
+        if (dot == 0 || dot == std::string::npos || rest.find_first_not_of("0123456789.") != std::string::npos)
+            continue;
+        const long pid = std::strtol(rest.substr(0, dot).c_str(), nullptr, 10);
+        if (pid <= 0 || pid == static_cast<long>(::getpid())) continue;
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+        std::error_code ignored;
+        fs::remove(it->path(), ignored);
+    }
+}
+
 class TempFile {
 public:
     TempFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
@@ -359,6 +384,7 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
 
     // The pid keeps processes apart, the counter threads: two saves of one path never share a temporary file.
     static std::atomic<uint64_t> saves{0};
+    remove_stale_temporaries(path);
     const std::string tmp_path = detail::concat(path, ".tmp.", ::getpid(), ".", saves++);
     const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) throw fail("cannot create ", tmp_path, ": ", std::strerror(errno));

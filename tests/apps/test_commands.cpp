@@ -173,3 +173,23 @@ TEST_CASE("nabla train MODEL --help explains every option with its default", "[c
         REQUIRE_FALSE(opt->get_description().empty());
     }
 }
+
+TEST_CASE("nabla train and bench: a bad option value is refused with the option's name", "[commands]") {
+    auto message = [](const std::vector<std::string>& args) {
+        try {
+            run(args);
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    // an infinite or NaN rate would train a network of NaNs; CLI11's own range checks let inf through
+    REQUIRE_THAT(message({"train", "pfld", "--lr", "inf"}), Catch::Contains("--lr") && Catch::Contains("finite"));
+    REQUIRE_THAT(message({"train", "tinyseg", "--lr", "nan"}), Catch::Contains("--lr"));
+    REQUIRE_THAT(message({"train", "yolov5s", "--lr0", "-1"}), Catch::Contains("--lr0"));
+    REQUIRE_THAT(message({"train", "tinyseg", "--sparsity", "1e999"}), Catch::Contains("--sparsity"));
+    // each wrong value is named alone, not in a sentence listing every option
+    REQUIRE(message({"train", "tinyseg", "--epochs", "0"}) == "train tinyseg: --epochs must be >= 1, got 0");
+    REQUIRE(message({"train", "tinyseg", "--workers", "-2"}) == "train tinyseg: --workers must be >= 0, got -2");
+    REQUIRE(message({"bench", "tinyseg", "--threads", "-1"}) == "bench: --threads must be >= 0 (0: all cores), got -1");
+}

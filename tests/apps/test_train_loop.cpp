@@ -3,8 +3,11 @@
 // files; on a small regression: gradient accumulation, the hooks, scheduler intervals, warmup, ReduceLROnPlateau and
 // task state in checkpoints; and the progress bar's and CSV log's formats.
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 
 #include "apps/csv_log.h"
 #include "apps/progress.h"
@@ -172,7 +175,10 @@ TEST_CASE("fit: Ctrl-C saves a checkpoint after the current step, and the run re
 
     run("", 4, interrupted);  // the 4th step completes, then the loop stops
     REQUIRE(interrupted.interrupted);
+    REQUIRE(interrupt_requested());  // so `nabla` exits with 130
     REQUIRE(interrupted.steps == 4);
+    REQUIRE(interrupted.last_loss > 0);  // the mean over the interrupted epoch's step, not 0
+    REQUIRE(interrupted.last_loss < 2);
     const auto c = nn::load_checkpoint(dir.file("run/weights/last.safetensors"));
     REQUIRE(c.step == 4);
     REQUIRE(c.epoch == 1);
@@ -184,6 +190,7 @@ TEST_CASE("fit: Ctrl-C saves a checkpoint after the current step, and the run re
 
     const TensorMap after = run(dir.file("run"), 0, resumed);
     REQUIRE_FALSE(resumed.interrupted);
+    REQUIRE_FALSE(interrupt_requested());
     REQUIRE(resumed.steps == 9);
     require_bitwise_equal(expected, after);
 }
@@ -385,4 +392,37 @@ TEST_CASE("CsvLog: header from the first row, appends, truncation on resume, err
                         Catch::Contains("results.csv") && Catch::Contains("'lr'"));
     log.truncate_from("epoch", 2);
     REQUIRE(log.read().column("epoch") == std::vector<double>{1});
+}
+
+TEST_CASE("best_text: the best metric, or that the run stopped before its first validation", "[train_loop]") {
+    TrainResult r;
+    r.best_metric = -INFINITY;
+    REQUIRE(best_text(r, "val/maxf") == "val/maxf not validated yet");
+    r.best_metric = 0.91234;
+    REQUIRE(best_text(r, "val/maxf") == "best val/maxf 0.9123");
+    REQUIRE(best_text(r, "val/psnr", " dB") == "best val/psnr 0.9123 dB");
+}
+
+TEST_CASE("write_text_file: whole or untouched; a failed write names the file and keeps the old one", "[csv]") {
+    TempDir dir;
+    const std::string path = dir.file("args.json");
+    write_text_file(path, "{\"old\": 1}\n");
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG, as on a full disk
+    rlimit small = saved;
+    small.rlim_cur = 1024;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    std::string message = "no error";
+    try {
+        write_text_file(path, std::string(1 << 20, 'x'));
+    } catch (const Error& e) {
+        message = e.what();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, old_handler);
+    REQUIRE_THAT(message, Catch::Contains(path + ".tmp") && Catch::Contains(path + " is unchanged"));
+    std::ifstream f(path);
+    REQUIRE(std::string(std::istreambuf_iterator<char>(f), {}) == "{\"old\": 1}\n");
+    REQUIRE_FALSE(fs::exists(path + ".tmp"));
 }

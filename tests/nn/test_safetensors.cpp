@@ -1,6 +1,8 @@
 // tests/nn/test_safetensors.cpp — nn/safetensors.cpp: round trips, files written by PyTorch
 // (tests/fixtures/make_io.py), one test per fault of a malformed file, a seeded mini fuzz, and the atomic save.
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstring>
@@ -397,6 +399,22 @@ TEST_CASE("safetensors: save is atomic: it replaces the whole file or leaves eve
         const int k = std::stoi(meta.at("k"));
         REQUIRE(identical(v, full({1000 + 10 * k}, k)));  // one whole version, whichever rename came last
         REQUIRE(leftovers() == 0);
+    }
+    SECTION("the next save removes what a killed save left; a running process's save in progress stays") {
+        const std::string path = dir.file("model.safetensors");
+        const pid_t child = ::fork();  // a process that has ended: its pid runs no more
+        if (child == 0) ::_exit(0);
+        REQUIRE(child > 0);
+        REQUIRE(::waitpid(child, nullptr, 0) == child);
+        const std::string killed = path + ".tmp." + std::to_string(child) + ".3";
+        const std::string running = path + ".tmp." + std::to_string(::getppid()) + ".0";
+        const std::string other = dir.file("other.safetensors.tmp." + std::to_string(child) + ".0");
+        for (const std::string& f : {killed, running, other}) std::ofstream(f) << "partial";
+        save_safetensors(path, {{"x", ones({2})}});
+        REQUIRE_FALSE(fs::exists(killed));
+        REQUIRE(fs::exists(running));
+        REQUIRE(fs::exists(other));  // another file's temporaries are that file's saves' business
+        REQUIRE(identical(load_safetensors(path).at("x"), ones({2})));
     }
     SECTION("bad arguments throw before touching the disk") {
         const std::string path = dir.file("model.safetensors");
