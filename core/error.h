@@ -34,6 +34,9 @@ struct IndexError : Error {
 struct NotImplementedError : Error {  // a kernel a backend does not have
     using Error::Error;
 };
+struct OutOfMemoryError : Error {  // an allocation the device cannot serve (torch.OutOfMemoryError)
+    using Error::Error;
+};
 
 namespace detail {
 // Concatenates anything fmt can print; shapes (std::vector<int64_t>) print as [2, 3, 4].

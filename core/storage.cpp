@@ -56,6 +56,18 @@ constexpr double kReserveLimit = 1.1;
 constexpr size_t kReserveSlack = size_t{256} << 20;
 constexpr double kReuseSlack = 2.0;
 
+// What a failed host allocation throws: the size asked for against what is in use and what the machine has, so that
+// a too large --size or --batch reads as such (std::bad_alloc says nothing).
+OutOfMemoryError out_of_memory(size_t nbytes) {
+    const double gib = 1024.0 * 1024.0 * 1024.0;
+    return OutOfMemoryError(detail::concat(
+        "out of memory: cannot allocate ", fmt::format("{:.2f}", static_cast<double>(nbytes) / gib),
+        " GiB on the CPU (", fmt::format("{:.2f}", static_cast<double>(g_counters[0].allocated.load()) / gib),
+        " GiB already in tensors, the machine has ",
+        fmt::format("{:.1f}", static_cast<double>(host_memory_bytes()) / gib),
+        " GiB); try a smaller batch or image size"));
+}
+
 size_t size_class(size_t nbytes) {
     size_t octave = 1;
     while (octave * 2 <= nbytes) octave *= 2;
@@ -66,29 +78,9 @@ size_t size_class(size_t nbytes) {
 class CpuAllocator final : public Allocator {
 public:
     void* allocate(size_t nbytes) override {
-        note_allocation(DeviceType::CPU, static_cast<int64_t>(nbytes));
-        if (nbytes < kLargeBlock) {
-            void* p = std::aligned_alloc(64, nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64);
-            if (!p) throw std::bad_alloc();
-            return p;
-        }
-        const size_t bytes = size_class(nbytes);
-        std::lock_guard<std::mutex> lock(mutex_);
-        // The smallest cached block of this class or a few above it (a block keeps its class when freed again).
-        if (auto it = cache_.lower_bound(bytes);
-            it != cache_.end() && static_cast<double>(it->first) <= kReuseSlack * static_cast<double>(bytes)) {
-            void* p = it->second;
-            cached_bytes_ -= it->first;
-            cache_.erase(it);
-            return p;
-        }
-        // A miss: keep live + cached within kReserveLimit of the live peak, giving back cached blocks of other sizes.
-        const auto live = static_cast<double>(g_counters[0].allocated.load());
-        const auto peak = static_cast<double>(g_counters[0].peak.load());
-        const double limit = std::max(kReserveLimit * peak, peak + static_cast<double>(kReserveSlack));
-        const double reserved = live + static_cast<double>(cached_bytes_);
-        if (reserved > limit) release_locked(static_cast<size_t>(reserved - limit) + bytes);
-        return map_block(bytes);
+        void* p = allocate_block(nbytes);
+        note_allocation(DeviceType::CPU, static_cast<int64_t>(nbytes));  // once it succeeded: a failure counts nothing
+        return p;
     }
     void deallocate(void* p, size_t nbytes) override {
         note_allocation(DeviceType::CPU, -static_cast<int64_t>(nbytes));
@@ -113,6 +105,31 @@ public:
     }
 
 private:
+    void* allocate_block(size_t nbytes) {
+        if (nbytes < kLargeBlock) {
+            void* p = std::aligned_alloc(64, nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64);
+            if (!p) throw out_of_memory(nbytes);
+            return p;
+        }
+        const size_t bytes = size_class(nbytes);
+        std::lock_guard<std::mutex> lock(mutex_);
+        // The smallest cached block of this class or up to twice its size (a block keeps its class when freed again).
+        if (auto it = cache_.lower_bound(bytes);
+            it != cache_.end() && static_cast<double>(it->first) <= kReuseSlack * static_cast<double>(bytes)) {
+            void* p = it->second;
+            cached_bytes_ -= it->first;
+            cache_.erase(it);
+            return p;
+        }
+        // A miss: keep live + cached within kReserveLimit of the live peak, giving back cached blocks of other sizes.
+        // (this request counted as live already)
+        const auto live = static_cast<double>(g_counters[0].allocated.load() + static_cast<int64_t>(nbytes));
+        const auto peak = std::max(static_cast<double>(g_counters[0].peak.load()), live);
+        const double limit = std::max(kReserveLimit * peak, peak + static_cast<double>(kReserveSlack));
+        const double reserved = live + static_cast<double>(cached_bytes_);
+        if (reserved > limit) release_locked(static_cast<size_t>(reserved - limit) + bytes);
+        return map_block(bytes);
+    }
     struct Block {
         char* base;     // what mmap returned
         size_t length;  // what was mapped
@@ -128,7 +145,7 @@ private:
         if (base == MAP_FAILED) {  // out of memory or address space: give the cached blocks back and try once more
             release_locked(cached_bytes_);
             base = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (base == MAP_FAILED) throw std::bad_alloc();
+            if (base == MAP_FAILED) throw out_of_memory(bytes);
         }
         ::madvise(base, length, MADV_HUGEPAGE);  // 2 MiB pages where the kernel allows: 512x fewer page faults
         char* p = static_cast<char*>(base) + (colour_++ % (kColourSpan / 64)) * 64;

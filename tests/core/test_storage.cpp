@@ -56,3 +56,16 @@ TEST_CASE("host allocator: tensors in large blocks hold their values across reus
     Tensor b = a * 2;
     REQUIRE(b.sum().item<double>() == 2.0 * (double(1 << 19) * ((1 << 19) - 1) / 2));
 }
+
+TEST_CASE("host allocator: a request the machine cannot serve is an OutOfMemoryError that gives the sizes",
+          "[storage]") {
+    const MemoryStats before = memory_stats();
+    // 1 PiB: more than any address space here, whatever the kernel's overcommit policy
+    REQUIRE_THROWS_AS(Storage(size_t{1} << 50, kCPU), OutOfMemoryError);
+    REQUIRE_THROWS_WITH(Storage(size_t{1} << 50, kCPU),
+                        Catch::StartsWith("out of memory: cannot allocate 1048576.00 GiB on the CPU") &&
+                            Catch::Contains("the machine has") && Catch::Contains("smaller batch or image size"));
+    REQUIRE(memory_stats().allocated == before.allocated);  // the failed request is not counted
+    Tensor t = ones({4});                                   // and the allocator still works
+    REQUIRE(t.sum().item<double>() == 4.0);
+}
