@@ -1,6 +1,8 @@
 // apps/commands.h — the subcommands of the `nabla` command line; each file adds its own to the CLI11 app.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 namespace nabla::apps {
 
@@ -23,6 +25,10 @@ void set_threads(int64_t threads, const char* command);
 // A CLI11 check for rates and weights (--lr, --lr0, --sparsity): a finite number >= 0. CLI11's own range checks
 // let inf through, and an infinite learning rate trains a network of NaNs.
 CLI::Validator finite_non_negative();
+// For a command line whose word names no subcommand where one is expected (`nabla train foonet`): a message naming
+// the word and listing the choices, which CLI11 gives only as "A subcommand is required"; "" when that is not the
+// problem. `args` excludes the program name.
+std::string unknown_subcommand(CLI::App& app, const std::vector<std::string>& args);
 // The models of one task under train/eval/predict (apps/segmentation.cpp, apps/super_resolution.cpp).
 void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* predict);
 

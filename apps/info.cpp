@@ -47,6 +47,9 @@ void add_info_command(CLI::App& app) {
     cmd->add_option("--set", *set, "Model constructor argument KEY=VALUE (repeatable)");
     cmd->callback([what, size, set] {
         if (std::filesystem::exists(*what)) return print_file(*what);
+        if (what->find_first_of("/.") != std::string::npos)  // a path (model names have neither)
+            throw Error(
+                fmt::format("info: no such file: {} (nor is it a model name; models: {})", *what, model_names()));
         const ModelSpec& spec = find_model(*what);
         ModelArgs args(*set);
         auto model = spec.make(args);

@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "apps/commands.h"
 #include "apps/slimming.h"
@@ -32,6 +34,12 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
         if (nabla::apps::interrupt_requested()) return 130;  // 128 + SIGINT: the run was stopped, not finished
     } catch (const CLI::ParseError& e) {
+        if (const std::string unknown =
+                nabla::apps::unknown_subcommand(app, std::vector<std::string>(argv + 1, argv + argc));
+            !unknown.empty()) {
+            fmt::print(stderr, "error: {}\n", unknown);
+            return e.get_exit_code();
+        }
         return app.exit(e);
     } catch (const nabla::Error& e) {
         fmt::print(stderr, "error: {}\n", e.what());

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "apps/commands.h"
 #include "apps/detection_train.h"
@@ -41,6 +42,26 @@ CLI::Validator finite_non_negative() {
             return std::isfinite(v) && v >= 0 ? std::string() : "'" + text + "' must be a finite number >= 0";
         },
         "FINITE >= 0");
+}
+
+std::string unknown_subcommand(CLI::App& app, const std::vector<std::string>& args) {
+    CLI::App* at = &app;
+    std::string path = "nabla";
+    for (const std::string& word : args) {
+        if (word.empty() || word[0] == '-') continue;
+        CLI::App* next = nullptr;
+        for (CLI::App* sub : at->get_subcommands({}))
+            if (sub->get_name() == word) next = sub;
+        if (next) {
+            at = next, path += " " + word;
+            continue;
+        }
+        if (at->get_subcommands({}).empty()) return "";
+        std::string choices;
+        for (CLI::App* sub : at->get_subcommands({})) choices += (choices.empty() ? "" : ", ") + sub->get_name();
+        return fmt::format("`{}`: unknown command or model '{}'; choose one of: {}", path, word, choices);
+    }
+    return "";
 }
 
 void add_precision_option(CLI::App* cmd) {

@@ -106,7 +106,12 @@ void report(const std::string& file, bool function, bool stat, const std::string
     if (!in) throw ValueError("trace report: cannot open " + file);
     std::stringstream text;
     text << in.rdbuf();
-    const trace::Session s = trace::read_json(text.str());
+    trace::Session s;
+    try {
+        s = trace::read_json(text.str());
+    } catch (const Error& e) {
+        throw ValueError(fmt::format("trace report: {}: {}", file, e.what()));
+    }
     if (!json_out.empty()) {
         std::ofstream out(json_out);
         if (!out) throw ValueError("trace report: cannot write " + json_out);

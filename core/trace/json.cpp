@@ -120,11 +120,11 @@ Session read_json(const std::string& text) {
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        throw ValueError(std::string("trace: not a JSON trace: ") + e.what());
+    } catch (const nlohmann::json::parse_error& e) {
+        throw ValueError(nabla::detail::concat("not a JSON trace: invalid JSON at byte ", e.byte, " of ", text.size()));
     }
     if (!j.is_object() || !j.contains("traceEvents") || !j["traceEvents"].is_array())
-        throw ValueError("trace: the JSON has no \"traceEvents\" array (not a Chrome trace)");
+        throw ValueError("the JSON has no \"traceEvents\" array (not a Chrome trace)");
     Session s;
     s.tracer = Tracer::function_graph;
     std::vector<uint64_t> thread_lost;

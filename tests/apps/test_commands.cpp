@@ -193,3 +193,20 @@ TEST_CASE("nabla train and bench: a bad option value is refused with the option'
     REQUIRE(message({"train", "tinyseg", "--workers", "-2"}) == "train tinyseg: --workers must be >= 0, got -2");
     REQUIRE(message({"bench", "tinyseg", "--threads", "-1"}) == "bench: --threads must be >= 0 (0: all cores), got -1");
 }
+
+TEST_CASE("nabla: an unknown model or command is named with the choices; info names a missing file", "[commands]") {
+    CLI::App app{"nabla"};
+    app.require_subcommand(1);
+    nabla::apps::add_task_commands(app);
+    nabla::apps::add_info_command(app);
+    const std::string train = nabla::apps::unknown_subcommand(app, {"train", "foonet", "--epochs", "3"});
+    REQUIRE_THAT(train, Catch::StartsWith("`nabla train`: unknown command or model 'foonet'; choose one of: ") &&
+                            Catch::Contains("pfld") && Catch::Contains("yolov5s"));
+    REQUIRE_THAT(nabla::apps::unknown_subcommand(app, {"trian"}),
+                 Catch::Contains("'trian'") && Catch::Contains("train"));
+    REQUIRE(nabla::apps::unknown_subcommand(app, {"train", "pfld", "--epochs", "3"}).empty());  // nothing unknown
+    TempDir dir;
+    REQUIRE_THROWS_WITH(run({"info", dir.file("missing.safetensors")}),
+                        Catch::StartsWith("info: no such file: " + dir.file("missing.safetensors")));
+    REQUIRE_THROWS_WITH(run({"info", "foonet"}), Catch::Contains("unknown model 'foonet'"));
+}

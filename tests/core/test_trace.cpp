@@ -273,4 +273,5 @@ TEST_CASE("trace: the Chrome JSON parses, nests per thread and types every field
         CHECK(back.events[i].seq == s.events[i].seq);
     }
     CHECK_THROWS_WITH(trace::read_json("{\"x\": 1}"), Catch::Contains("traceEvents"));
+    CHECK_THROWS_WITH(trace::read_json("{bad"), Catch::Equals("not a JSON trace: invalid JSON at byte 2 of 4"));
 }
