@@ -24,6 +24,8 @@ namespace nabla::trace {
 
 namespace {
 
+constexpr uint32_t kMaxThreads = 1 << 16;  // thread ids a trace file may use (the tables are indexed by them)
+
 std::string us(int64_t ns) {
     return fmt::format("{}{}.{:03}", ns < 0 ? "-" : "", std::abs(ns) / 1000, std::abs(ns) % 1000);
 }
@@ -116,7 +118,10 @@ void write_json(std::ostream& out, const Session& s) {
     out << "\n]}\n";
 }
 
-Session read_json(const std::string& text) {
+namespace {
+
+// read_json without the translation of the JSON library's type errors.
+Session read_json_checked(const std::string& text) {
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(text);
@@ -137,6 +142,8 @@ Session read_json(const std::string& text) {
         s.lost = o.value("lost", uint64_t{0});
         for (const auto& t : o.value("threads", nlohmann::json::array())) {
             const uint32_t tid = t.value("tid", 0u);
+            if (tid > kMaxThreads)
+                throw ValueError(nabla::detail::concat("trace otherData: tid ", tid, " is above ", kMaxThreads));
             if (thread_lost.size() <= tid) thread_lost.resize(tid + 1, 0), lost_before.resize(tid + 1, -1);
             thread_lost[tid] = t.value("lost", uint64_t{0});
             lost_before[tid] = t.value("lost_before_ns", int64_t{-1});
@@ -144,10 +151,22 @@ Session read_json(const std::string& text) {
             s.thread_names[tid] = t.value("name", "thread");
         }
     }
-    auto ns = [](const nlohmann::json& v) { return static_cast<int64_t>(std::llround(v.get<double>() * 1000.0)); };
+    // Times in microseconds, as Chrome writes them: a number in [0, 1e12] (11.6 days), so that nanosecond totals
+    // over a whole trace stay far from int64's limit instead of wrapping to negative ones.
+    size_t index = 0;
+    auto ns = [&index](const nlohmann::json& v, const char* field) {
+        const double us = v.is_number() ? v.get<double>() : NAN;
+        if (!(us >= 0 && us <= 1e12))
+            throw ValueError(nabla::detail::concat("trace event ", index, ": \"", field, "\" is ", v.dump(),
+                                                   ", not a time in microseconds from 0 to 1e12"));
+        return static_cast<int64_t>(std::llround(us * 1000.0));
+    };
     for (const auto& e : j["traceEvents"]) {
+        ++index;
         const std::string ph = e.value("ph", "");
         const uint32_t tid = e.value("tid", 0u);
+        if (tid > kMaxThreads)
+            throw ValueError(nabla::detail::concat("trace event ", index, ": tid ", tid, " is above ", kMaxThreads));
         if (ph == "M" && e.value("name", "") == "thread_name") {
             if (s.thread_names.size() <= tid) s.thread_names.resize(tid + 1);
             s.thread_names[tid] = e["args"].value("name", "");
@@ -155,8 +174,8 @@ Session read_json(const std::string& text) {
             Event ev;
             ev.name = e.value("name", "");
             ev.tid = tid;
-            ev.t0_ns = ns(e.at("ts"));
-            ev.dur_ns = ph == "X" ? ns(e.at("dur")) : 0;
+            ev.t0_ns = ns(e.value("ts", nlohmann::json()), "ts");
+            ev.dur_ns = ph == "X" ? ns(e.value("dur", nlohmann::json()), "dur") : 0;
             ev.category = ph == "X" ? category_of(e.value("cat", "op")) : markers;
             const auto args = e.value("args", nlohmann::json::object());
             ev.depth = args.value("depth", uint16_t{0});
@@ -179,6 +198,16 @@ Session read_json(const std::string& text) {
         return a.t0_ns != b.t0_ns ? a.t0_ns < b.t0_ns : a.depth < b.depth;
     });
     return s;
+}
+
+}  // namespace
+
+Session read_json(const std::string& text) {
+    try {
+        return read_json_checked(text);
+    } catch (const nlohmann::json::exception& e) {  // a field of the wrong type ("tid": "x")
+        throw ValueError(nabla::detail::concat("malformed trace: a field has the wrong type (", e.what(), ")"));
+    }
 }
 
 }  // namespace nabla::trace

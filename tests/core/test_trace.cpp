@@ -274,4 +274,20 @@ TEST_CASE("trace: the Chrome JSON parses, nests per thread and types every field
     }
     CHECK_THROWS_WITH(trace::read_json("{\"x\": 1}"), Catch::Contains("traceEvents"));
     CHECK_THROWS_WITH(trace::read_json("{bad"), Catch::Equals("not a JSON trace: invalid JSON at byte 2 of 4"));
+    // times that would wrap the nanosecond totals, negative ones, thread ids that would size a table, wrong types
+    const auto event = [](const std::string& fields) {
+        return "{\"traceEvents\": [{\"ph\": \"X\", \"name\": \"conv2d\", " + fields + "}]}";
+    };
+    CHECK_THROWS_WITH(trace::read_json(event("\"ts\": 1e300, \"dur\": 1")),
+                      Catch::StartsWith("trace event 1: \"ts\" is 1e+300, not a time in microseconds"));
+    CHECK_THROWS_WITH(trace::read_json(event("\"ts\": 0, \"dur\": -5")), Catch::Contains("\"dur\" is -5"));
+    CHECK_THROWS_WITH(trace::read_json(event("\"ts\": 0")), Catch::Contains("\"dur\" is null"));
+    CHECK_THROWS_WITH(trace::read_json(event("\"ts\": 0, \"dur\": 1, \"tid\": 4000000000")),
+                      Catch::Contains("tid 4000000000 is above 65536"));
+    CHECK_THROWS_WITH(trace::read_json(event("\"ts\": 0, \"dur\": 1, \"tid\": \"main\"")),
+                      Catch::StartsWith("malformed trace: a field has the wrong type"));
+    const trace::Session fine = trace::read_json(event("\"ts\": 2.5, \"dur\": 1e6, \"tid\": 3"));
+    REQUIRE(fine.events.size() == 1);
+    REQUIRE(fine.events[0].t0_ns == 2500);
+    REQUIRE(fine.events[0].dur_ns == 1000000000);
 }
