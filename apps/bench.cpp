@@ -142,7 +142,7 @@ void run_bench(const BenchOptions& o) {
     if (flops >= 0) {
         const double step_gflop = static_cast<double>(flops) * (o.infer ? 1 : 3) / 1e9;
         j["gflop_per_step"] = std::round(step_gflop * 1000) / 1000;
-        j["gflop_s"] = std::round(step_gflop / (median / 1000) * 10) / 10;
+        j["gflop_s"] = std::stod(fmt::format("{:.4g}", step_gflop / (median / 1000)));  // 4 digits, never rounded to 0
         if (!o.peak.empty())
             j["conv_peak_fraction"] = std::round(step_gflop / (median / 1000) / conv_peak_gflops(o.peak) * 1000) / 1000;
     }

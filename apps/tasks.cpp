@@ -41,7 +41,7 @@ CLI::Validator finite_non_negative() {
             }
             return std::isfinite(v) && v >= 0 ? std::string() : "'" + text + "' must be a finite number >= 0";
         },
-        "FINITE >= 0");
+        "");  // no text in the help's type column: "--lr FLOAT=0.01" as before
 }
 
 std::string unknown_subcommand(CLI::App& app, const std::vector<std::string>& args) {

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -39,6 +40,12 @@ static_assert(std::endian::native == std::endian::little, "safetensors data is l
 
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // the reference implementation's limit
 constexpr int kMaxHeaderDepth = 64;                // a valid header nests 3 deep
+
+// zlib's crc32 of a buffer of any length (crc32_z takes a size_t) as 8 hex digits.
+std::string crc32_hex(const void* data, uint64_t nbytes) {
+    const uLong crc = ::crc32_z(0L, static_cast<const Bytef*>(data), static_cast<z_size_t>(nbytes));
+    return fmt::format("{:08x}", static_cast<uint32_t>(crc));
+}
 
 // A dtype as a file spells it: its bytes per element and the Nabla dtype it loads as.
 struct FileDType {
@@ -121,7 +128,12 @@ public:
         check_tiling(entries);
 
         TensorMap out;
-        for (const Entry& e : entries) out.emplace(e.name, read_tensor(e));  // entries are in file order
+        std::map<std::string, std::string> crcs;  // of the bytes as the file holds them
+        for (const Entry& e : entries) out.emplace(e.name, read_tensor(e, crcs[e.name]));  // entries in file order
+        if (auto it = meta.find(kChecksumKey); it != meta.end()) {
+            verify_checksums(it->second, crcs);
+            meta.erase(it);
+        }
         if (metadata) *metadata = std::move(meta);
         return out;
     }
@@ -253,11 +265,27 @@ private:
             throw fail("data bytes [", at, ", ", data_size_, ") after the last tensor belong to no tensor");
     }
 
-    Tensor read_tensor(const Entry& e) {
+    // The checksums the file was saved with (kChecksumKey) against those of the bytes read: a mismatch is corruption.
+    void verify_checksums(const std::string& text, const std::map<std::string, std::string>& crcs) const {
+        const json saved = json::parse(text, nullptr, false);
+        if (saved.is_discarded() || !saved.is_object())
+            throw fail("metadata ", kChecksumKey, " is not a JSON object of checksums");
+        for (const auto& [name, crc] : saved.items()) {
+            const auto it = crcs.find(name);
+            if (it == crcs.end())
+                throw fail("metadata ", kChecksumKey, " has a checksum for '", name, "', which the file lacks");
+            if (!crc.is_string() || crc.get<std::string>() != it->second)
+                throw fail("tensor '", name, "' is corrupt: the crc32 of its bytes is ", it->second,
+                           " but it was saved as ", crc.dump());
+        }
+    }
+
+    Tensor read_tensor(const Entry& e, std::string& crc) {
         Tensor t = make_tensor(e.shape, e.dtype->dtype, kCPU);
         const uint64_t nbytes = e.end - e.begin, at = data_begin_ + e.begin;
         if (e.dtype->size == element_size(e.dtype->dtype)) {  // F32, F64, I64, U8, BOOL: straight into the storage
             read_exact(t.raw_data(), nbytes, at);
+            crc = crc32_hex(t.raw_data(), nbytes);
             if (e.dtype->dtype == kBool) {  // any byte other than 0 or 1 is not a valid C++ bool: read it as numpy does
                 auto* p = static_cast<uint8_t*>(t.raw_data());
                 for (uint64_t i = 0; i < nbytes; ++i) p[i] = p[i] != 0;
@@ -266,6 +294,7 @@ private:
         }
         std::vector<unsigned char> buf(nbytes);
         read_exact(buf.data(), nbytes, at);
+        crc = crc32_hex(buf.data(), nbytes);
         const int64_t n = t.numel();
         if (e.dtype->tag == "I32") {
             int64_t* dst = t.data_ptr<int64_t>();
@@ -291,7 +320,6 @@ private:
     uint64_t data_begin_ = 0, data_size_ = 0;
 };
 
-// The temporary file of a save: removed by the destructor unless the rename committed it.
 // Removes the temporary files that earlier saves of `path` left behind when their process was killed mid-save
 // (<path>.tmp.<pid>.<n> whose pid no longer runs). A live process's file is its save in progress: left alone.
 void remove_stale_temporaries(const std::string& path) {
@@ -315,6 +343,7 @@ void remove_stale_temporaries(const std::string& path) {
     }
 }
 
+// The temporary file of a save: removed by the destructor unless the rename committed it.
 class TempFile {
 public:
     TempFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
@@ -359,7 +388,7 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
 
     // Header first: keys sorted (std::map), offsets in that order, padded with spaces so the data is 8-byte aligned.
     std::vector<Tensor> blobs;
-    json header = json::object();
+    json header = json::object(), crcs = json::object();
     uint64_t offset = 0;
     for (const auto& [name, tensor] : tensors) {
         if (name == "__metadata__") throw fail("the name __metadata__ is reserved and cannot name a tensor");
@@ -370,9 +399,12 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
                         {"shape", t.shape()},
                         {"data_offsets", json::array({offset, offset + nbytes})}};
         offset += nbytes;
+        crcs[name] = crc32_hex(t.raw_data(), nbytes);
         blobs.push_back(std::move(t));
     }
-    if (!metadata.empty()) header["__metadata__"] = metadata;
+    json meta = metadata;  // (a name that is not UTF-8 fails below, with the header)
+    meta[kChecksumKey] = crcs.dump(-1, ' ', false, json::error_handler_t::replace);
+    header["__metadata__"] = meta;
     std::string text;
     try {
         text = header.dump(-1, ' ', false, json::error_handler_t::strict);

@@ -15,16 +15,22 @@ namespace nabla {
 using TensorMap = std::map<std::string, Tensor>;
 using Metadata = std::map<std::string, std::string>;
 
+// The metadata entry that holds each tensor's crc32 (zlib's), as a JSON object string {"name": "1a2b3c4d", ...}.
+inline constexpr const char* kChecksumKey = "nabla.crc32";
+
 // Every tensor comes back as a contiguous CPU tensor: F32, F64, I64, U8, BOOL as float32, float64, int64, uint8,
 // bool; I32 widened to int64; F16 and BF16 converted to float32 (exactly). Other dtypes (I8, F8_*, ...) are an Error.
 // A file that breaks any rule of the format (header over 100 MB, bad JSON, a wrong field, data_offsets that do not
 // match shape x dtype or do not tile the data buffer exactly) is an Error that names the file and the fault.
-// `metadata`, if given, is replaced by the file's "__metadata__" (empty when the file has none).
+// `metadata`, if given, is replaced by the file's "__metadata__" (empty when the file has none). A file that Nabla
+// wrote carries the crc32 of every tensor's bytes (metadata key kChecksumKey, not returned in `metadata`): a tensor
+// whose bytes no longer match is an Error naming it, since the format itself would load flipped bytes silently.
+// Files from elsewhere have no checksums and load as they are.
 TensorMap load_safetensors(const std::string& path, Metadata* metadata = nullptr);
 
-// Writes the tensors (any device and strides; keys sorted; header padded with spaces to a multiple of 8) to
-// "<path>.tmp.<pid>.<n>", fsyncs it and renames it over `path`. On any failure the temporary file is removed, an
-// existing `path` is left untouched, and an Error names the path and the errno text.
+// Writes the tensors (any device and strides; keys sorted; header padded with spaces to a multiple of 8), and their
+// crc32 checksums in the metadata, to "<path>.tmp.<pid>.<n>", fsyncs it and renames it over `path`. On any failure the
+// temporary file is removed, an existing `path` is left untouched, and an Error names the path and the errno text.
 void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
 
 }  // namespace nabla

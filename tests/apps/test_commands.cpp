@@ -74,8 +74,9 @@ TEST_CASE("nabla bench: a training step counts 3x the forward's FLOPs; --peak ad
     CHECK(infer["gflop_per_step"].get<double>() == Approx(0.045).epsilon(0.15));
     CHECK(train["gflop_per_step"].get<double>() == Approx(3 * infer["gflop_per_step"].get<double>()).epsilon(0.05));
     CHECK(train["gflop_s"].get<double>() > 0);
-    // the fraction is gflop_s / 0.5, computed before gflop_s was rounded to 0.1
-    CHECK(train["conv_peak_fraction"].get<double>() * 0.5 == Approx(train["gflop_s"].get<double>()).margin(0.051));
+    // the fraction is gflop_s / 0.5, each rounded (gflop_s to 4 significant digits, the fraction to 0.001)
+    CHECK(train["conv_peak_fraction"].get<double>() * 0.5 ==
+          Approx(train["gflop_s"].get<double>()).epsilon(0.001).margin(0.0006));
     CHECK(!infer.contains("conv_peak_fraction"));
     REQUIRE_THROWS_WITH(with({"--peak", dir.file("bad.json")}),
                         Catch::Contains("bad.json") && Catch::Contains("conv_f32_gflops"));

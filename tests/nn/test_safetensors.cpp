@@ -424,3 +424,45 @@ TEST_CASE("safetensors: save is atomic: it replaces the whole file or leaves eve
         REQUIRE(fs::is_empty(dir.path));
     }
 }
+
+TEST_CASE("safetensors: Nabla's files carry a crc32 per tensor; a flipped byte is an Error naming the tensor",
+          "[nn][io]") {
+    TempDir dir;
+    const std::string path = dir.file("model.safetensors");
+    const Tensor a = arange(0, 256, 1, {.dtype = kFloat32}), b = from_vector<int64_t>({7, -8, 9});
+    save_safetensors(path, {{"a", a}, {"b", b}}, {{"epoch", "3"}});
+    Metadata meta;
+    const TensorMap back = load_safetensors(path, &meta);
+    REQUIRE(identical(back.at("a"), a));
+    REQUIRE(meta == Metadata{{"epoch", "3"}});  // the checksums are checked, not handed back
+    // zlib's crc32 of the bytes, in the header as written (b's 24 bytes: 7, -8, 9 as little-endian int64)
+    const std::string bytes = read_bytes(path);
+    REQUIRE(bytes.find(std::string(kChecksumKey)) != std::string::npos);
+    REQUIRE(bytes.find("\\\"b\\\":\\\"e7019333\\\"") != std::string::npos);
+
+    SECTION("one flipped bit in a tensor's data") {
+        std::string bad = bytes;
+        bad[bad.size() - 24 - 1000] ^= 0x10;  // inside a's 1024 bytes (a comes before b)
+        write_bytes(path, bad);
+        REQUIRE_THAT(load_error(path), Catch::StartsWith("load_safetensors: " + path +
+                                                         ": tensor 'a' is corrupt: the crc32 of its bytes is "));
+    }
+    SECTION("a checksum that names a tensor the file lacks, or metadata that is not JSON") {
+        save_safetensors(path, {{"a", a}}, {});
+        std::string text = read_bytes(path);
+        const size_t at = text.find("\\\"a\\\":\\\"");
+        REQUIRE(at != std::string::npos);
+        text[at + 2] = 'z';  // the checksum now names 'z'
+        write_bytes(path, text);
+        REQUIRE_THAT(load_error(path), Catch::Contains("has a checksum for 'z', which the file lacks"));
+        write_bytes(
+            path,
+            file_bytes(R"({"__metadata__":{"nabla.crc32":"[1"},"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})",
+                       "\x01"));
+        REQUIRE_THAT(load_error(path), Catch::Contains("is not a JSON object of checksums"));
+    }
+    SECTION("a file from elsewhere, without checksums, loads as it is") {
+        write_bytes(path, file_bytes(R"({"x":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", "\x01\x02"));
+        REQUIRE(load_error(path) == "no error");
+    }
+}
