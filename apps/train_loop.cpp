@@ -417,9 +417,15 @@ void Loop::end_epoch() {
     row.emplace_back("lr", task_.optimizer->param_groups().at(0).lr);
     result_.last_loss = value_of(row, "train/loss");
     if (task_.validate && ((epoch + 1) % o_.val_every == 0 || epoch + 1 == o_.epochs)) {
-        {
+        try {
             EvalScope eval(model_);
             result_.last_metrics = task_.validate();
+        } catch (const std::exception& e) {  // (a corrupt held-out image): the epoch's training is not thrown away
+            save(last_path_, epoch + 1, 0);
+            throw Error(
+                fmt::format("validation after epoch {} failed: {}; the epoch's training is saved in {}, "
+                            "and --resume {} continues after it",
+                            epoch + 1, e.what(), last_path_, run_.string()));
         }
         row.insert(row.end(), result_.last_metrics.begin(), result_.last_metrics.end());
         if (task_.plateau) {

@@ -251,6 +251,31 @@ TEST_CASE("fit: accumulating 2 half batches equals one full batch; an epoch's la
     REQUIRE(stepped_at == std::vector<int64_t>{3, 5});
 }
 
+TEST_CASE("fit: a validation that fails keeps the epoch's training in last.safetensors, and resume continues",
+          "[train_loop]") {
+    TempDir dir;
+    Regression r;
+    optim::SGD sgd(r.model.parameters(), {.lr = 0.05});
+    data::DataLoader loader(r.dataset, {.batch_size = 6});
+    TrainTask task{.model = &r.model, .optimizer = &sgd, .loader = &loader};
+    task.loss = [&](const Batch& b, Logs&) { return r.mse(b); };
+    int validations = 0;
+    task.validate = [&] {
+        if (++validations == 2) throw Error("val/images/bad.png: corrupt or truncated");
+        return Logs{{"val/loss", 1.0}};
+    };
+    REQUIRE_THROWS_WITH(fit(quiet_run(dir, "run", 3), task),
+                        Catch::StartsWith("validation after epoch 2 failed: val/images/bad.png: corrupt or truncated; "
+                                          "the epoch's training is saved in ") &&
+                            Catch::Contains("--resume"));
+    const auto c = nn::load_checkpoint(dir.file("run/weights/last.safetensors"));
+    REQUIRE(c.epoch == 2);  // both epochs' steps, not the first epoch's checkpoint
+    REQUIRE(c.step == 4);
+    TrainOptions resume = quiet_run(dir, "run", 3);
+    resume.resume = dir.file("run");
+    REQUIRE(fit(resume, task).steps == 6);  // the third epoch only
+}
+
 TEST_CASE("fit: hooks run in order at each step and may add columns to the epoch's row", "[train_loop]") {
     TempDir dir;
     Regression r;
