@@ -153,6 +153,17 @@ Tensor decode_image(const uint8_t* data, size_t size, ImageMode mode, const std:
     if (size > static_cast<size_t>(INT_MAX)) throw Error(detail::concat("read_image: ", name, ": file over 2 GB"));
     const int len = static_cast<int>(size);
     int w = 0, h = 0, file_c = 0;
+    // A PNG's size is in its IHDR (big-endian width and height at bytes 16 and 20): one that claims, say, 60000 x
+    // 60000 is refused as that, where stb_image, trying every format in turn, would only say "unknown image type".
+    if (format == "PNG" && size >= 24) {
+        const auto be32 = [&](size_t at) {
+            return (uint64_t{data[at]} << 24) | (uint64_t{data[at + 1]} << 16) | (uint64_t{data[at + 2]} << 8) |
+                   uint64_t{data[at + 3]};
+        };
+        if (be32(16) * be32(20) > static_cast<uint64_t>(kMaxPixels))
+            throw Error(detail::concat("read_image: ", name, ": PNG header claims ", be32(16), "x", be32(20),
+                                       " pixels, too large to decode (at most ", kMaxPixels, " are accepted)"));
+    }
     if (!stbi_info_from_memory(data, len, &w, &h, &file_c)) throw corrupt(stbi_failure_reason());
     if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > kMaxPixels)
         throw Error(detail::concat("read_image: ", name, ": ", format, " header says ", w, "x", h, " pixels (at most ",

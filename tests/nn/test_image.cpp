@@ -245,6 +245,14 @@ TEST_CASE("read_image: missing, empty, foreign, truncated and corrupt files name
     zero_width.replace(16, 4, std::string(4, '\0'));
     write_bytes(dir.file("zero.png"), zero_width);
     CHECK_THAT(error_of([&] { read_image(dir.file("zero.png")); }), Catch::Contains("corrupt or truncated PNG"));
+    // a header that claims 60000 x 60000 pixels: too large, not "corrupt" (IHDR's width and height, big-endian)
+    std::string huge = png;
+    for (size_t at : {size_t{16}, size_t{20}}) huge.replace(at, 4, std::string("\x00\x00\xea\x60", 4));
+    write_bytes(dir.file("huge.png"), huge);
+    CHECK_THAT(
+        error_of([&] { read_image(dir.file("huge.png")); }),
+        Catch::Equals("read_image: " + dir.file("huge.png") +
+                      ": PNG header claims 60000x60000 pixels, too large to decode (at most 268435456 are accepted)"));
 
     // JPEG: cut in the entropy-coded data and right after the header
     write_jpeg(dir.file("ok.jpg"), smooth_image(40, 40));
