@@ -211,6 +211,18 @@ struct Regression {
     Tensor mse(const Batch& b) { return mse_loss(model(b[0]), b[1]); }
 };
 
+// A Regression trained by SGD (lr 0.05) on batches of 6 with the MSE as the task's loss: the task the tests below
+// adjust (hooks, a validation).
+struct RegressionRun {
+    Regression r;
+    optim::SGD sgd{r.model.parameters(), {.lr = 0.05}};
+    data::DataLoader loader{r.dataset, {.batch_size = 6}};
+    TrainTask task{.model = &r.model, .optimizer = &sgd, .loader = &loader};
+    RegressionRun() {
+        task.loss = [this](const Batch& b, Logs&) { return r.mse(b); };
+    }
+};
+
 TrainOptions quiet_run(const TempDir& dir, const std::string& name, int64_t epochs) {
     TrainOptions o;
     o.epochs = epochs, o.output = dir.file(name), o.exist_ok = true;
@@ -254,11 +266,8 @@ TEST_CASE("fit: accumulating 2 half batches equals one full batch; an epoch's la
 TEST_CASE("fit: a validation that fails keeps the epoch's training in last.safetensors, and resume continues",
           "[train_loop]") {
     TempDir dir;
-    Regression r;
-    optim::SGD sgd(r.model.parameters(), {.lr = 0.05});
-    data::DataLoader loader(r.dataset, {.batch_size = 6});
-    TrainTask task{.model = &r.model, .optimizer = &sgd, .loader = &loader};
-    task.loss = [&](const Batch& b, Logs&) { return r.mse(b); };
+    RegressionRun run;
+    TrainTask& task = run.task;
     int validations = 0;
     task.validate = [&] {
         if (++validations == 2) throw Error("val/images/bad.png: corrupt or truncated");
@@ -278,11 +287,9 @@ TEST_CASE("fit: a validation that fails keeps the epoch's training in last.safet
 
 TEST_CASE("fit: hooks run in order at each step and may add columns to the epoch's row", "[train_loop]") {
     TempDir dir;
-    Regression r;
-    optim::SGD sgd(r.model.parameters(), {.lr = 0.05});
-    data::DataLoader loader(r.dataset, {.batch_size = 6});
-    TrainTask task{.model = &r.model, .optimizer = &sgd, .loader = &loader};
-    task.loss = [&](const Batch& b, Logs&) { return r.mse(b); };
+    RegressionRun run;
+    Regression& r = run.r;
+    TrainTask& task = run.task;
     std::vector<std::string> calls;
     task.hooks.after_backward = [&](const StepInfo& at) {
         REQUIRE(r.model.weight.grad().defined());  // the gradient is there to be changed
