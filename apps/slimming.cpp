@@ -2,14 +2,12 @@
 #include "apps/slimming.h"
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
@@ -228,7 +226,7 @@ void measure(PruneReport& r, const PruneOptions& o, nn::Module& base, nn::Module
 
 void write_report(const PruneReport& r, const PruneOptions& o) {
     const fs::path stem = fs::path(r.output).replace_extension("");
-    std::ofstream(stem.string() + "_report.json") << nlohmann::json::parse(r.json()).dump(2) << "\n";
+    write_text_file(stem.string() + "_report.json", nlohmann::json::parse(r.json()).dump(2) + "\n");
     data::Series sb{.name = "before"}, sa{.name = "after"};
     for (size_t i = 0; i < r.layers.size(); ++i) {
         sb.x.push_back(static_cast<double>(i));
@@ -352,6 +350,34 @@ std::pair<double, double> last_maps(const TrainResult& t) {
     return maps;
 }
 
+// One training run of the cycle: o.train from `from` (a checkpoint, or "" for scratch) for `epochs`, with the L1
+// term or without it, into <round_dir>/<name>.
+TrainResult train_stage(const SlimOptions& o, const fs::path& round_dir, const char* name, const std::string& from,
+                        int64_t epochs, bool sparse) {
+    DetectionTrainOptions stage = o.train;
+    stage.train.sparsity = sparse ? o.train.train.sparsity : 0;
+    stage.train.weights = from;
+    stage.train.epochs = epochs;
+    stage.train.output = (round_dir / name).string();
+    stage.train.exist_ok = true;
+    return train_detection(stage);
+}
+
+// <dir>/slim.md (the table) and <dir>/slim.json after each round.
+void write_slim_files(const fs::path& dir, const std::vector<SlimRound>& rounds) {
+    nlohmann::ordered_json j = nlohmann::json::array();
+    for (const auto& x : rounds)
+        j.push_back({{"round", x.round},
+                     {"prune", nlohmann::json::parse(x.prune.json())},
+                     {"map50_finetuned", x.map50_finetuned},
+                     {"map_finetuned", x.map_finetuned},
+                     {"map50_control", x.map50_control},
+                     {"map_control", x.map_control},
+                     {"weights", x.weights}});
+    write_text_file((dir / "slim.md").string(), slim_table(rounds));
+    write_text_file((dir / "slim.json").string(), j.dump(2) + "\n");
+}
+
 }  // namespace
 
 std::vector<SlimRound> slim_detector(SlimOptions o) {
@@ -359,64 +385,38 @@ std::vector<SlimRound> slim_detector(SlimOptions o) {
     NB_CHECK_VALUE(o.train.train.sparsity > 0, "slim: --sparsity must be positive, got ", o.train.train.sparsity);
     const fs::path dir = o.output.empty() ? fs::path("runs") / "slim" / o.train.model : fs::path(o.output);
     fs::create_directories(dir);
-    const int64_t finetune_epochs = o.finetune_epochs > 0 ? o.finetune_epochs : o.train.train.epochs;
+    const int64_t epochs = o.train.train.epochs, finetune_epochs = o.finetune_epochs > 0 ? o.finetune_epochs : epochs;
     std::string weights = o.train.train.weights, control_weights = o.train.train.weights;
     std::vector<SlimRound> rounds;
     for (int64_t r = 1; r <= o.rounds; ++r) {
         const fs::path round_dir = dir / fmt::format("round{}", r);
         fmt::print("slim {}: round {}/{}: sparsity training (sr {}) from {}\n", o.train.model, r, o.rounds,
                    o.train.train.sparsity, weights.empty() ? "scratch" : weights);
-        DetectionTrainOptions sparse = o.train;
-        sparse.train.weights = weights;
-        sparse.train.output = (round_dir / "sparsity").string();
-        sparse.train.exist_ok = true;
-        if (train_detection(sparse).interrupted) break;
+        const TrainResult sparse = train_stage(o, round_dir, "sparsity", weights, epochs, true);
+        if (sparse.interrupted) break;
 
         PruneOptions p = o.prune;
         p.model = o.train.model;
-        p.weights = (round_dir / "sparsity" / "weights" / "last.safetensors").string();
+        p.weights = resume_path(sparse.run_dir);
         p.output = (round_dir / "pruned.safetensors").string();
         p.data = o.train.data;
         p.img_size = o.train.img_size;
         SlimRound row{.round = r, .prune = prune_detector(p)};
 
-        DetectionTrainOptions tune = o.train;
-        tune.train.sparsity = 0;
-        tune.train.weights = p.output;
-        tune.train.epochs = finetune_epochs;
-        tune.train.output = (round_dir / "finetune").string();
-        tune.train.exist_ok = true;
-        const TrainResult t = train_detection(tune);
+        const TrainResult t = train_stage(o, round_dir, "finetune", p.output, finetune_epochs, false);
         std::tie(row.map50_finetuned, row.map_finetuned) = last_maps(t);
-        row.weights = (fs::path(t.run_dir) / "weights" / "last.safetensors").string();
-        weights = row.weights;
+        row.weights = weights = resume_path(t.run_dir);
         bool interrupted = t.interrupted;
         if (o.control && !interrupted) {
-            DetectionTrainOptions control = o.train;
-            control.train.sparsity = 0;
-            control.train.weights = control_weights;
-            control.train.epochs = o.train.train.epochs + finetune_epochs;
-            control.train.output = (round_dir / "control").string();
-            control.train.exist_ok = true;
-            const TrainResult c = train_detection(control);
+            const TrainResult c =
+                train_stage(o, round_dir, "control", control_weights, epochs + finetune_epochs, false);
             std::tie(row.map50_control, row.map_control) = last_maps(c);
-            control_weights = (fs::path(c.run_dir) / "weights" / "last.safetensors").string();
+            control_weights = resume_path(c.run_dir);
             interrupted = c.interrupted;
         }
         rounds.push_back(row);
-        const std::string table = slim_table(rounds);
-        std::ofstream(dir / "slim.md") << table;
-        nlohmann::ordered_json j = nlohmann::json::array();
-        for (const auto& x : rounds)
-            j.push_back({{"round", x.round},
-                         {"prune", nlohmann::json::parse(x.prune.json())},
-                         {"map50_finetuned", x.map50_finetuned},
-                         {"map_finetuned", x.map_finetuned},
-                         {"map50_control", x.map50_control},
-                         {"map_control", x.map_control},
-                         {"weights", x.weights}});
-        std::ofstream(dir / "slim.json") << j.dump(2) << "\n";
-        fmt::print("slim {}: after round {}:\n{}", o.train.model, r, table);
+        write_slim_files(dir, rounds);
+        fmt::print("slim {}: after round {}:\n{}", o.train.model, r, slim_table(rounds));
         if (interrupted) break;
     }
     return rounds;

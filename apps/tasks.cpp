@@ -1,4 +1,6 @@
 // apps/tasks.cpp — `nabla train|eval|predict MODEL`: the three parent commands; each task file adds its models.
+// Also the option helpers every command shares (commands.h): --threads, finite rates, --precision, and the message
+// for an unknown subcommand.
 #include <fmt/format.h>
 #include <omp.h>
 

@@ -2,13 +2,11 @@
 #include "apps/train_loop.h"
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <atomic>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 
 #include "apps/commands.h"
 #include "apps/csv_log.h"

@@ -122,7 +122,8 @@ private:
             return p;
         }
         // A miss: keep live + cached within kReserveLimit of the live peak, giving back cached blocks of other sizes.
-        // (this request counted as live already)
+        // (this request counted as live already; live counts the bytes asked for, so a block serving a request up to
+        // half its size is undercounted by the difference: the limit is a bound on the tensors, not on the mappings)
         const auto live = static_cast<double>(g_counters[0].allocated.load() + static_cast<int64_t>(nbytes));
         const auto peak = std::max(static_cast<double>(g_counters[0].peak.load()), live);
         const double limit = std::max(kReserveLimit * peak, peak + static_cast<double>(kReserveSlack));

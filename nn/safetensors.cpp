@@ -40,6 +40,7 @@ static_assert(std::endian::native == std::endian::little, "safetensors data is l
 
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // the reference implementation's limit
 constexpr int kMaxHeaderDepth = 64;                // a valid header nests 3 deep
+constexpr const char* kTempInfix = ".tmp.";        // a save writes <path>.tmp.<pid>.<n> and renames it over <path>
 
 // zlib's crc32 of a buffer of any length (crc32_z takes a size_t) as 8 hex digits.
 std::string crc32_hex(const void* data, uint64_t nbytes) {
@@ -326,7 +327,7 @@ void remove_stale_temporaries(const std::string& path) {
     namespace fs = std::filesystem;
     const fs::path target(path);
     const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    const std::string prefix = target.filename().string() + ".tmp.";
+    const std::string prefix = target.filename().string() + kTempInfix;
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
@@ -417,7 +418,7 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     // The pid keeps processes apart, the counter threads: two saves of one path never share a temporary file.
     static std::atomic<uint64_t> saves{0};
     remove_stale_temporaries(path);
-    const std::string tmp_path = detail::concat(path, ".tmp.", ::getpid(), ".", saves++);
+    const std::string tmp_path = detail::concat(path, kTempInfix, ::getpid(), ".", saves++);
     const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) throw fail("cannot create ", tmp_path, ": ", std::strerror(errno));
     TempFile tmp(tmp_path, fd);

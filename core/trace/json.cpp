@@ -49,10 +49,11 @@ const char* tracer_name(Tracer t) {
     return t == Tracer::function ? "function" : t == Tracer::function_graph ? "function_graph" : "nop";
 }
 
-uint32_t category_of(const std::string& name) {
+// The category an event's "cat" names; `index` (1-based) names the event in the error.
+uint32_t category_of(const std::string& name, size_t index) {
     for (uint32_t c = 1; c <= markers; c <<= 1)
         if (name == category_name(c)) return c;
-    throw ValueError("trace: unknown category '" + name + "' in the JSON trace");
+    throw ValueError(nabla::detail::concat("trace event ", index, ": unknown category '", name, "'"));
 }
 
 }  // namespace
@@ -176,7 +177,7 @@ Session read_json_checked(const std::string& text) {
             ev.tid = tid;
             ev.t0_ns = ns(e.value("ts", nlohmann::json()), "ts");
             ev.dur_ns = ph == "X" ? ns(e.value("dur", nlohmann::json()), "dur") : 0;
-            ev.category = ph == "X" ? category_of(e.value("cat", "op")) : markers;
+            ev.category = ph == "X" ? category_of(e.value("cat", "op"), index) : markers;
             const auto args = e.value("args", nlohmann::json::object());
             ev.depth = args.value("depth", uint16_t{0});
             ev.seq = args.contains("fwd_seq") ? args["fwd_seq"].get<int64_t>() : args.value("seq", int64_t{-1});

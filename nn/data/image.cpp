@@ -152,7 +152,10 @@ Tensor decode_image(const uint8_t* data, size_t size, ImageMode mode, const std:
     };
     if (size > static_cast<size_t>(INT_MAX)) throw Error(detail::concat("read_image: ", name, ": file over 2 GB"));
     const int len = static_cast<int>(size);
-    int w = 0, h = 0, file_c = 0;
+    auto too_large = [&](uint64_t w, uint64_t h) {
+        return Error(detail::concat("read_image: ", name, ": ", format, " header claims ", w, "x", h,
+                                    " pixels, too large to decode (at most ", kMaxPixels, " are accepted)"));
+    };
     // A PNG's size is in its IHDR (big-endian width and height at bytes 16 and 20): one that claims, say, 60000 x
     // 60000 is refused as that, where stb_image, trying every format in turn, would only say "unknown image type".
     if (format == "PNG" && size >= 24) {
@@ -160,14 +163,12 @@ Tensor decode_image(const uint8_t* data, size_t size, ImageMode mode, const std:
             return (uint64_t{data[at]} << 24) | (uint64_t{data[at + 1]} << 16) | (uint64_t{data[at + 2]} << 8) |
                    uint64_t{data[at + 3]};
         };
-        if (be32(16) * be32(20) > static_cast<uint64_t>(kMaxPixels))
-            throw Error(detail::concat("read_image: ", name, ": PNG header claims ", be32(16), "x", be32(20),
-                                       " pixels, too large to decode (at most ", kMaxPixels, " are accepted)"));
+        if (be32(16) * be32(20) > static_cast<uint64_t>(kMaxPixels)) throw too_large(be32(16), be32(20));
     }
+    int w = 0, h = 0, file_c = 0;
     if (!stbi_info_from_memory(data, len, &w, &h, &file_c)) throw corrupt(stbi_failure_reason());
-    if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > kMaxPixels)
-        throw Error(detail::concat("read_image: ", name, ": ", format, " header says ", w, "x", h, " pixels (at most ",
-                                   kMaxPixels, " are accepted)"));
+    if (w <= 0 || h <= 0) throw corrupt("a zero or negative width or height");
+    if (static_cast<int64_t>(w) * h > kMaxPixels) throw too_large(w, h);
     const int req = requested_channels(mode);
     std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load_from_memory(data, len, &w, &h, &file_c, req),
                                                      stbi_image_free);

@@ -284,6 +284,8 @@ TEST_CASE("trace: the Chrome JSON parses, nests per thread and types every field
     CHECK_THROWS_WITH(trace::read_json(event("\"ts\": 0")), Catch::Contains("\"dur\" is null"));
     CHECK_THROWS_WITH(trace::read_json(event("\"ts\": 0, \"dur\": 1, \"tid\": 4000000000")),
                       Catch::Contains("tid 4000000000 is above 65536"));
+    CHECK_THROWS_WITH(trace::read_json(event("\"ts\": 0, \"dur\": 1, \"cat\": \"gpu\"")),
+                      Catch::Equals("trace event 1: unknown category 'gpu'"));
     CHECK_THROWS_WITH(trace::read_json(event("\"ts\": 0, \"dur\": 1, \"tid\": \"main\"")),
                       Catch::StartsWith("malformed trace: a field has the wrong type"));
     const trace::Session fine = trace::read_json(event("\"ts\": 2.5, \"dur\": 1e6, \"tid\": 3"));
