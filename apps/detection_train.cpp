@@ -86,11 +86,18 @@ TrainResult train_detection(DetectionTrainOptions o) {
     }
     if (o.img_size == 0) o.img_size = generated ? 320 : 640;
     const DataYaml y = find_data_yaml(o.data);
-    auto train_set = make_detection_dataset(y.train, y.nc, {.img_size = o.img_size, .augment = true}, "train: ");
-    auto val_set = make_detection_dataset(y.val, y.nc, validation_options(o.img_size, 2 * o.train.batch), "val: ");
-    data::DataLoader loader(
-        train_set, {.batch_size = o.train.batch, .shuffle = true, .num_workers = o.train.workers, .seed = o.train.seed},
-        detection_collate);
+    const bool strict = o.train.strict_data;
+    auto train_set =
+        make_detection_dataset(y.train, y.nc, {.img_size = o.img_size, .augment = true}, "train: ", strict);
+    auto val_set =
+        make_detection_dataset(y.val, y.nc, validation_options(o.img_size, 2 * o.train.batch), "val: ", strict);
+    data::DataLoader loader(train_set,
+                            {.batch_size = o.train.batch,
+                             .shuffle = true,
+                             .num_workers = o.train.workers,
+                             .seed = o.train.seed,
+                             .skip_errors = !strict},
+                            detection_collate);
     data::DataLoader val_loader(val_set, {.batch_size = 2 * o.train.batch, .num_workers = o.train.workers},
                                 detection_collate);
 

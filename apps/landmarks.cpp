@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/data_check.h"
 #include "apps/face_synth.h"
 #include "apps/landmarks_data.h"
 #include "apps/models.h"
@@ -114,7 +115,10 @@ TrainResult train_landmarks(LandmarkTrainOptions o) {
             generate_faces(o.data, {});
         }
     }
-    const LandmarkData d = find_landmark_data(o.data);
+    LandmarkData d = find_landmark_data(o.data);
+    const auto files = [](const FaceAnnotation& f) { return std::vector<std::string>{f.image}; };
+    d.train = drop_corrupt("train", d.train, files, o.train.strict_data);
+    d.test = drop_corrupt("val", d.test, files, o.train.strict_data);
     fmt::print("train pfld: {} training and {} held-out faces ({}) from {}, batch {}, Adam lr {}\n", d.train.size(),
                d.test.size(), d.format, o.data, o.train.batch, o.lr);
     auto train_set = std::make_shared<LandmarkDataset>(d.train, LandmarkTransform{.train = true, .repeat = o.repeat});
@@ -122,7 +126,8 @@ TrainResult train_landmarks(LandmarkTrainOptions o) {
     data::DataLoader loader(train_set, {.batch_size = o.train.batch,
                                         .shuffle = true,
                                         .num_workers = o.train.workers,
-                                        .seed = o.train.seed});  // drop_last=False, as the reference
+                                        .seed = o.train.seed,
+                                        .skip_errors = !o.train.strict_data});  // drop_last=False, as the reference
     data::DataLoader val_loader(val_set, {.batch_size = o.train.batch, .num_workers = o.train.workers});
 
     auto model = make_pfld(o.set);

@@ -45,6 +45,16 @@ void ProgressBar::close() {
         draw(true);
 }
 
+void ProgressBar::write(const std::string& line) {
+    if (tty_ && !closed_) {
+        fmt::print(stderr, "\r\x1b[K{}\n", line);
+        draw(false);
+    } else {
+        fmt::print(stderr, "{}\n", line);
+        std::fflush(stderr);
+    }
+}
+
 std::string ProgressBar::format_duration(double seconds) {
     if (!std::isfinite(seconds) || seconds < 0) return "?";
     const auto s = static_cast<int64_t>(seconds + 0.5);

@@ -22,6 +22,8 @@ public:
     void update(int64_t n = 1);       // n more items done
     void set_position(int64_t done);  // resuming: items already done before this run (not counted in the rate)
     void close();
+    // A message line above the bar (tqdm.write): a warning printed while the bar runs does not break it.
+    void write(const std::string& line);
 
     // "01:23" or "1:02:03"
     static std::string format_duration(double seconds);

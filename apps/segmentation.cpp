@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/data_check.h"
 #include "apps/models.h"
 #include "apps/progress.h"
 #include "apps/salient_synth.h"
@@ -138,6 +139,9 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
         val_pairs.assign(train_pairs.end() - static_cast<ptrdiff_t>(held), train_pairs.end());
         train_pairs.resize(train_pairs.size() - held);
     }
+    const auto files = [](const data::ImagePair& p) { return std::vector<std::string>{p.image, p.mask}; };
+    train_pairs = drop_corrupt("train", train_pairs, files, o.train.strict_data);
+    val_pairs = drop_corrupt("val", val_pairs, files, o.train.strict_data);
     fmt::print("train {}: {} training pairs from {}, {} validation pairs, size {} crop {}, batch {}, Adam lr {}\n",
                o.model, train_pairs.size(), o.data, val_pairs.size(), o.size, o.crop, o.train.batch, o.lr);
 
@@ -147,7 +151,8 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
                                         .shuffle = true,
                                         .drop_last = true,
                                         .num_workers = o.train.workers,
-                                        .seed = o.train.seed});
+                                        .seed = o.train.seed,
+                                        .skip_errors = !o.train.strict_data});
     if (loader.size() == 0)
         throw Error(fmt::format("train {}: {} training pairs make no full batch of {}", o.model, train_pairs.size(),
                                 o.train.batch));

@@ -68,12 +68,12 @@ TrainResult train_panet(SROptions o) {
     prepare_run(o.train, "panet");
     const Degradation degradation = parse_degradation(o.degradation);
     std::vector<std::string> names;
-    std::vector<Tensor> train_images = load_sr_images(o.data, o.crop, &names), val_images;
+    std::vector<Tensor> train_images = load_sr_images(o.data, o.crop, &names, o.train.strict_data), val_images;
     if (o.val.empty()) {
         val_images = select(train_images, names, SRSplit::HeldOut);
         train_images = select(std::move(train_images), names, SRSplit::Train);
     } else {
-        val_images = load_sr_images(o.val, o.crop);
+        val_images = load_sr_images(o.val, o.crop, nullptr, o.train.strict_data);
     }
     if (train_images.empty() || val_images.empty())
         throw Error(fmt::format("train panet: need training and held-out images; got {} and {}", train_images.size(),

@@ -28,22 +28,29 @@ Tensor degrade(const Tensor& hr, Degradation degradation) {  // hr: [3, H, W] in
     return clamp(data::resize(hr, half, data::Interpolation::Bicubic, /*antialias=*/true), -1.0, 1.0);
 }
 
-std::vector<Tensor> load_sr_images(const std::string& dir, int64_t min_side, std::vector<std::string>* names) {
+std::vector<Tensor> load_sr_images(const std::string& dir, int64_t min_side, std::vector<std::string>* names,
+                                   bool strict) {
     std::vector<Tensor> images;
+    int64_t corrupt = 0, small = 0;
     for (const auto& path : data::list_images(dir, /*recursive=*/true)) {
         try {
             Tensor image = data::read_image(path, data::ImageMode::RGB);
             if (std::min(image.size(1), image.size(2)) < min_side) {
                 fmt::print(stderr, "skipping {}: {}x{} is smaller than {} pixels\n", path, image.size(2), image.size(1),
                            min_side);
+                ++small;
                 continue;
             }
             images.push_back(image);
             if (names) names->push_back(path);
         } catch (const Error& e) {
-            fmt::print(stderr, "skipping an unreadable image: {}\n", e.what());
+            if (strict) throw Error(fmt::format("{} (--strict-data)", e.what()));
+            fmt::print(stderr, "WARNING: skipping an unreadable image: {}\n", e.what());
+            ++corrupt;
         }
     }
+    fmt::print("{}: {} images loaded, {} corrupt, {} smaller than {} pixels\n", dir, images.size(), corrupt, small,
+               min_side);
     if (images.empty()) throw Error(fmt::format("super-resolution data: no usable image under {}", dir));
     return images;
 }

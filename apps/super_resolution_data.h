@@ -20,8 +20,10 @@ Degradation parse_degradation(const std::string& name);  // "maxpool" | "bicubic
 Tensor degrade(const Tensor& hr, Degradation degradation);
 
 // The readable images of a folder (recursively), decoded once as uint8 [3, H, W]; an unreadable file is reported
-// on stderr by name and skipped, and so is an image smaller than `min_side`. An Error if none is left.
-std::vector<Tensor> load_sr_images(const std::string& dir, int64_t min_side, std::vector<std::string>* names = nullptr);
+// on stderr by name and skipped (an Error naming it when `strict`, --strict-data), and so is an image smaller than
+// `min_side`. A summary line says how many were loaded and skipped. An Error if none is left.
+std::vector<Tensor> load_sr_images(const std::string& dir, int64_t min_side, std::vector<std::string>* names = nullptr,
+                                   bool strict = false);
 
 // Example = {lr [3, c/2, c/2], hr [3, c, c]} in [−1, 1]: a random c×c crop of image index % images (so an epoch
 // draws `crops_per_image` crops of every image), mirrored with probability 1/2 when training; without training the

@@ -16,9 +16,11 @@
 #include "core/autocast.h"
 #include "core/generator.h"
 #include "core/trace/trace.h"
+#include "nn/anomaly.h"
 #include "nn/checkpoint.h"
 #include "nn/data/plot.h"
 #include "nn/prune.h"
+#include "ops/reduce.h"
 
 namespace nabla::apps {
 namespace fs = std::filesystem;
@@ -104,6 +106,9 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
         ->capture_default_str()
         ->check(finite_non_negative());
     cmd->add_flag("--exist-ok", o.exist_ok, "Write into --output even if it already holds a run");
+    cmd->add_flag("--strict-data", o.strict_data,
+                  "Stop at a corrupt or unreadable image (the check before training, or one that fails later) instead "
+                  "of leaving its example out with a warning");
 }
 
 void load_initial_weights(TrainOptions& o, nn::Module& model) {
@@ -171,6 +176,11 @@ public:
 
 private:
     StepInfo info() const;
+    Batch prepare(const Batch& input) const;              // on the device, images in the task's layout
+    Tensor forward_loss(const Batch& batch, Logs& logs);  // the task's loss under --precision
+    bool gradients_finite() const;
+    // Stops training when the loss or a gradient is not finite, naming the step and where the values went bad.
+    [[noreturn]] void fail_non_finite(const Batch& batch, const std::string& what);
     int64_t accumulation() const;             // batches per optimizer step at this iteration
     void optimizer_step(const StepInfo& at);  // warmup, before_step, step, zero_grad, scheduler, EMA, after_step
     void after_optimizer_step();              // samples and mid-epoch checkpoints every N steps
@@ -306,27 +316,69 @@ int64_t Loop::accumulation() const {
                              static_cast<int64_t>(std::nearbyint(1.0 + t * static_cast<double>(task_.accumulate - 1))));
 }
 
-void Loop::train_batch(const Batch& input) {
-    trace::step_marker(info().iteration + 1);  // a step boundary in the trace (a no-op unless tracing)
+Batch Loop::prepare(const Batch& input) const {
     Batch batch = input;
     if (device_ != kCPU)
         for (auto& t : batch.tensors) t = t.to(device_);
     if (task_.input_format == MemoryFormat::ChannelsLast && !batch.tensors.empty() && batch[0].dim() == 4)
         batch.tensors[0] = batch[0].contiguous(MemoryFormat::ChannelsLast);
+    return batch;
+}
+
+Tensor Loop::forward_loss(const Batch& batch, Logs& logs) {
+    AutocastGuard amp(precision_);  // the backward keeps the forward's precision
+    return task_.loss(batch, logs);
+}
+
+bool Loop::gradients_finite() const {
+    for (const auto& [name, p] : model_.named_parameters())
+        if (p.grad().defined() && !all_finite(p.grad())) return false;
+    return true;
+}
+
+void Loop::fail_non_finite(const Batch& batch, const std::string& what) {
+    bar_->close();
+    std::string cause = "it did not recur when the batch ran again";
+    {  // the batch once more, watched: the first module output with a NaN or an infinity, or the backward op that
+       // made one (anomaly mode). Nothing of it is kept: no optimizer step is taken and nothing is saved.
+        model_.zero_grad();
+        nn::NonFiniteWatch watch;
+        DetectAnomalyGuard anomaly;
+        Logs logs;
+        try {
+            const Tensor loss = forward_loss(batch, logs);
+            if (watch.first())
+                cause = "the first non-finite tensor is the output of " + *watch.first();
+            else if (!std::isfinite(loss.item<double>()))
+                cause = "the model's outputs are finite, the loss function made it";
+            else
+                loss.backward();
+        } catch (const AnomalyError& e) {
+            cause = e.what();
+        }
+    }
+    const std::string last = fs::exists(last_path_)
+                                 ? fmt::format("{} holds the last good checkpoint and --resume {} continues from it",
+                                               last_path_, run_.string())
+                                 : std::string("no checkpoint was saved yet");
+    throw Error(
+        fmt::format("train: {} at step {} (epoch {}, batch {}): {}; this step was not taken, {} (try a "
+                    "lower learning rate)",
+                    what, step_ + 1, epoch + 1, batch_ + 1, cause, last));
+}
+
+void Loop::train_batch(const Batch& input) {
+    trace::step_marker(info().iteration + 1);            // a step boundary in the trace (a no-op unless tracing)
+    for (const data::SkippedExample& s : input.skipped)  // a file that failed to load (DataLoaderOptions::skip_errors)
+        bar_->write(fmt::format("WARNING: skipping example {}: {}", s.index, s.error));
+    const Batch batch = prepare(input);
     if ((o_.sparsity > 0 || task_.log_bn_gammas) && !norms_) prunable_norms(batch[0]);  // traced once
     Logs logs;
-    Tensor loss;
-    {
-        AutocastGuard amp(precision_);  // the backward keeps the forward's precision
-        loss = task_.loss(batch, logs);
-    }
+    const Tensor loss = forward_loss(batch, logs);
     const double l = loss.item<double>();
-    if (!std::isfinite(l))
-        throw Error(
-            fmt::format("train: the loss is {} at epoch {}, batch {}; the last checkpoint is {} (try a lower "
-                        "learning rate)",
-                        l, epoch + 1, batch_ + 1, last_path_));
+    if (!std::isfinite(l)) fail_non_finite(batch, fmt::format("the loss is {}", l));
     loss.backward();
+    if (!gradients_finite()) fail_non_finite(batch, "a gradient is not finite");
     const StepInfo at = info();
     if (o_.sparsity > 0) nn::add_l1_subgradient(model_, prunable_norms(batch[0]), sparsity(), 10.0 * o_.sparsity);
     if (task_.hooks.after_backward) task_.hooks.after_backward(at);

@@ -59,10 +59,14 @@ struct TrainOptions {
     // 10 sparsity sign(β); their |γ| are logged every epoch. 0: off. Needs TrainTask::accumulate 1.
     double sparsity = 0;
     bool exist_ok = false;  // reuse a run directory that already has results (otherwise an error)
+    // A corrupt image stops the run (the data check before training, apps/data_check.h, and the training loader)
+    // instead of being left out with a warning (DataLoaderOptions::skip_errors).
+    bool strict_data = false;
 };
 
 // Adds --output --epochs --batch --workers --seed --threads --device --precision --weights --resume --save-every
-// --sample-every --val-every --max-steps --exist-ok to a command, with help texts and defaults (those already in `o`).
+// --sample-every --val-every --max-steps --exist-ok --strict-data to a command, with help texts and defaults (those
+// already in `o`).
 void add_train_options(CLI::App* cmd, TrainOptions& o);
 // --weights: loads the initial weights into the freshly built model (call it before the optimizer and the EMA are
 // made); weights of a pruned network (nn/prune.h) narrow the model to their shapes first, and the run's

@@ -5,6 +5,9 @@
 // have contributed. Gradients for one node are summed before it runs; gradients reaching a leaf are accumulated
 // into leaf.grad. Without retain_graph each node drops its backward function after running, so a second backward
 // through it is an error, as in PyTorch.
+// In anomaly mode (DetectAnomalyGuard) every gradient a node returns is checked, and the first NaN or infinity
+// stops the backward with an AnomalyError naming the node, the input and its shape, as torch's detect_anomaly does
+// ("Function 'LogBackward0' returned nan values in its 0th output").
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
@@ -40,6 +43,15 @@ void accumulate_into_leaf(TensorImpl& leaf, Tensor g) {
         return;
     }
     Tensor(leaf.grad).add_(g);
+}
+
+// The anomaly-mode check of the gradients node `n` returned.
+void check_finite(const Node& n, const Grads& grads) {
+    for (size_t i = 0; i < grads.size(); ++i)
+        if (grads[i].defined() && !all_finite(grads[i]))
+            throw AnomalyError(detail::concat("backward of ", n.name, " (output ", n.output_shape,
+                                              ") returned non-finite values in its gradient for input ", i, " ",
+                                              grads[i].shape()));
 }
 
 }  // namespace
@@ -90,6 +102,7 @@ void run_backward(const Tensor& root, Tensor seed, bool retain_graph) {
             } catch (const Error& err) {
                 throw Error(detail::concat("backward of ", n->name, ": ", err.what()));
             }
+            if (is_anomaly_enabled()) check_finite(*n, in_grads);
             if (!retain_graph) {
                 n->backward = nullptr;
                 n->released = true;

@@ -11,11 +11,14 @@ namespace nabla::autograd {
 
 namespace {
 thread_local bool t_grad_enabled = true;
+thread_local bool t_anomaly_enabled = false;
 std::atomic<uint64_t> g_sequence{0};
 }  // namespace
 
 bool is_grad_enabled() { return t_grad_enabled; }
 void set_grad_enabled(bool enabled) { t_grad_enabled = enabled; }
+bool is_anomaly_enabled() { return t_anomaly_enabled; }
+void set_detect_anomaly(bool enabled) { t_anomaly_enabled = enabled; }
 
 bool needs_grad(const std::vector<Tensor>& inputs) {
     if (!t_grad_enabled) return false;

@@ -34,6 +34,9 @@ struct IndexError : Error {
 struct NotImplementedError : Error {  // a kernel a backend does not have
     using Error::Error;
 };
+struct AnomalyError : Error {  // anomaly mode found a NaN or an infinity (torch's detect_anomaly RuntimeError)
+    using Error::Error;
+};
 struct OutOfMemoryError : Error {  // an allocation the device cannot serve (torch.OutOfMemoryError)
     using Error::Error;
 };

@@ -5,6 +5,7 @@
 //       std::make_shared<nn::BatchNorm2d>(16), std::make_shared<nn::ReLU>()});
 #pragma once
 #include "nn/activation.h"
+#include "nn/anomaly.h"
 #include "nn/container.h"
 #include "nn/conv.h"
 #include "nn/dropout.h"

@@ -88,6 +88,14 @@ Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) {
 Tensor max(const Tensor& x) { return amax(x); }
 Tensor min(const Tensor& x) { return amin(x); }
 
+// x * 0 is 0 for every finite x and NaN for an infinity or a NaN, and a sum of zeros is exactly 0: so the sum is
+// finite exactly when every element is (two passes of existing kernels on any backend, no kernel of its own).
+bool all_finite(const Tensor& x) {
+    if (!is_floating(x.dtype()) || x.numel() == 0) return true;
+    NoGradGuard no_grad;
+    return std::isfinite(sum(mul(x, 0.0)).item<double>());
+}
+
 namespace {
 ValuesIndices reduce_dim(const char* name, ReduceOp op, const Tensor& x, int64_t dim, bool keepdim) {
     dim = wrap_dim(dim, x.dim(), name);

@@ -22,4 +22,7 @@ Tensor norm(const Tensor& x, double p = 2.0, const Shape& dims = {}, bool keepdi
 // Sums a broadcast tensor back to `shape` (torch's Tensor.sum_to_size): the gradient of expand and of broadcasting.
 Tensor sum_to(const Tensor& grad, const Shape& shape);
 
+// True when every element of a floating tensor is finite (torch.isfinite(x).all()); integer tensors always are.
+bool all_finite(const Tensor& x);
+
 }  // namespace nabla

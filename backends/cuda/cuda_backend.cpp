@@ -7,6 +7,7 @@
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <dlfcn.h>
 
 #include "backends/cuda/kernels.h"
 #include "core/storage.h"
@@ -48,13 +49,34 @@ StridedIndexer<N> indexer(const Shape& shape, const std::array<const Tensor*, N>
     return ix;
 }
 
-cublasHandle_t cublas() {
-    static cublasHandle_t h = [] {
-        cublasHandle_t handle;
-        if (cublasCreate(&handle) != CUBLAS_STATUS_SUCCESS) throw Error("cuda: cublasCreate failed");
-        return handle;
+// cuBLAS is opened on first use (dlopen), not linked: the start-up of its libraries costs every process that links
+// them 0.6-0.9 s (an empty program linked with -lcublas, measured here), which each test executable and each
+// `nabla` command would pay, GPU or not. The three functions used are looked up by name.
+struct Cublas {
+    decltype(&cublasCreate_v2) create = nullptr;
+    decltype(&cublasSgemmStridedBatched) sgemm = nullptr;
+    decltype(&cublasDgemmStridedBatched) dgemm = nullptr;
+    cublasHandle_t handle = nullptr;
+};
+
+const Cublas& cublas() {
+    static const Cublas lib = [] {
+        void* so = dlopen(NABLA_CUBLAS_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+        if (!so) so = dlopen("libcublas.so", RTLD_NOW | RTLD_LOCAL);
+        if (!so) throw Error(detail::concat("cuda: cannot load cuBLAS (", NABLA_CUBLAS_LIBRARY, "): ", dlerror()));
+        auto find = [&](const char* name) {
+            void* f = dlsym(so, name);
+            if (!f) throw Error(detail::concat("cuda: cuBLAS has no ", name));
+            return f;
+        };
+        Cublas c;
+        c.create = reinterpret_cast<decltype(c.create)>(find("cublasCreate_v2"));
+        c.sgemm = reinterpret_cast<decltype(c.sgemm)>(find("cublasSgemmStridedBatched"));
+        c.dgemm = reinterpret_cast<decltype(c.dgemm)>(find("cublasDgemmStridedBatched"));
+        if (c.create(&c.handle) != CUBLAS_STATUS_SUCCESS) throw Error("cuda: cublasCreate failed");
+        return c;
     }();
-    return h;
+    return lib;
 }
 
 }  // namespace
@@ -147,16 +169,14 @@ Tensor CudaBackend::matmul(const Tensor& a_in, const Tensor& b_in) {
     cublasStatus_t st;
     if (a.dtype() == kFloat32) {
         const float one = 1, zero = 0;
-        st =
-            cublasSgemmStridedBatched(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(N), static_cast<int>(M),
-                                      static_cast<int>(K), &one, b.data_ptr<float>(), ldb, sb, a.data_ptr<float>(), lda,
-                                      sa, &zero, c.data_ptr<float>(), static_cast<int>(N), sc, static_cast<int>(B));
+        st = cublas().sgemm(cublas().handle, CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(N), static_cast<int>(M),
+                            static_cast<int>(K), &one, b.data_ptr<float>(), ldb, sb, a.data_ptr<float>(), lda, sa,
+                            &zero, c.data_ptr<float>(), static_cast<int>(N), sc, static_cast<int>(B));
     } else {
         const double one = 1, zero = 0;
-        st = cublasDgemmStridedBatched(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(N), static_cast<int>(M),
-                                       static_cast<int>(K), &one, b.data_ptr<double>(), ldb, sb, a.data_ptr<double>(),
-                                       lda, sa, &zero, c.data_ptr<double>(), static_cast<int>(N), sc,
-                                       static_cast<int>(B));
+        st = cublas().dgemm(cublas().handle, CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(N), static_cast<int>(M),
+                            static_cast<int>(K), &one, b.data_ptr<double>(), ldb, sb, a.data_ptr<double>(), lda, sa,
+                            &zero, c.data_ptr<double>(), static_cast<int>(N), sc, static_cast<int>(B));
     }
     if (st != CUBLAS_STATUS_SUCCESS)
         throw Error(detail::concat("cuda matmul: cuBLAS gemm failed with status ", static_cast<int>(st)));

@@ -96,7 +96,8 @@ struct EpochRun {
         }
     }
 
-    // Loads and collates batch b; exceptions name the batch and the dataset index.
+    // Loads and collates batch b; exceptions name the batch and the dataset index. With skip_errors a failing example
+    // is left out and noted in Batch::skipped.
     Batch load_batch(int64_t b, int64_t worker) const {
         trace::Scope trace_scope(trace::data, "load_batch");
         NoGradGuard no_grad;
@@ -111,14 +112,19 @@ struct EpochRun {
         examples.reserve(static_cast<size_t>(last - first));
         for (int64_t k = first; k < last; ++k) {
             const int64_t i = order[static_cast<size_t>(k)];
-            batch.indices.push_back(i);
             try {
                 Generator gen(example_seed(options.seed, epoch, i));
                 examples.push_back(dataset->get(i, gen));
+                batch.indices.push_back(i);
             } catch (const std::exception& e) {
-                throw Error(detail::concat("DataLoader: dataset index ", i, " (", where, "): ", e.what()));
+                if (!options.skip_errors)
+                    throw Error(detail::concat("DataLoader: dataset index ", i, " (", where, "): ", e.what()));
+                batch.skipped.push_back({i, e.what()});
             }
         }
+        if (examples.empty() && !batch.skipped.empty())
+            throw Error(detail::concat("DataLoader: no example of ", where, " could be loaded; dataset index ",
+                                       batch.skipped[0].index, ": ", batch.skipped[0].error));
         try {
             batch.tensors = collate(examples);
         } catch (const std::exception& e) {

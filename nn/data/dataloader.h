@@ -13,9 +13,13 @@
 // worker is re-thrown in the consumer at that batch, naming the dataset index. Leaving the loop (break, exception)
 // stops and joins the workers; a worker finishes the example it is loading first. Workers run ops with one OpenMP
 // thread each and with grad mode off.
+// skip_errors (the trainers' default, as a corrupt file in a large data set should cost one example, not the run):
+// an example whose loading throws is left out of its batch, which says which and why in Batch::skipped, for the
+// caller to warn; a batch none of whose examples loads is still an error.
 #pragma once
 #include <iterator>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "nn/data/collate.h"
@@ -30,12 +34,20 @@ struct DataLoaderOptions {
     int64_t num_workers = 0;      // 0: load in the calling thread
     int64_t prefetch_factor = 2;  // batches loaded ahead per worker
     uint64_t seed = 0;
+    bool skip_errors = false;  // leave out an example that fails to load (Batch::skipped) instead of failing
+};
+
+// An example skip_errors left out: its dataset index and the error.
+struct SkippedExample {
+    int64_t index;
+    std::string error;
 };
 
 struct Batch {
-    std::vector<Tensor> tensors;   // what collate made: by default tensor p of every example stacked, [B, ...]
-    std::vector<int64_t> indices;  // the dataset indices of its examples, in batch order
-    int64_t index = 0;             // the batch's position in its epoch
+    std::vector<Tensor> tensors;          // what collate made: by default tensor p of every example stacked, [B, ...]
+    std::vector<int64_t> indices;         // the dataset indices of its examples, in batch order
+    std::vector<SkippedExample> skipped;  // examples that failed to load (only with skip_errors)
+    int64_t index = 0;                    // the batch's position in its epoch
     int64_t epoch = 0;
     const Tensor& operator[](size_t p) const { return tensors.at(p); }
     size_t size() const { return tensors.size(); }

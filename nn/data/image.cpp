@@ -142,14 +142,20 @@ void write_file_atomically(const char* fn, const std::string& path, const std::s
     if (std::rename(tmp.c_str(), path.c_str()) != 0) throw fail("rename", tmp + " over it");
 }
 
-}  // namespace
+// What a file's header says, checked: its format, and a size within kMaxPixels that stb_image can decode.
+struct Header {
+    std::string_view format;
+    int w = 0, h = 0, channels = 0;
+};
 
-Tensor decode_image(const uint8_t* data, size_t size, ImageMode mode, const std::string& name) {
+Error corrupt_error(const std::string& name, std::string_view format, const char* reason) {
+    return Error(detail::concat("read_image: ", name, ": corrupt or truncated ", format,
+                                " (stb_image: ", reason ? reason : "unknown", ")"));
+}
+
+Header read_header(const uint8_t* data, size_t size, const std::string& name) {
     const std::string_view format = sniff_format(data, size, name);
-    auto corrupt = [&](const char* reason) {
-        return Error(detail::concat("read_image: ", name, ": corrupt or truncated ", format,
-                                    " (stb_image: ", reason ? reason : "unknown", ")"));
-    };
+    auto corrupt = [&](const char* reason) { return corrupt_error(name, format, reason); };
     if (size > static_cast<size_t>(INT_MAX)) throw Error(detail::concat("read_image: ", name, ": file over 2 GB"));
     const int len = static_cast<int>(size);
     auto too_large = [&](uint64_t w, uint64_t h) {
@@ -165,14 +171,22 @@ Tensor decode_image(const uint8_t* data, size_t size, ImageMode mode, const std:
         };
         if (be32(16) * be32(20) > static_cast<uint64_t>(kMaxPixels)) throw too_large(be32(16), be32(20));
     }
-    int w = 0, h = 0, file_c = 0;
-    if (!stbi_info_from_memory(data, len, &w, &h, &file_c)) throw corrupt(stbi_failure_reason());
-    if (w <= 0 || h <= 0) throw corrupt("a zero or negative width or height");
-    if (static_cast<int64_t>(w) * h > kMaxPixels) throw too_large(w, h);
+    Header header{format};
+    if (!stbi_info_from_memory(data, len, &header.w, &header.h, &header.channels)) throw corrupt(stbi_failure_reason());
+    if (header.w <= 0 || header.h <= 0) throw corrupt("a zero or negative width or height");
+    if (static_cast<int64_t>(header.w) * header.h > kMaxPixels) throw too_large(header.w, header.h);
+    return header;
+}
+
+}  // namespace
+
+Tensor decode_image(const uint8_t* data, size_t size, ImageMode mode, const std::string& name) {
+    const Header header = read_header(data, size, name);
+    int w = header.w, h = header.h, file_c = header.channels;
     const int req = requested_channels(mode);
-    std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load_from_memory(data, len, &w, &h, &file_c, req),
-                                                     stbi_image_free);
-    if (!pixels) throw corrupt(stbi_failure_reason());
+    std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
+        stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &file_c, req), stbi_image_free);
+    if (!pixels) throw corrupt_error(name, header.format, stbi_failure_reason());
     const int64_t c = req ? req : file_c, hw = static_cast<int64_t>(h) * w;
     Tensor out = empty({c, h, w}, {.dtype = kUInt8});  // [C, H, W] from interleaved [H, W, C]
     uint8_t* dst = out.data_ptr<uint8_t>();
@@ -180,6 +194,20 @@ Tensor decode_image(const uint8_t* data, size_t size, ImageMode mode, const std:
     for (int64_t ch = 0; ch < c; ++ch)
         for (int64_t i = 0; i < hw; ++i) dst[ch * hw + i] = src[i * c + ch];
     return out;
+}
+
+void verify_image(const std::string& path) {
+    const std::string bytes = read_file(path);
+    const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+    const Header header = read_header(data, bytes.size(), path);
+    // The end of the data: a JPEG's EOI marker (ff d9, as ultralytics checks), a PNG's IEND chunk (its 12 last bytes).
+    // Without it the file is truncated or has bytes appended (some cameras do): decoding it decides.
+    static constexpr uint8_t kIend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    const size_t n = bytes.size();
+    const bool ends = header.format == "JPEG"  ? n >= 2 && data[n - 2] == 0xff && data[n - 1] == 0xd9
+                      : header.format == "PNG" ? n >= 12 && std::memcmp(data + n - 12, kIend, 12) == 0
+                                               : true;
+    if (!ends) decode_image(data, n, ImageMode::Unchanged, path);
 }
 
 Tensor read_image(const std::string& path, ImageMode mode) {

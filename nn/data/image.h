@@ -27,6 +27,11 @@ Tensor read_image(const std::string& path, ImageMode mode = ImageMode::Unchanged
 // The same from bytes in memory; `name` stands for the file in error messages.
 Tensor decode_image(const uint8_t* data, size_t size, ImageMode mode = ImageMode::Unchanged,
                     const std::string& name = "<memory>");
+// Whether read_image would succeed, mostly without decoding: the file exists, its format and header are valid and
+// the size within the limit; a JPEG that does not end with its end-of-image marker or a PNG without its final IEND
+// chunk (a truncated copy) is decoded to decide. What trainers run over a data set before training. An Error,
+// worded as read_image's, says what is wrong.
+void verify_image(const std::string& path);
 
 // image: uint8 [C, H, W] with C in 1..4 (grey, grey+alpha, RGB, RGBA), or [H, W]. Written to "<path>.tmp.<pid>.<n>"
 // and renamed over `path`, so a failed write never leaves a partial file; an Error names the path and the errno text.

@@ -1,10 +1,12 @@
 // tests/apps/test_segmentation.cpp — the segmentation data path: 0/255 and 0/1 masks give the same target, pairs come
-// from a folder or a list file, and unmatched or missing files are reported by name before any training.
+// from a folder or a list file, unmatched or missing files are reported by name before any training, and the data
+// check before training (apps/data_check.h) leaves out pairs with a corrupt file, or stops with --strict-data.
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "apps/data_check.h"
 #include "apps/segmentation_data.h"
 #include "nn/data/image.h"
 #include "support/support.h"
@@ -71,4 +73,30 @@ TEST_CASE("segmentation data: unmatched images and masks are listed by name", "[
     REQUIRE_THROWS_WITH(find_segmentation_pairs(d.path.string()),
                         Catch::Contains("lonely_image") && Catch::Contains("lonely_mask"));
     REQUIRE_THROWS_WITH(find_segmentation_pairs(d.file("nothing_here")), Catch::Contains("nothing_here"));
+}
+
+TEST_CASE("data check: pairs with a corrupt or truncated file are left out and named; strict stops", "[segmentation]") {
+    TempDir d;
+    make_dirs(d);
+    for (const char* stem : {"a", "b", "c", "d"}) write_pair(d, stem, 255);
+    const std::string mask = d.file("masks/b.png");
+    const std::string bytes = [&] {
+        std::ifstream in(mask, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    std::ofstream(mask, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2);  // truncated
+    std::ofstream(d.file("images/d.png"), std::ios::trunc) << "<html>404 Not Found</html>";        // not an image
+    const auto pairs = find_segmentation_pairs(d.path.string());
+    const auto files = [](const data::ImagePair& p) { return std::vector<std::string>{p.image, p.mask}; };
+    const auto kept = drop_corrupt("train", pairs, files, /*strict=*/false);
+    REQUIRE(kept.size() == 2);
+    CHECK(fs::path(kept[0].image).stem() == "a");
+    CHECK(fs::path(kept[1].image).stem() == "c");
+    REQUIRE_THROWS_WITH(drop_corrupt("train", pairs, files, /*strict=*/true),
+                        Catch::StartsWith("train: 2 corrupt file(s) and --strict-data:") &&
+                            Catch::Contains(mask + ": corrupt or truncated PNG") &&
+                            Catch::Contains(d.file("images/d.png") + ": not a PNG, JPEG or BMP file"));
+    const std::vector<data::ImagePair> only_bad(pairs.begin() + 3, pairs.end());
+    REQUIRE_THROWS_WITH(drop_corrupt("val", only_bad, files, false),
+                        "val: none of the 1 examples has sound image files");
 }

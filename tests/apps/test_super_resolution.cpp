@@ -46,6 +46,8 @@ TEST_CASE("super-resolution: crops, and unreadable or small images skipped", "[s
     REQUIRE(ex[1].shape() == Shape{3, 16, 16});
     REQUIRE_THAT(ex[1], ClosesTo(full({3, 16, 16}, 200.0 / 255 * 2 - 1), 1e-6, 0));  // [-1, 1]
     REQUIRE_THROWS_WITH(load_sr_images(d.file("nothing"), 16), Catch::Contains("nothing"));
+    REQUIRE_THROWS_WITH(load_sr_images(d.path.string(), 16, nullptr, /*strict=*/true),
+                        Catch::Contains("broken.png") && Catch::EndsWith("(--strict-data)"));
 }
 
 TEST_CASE("super-resolution: tiled upscaling equals whole-image upscaling for a local model", "[sr]") {

@@ -285,6 +285,44 @@ TEST_CASE("fit: a validation that fails keeps the epoch's training in last.safet
     REQUIRE(fit(resume, task).steps == 6);  // the third epoch only
 }
 
+TEST_CASE("fit: a non-finite loss stops before the step, names the module that made it, and resume continues",
+          "[train_loop][anomaly]") {
+    TempDir dir;
+    RegressionRun run;
+    TrainTask& task = run.task;
+    // After the first step of epoch 3 (step index 4) a weight turns into NaN, as an exploding update would make it;
+    // the next batch's loss is NaN. Epoch 2's end saved the last good checkpoint.
+    task.hooks.after_step = [&](const StepInfo& at) {
+        if (at.step == 4) run.r.model.weight.data_ptr<float>()[1] = NAN;
+    };
+    REQUIRE_THROWS_WITH(fit(quiet_run(dir, "run", 3), task),
+                        Catch::StartsWith("train: the loss is nan at step 6 (epoch 3, batch 2): the first non-finite "
+                                          "tensor is the output of the model (Linear): output 0 [6, 1]; this step was "
+                                          "not taken, ") &&
+                            Catch::Contains("last.safetensors holds the last good checkpoint and --resume"));
+    const auto c = nn::load_checkpoint(dir.file("run/weights/last.safetensors"));
+    REQUIRE(c.step == 4);
+    REQUIRE(all_finite(c.model.at("weight")));
+    task.hooks.after_step = nullptr;
+    TrainOptions resume = quiet_run(dir, "run", 3);
+    resume.resume = dir.file("run");
+    const TrainResult r = fit(resume, task);
+    REQUIRE(r.steps == 6);
+    REQUIRE(std::isfinite(r.last_loss));
+}
+
+TEST_CASE("fit: a gradient that is not finite stops the run, naming the op whose backward made it",
+          "[train_loop][anomaly]") {
+    TempDir dir;
+    RegressionRun run;
+    // sqrt(0 * |y|) is 0 for any output y, but its backward divides by sqrt(0): an infinite gradient, finite loss.
+    run.task.loss = [&](const Batch& b, Logs&) { return sqrt(abs(run.r.model(b[0])) * 0.0).sum() + run.r.mse(b); };
+    REQUIRE_THROWS_WITH(fit(quiet_run(dir, "run", 1), run.task),
+                        Catch::StartsWith("train: a gradient is not finite at step 1 (epoch 1, batch 1): backward of "
+                                          "sqrt (output [6, 1]) returned non-finite values in its gradient for input 0 "
+                                          "[6, 1]; this step was not taken, no checkpoint was saved yet"));
+}
+
 TEST_CASE("fit: hooks run in order at each step and may add columns to the epoch's row", "[train_loop]") {
     TempDir dir;
     RegressionRun run;

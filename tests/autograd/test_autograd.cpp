@@ -1,5 +1,5 @@
 // tests/autograd/test_autograd.cpp — the tape: accumulation, broadcasting gradients, retain_graph, version checks,
-// NoGradGuard, detach, and gradcheck itself (it must fail on a wrong gradient).
+// NoGradGuard, detach, gradcheck itself (it must fail on a wrong gradient), anomaly mode and all_finite.
 #include "support/support.h"
 
 TEST_CASE("autograd: gradients accumulate into leaves", "[autograd]") {
@@ -70,4 +70,40 @@ TEST_CASE("autograd: gradcheck passes true gradients and reports a wrong one", "
     auto wrong = [](const std::vector<Tensor>& in) { return in[0] * in[0].detach(); };
     REQUIRE_THROWS_AS(gradcheck(wrong, {x}), GradcheckError);
     REQUIRE_THROWS_WITH(gradcheck(wrong, {x}), Catch::Contains("input 0") && Catch::Contains("element"));
+}
+
+TEST_CASE("all_finite: false for a NaN or an infinity anywhere, true otherwise and for integers",
+          "[autograd][anomaly]") {
+    REQUIRE(all_finite(t32({1, -2, 3e38f})));
+    REQUIRE(all_finite(t32({})));
+    REQUIRE_FALSE(all_finite(t32({1, NAN, 3})));
+    REQUIRE_FALSE(all_finite(t64({1, -INFINITY})));
+    REQUIRE_FALSE(all_finite(t32({0, 0, 0, 0, 0, INFINITY}, {2, 3}).transpose(0, 1)));  // a strided view
+    REQUIRE(all_finite(arange(5.0, {.dtype = kInt64})));
+}
+
+TEST_CASE("autograd: anomaly mode names the node whose backward returned a non-finite gradient",
+          "[autograd][anomaly]") {
+    // sqrt at 0: a finite forward, an infinite gradient 1 / (2 sqrt(0)); exp after it stays finite.
+    auto run = [] {
+        Tensor x = t64({0, 1, 4}).requires_grad_();
+        (x.sqrt().exp()).sum().backward();
+        return x.grad();
+    };
+    REQUIRE_FALSE(all_finite(run()));  // without anomaly mode the infinity reaches x.grad silently
+    DetectAnomalyGuard anomaly;
+    REQUIRE(autograd::is_anomaly_enabled());
+    REQUIRE_THROWS_AS(run(), AnomalyError);
+    REQUIRE_THROWS_WITH(run(),
+                        "backward of sqrt (output [3]) returned non-finite values in its gradient for input 0 [3]");
+}
+
+TEST_CASE("autograd: DetectAnomalyGuard restores the previous mode", "[autograd][anomaly]") {
+    REQUIRE_FALSE(autograd::is_anomaly_enabled());
+    {
+        DetectAnomalyGuard outer;
+        { DetectAnomalyGuard inner; }
+        REQUIRE(autograd::is_anomaly_enabled());
+    }
+    REQUIRE_FALSE(autograd::is_anomaly_enabled());
 }

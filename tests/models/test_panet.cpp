@@ -18,14 +18,6 @@ std::shared_ptr<PyramidAttention> golden_block() {
     return m;
 }
 
-bool all_finite(const Tensor& t) {
-    const Tensor d = t.to(kFloat64).contiguous();
-    const double* p = d.data_ptr<double>();
-    for (int64_t i = 0; i < d.numel(); ++i)
-        if (!std::isfinite(p[i])) return false;
-    return true;
-}
-
 }  // namespace
 
 TEST_CASE("PyramidAttention: the reference's state-dict names", "[panet]") {

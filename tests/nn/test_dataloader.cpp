@@ -1,7 +1,7 @@
 // tests/nn/test_dataloader.cpp — nn/data/dataloader.cpp, collate.cpp, dataset.cpp and folder.cpp: batch order and
 // content with and without shuffle, drop_last, the same batches for 0, 1 and 3 workers, early exit and destruction
-// without a hang, a worker's exception in the consumer, set_epoch and starting mid-epoch, the collates, and the
-// file listing and image/mask pairing.
+// without a hang, a worker's exception in the consumer, skip_errors, set_epoch and starting mid-epoch, the collates,
+// and the file listing and image/mask pairing.
 
 #include <atomic>
 #include <chrono>
@@ -231,6 +231,36 @@ TEST_CASE("DataLoader: an exception while loading reaches the consumer at its ba
         Catch::Equals("DataLoader: collate of batch 0 of epoch 0 (dataset indices [0, 1]): default_collate: tensor 0 "
                       "has shape [1] in example 0 but [2] in example 1 (stacking needs equal shapes: resize the "
                       "examples, or pass a custom collate)"));
+}
+
+TEST_CASE("DataLoader skip_errors: a failing example is left out of its batch and named; a batch of none fails",
+          "[data][loader]") {
+    auto ds = std::make_shared<LambdaDataset>(10, [](int64_t i, Generator&) {
+        if (i == 5 || i == 6) throw ValueError(fmt::format("read_image: img{}.png: corrupt or truncated PNG", i));
+        return Example{full({1}, static_cast<double>(i))};
+    });
+    for (int64_t workers : {0, 2}) {
+        INFO("num_workers " << workers);
+        DataLoader loader(ds, {.batch_size = 4, .num_workers = workers, .skip_errors = true});
+        std::vector<std::vector<int64_t>> indices;
+        std::vector<std::string> skipped;
+        for (auto& batch : loader) {  // the epoch completes: no hang, no exception
+            indices.push_back(batch.indices);
+            REQUIRE(batch[0].size(0) == static_cast<int64_t>(batch.indices.size()));
+            for (const auto& s : batch.skipped) skipped.push_back(fmt::format("{}: {}", s.index, s.error));
+        }
+        CHECK(indices == std::vector<std::vector<int64_t>>{{0, 1, 2, 3}, {4, 7}, {8, 9}});
+        CHECK(skipped == std::vector<std::string>{"5: read_image: img5.png: corrupt or truncated PNG",
+                                                  "6: read_image: img6.png: corrupt or truncated PNG"});
+    }
+    auto pairs = std::make_shared<LambdaDataset>(4, [](int64_t i, Generator&) -> Example {
+        if (i >= 2) throw ValueError(fmt::format("read_image: img{}.png: empty file", i));
+        return Example{full({1}, static_cast<double>(i))};
+    });
+    DataLoader none(pairs, {.batch_size = 2, .num_workers = 1, .skip_errors = true});
+    CHECK_THAT(error_of([&] { collect(none); }),
+               Catch::StartsWith("DataLoader: no example of batch 1 of epoch 0, worker 0 could be loaded; dataset "
+                                 "index 2: read_image: img2.png: empty file"));
 }
 
 TEST_CASE("DataLoader::set_epoch(epoch, start_batch) resumes mid-epoch with the same batches", "[data][loader]") {

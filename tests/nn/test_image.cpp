@@ -277,6 +277,28 @@ TEST_CASE("read_image: missing, empty, foreign, truncated and corrupt files name
     CHECK_THAT(error_of([&] { read_image(dir.file("cut.bmp")); }), Catch::Contains("corrupt or truncated BMP"));
 }
 
+TEST_CASE("verify_image accepts what read_image decodes and rejects what it refuses, with its message",
+          "[data][image]") {
+    TempDir dir;
+    write_png(dir.file("ok.png"), random_image({3, 40, 40}, 6));
+    write_jpeg(dir.file("ok.jpg"), smooth_image(40, 40));
+    verify_image(dir.file("ok.png"));
+    verify_image(dir.file("ok.jpg"));
+    const std::string png = read_bytes(dir.file("ok.png")), jpg = read_bytes(dir.file("ok.jpg"));
+    write_bytes(dir.file("tail.jpg"), jpg + "camera data after the end marker");  // decodes: accepted
+    verify_image(dir.file("tail.jpg"));
+    write_bytes(dir.file("empty.png"), "");
+    write_bytes(dir.file("cut.png"), png.substr(0, png.size() - 12));  // the pixels are whole, IEND is missing
+    write_bytes(dir.file("half.png"), png.substr(0, png.size() / 2));
+    write_bytes(dir.file("half.jpg"), jpg.substr(0, jpg.size() / 2));
+    for (const char* name : {"missing.png", "empty.png", "cut.png", "half.png", "half.jpg"}) {
+        INFO(name);
+        const std::string expected = error_of([&] { read_image(dir.file(name)); });
+        CHECK_THAT(expected, Catch::StartsWith("read_image: " + dir.file(name) + ": "));
+        CHECK(error_of([&] { verify_image(dir.file(name)); }) == expected);
+    }
+}
+
 TEST_CASE("read_image is safe to call from several threads at once", "[data][image]") {
     TempDir dir;
     Tensor img = random_image({3, 24, 24}, 8);

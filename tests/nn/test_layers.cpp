@@ -1,7 +1,7 @@
 // tests/nn/test_layers.cpp — the nn layers and containers by hand: names and order of children, parameters and
 // state-dict keys, modes, zero_grad, load_state_dict's error message, replace_module, forward hooks, print formats
-// (torch's strings), macs, constructor and shape errors, Dropout. The comparisons with torch.nn's numbers are in
-// test_layers_golden.cpp, init in test_init.cpp.
+// (torch's strings), macs, constructor and shape errors, Dropout, NonFiniteWatch. The comparisons with torch.nn's
+// numbers are in test_layers_golden.cpp, init in test_init.cpp.
 #include "core/trace/trace.h"
 #include "nn/nn.h"
 #include "support/support.h"
@@ -467,4 +467,20 @@ TEST_CASE("layers: wrong input shapes name the layer (or the op) and the shapes"
     REQUIRE_THROWS_AS(bn(randn({2, 8, 5})), ShapeError);
     MSELoss mse;
     REQUIRE_THROWS_AS(mse(randn({2, 3}), randn({3, 2})), ShapeError);
+}
+
+TEST_CASE("NonFiniteWatch: names the first module whose output holds a NaN or an infinity", "[nn][anomaly]") {
+    manual_seed(0);
+    auto first = std::make_shared<Linear>(3, 4);
+    Sequential net({first, std::make_shared<ReLU>(), std::make_shared<Linear>(4, 2)});
+    const Tensor x = randn({5, 3});
+    {
+        NonFiniteWatch watch;
+        net(x);
+        REQUIRE_FALSE(watch.first().has_value());
+    }
+    first->bias.data_ptr<float>()[2] = INFINITY;  // every later output is bad too
+    NonFiniteWatch watch;
+    net(x);
+    REQUIRE(watch.first() == std::optional<std::string>("0 (Linear): output 0 [5, 4]"));
 }
