@@ -33,9 +33,9 @@ void check_series(const std::vector<Series>& series, const char* fn) {
 
 // [lo, hi] widened to whole steps of 1, 2 or 5 times a power of ten, about 5 steps in all.
 void nice_range(double lo, double hi, double& out_lo, double& out_hi, double& step) {
-    if (!(lo <= hi)) lo = 0, hi = 1;  // no finite data
-    if (hi - lo <= 1e-12 * std::max({1.0, std::abs(lo), std::abs(hi)})) {
-        const double d = std::max(std::abs(lo) * 0.1, 0.5);
+    if (!(lo <= hi)) lo = 0, hi = 1;                                  // no finite data
+    if (hi - lo <= 1e-12 * std::max({std::abs(lo), std::abs(hi)})) {  // a flat curve: 10% of its value either side
+        const double d = lo != 0 ? std::abs(lo) * 0.1 : 0.5;          // (a constant lr of 0.003: 0.0027 to 0.0033)
         lo -= d, hi += d;
     }
     const double raw = (hi - lo) / 5.0, mag = std::pow(10.0, std::floor(std::log10(raw))), norm = raw / mag;
@@ -44,11 +44,39 @@ void nice_range(double lo, double hi, double& out_lo, double& out_hi, double& st
     out_hi = std::ceil(hi / step - 1e-9) * step;
 }
 
-std::string tick_label(double v, double step) {
-    const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
-    if (std::abs(v) < step * 1e-6) v = 0;  // no "-0"
-    if (std::abs(v) >= 1e7) return fmt::format("{:.3g}", v);
-    return fmt::format("{:.{}f}", v, decimals);
+int exponent_of(double v) { return static_cast<int>(std::floor(std::log10(std::abs(v)) + 1e-9)); }
+
+// "1.50e-04" -> "1.5e-04", "1.00e+08" -> "1e+08"
+std::string strip_mantissa_zeros(std::string s) {
+    const size_t e = s.find('e'), dot = s.find('.');
+    if (e == std::string::npos || dot == std::string::npos || dot > e) return s;
+    size_t end = e;
+    while (end > dot + 1 && s[end - 1] == '0') --end;
+    if (end == dot + 1) --end;
+    return s.substr(0, end) + s.substr(e);
+}
+
+// The labels of ticks `values` spaced `step` apart, with the digits the step needs: fixed decimals ("0.25", "1500",
+// "0.0026") or, on an axis that reaches below 1e-4 with a step under 1e-3, or reaches 1e7, scientific for all
+// ("9.5e-05", "1e-04", "1.5e+08").
+std::vector<std::string> tick_labels(const std::vector<double>& values, double step) {
+    const int step_exponent = static_cast<int>(std::floor(std::log10(step) + 1e-9));
+    bool scientific = false;
+    for (double v : values)
+        if (std::abs(v) >= step * 1e-6 && ((step_exponent < -3 && std::abs(v) < 1e-4) || std::abs(v) >= 1e7))
+            scientific = true;
+    std::vector<std::string> labels;
+    for (double v : values) {
+        if (std::abs(v) < step * 1e-6) v = 0;  // no "-0"
+        if (scientific && v != 0)
+            labels.push_back(
+                strip_mantissa_zeros(fmt::format("{:.{}e}", v, std::max(0, exponent_of(v) - step_exponent))));
+        else if (step_exponent < -3 && v != 0)  // significant digits: 0.0026, not 0.00260
+            labels.push_back(fmt::format("{:.{}g}", v, std::max(1, exponent_of(v) - step_exponent + 1)));
+        else
+            labels.push_back(fmt::format("{:.{}f}", v, scientific ? 0 : std::max(0, -step_exponent)));
+    }
+    return labels;
 }
 
 std::vector<double> ticks(double lo, double hi, double step) {
@@ -73,19 +101,18 @@ void draw_plot(Canvas& canvas, int64_t ox, int64_t oy, int64_t width, int64_t he
     canvas.fill_rect(ox, oy, ox + width, oy + height, kWhite);
 
     // grid, ticks and their labels
-    for (double v : ticks(f.x_min, f.x_max, f.x_step)) {
-        const int64_t x = static_cast<int64_t>(std::floor(m.px(v)));
+    const std::vector<double> xs = ticks(f.x_min, f.x_max, f.x_step), ys = ticks(f.y_min, f.y_max, f.y_step);
+    for (size_t i = 0; i < xs.size(); ++i) {
+        const int64_t x = static_cast<int64_t>(std::floor(m.px(xs[i])));
         canvas.fill_rect(x, f.top, x + 1, f.bottom, kGrid);
         canvas.fill_rect(x, f.bottom, x + 1, f.bottom + kTick + 1, kBlack);
-        const std::string label = tick_label(v, f.x_step);
-        canvas.text(x - text_size(label).w / 2, f.bottom + kTick + 3, label, kBlack, 1);
+        canvas.text(x - text_size(f.x_labels[i]).w / 2, f.bottom + kTick + 3, f.x_labels[i], kBlack, 1);
     }
-    for (double v : ticks(f.y_min, f.y_max, f.y_step)) {
-        const int64_t y = static_cast<int64_t>(std::floor(m.py(v)));
+    for (size_t i = 0; i < ys.size(); ++i) {
+        const int64_t y = static_cast<int64_t>(std::floor(m.py(ys[i])));
         canvas.fill_rect(f.left, y, f.right, y + 1, kGrid);
         canvas.fill_rect(f.left - kTick, y, f.left, y + 1, kBlack);
-        const std::string label = tick_label(v, f.y_step);
-        canvas.text(f.left - kTick - 3 - text_size(label).w, y - 3, label, kBlack, 1);
+        canvas.text(f.left - kTick - 3 - text_size(f.y_labels[i]).w, y - 3, f.y_labels[i], kBlack, 1);
     }
     canvas.rect(f.left, f.top, f.right, f.bottom, kBlack, 1);
 
@@ -152,9 +179,10 @@ PlotFrame plot_frame(const std::vector<Series>& series, int64_t width, int64_t h
     PlotFrame f;
     nice_range(x_lo, x_hi, f.x_min, f.x_max, f.x_step);
     nice_range(y_lo, y_hi, f.y_min, f.y_max, f.y_step);
+    f.x_labels = tick_labels(ticks(f.x_min, f.x_max, f.x_step), f.x_step);
+    f.y_labels = tick_labels(ticks(f.y_min, f.y_max, f.y_step), f.y_step);
     int64_t label_w = 0;
-    for (double v : ticks(f.y_min, f.y_max, f.y_step))
-        label_w = std::max(label_w, text_size(tick_label(v, f.y_step)).w);
+    for (const std::string& label : f.y_labels) label_w = std::max(label_w, text_size(label).w);
     f.left = 10 + label_w + kTick + 3;
     f.top = with_title ? 34 : 12;
     f.right = width - 16;
@@ -201,12 +229,18 @@ void plot_csv(const std::string& csv_path, const std::string& png_path, int64_t 
             cols[k].push_back(!cells[k].empty() && end && *end == '\0' ? v : std::nan(""));
         }
     }
-    const int64_t panels = static_cast<int64_t>(header.size()) - 1, per_row = std::min(columns, panels);
+    std::vector<size_t> shown;  // the columns that get a panel: not the x column, nor the step and time counters
+    for (size_t k = 1; k < header.size(); ++k)
+        if (header[k] != "step" && header[k] != "time") shown.push_back(k);
+    NB_CHECK_VALUE(!shown.empty(), "plot_csv: ", csv_path, ": no column to plot besides ", header[0]);
+    const int64_t panels = static_cast<int64_t>(shown.size()), per_row = std::min(columns, panels);
     const int64_t rows = (panels + per_row - 1) / per_row;
     Canvas canvas(rows * panel_height, per_row * panel_width, kWhite);
-    for (int64_t p = 0; p < panels; ++p)
+    for (int64_t p = 0; p < panels; ++p) {
+        const size_t k = shown[static_cast<size_t>(p)];
         draw_plot(canvas, (p % per_row) * panel_width, (p / per_row) * panel_height, panel_width, panel_height,
-                  header[static_cast<size_t>(p + 1)], {{"", cols[0], cols[static_cast<size_t>(p + 1)]}});
+                  header[k], {{"", cols[0], cols[k]}});
+    }
     write_png(png_path, to_uint8(canvas.image()));
 }
 

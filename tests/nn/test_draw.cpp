@@ -234,16 +234,37 @@ TEST_CASE("plot_curves writes a PNG of the stated size with the curve where the 
     REQUIRE(render_curves("none", {}, 200, 150).shape() == Shape{3, 150, 200});
 }
 
+TEST_CASE("plot tick labels show small, flat and large values with the digits they need", "[data][plot]") {
+    auto labels = [](const std::vector<double>& y) { return plot_frame({{"", {}, y}}, 400, 300).y_labels; };
+    // a constant learning rate of 0.003 (it read "0.0" on a 0 ... 0.6 axis): 10% either side of it
+    CHECK(labels({0.003, 0.003, 0.003}) == std::vector<std::string>{"0.0026", "0.0028", "0.003", "0.0032", "0.0034"});
+    // a cosine schedule from 0.01 down to 0.0001: steps of 0.002
+    CHECK(labels({0.01, 0.005, 0.0001}) ==
+          std::vector<std::string>{"0.000", "0.002", "0.004", "0.006", "0.008", "0.010"});
+    CHECK(labels({1e-4, 1e-4}) == std::vector<std::string>{"9e-05", "9.5e-05", "1e-04", "1.05e-04", "1.1e-04"});
+    CHECK(labels({1e-5, 5e-5}) == std::vector<std::string>{"1e-05", "2e-05", "3e-05", "4e-05", "5e-05"});
+    CHECK(labels({2.5e-5, 2.7e-5}) ==
+          std::vector<std::string>{"2.5e-05", "2.55e-05", "2.6e-05", "2.65e-05", "2.7e-05"});
+    CHECK(labels({0, 1.5e8}) == std::vector<std::string>{"0", "5e+07", "1e+08", "1.5e+08"});
+    CHECK(labels({0.25, 0.75}) == std::vector<std::string>{"0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8"});
+    CHECK(labels({0, 0}) == std::vector<std::string>{"-0.6", "-0.4", "-0.2", "0.0", "0.2", "0.4", "0.6"});
+    // and the rendered panel makes room for the longest label on its left
+    const PlotFrame f = plot_frame({{"", {}, {2.5e-5, 2.7e-5}}}, 400, 300);
+    CHECK(f.left >= 10 + text_size("2.65e-05").w);
+    REQUIRE(render_curves("lr", {{"", {}, {2.5e-5, 2.7e-5}}}, 400, 300).shape() == Shape{3, 300, 400});
+}
+
 TEST_CASE("plot_csv draws one panel per column of a training log", "[data][plot]") {
     TempDir dir;
     {
         std::ofstream csv(dir.file("results.csv"));
-        csv << "epoch, train/loss, val/loss, metrics/iou\n";
+        csv << "epoch, step, train/loss, val/loss, metrics/iou, time\n";  // (no panels for step and time)
         for (int e = 0; e < 12; ++e)
-            csv << e << ", " << 1.0 / (e + 1) << ", " << 1.2 / (e + 1) << ", " << (e == 3 ? "nan" : "0.5") << "\n";
+            csv << e << ", " << 10 * e << ", " << 1.0 / (e + 1) << ", " << 1.2 / (e + 1) << ", "
+                << (e == 3 ? "nan" : "0.5") << ", " << 3.5 * e << "\n";
     }
     plot_csv(dir.file("results.csv"), dir.file("results.png"), 2, 300, 200);
-    REQUIRE(read_image(dir.file("results.png")).shape() == Shape{3, 400, 600});
+    REQUIRE(read_image(dir.file("results.png")).shape() == Shape{3, 400, 600});  // 3 panels in 2 rows of 2
     {
         std::ofstream bad(dir.file("bad.csv"));
         bad << "epoch,loss\n0,1\n1,2,3\n";
