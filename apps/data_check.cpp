@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdio>
+
 #include "core/error.h"
 #include "nn/data/image.h"
 
@@ -27,6 +30,7 @@ std::vector<bool> check_image_files(const std::string& split, const std::vector<
     const size_t dropped = static_cast<size_t>(std::count(keep.begin(), keep.end(), false));
     fmt::print("{}: {} files checked, {} corrupt{}\n", split, checked, problems.size(),
                problems.empty() ? "" : fmt::format(", {} of {} examples left out", dropped, files.size()));
+    std::fflush(stdout);  // before the warnings on stderr
     if (strict && !problems.empty()) {
         std::string list;
         for (const std::string& p : problems) list += "\n  " + p;
