@@ -78,12 +78,23 @@ std::string img2label_path(const std::string& image) {
 // label checks
 // ----------------------------------------------------------------------------------------------------------------
 BoxLabels read_label_file(const std::string& path, int64_t nc, int64_t* duplicates) {
+    auto too_large = [&](uintmax_t bytes) {
+        return Error(fmt::format("{}: label file is {}{} bytes, over the limit of {} bytes ({} MiB)", path,
+                                 bytes > static_cast<uintmax_t>(kMaxLabelFileBytes) ? "" : "over ", bytes,
+                                 kMaxLabelFileBytes, kMaxLabelFileBytes >> 20));
+    };
+    std::error_code size_error;  // (not a regular file: bounded while reading instead)
+    if (const uintmax_t bytes = fs::file_size(path, size_error);
+        !size_error && bytes > static_cast<uintmax_t>(kMaxLabelFileBytes))
+        throw too_large(bytes);
     std::ifstream f(path);
     if (!f) throw Error(fmt::format("{}: cannot read the label file", path));
     BoxLabels rows;
-    int64_t number = 0;
+    int64_t number = 0, bytes_read = 0;
     for (std::string line; std::getline(f, line);) {
         ++number;
+        bytes_read += static_cast<int64_t>(line.size()) + 1;
+        if (bytes_read > kMaxLabelFileBytes) throw too_large(static_cast<uintmax_t>(kMaxLabelFileBytes));
         auto fail = [&](const std::string& what) { throw Error(fmt::format("{}:{}: {}", path, number, what)); };
         std::vector<float> v;
         std::istringstream words(line);
@@ -91,7 +102,7 @@ BoxLabels read_label_file(const std::string& path, int64_t nc, int64_t* duplicat
             float x = 0;
             auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), x);
             if (ec != std::errc() || end != w.data() + w.size() || !std::isfinite(x))
-                fail(fmt::format("'{}' is not a number", w));
+                fail(fmt::format("'{}' is not a number", w.size() > 40 ? w.substr(0, 40) + "..." : w));
             v.push_back(x);
         }
         if (v.empty()) continue;
@@ -114,7 +125,7 @@ BoxLabels read_label_file(const std::string& path, int64_t nc, int64_t* duplicat
         }
         if (row[0] != std::floor(row[0])) fail(fmt::format("class {} is not an integer", row[0]));
         if (row[0] < 0 || row[0] >= static_cast<double>(nc))
-            fail(fmt::format("class {} is outside [0, {}) (nc = {})", static_cast<int64_t>(row[0]), nc, nc));
+            fail(fmt::format("class {} is outside [0, {}) (nc = {})", row[0], nc, nc));  // (float: 1e30 has no int64)
         for (size_t k = 1; k < 5; ++k) {
             if (row[k] < 0) fail(fmt::format("negative coordinate {} (column {})", row[k], k + 1));
             if (row[k] > 1)

@@ -64,8 +64,11 @@ struct LabelScan {
 // numbers (class cx cy w h; a polygon row "class x1 y1 x2 y2 ..." of more than eight is reduced to its bounding box),
 // an integer class in [0, nc), coordinates in [0, 1] (read as float32, as numpy does, so only float rounding is
 // tolerated). Exact duplicate rows are removed (counted in *duplicates) and the rows come out sorted, as np.unique.
-// An empty file gives no rows (a background image).
+// An empty file gives no rows (a background image). A file over kMaxLabelFileBytes is refused before it is read.
 BoxLabels read_label_file(const std::string& path, int64_t nc, int64_t* duplicates = nullptr);
+// A label file holds a few KB; 64 MiB is millions of boxes: a larger file (or stream) is not a label file, and reading
+// it whole would only exhaust memory. The Error names the file, its size and this limit.
+inline constexpr int64_t kMaxLabelFileBytes = int64_t{64} << 20;
 // Every image decoded (size > 9 pixels each way) and its label file read. A corrupt image or a bad label line skips
 // the image with a warning that names it ("WARNING: a.jpg: ignoring corrupt image/label: a.txt:3: ..."), or throws
 // that message as an Error in strict mode. A missing label file makes a background image.

@@ -44,12 +44,15 @@ struct LineReader {  // names the file and line in every error
     int64_t line = 0;
     [[noreturn]] void fail(const std::string& what) const { throw Error(fmt::format("{}:{}: {}", file, line, what)); }
 
-    // A float32 value, as numpy reads the annotations.
+    // A float32 value, as numpy reads the annotations. Pixels, normalised coordinates and degrees all lie far within
+    // +-2^30: a value beyond is corrupt (and would overflow the integer conversions of boxes and crops).
     double number(std::string_view field, size_t index, const char* what) const {
         float value = 0;
         auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
         if (ec != std::errc() || end != field.data() + field.size() || !std::isfinite(value))
             fail(fmt::format("field {} ({}) is '{}', not a number", index + 1, what, field));
+        if (std::fabs(value) > 1073741824.0f)
+            fail(fmt::format("field {} ({}) is '{}', beyond +-2^30", index + 1, what, field));
         return value;
     }
     int64_t integer(std::string_view field, size_t index, const char* what) const {

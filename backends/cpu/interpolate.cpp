@@ -84,7 +84,9 @@ template <class RowAt>
 void blend_rows(int64_t count, RowAt&& row_at, float* dst, int64_t n) {
     std::fill(dst, dst + n, 0.f);
     for (int64_t k = 0; k < count; ++k) {
-        const auto [src, wt] = row_at(k);
+        const auto tap = row_at(k);  // (not a structured binding: clang 14 cannot use one inside an omp simd loop)
+        const auto src = std::get<0>(tap);
+        const auto wt = std::get<1>(tap);
 #pragma omp simd
         for (int64_t i = 0; i < n; ++i) dst[i] += wt * src[i];
     }

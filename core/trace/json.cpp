@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -121,6 +122,26 @@ void write_json(std::ostream& out, const Session& s) {
 
 namespace {
 
+// An integer field of a trace object, `fallback` when absent. A float or an integer outside T is a ValueError
+// naming where it is: nlohmann's get<T> of a float outside T's range is undefined behaviour, not an error.
+template <class T>
+T integer_field(const nlohmann::json& object, const char* key, T fallback, const std::string& where) {
+    const nlohmann::json v = object.value(key, nlohmann::json());  // (a type error when `object` is not an object)
+    if (v.is_null()) return fallback;
+    if (!v.is_number()) return v.get<T>();  // a string, an array...: nlohmann's type error (a malformed trace)
+    if (v.is_number_float())
+        throw ValueError(nabla::detail::concat(where, ": \"", key, "\" is ", v.dump(), ", not an integer"));
+    const bool in_range =
+        v.is_number_unsigned()  // (nlohmann keeps a non-negative integer as unsigned)
+            ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+            : std::is_signed_v<T> && v.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min());
+    if (!in_range)
+        throw ValueError(nabla::detail::concat(where, ": \"", key, "\" is ", v.dump(), ", outside [",
+                                               std::numeric_limits<T>::min(), ", ", std::numeric_limits<T>::max(),
+                                               "]"));
+    return v.get<T>();
+}
+
 // read_json without the translation of the JSON library's type errors.
 Session read_json_checked(const std::string& text) {
     nlohmann::json j;
@@ -138,16 +159,16 @@ Session read_json_checked(const std::string& text) {
     if (j.contains("otherData")) {
         const auto& o = j["otherData"];
         if (o.value("tracer", "") == "function") s.tracer = Tracer::function;
-        s.entries = o.value("entries", uint64_t{0});
-        s.written = o.value("written", uint64_t{0});
-        s.lost = o.value("lost", uint64_t{0});
+        s.entries = integer_field(o, "entries", uint64_t{0}, "trace otherData");
+        s.written = integer_field(o, "written", uint64_t{0}, "trace otherData");
+        s.lost = integer_field(o, "lost", uint64_t{0}, "trace otherData");
         for (const auto& t : o.value("threads", nlohmann::json::array())) {
-            const uint32_t tid = t.value("tid", 0u);
+            const uint32_t tid = integer_field(t, "tid", 0u, "trace otherData threads");
             if (tid > kMaxThreads)
                 throw ValueError(nabla::detail::concat("trace otherData: tid ", tid, " is above ", kMaxThreads));
             if (thread_lost.size() <= tid) thread_lost.resize(tid + 1, 0), lost_before.resize(tid + 1, -1);
-            thread_lost[tid] = t.value("lost", uint64_t{0});
-            lost_before[tid] = t.value("lost_before_ns", int64_t{-1});
+            thread_lost[tid] = integer_field(t, "lost", uint64_t{0}, "trace otherData threads");
+            lost_before[tid] = integer_field(t, "lost_before_ns", int64_t{-1}, "trace otherData threads");
             if (s.thread_names.size() <= tid) s.thread_names.resize(tid + 1, "thread");
             s.thread_names[tid] = t.value("name", "thread");
         }
@@ -165,7 +186,8 @@ Session read_json_checked(const std::string& text) {
     for (const auto& e : j["traceEvents"]) {
         ++index;
         const std::string ph = e.value("ph", "");
-        const uint32_t tid = e.value("tid", 0u);
+        const std::string where = nabla::detail::concat("trace event ", index);
+        const uint32_t tid = integer_field(e, "tid", 0u, where);
         if (tid > kMaxThreads)
             throw ValueError(nabla::detail::concat("trace event ", index, ": tid ", tid, " is above ", kMaxThreads));
         if (ph == "M" && e.value("name", "") == "thread_name") {
@@ -179,11 +201,12 @@ Session read_json_checked(const std::string& text) {
             ev.dur_ns = ph == "X" ? ns(e.value("dur", nlohmann::json()), "dur") : 0;
             ev.category = ph == "X" ? category_of(e.value("cat", "op"), index) : markers;
             const auto args = e.value("args", nlohmann::json::object());
-            ev.depth = args.value("depth", uint16_t{0});
-            ev.seq = args.contains("fwd_seq") ? args["fwd_seq"].get<int64_t>() : args.value("seq", int64_t{-1});
-            ev.flops = args.value("flops", int64_t{-1});
-            ev.mem = args.value("mem", int64_t{-1});
-            ev.mem_delta = args.value("mem_delta", int64_t{0});
+            ev.depth = integer_field(args, "depth", uint16_t{0}, where);
+            ev.seq = args.contains("fwd_seq") ? integer_field(args, "fwd_seq", int64_t{-1}, where)
+                                              : integer_field(args, "seq", int64_t{-1}, where);
+            ev.flops = integer_field(args, "flops", int64_t{-1}, where);
+            ev.mem = integer_field(args, "mem", int64_t{-1}, where);
+            ev.mem_delta = integer_field(args, "mem_delta", int64_t{0}, where);
             ev.shapes = args.value("shapes", "");
             s.events.push_back(std::move(ev));
         }

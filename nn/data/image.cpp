@@ -153,6 +153,34 @@ Error corrupt_error(const std::string& name, std::string_view format, const char
                                 " (stb_image: ", reason ? reason : "unknown", ")"));
 }
 
+// stb_image 2.27 (Debian 12's) writes past its Huffman tables when the 16 code counts of a DHT table add up to more
+// than 256 (CVE-2021-37789, fixed in 2.28; it happens in stbi_info already): such a JPEG is refused here first.
+// Walks the markers as stb does, through the entropy-coded data too (progressive files have DHTs between scans).
+void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& name) {
+    for (size_t i = 2; i + 4 <= n;) {
+        if (d[i] != 0xff || d[i + 1] == 0xff) {  // entropy-coded data, or a fill byte
+            ++i;
+            continue;
+        }
+        const uint8_t marker = d[i + 1];
+        if (marker == 0x00 || marker == 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {  // stuffed 0xff, TEM, RSTn, SOI
+            i += 2;
+            continue;
+        }
+        if (marker == 0xd9) return;  // EOI
+        const size_t end = i + 2 + ((size_t{d[i + 2]} << 8) | d[i + 3]);
+        // DHT: tables of (class and id, 16 code counts, the values)
+        for (size_t p = i + 4; marker == 0xc4 && p < end && p + 17 <= n;) {
+            size_t codes = 0;
+            for (size_t k = 1; k <= 16; ++k) codes += d[p + k];
+            if (codes > 256)
+                throw corrupt_error(name, "JPEG", detail::concat("a Huffman table of ", codes, " codes").c_str());
+            p += 17 + codes;
+        }
+        i = end;
+    }
+}
+
 Header read_header(const uint8_t* data, size_t size, const std::string& name) {
     const std::string_view format = sniff_format(data, size, name);
     auto corrupt = [&](const char* reason) { return corrupt_error(name, format, reason); };
@@ -171,6 +199,7 @@ Header read_header(const uint8_t* data, size_t size, const std::string& name) {
         };
         if (be32(16) * be32(20) > static_cast<uint64_t>(kMaxPixels)) throw too_large(be32(16), be32(20));
     }
+    if (format == "JPEG") check_jpeg_huffman_tables(data, size, name);
     Header header{format};
     if (!stbi_info_from_memory(data, len, &header.w, &header.h, &header.channels)) throw corrupt(stbi_failure_reason());
     if (header.w <= 0 || header.h <= 0) throw corrupt("a zero or negative width or height");
