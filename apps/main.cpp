@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     nabla::apps::add_generate_command(app);
     nabla::apps::add_info_command(app);
     nabla::apps::add_trace_command(app);
+    nabla::apps::add_serve_command(app);
     try {
         nabla::trace::start_from_env();  // NABLA_TRACE=function_graph ...: trace this command, write the file at exit
         app.parse(argc, argv);

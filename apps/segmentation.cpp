@@ -66,18 +66,6 @@ std::shared_ptr<nn::Module> build_model(const std::string& name, const std::stri
     return model;
 }
 
-// The fused output in [0, 1] for one RGB image [3, H, W] in [0, 1], min-max normalised (U²-Net's normPRED) and
-// resized back to H x W: [1, H, W].
-Tensor predict_mask(nn::Module& model, const Tensor& image01, int64_t size) {
-    autograd::NoGradGuard no_grad;
-    const Int2 original{image01.size(1), image01.size(2)};
-    Tensor x = normalize_for_segmentation(data::resize(image01, {size, size})).unsqueeze(0);
-    Tensor p = sigmoid(model.call_outputs(x)[0]);  // [1, 1, S, S]
-    const double lo = min(p).item<double>(), hi = max(p).item<double>();
-    p = hi - lo > 1e-12 ? (p - lo) / (hi - lo) : p;
-    return clamp(data::resize(p, original), 0.0, 1.0).squeeze(0);
-}
-
 // image | ground truth | prediction for the first examples of `dataset`, one row each.
 void save_segmentation_samples(nn::Module& model, const data::Dataset& dataset, int64_t count,
                                const std::string& path) {
@@ -105,6 +93,16 @@ void add_common_options(CLI::App* cmd, std::string& weights, int64_t& size, cons
 }
 
 }  // namespace
+
+Tensor predict_mask(nn::Module& model, const Tensor& image01, int64_t size) {
+    autograd::NoGradGuard no_grad;
+    const Int2 original{image01.size(1), image01.size(2)};
+    Tensor x = normalize_for_segmentation(data::resize(image01, {size, size})).unsqueeze(0);
+    Tensor p = sigmoid(model.call_outputs(x)[0]);  // [1, 1, S, S]
+    const double lo = min(p).item<double>(), hi = max(p).item<double>();
+    p = hi - lo > 1e-12 ? (p - lo) / (hi - lo) : p;
+    return clamp(data::resize(p, original), 0.0, 1.0).squeeze(0);
+}
 
 std::string default_data_dir(const std::string& model) {
     return find_defaults(model).photo_data ? "data/generated/salient" : "data/generated/ellipses";

@@ -28,6 +28,9 @@ std::string default_data_dir(const std::string& model);
 // MAE and max F-measure (β² = 0.3) of the model's fused output over a folder of pairs, at each mask's own size.
 SegmentationEvalResult evaluate_segmentation(const std::string& model, const std::string& weights,
                                              const std::string& data, int64_t size);
+// The model's fused output in [0, 1] for one RGB image [3, H, W] in [0, 1], computed at size x size, min-max
+// normalised (U²-Net's normPRED) and resized back to H x W: [1, H, W]. The model must be in eval mode.
+Tensor predict_mask(nn::Module& model, const Tensor& image01, int64_t size);
 // Writes <stem>.png (the mask, min-max normalised, at the image's size) and <stem>_overlay.png for each image of
 // `input` (a file or a folder) into `output`; returns how many.
 int64_t predict_segmentation(const std::string& model, const std::string& weights, const std::string& input,

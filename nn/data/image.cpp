@@ -225,6 +225,11 @@ Tensor decode_image(const uint8_t* data, size_t size, ImageMode mode, const std:
     return out;
 }
 
+Int2 image_size(const uint8_t* data, size_t size, const std::string& name) {
+    const Header header = read_header(data, size, name);
+    return {header.h, header.w};
+}
+
 void verify_image(const std::string& path) {
     const std::string bytes = read_file(path);
     const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
@@ -244,12 +249,20 @@ Tensor read_image(const std::string& path, ImageMode mode) {
     return decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), mode, path);
 }
 
-void write_png(const std::string& path, const Tensor& image) {
-    const Interleaved im = interleave(image, "write_png", path);
+namespace {
+std::string png_bytes(const Tensor& image, const char* fn, const std::string& name) {
+    const Interleaved im = interleave(image, fn, name);
     std::string bytes;
     if (!stbi_write_png_to_func(append_bytes, &bytes, im.w, im.h, im.c, im.hwc.data_ptr<uint8_t>(), im.w * im.c))
-        throw Error(detail::concat("write_png: ", path, ": PNG encoding failed for ", image.shape()));
-    write_file_atomically("write_png", path, bytes);
+        throw Error(detail::concat(fn, ": ", name, ": PNG encoding failed for ", image.shape()));
+    return bytes;
+}
+}  // namespace
+
+std::string encode_png(const Tensor& image) { return png_bytes(image, "encode_png", "<memory>"); }
+
+void write_png(const std::string& path, const Tensor& image) {
+    write_file_atomically("write_png", path, png_bytes(image, "write_png", path));
 }
 
 void write_jpeg(const std::string& path, const Tensor& image, int quality) {

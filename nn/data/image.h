@@ -27,6 +27,9 @@ Tensor read_image(const std::string& path, ImageMode mode = ImageMode::Unchanged
 // The same from bytes in memory; `name` stands for the file in error messages.
 Tensor decode_image(const uint8_t* data, size_t size, ImageMode mode = ImageMode::Unchanged,
                     const std::string& name = "<memory>");
+// The height and width ({h, w}) an image's header gives, from its bytes, without decoding (the same checks and Errors
+// as decode_image before it decodes): what a server checks an upload against before it spends memory on it.
+Int2 image_size(const uint8_t* data, size_t size, const std::string& name = "<memory>");
 // Whether read_image would succeed, mostly without decoding: the file exists, its format and header are valid and
 // the size within the limit; a JPEG that does not end with its end-of-image marker or a PNG without its final IEND
 // chunk (a truncated copy) is decoded to decide. What trainers run over a data set before training. An Error,
@@ -36,6 +39,8 @@ void verify_image(const std::string& path);
 // image: uint8 [C, H, W] with C in 1..4 (grey, grey+alpha, RGB, RGBA), or [H, W]. Written to "<path>.tmp.<pid>.<n>"
 // and renamed over `path`, so a failed write never leaves a partial file; an Error names the path and the errno text.
 void write_png(const std::string& path, const Tensor& image);
+// The PNG file write_png would write, as bytes in memory (what a server sends).
+std::string encode_png(const Tensor& image);
 // JPEG has no alpha: C = 2 or 4 writes the grey or RGB channels only. stb always writes 3 components (YCbCr), so a
 // grey image reads back with 3 equal channels unless read with ImageMode::Gray. quality in [1, 100].
 void write_jpeg(const std::string& path, const Tensor& image, int quality = 95);

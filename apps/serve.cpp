@@ -1,0 +1,168 @@
+// apps/serve.cpp — `nabla serve` (apps/serve.h): the models behind /api/run, the HTTP routes, and the command.
+#include "apps/serve.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+
+#include "apps/models.h"
+#include "apps/segmentation.h"
+#include "apps/serve_page.h"
+#include "apps/super_resolution_data.h"
+#include "autograd/grad_mode.h"
+#include "nn/checkpoint.h"
+#include "nn/data/folder.h"
+#include "nn/data/functional.h"
+#include "nn/data/image.h"
+#include "ops/ops.h"
+
+namespace nabla::apps {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::shared_ptr<nn::Module> load(const std::string& name, const std::string& weights) {
+    auto model = find_model(name).make(ModelArgs{});
+    if (!weights.empty()) nn::load_weights_into(*model, weights, /*strict=*/true, /*prefer_ema=*/true);
+    model->eval();
+    return model;
+}
+
+std::mutex g_server_mutex;
+httplib::Server* g_server = nullptr;  // the running serve()'s server, for stop_serving()
+
+}  // namespace
+
+struct ServeModels::Impl {
+    ServeOptions o;
+    std::shared_ptr<nn::Module> u2netp, panet;
+};
+
+ServeModels::ServeModels(const ServeOptions& o) : impl_(std::make_unique<Impl>()) {
+    impl_->o = o;
+    impl_->u2netp = load("u2netp", o.u2netp_weights);
+    impl_->panet = load("panet", o.panet_weights);
+}
+
+ServeModels::~ServeModels() = default;
+
+ServeResult ServeModels::run(const std::string& task, const std::string& bytes, const std::string& filename) {
+    const ServeOptions& o = impl_->o;
+    if (task != "mask" && task != "upscale")
+        throw ValueError(fmt::format("unknown task '{}': choose mask or upscale", task));
+    const std::string name = filename.empty() ? "the upload" : filename;
+    const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+    const Int2 size = data::image_size(data, bytes.size(), name);  // before decoding: an Error names what is wrong
+    const int64_t limit = task == "mask" ? o.max_mask_pixels : o.max_upscale_pixels;
+    if (size.h * size.w > limit)
+        throw ValueError(fmt::format("{} is {}x{} pixels; the {} task takes at most {} pixels (about {}x{})", name,
+                                     size.w, size.h, task, limit, static_cast<int64_t>(std::sqrt(limit)),
+                                     static_cast<int64_t>(std::sqrt(limit))));
+    const Tensor image = data::to_tensor(data::decode_image(data, bytes.size(), data::ImageMode::RGB, name));
+    NoGradGuard no_grad;
+    const auto start = std::chrono::steady_clock::now();
+    Tensor result;  // [C, H, W] in [0, 1]
+    if (task == "mask") {
+        result = predict_mask(*impl_->u2netp, image, o.mask_size);
+    } else {
+        if (size.h < 8 || size.w < 8)
+            throw ValueError(fmt::format("{} is too small to upscale (under 8 pixels)", name));
+        result = clamp((upscale_tiled(*impl_->panet, image * 2.0 - 1.0) + 1.0) / 2.0, 0.0, 1.0);
+    }
+    ServeResult r;
+    r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    r.png = data::encode_png(data::to_uint8(result));
+    r.height = result.size(1), r.width = result.size(2);
+    return r;
+}
+
+void serve(const ServeOptions& o, const std::function<void(int port)>& on_ready) {
+    ServeModels models(o);
+    std::mutex run_mutex;  // one request at a time through the models
+    httplib::Server server;
+    server.set_payload_max_length(static_cast<size_t>(o.max_upload_mb) << 20);
+    server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(kServePage, "text/html; charset=utf-8");
+    });
+    server.Get("/api/sample", [&](const httplib::Request& req, httplib::Response& res) {  // ?side=N: long side <= N
+        const auto files = fs::is_directory(o.sample) ? data::list_images(o.sample, true) : std::vector<std::string>{};
+        if (files.empty()) {
+            res.status = 404;
+            res.set_content("no sample photo under " + o.sample, "text/plain");
+            return;
+        }
+        Tensor photo = data::to_tensor(data::read_image(files.front(), data::ImageMode::RGB));
+        const int64_t side = req.has_param("side")
+                                 ? std::clamp<int64_t>(std::atoll(req.get_param_value("side").c_str()), 8, 4096)
+                                 : 4096;
+        const int64_t h = photo.size(1), w = photo.size(2), longest = std::max(h, w);
+        if (longest > side)
+            photo = data::resize(photo,
+                                 {std::max<int64_t>(1, h * side / longest), std::max<int64_t>(1, w * side / longest)},
+                                 data::Interpolation::Bilinear, /*antialias=*/true);
+        res.set_content(data::encode_png(data::to_uint8(photo)), "image/png");
+    });
+    server.Post("/api/run", [&](const httplib::Request& req, httplib::Response& res) {
+        try {
+            if (!req.has_file("image")) throw ValueError("no image in the request (a form field named 'image')");
+            const auto image = req.get_file_value("image");
+            const std::string task = req.has_file("task") ? req.get_file_value("task").content : "mask";
+            std::lock_guard<std::mutex> lock(run_mutex);
+            const ServeResult r = models.run(task, image.content, image.filename);
+            res.set_header("X-Nabla-Ms", fmt::format("{:.0f}", r.ms));
+            res.set_header("X-Nabla-Size", fmt::format("{}x{}", r.width, r.height));
+            res.set_content(r.png, "image/png");
+        } catch (const std::exception& e) {  // bad input: the message for the page, the server keeps running
+            res.status = 400;
+            res.set_content(e.what(), "text/plain; charset=utf-8");
+        }
+    });
+    server.set_error_handler([&](const httplib::Request&, httplib::Response& res) {
+        if (res.status == 413)
+            res.set_content(fmt::format("the file is larger than {} MB", o.max_upload_mb), "text/plain");
+    });
+    const int port =
+        o.port == 0 ? server.bind_to_any_port(o.host) : (server.bind_to_port(o.host, o.port) ? o.port : -1);
+    if (port < 0) throw Error(fmt::format("serve: cannot listen on {}:{}", o.host, o.port));
+    {
+        std::lock_guard<std::mutex> lock(g_server_mutex);
+        g_server = &server;
+    }
+    fmt::print("serving on http://{}:{}/ (Ctrl-C stops)\n", o.host, port);
+    std::fflush(stdout);
+    if (on_ready) on_ready(port);
+    server.listen_after_bind();
+    std::lock_guard<std::mutex> lock(g_server_mutex);
+    g_server = nullptr;
+}
+
+void stop_serving() {
+    std::lock_guard<std::mutex> lock(g_server_mutex);
+    if (g_server) g_server->stop();
+}
+
+void add_serve_command(CLI::App& app) {
+    auto o = std::make_shared<ServeOptions>();
+    auto* cmd = app.add_subcommand("serve",
+                                   "A local web page to try the models on your own photos: drop an image, get a "
+                                   "U2NETP mask or a PANet x2 upscale next to it");
+    cmd->add_option("--host", o->host, "Address to listen on (127.0.0.1: this machine only)")->capture_default_str();
+    cmd->add_option("--port", o->port, "Port (0: any free one, printed)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 65535));
+    cmd->add_option("--u2netp-weights", o->u2netp_weights,
+                    "U2NETP weights for the mask task (a checkpoint or state dict)");
+    cmd->add_option("--panet-weights", o->panet_weights, "PANet weights for the x2 upscale task");
+    cmd->add_option("--max-upload-mb", o->max_upload_mb, "Largest upload accepted, in MB")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t{1}, int64_t{1024}));
+    cmd->add_option("--sample", o->sample, "Folder of photos the page's self-test takes its image from")
+        ->capture_default_str();
+    cmd->callback([o] { serve(*o); });
+}
+
+}  // namespace nabla::apps
