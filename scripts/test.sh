@@ -46,7 +46,7 @@ else
     cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
         -DNABLA_SANITIZE=thread -DNABLA_BUILD_BENCH=OFF -DNABLA_CUDA=OFF
     # Only the tests that run threads of their own: the DataLoader's workers and the tracer's per-thread buffers.
-    pattern='dataloader|trace'
+    pattern='^(nn/dataloader|core/trace)'
     targets=$(cd "$build" && ctest -N -R "$pattern" | sed -nE 's/^ *Test +#[0-9]+: ([a-z_]+)\/([a-z_0-9]+)$/test_\1_\2/p' | sort -u)
     cmake --build "$build" -j "$jobs" --target $targets
     cd "$build"
