@@ -78,15 +78,14 @@ std::string img2label_path(const std::string& image) {
 // label checks
 // ----------------------------------------------------------------------------------------------------------------
 BoxLabels read_label_file(const std::string& path, int64_t nc, int64_t* duplicates) {
-    auto too_large = [&](uintmax_t bytes) {
-        return Error(fmt::format("{}: label file is {}{} bytes, over the limit of {} bytes ({} MiB)", path,
-                                 bytes > static_cast<uintmax_t>(kMaxLabelFileBytes) ? "" : "over ", bytes,
+    auto too_large = [&](const std::string& size) {  // "123456789 bytes", or "over N bytes" found while reading
+        return Error(fmt::format("{}: label file is {}, over the limit of {} bytes ({} MiB)", path, size,
                                  kMaxLabelFileBytes, kMaxLabelFileBytes >> 20));
     };
     std::error_code size_error;  // (not a regular file: bounded while reading instead)
     if (const uintmax_t bytes = fs::file_size(path, size_error);
         !size_error && bytes > static_cast<uintmax_t>(kMaxLabelFileBytes))
-        throw too_large(bytes);
+        throw too_large(fmt::format("{} bytes", bytes));
     std::ifstream f(path);
     if (!f) throw Error(fmt::format("{}: cannot read the label file", path));
     BoxLabels rows;
@@ -94,7 +93,7 @@ BoxLabels read_label_file(const std::string& path, int64_t nc, int64_t* duplicat
     for (std::string line; std::getline(f, line);) {
         ++number;
         bytes_read += static_cast<int64_t>(line.size()) + 1;
-        if (bytes_read > kMaxLabelFileBytes) throw too_large(static_cast<uintmax_t>(kMaxLabelFileBytes));
+        if (bytes_read > kMaxLabelFileBytes) throw too_large(fmt::format("over {} bytes", kMaxLabelFileBytes));
         auto fail = [&](const std::string& what) { throw Error(fmt::format("{}:{}: {}", path, number, what)); };
         std::vector<float> v;
         std::istringstream words(line);

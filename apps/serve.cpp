@@ -58,6 +58,9 @@ ServeResult ServeModels::run(const std::string& task, const std::string& bytes, 
     const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
     const Int2 size = data::image_size(data, bytes.size(), name);  // before decoding: an Error names what is wrong
     const int64_t limit = task == "mask" ? o.max_mask_pixels : o.max_upscale_pixels;
+    if (task == "upscale" && (size.h < 8 || size.w < 8))
+        throw ValueError(
+            fmt::format("{} is {}x{} pixels, too small to upscale (under 8 a side)", name, size.w, size.h));
     if (size.h * size.w > limit)
         throw ValueError(fmt::format("{} is {}x{} pixels; the {} task takes at most {} pixels (about {}x{})", name,
                                      size.w, size.h, task, limit, static_cast<int64_t>(std::sqrt(limit)),
@@ -69,9 +72,7 @@ ServeResult ServeModels::run(const std::string& task, const std::string& bytes, 
     if (task == "mask") {
         result = predict_mask(*impl_->u2netp, image, o.mask_size);
     } else {
-        if (size.h < 8 || size.w < 8)
-            throw ValueError(fmt::format("{} is too small to upscale (under 8 pixels)", name));
-        result = clamp((upscale_tiled(*impl_->panet, image * 2.0 - 1.0) + 1.0) / 2.0, 0.0, 1.0);
+        result = to_unit(upscale_tiled(*impl_->panet, image * 2.0 - 1.0));
     }
     ServeResult r;
     r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -95,7 +96,14 @@ void serve(const ServeOptions& o, const std::function<void(int port)>& on_ready)
             res.set_content("no sample photo under " + o.sample, "text/plain");
             return;
         }
-        Tensor photo = data::to_tensor(data::read_image(files.front(), data::ImageMode::RGB));
+        Tensor photo;
+        try {
+            photo = data::to_tensor(data::read_image(files.front(), data::ImageMode::RGB));
+        } catch (const Error& e) {
+            res.status = 500;
+            res.set_content(e.what(), "text/plain; charset=utf-8");
+            return;
+        }
         const int64_t side = req.has_param("side")
                                  ? std::clamp<int64_t>(std::atoll(req.get_param_value("side").c_str()), 8, 4096)
                                  : 4096;

@@ -33,8 +33,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Tensor to_unit(const Tensor& x) { return clamp((x + 1.0) / 2.0, 0.0, 1.0); }  // [-1, 1] -> [0, 1]
-
 Tensor bicubic_x2(const Tensor& lr) {  // [N, 3, h, w] -> [N, 3, 2h, 2w], the baseline every number is compared with
     return clamp(interpolate(lr, {.size = Int2{2 * lr.size(-2), 2 * lr.size(-1)}, .mode = InterpolateMode::Bicubic}),
                  -1.0, 1.0);

@@ -20,6 +20,8 @@ Degradation parse_degradation(const std::string& name) {
     throw ValueError(fmt::format("--degradation: expected maxpool or bicubic, got '{}'", name));
 }
 
+Tensor to_unit(const Tensor& x) { return clamp((x + 1.0) / 2.0, 0.0, 1.0); }
+
 Tensor degrade(const Tensor& hr, Degradation degradation) {  // hr: [3, H, W] in [-1, 1]
     if (hr.size(-1) % 2 || hr.size(-2) % 2)
         throw ShapeError(fmt::format("degrade: the HR image {} needs even sides for x2", shape_str(hr.shape())));

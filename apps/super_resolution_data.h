@@ -16,6 +16,9 @@ namespace nabla::apps {
 enum class Degradation { MaxPool, Bicubic };
 Degradation parse_degradation(const std::string& name);  // "maxpool" | "bicubic", else a ValueError
 
+// The network's range [−1, 1] back to an image's [0, 1], clamped.
+Tensor to_unit(const Tensor& x);
+
 // HR [3, H, W] (H, W even) in [−1, 1] → LR [3, H/2, W/2].
 Tensor degrade(const Tensor& hr, Degradation degradation);
 

@@ -88,11 +88,14 @@ Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) {
 Tensor max(const Tensor& x) { return amax(x); }
 Tensor min(const Tensor& x) { return amin(x); }
 
-// x * 0 is 0 for every finite x and NaN for an infinity or a NaN, and a sum of zeros is exactly 0: so the sum is
-// finite exactly when every element is (two passes of existing kernels on any backend, no kernel of its own).
+// Existing kernels on any backend, no kernel of its own. A NaN or an infinity makes the sum non-finite, so a finite
+// sum settles it in one pass without a temporary (the trainer checks every gradient each step: 1.2 ms instead of
+// 3.2 ms for 7 M parameters here). A non-finite sum may also be an overflow of finite values; then x * 0, which is 0
+// for every finite x and NaN otherwise, sums to exactly 0 when every element is finite.
 bool all_finite(const Tensor& x) {
     if (!is_floating(x.dtype()) || x.numel() == 0) return true;
     NoGradGuard no_grad;
+    if (std::isfinite(sum(x).item<double>())) return true;
     return std::isfinite(sum(mul(x, 0.0)).item<double>());
 }
 

@@ -108,6 +108,15 @@ void append_bytes(void* context, void* data, int size) {
     static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
 }
 
+// The PNG encoding of a uint8 image; `fn` and `name` for the errors.
+std::string png_bytes(const Tensor& image, const char* fn, const std::string& name) {
+    const Interleaved im = interleave(image, fn, name);
+    std::string bytes;
+    if (!stbi_write_png_to_func(append_bytes, &bytes, im.w, im.h, im.c, im.hwc.data_ptr<uint8_t>(), im.w * im.c))
+        throw Error(detail::concat(fn, ": ", name, ": PNG encoding failed for ", image.shape()));
+    return bytes;
+}
+
 // Writes bytes to "<path>.tmp.<pid>.<n>", fsyncs and renames it over path; the temporary file never outlives a failure.
 void write_file_atomically(const char* fn, const std::string& path, const std::string& bytes) {
     static std::atomic<uint64_t> counter{0};
@@ -248,16 +257,6 @@ Tensor read_image(const std::string& path, ImageMode mode) {
     const std::string bytes = read_file(path);
     return decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), mode, path);
 }
-
-namespace {
-std::string png_bytes(const Tensor& image, const char* fn, const std::string& name) {
-    const Interleaved im = interleave(image, fn, name);
-    std::string bytes;
-    if (!stbi_write_png_to_func(append_bytes, &bytes, im.w, im.h, im.c, im.hwc.data_ptr<uint8_t>(), im.w * im.c))
-        throw Error(detail::concat(fn, ": ", name, ": PNG encoding failed for ", image.shape()));
-    return bytes;
-}
-}  // namespace
 
 std::string encode_png(const Tensor& image) { return png_bytes(image, "encode_png", "<memory>"); }
 

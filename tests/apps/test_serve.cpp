@@ -41,6 +41,8 @@ TEST_CASE("serve: a mask and an x2 upscale of an upload; bad uploads are named e
     CHECK_THROWS_WITH(models.run("upscale", png_of(80, 80), "big.png"),
                       "big.png is 80x80 pixels; the upscale task takes at most 4096 pixels (about 64x64)");
     CHECK_THROWS_WITH(models.run("blur", png_of(8, 8), "c.png"), "unknown task 'blur': choose mask or upscale");
+    CHECK_THROWS_WITH(models.run("upscale", png_of(4, 6), "tiny.png"),
+                      "tiny.png is 6x4 pixels, too small to upscale (under 8 a side)");
 }
 
 TEST_CASE("serve: the HTTP server answers the page, an upload, a bad upload and a too large one", "[serve]") {
