@@ -13,8 +13,9 @@
 // AVX2 with FMA (v3) and baseline x86-64, and the dynamic loader picks the best the CPU runs (GCC's target_clones,
 // an ifunc). The project otherwise builds for baseline x86-64, so one binary runs on every machine; the v4 clone of
 // batch norm + silu runs 30x faster than the baseline one on an AVX-512 EPYC. Lambdas do not inherit it: mark the
-// function that holds the loop.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// function that holds the loop. Not under ThreadSanitizer: it instruments the ifunc's resolver, which the dynamic
+// loader runs before TSan's runtime has started (a crash at load time).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define NB_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define NB_CPU_CLONES
