@@ -27,6 +27,7 @@
 #include "core/storage.h"
 #include "core/trace/trace.h"
 #include "nn/checkpoint.h"
+#include "nn/parallel.h"
 #include "ops/factory.h"
 
 namespace nabla::apps {
@@ -81,7 +82,11 @@ void run_bench(const BenchOptions& o) {
     }
     args.check_all_used(spec.name);
     Generator gen(o.seed);
-    const Shape shape{o.batch, spec.in_channels, size, size};
+    // Under mpirun (docs/distributed.md): --batch is the global batch, each rank trains on its share, and
+    // DistributedDataParallel averages the gradients; the JSON reports rank 0's step times.
+    const int64_t world = dist::world_size();
+    NB_CHECK_VALUE(o.batch % world == 0, "bench: --batch ", o.batch, " does not split evenly over ", world, " ranks");
+    const Shape shape{o.batch / world, spec.in_channels, size, size};
     // As torch's CPU tuning guide advises for conv nets: images channels-last, so that every conv, batch norm and
     // elementwise op after them runs on NHWC without reordering (core/shape.h: MemoryFormat).
     const MemoryFormat format = o.memory_format.empty()              ? spec.memory_format
@@ -96,6 +101,8 @@ void run_bench(const BenchOptions& o) {
         model->train();
         optimizer = spec.make_optimizer(*model);
     }
+    std::optional<nn::DistributedDataParallel> ddp;
+    if (!o.infer && world > 1) ddp.emplace(*model);
 
     auto forward = [&] {  // an inference forward runs without the tape
         std::optional<autograd::NoGradGuard> no_grad;
@@ -127,6 +134,7 @@ void run_bench(const BenchOptions& o) {
     j["batch"] = o.batch;
     j["size"] = size;
     j["threads"] = omp_get_max_threads();
+    if (world > 1) j["ranks"] = world;
     j["memory_format"] = format == MemoryFormat::ChannelsLast ? "channels_last" : "contiguous";
     j["precision"] = o.precision;
     j["step_ms_median"] = std::round(median * 1000) / 1000;

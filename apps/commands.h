@@ -19,7 +19,8 @@ void add_task_commands(CLI::App& app);
 // --precision fp32|bf16 on an inference command: sets the main thread's autocast precision while the command line is
 // parsed, before the command runs (apps/tasks.cpp).
 void add_precision_option(CLI::App* cmd);
-// --threads N of any command (apps/tasks.cpp): 0 keeps OpenMP's default (OMP_NUM_THREADS or all cores); a negative
+// --threads N of any command (apps/tasks.cpp): 0 keeps OpenMP's default (OMP_NUM_THREADS or all cores; under mpirun
+// the cores divided by the ranks on this machine); a negative
 // N is an error naming the command; more threads than the cores here are allowed, with a warning, since
 // oversubscribed OpenMP threads wait on each other (--threads 1000 on 2 cores ran a step 175x slower).
 void set_threads(int64_t threads, const char* command);

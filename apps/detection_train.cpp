@@ -92,11 +92,11 @@ TrainResult train_detection(DetectionTrainOptions o) {
     auto val_set =
         make_detection_dataset(y.val, y.nc, validation_options(o.img_size, 2 * o.train.batch), "val: ", strict);
     data::DataLoader loader(train_set,
-                            {.batch_size = o.train.batch,
-                             .shuffle = true,
-                             .num_workers = o.train.workers,
-                             .seed = o.train.seed,
-                             .skip_errors = !strict},
+                            for_this_rank({.batch_size = o.train.batch,
+                                           .shuffle = true,
+                                           .num_workers = o.train.workers,
+                                           .seed = o.train.seed,
+                                           .skip_errors = !strict}),
                             detection_collate);
     data::DataLoader val_loader(val_set, {.batch_size = 2 * o.train.batch, .num_workers = o.train.workers},
                                 detection_collate);

@@ -123,11 +123,11 @@ TrainResult train_landmarks(LandmarkTrainOptions o) {
                d.test.size(), d.format, o.data, o.train.batch, o.lr);
     auto train_set = std::make_shared<LandmarkDataset>(d.train, LandmarkTransform{.train = true, .repeat = o.repeat});
     auto val_set = std::make_shared<LandmarkDataset>(d.test, LandmarkTransform{.train = false});
-    data::DataLoader loader(train_set, {.batch_size = o.train.batch,
-                                        .shuffle = true,
-                                        .num_workers = o.train.workers,
-                                        .seed = o.train.seed,
-                                        .skip_errors = !o.train.strict_data});  // drop_last=False, as the reference
+    data::DataLoader loader(train_set, for_this_rank({.batch_size = o.train.batch,
+                                                      .shuffle = true,
+                                                      .num_workers = o.train.workers,
+                                                      .seed = o.train.seed,
+                                                      .skip_errors = !o.train.strict_data}));  // drop_last=False
     data::DataLoader val_loader(val_set, {.batch_size = o.train.batch, .num_workers = o.train.workers});
 
     auto model = make_pfld(o.set);

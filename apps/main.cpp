@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "apps/commands.h"
+#include "apps/launch.h"
 #include "apps/slimming.h"
 #include "apps/train_loop.h"
 #include "backends/backend.h"
 #include "core/error.h"
 #include "core/trace/trace.h"
+#include "nn/distributed.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"nabla — a deep learning framework in C++20. Run `nabla COMMAND --help` for a command's options."};
@@ -30,7 +32,17 @@ int main(int argc, char** argv) {
     nabla::apps::add_info_command(app);
     nabla::apps::add_trace_command(app);
     nabla::apps::add_serve_command(app);
+    // Under mpirun: join the job (a data-parallel run, docs/distributed.md). An error on one rank then stops every
+    // rank (dist::abort) rather than leaving the others waiting in a collective.
+    nabla::dist::init();
+    if (nabla::dist::rank() != 0) std::freopen("/dev/null", "w", stdout);  // rank 0 alone prints (errors still show)
+    const auto fail = [](const char* what) {
+        if (nabla::dist::world_size() > 1) nabla::dist::abort(fmt::format("error: {}", what));
+        fmt::print(stderr, "error: {}\n", what);
+        return 1;
+    };
     try {
+        nabla::apps::relaunch_under_mpirun(argc, argv);  // train --nproc N: this command again, under mpirun -np N
         nabla::trace::start_from_env();  // NABLA_TRACE=function_graph ...: trace this command, write the file at exit
         app.parse(argc, argv);
         if (nabla::apps::interrupt_requested()) return 130;  // 128 + SIGINT: the run was stopped, not finished
@@ -43,11 +55,9 @@ int main(int argc, char** argv) {
         }
         return app.exit(e);
     } catch (const nabla::Error& e) {
-        fmt::print(stderr, "error: {}\n", e.what());
-        return 1;
+        return fail(e.what());
     } catch (const std::exception& e) {
-        fmt::print(stderr, "error: {}\n", e.what());
-        return 1;
+        return fail(e.what());
     }
     return 0;
 }

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "nn/distributed.h"
+
 namespace nabla::apps {
 
 ProgressBar::ProgressBar(std::string description, int64_t total, double plain_every_seconds)
@@ -17,7 +19,8 @@ ProgressBar::ProgressBar(std::string description, int64_t total, double plain_ev
       tty_(::isatty(STDERR_FILENO) != 0),
       plain_every_(plain_every_seconds),
       start_(Clock::now()),
-      last_draw_(start_) {}
+      last_draw_(start_),
+      hidden_(dist::rank() != 0) {}
 
 ProgressBar::~ProgressBar() { close(); }
 
@@ -46,7 +49,10 @@ void ProgressBar::close() {
 }
 
 void ProgressBar::write(const std::string& line) {
-    if (tty_ && !closed_) {
+    if (dist::world_size() > 1 && hidden_) {  // another rank's warning: say whose
+        fmt::print(stderr, "rank {}: {}\n", dist::rank(), line);
+        std::fflush(stderr);
+    } else if (tty_ && !closed_) {
         fmt::print(stderr, "\r\x1b[K{}\n", line);
         draw(false);
     } else {
@@ -92,6 +98,7 @@ std::string ProgressBar::render(const std::string& description, int64_t done, in
 
 void ProgressBar::draw(bool final) {
     drawn_done_ = done_;
+    if (hidden_) return;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
     const double rate = elapsed > 0 ? static_cast<double>(done_ - start_done_) / elapsed : 0;
     if (tty_) {

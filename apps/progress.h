@@ -3,7 +3,7 @@
 // On a terminal it redraws one line on stderr at most 10 times a second:
 //   epoch 3/20  42%|██████▎        | 21/50 [00:05<00:07, 4.02it/s] loss 0.2134
 // When stderr is not a terminal (CI, a log file) it prints a plain line every `plain_every` seconds and at the end,
-// so logs stay readable.
+// so logs stay readable. In a data-parallel run only rank 0 draws bars (the others still print write()'s lines).
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -40,6 +40,7 @@ private:
     bool tty_, closed_ = false;
     double plain_every_;
     Clock::time_point start_, last_draw_;
+    bool hidden_;  // not rank 0
 };
 
 }  // namespace nabla::apps

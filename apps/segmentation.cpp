@@ -145,12 +145,12 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
 
     auto train_set = std::make_shared<SegmentationDataset>(train_pairs, SegmentationTransform{o.size, o.crop, true});
     auto val_set = std::make_shared<SegmentationDataset>(val_pairs, SegmentationTransform{o.size, 0, false});
-    data::DataLoader loader(train_set, {.batch_size = o.train.batch,
-                                        .shuffle = true,
-                                        .drop_last = true,
-                                        .num_workers = o.train.workers,
-                                        .seed = o.train.seed,
-                                        .skip_errors = !o.train.strict_data});
+    data::DataLoader loader(train_set, for_this_rank({.batch_size = o.train.batch,
+                                                      .shuffle = true,
+                                                      .drop_last = true,
+                                                      .num_workers = o.train.workers,
+                                                      .seed = o.train.seed,
+                                                      .skip_errors = !o.train.strict_data}));
     if (loader.size() == 0)
         throw Error(fmt::format("train {}: {} training pairs make no full batch of {}", o.model, train_pairs.size(),
                                 o.train.batch));

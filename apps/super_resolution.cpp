@@ -80,11 +80,11 @@ TrainResult train_panet(SROptions o) {
                train_images.size(), val_images.size(), o.crop, o.degradation, o.train.batch, o.lr);
     auto train_set = std::make_shared<SRDataset>(train_images, o.crop, degradation, true, o.crops_per_image);
     auto val_set = std::make_shared<SRDataset>(val_images, o.crop, degradation, false, 1);
-    data::DataLoader loader(train_set, {.batch_size = o.train.batch,
-                                        .shuffle = true,
-                                        .drop_last = true,
-                                        .num_workers = o.train.workers,
-                                        .seed = o.train.seed});
+    data::DataLoader loader(train_set, for_this_rank({.batch_size = o.train.batch,
+                                                      .shuffle = true,
+                                                      .drop_last = true,
+                                                      .num_workers = o.train.workers,
+                                                      .seed = o.train.seed}));
     data::DataLoader val_loader(val_set, {.batch_size = o.train.batch});
 
     ModelArgs args(o.set);

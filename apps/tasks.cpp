@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,13 +16,19 @@
 #include "apps/segmentation.h"
 #include "core/autocast.h"
 #include "core/error.h"
+#include "nn/distributed.h"
 
 namespace nabla::apps {
 
 void set_threads(int64_t threads, const char* command) {
     NB_CHECK_VALUE(threads >= 0, command, ": --threads must be >= 0 (0: all cores), got ", threads);
-    if (threads == 0) return;
     const int cores = omp_get_num_procs();
+    if (threads == 0) {
+        // Data-parallel ranks sharing this machine share its cores (unless OMP_NUM_THREADS says otherwise).
+        if (dist::local_size() > 1 && !std::getenv("OMP_NUM_THREADS"))
+            omp_set_num_threads(std::max(1, cores / dist::local_size()));
+        return;
+    }
     if (threads > cores)
         fmt::print(stderr,
                    "warning: {}: --threads {} is more than the {} cores here; oversubscribed OpenMP threads wait on "

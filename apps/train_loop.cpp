@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -19,7 +20,11 @@
 #include "nn/anomaly.h"
 #include "nn/checkpoint.h"
 #include "nn/data/plot.h"
+#include "nn/distributed.h"
+#include "nn/normalization.h"
+#include "nn/parallel.h"
 #include "nn/prune.h"
+#include "ops/factory.h"
 #include "ops/reduce.h"
 
 namespace nabla::apps {
@@ -106,6 +111,14 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
         ->capture_default_str()
         ->check(finite_non_negative());
     cmd->add_flag("--exist-ok", o.exist_ok, "Write into --output even if it already holds a run");
+    cmd->add_option("--nproc", o.nproc,
+                    "Train data-parallel on this many processes of this machine: runs this command under `mpirun -np "
+                    "N` (or start it with mpirun yourself, e.g. across machines with a hostfile); --batch is then the "
+                    "global batch, split over the processes")
+        ->check(CLI::Range(0, 4096));
+    cmd->add_flag("--sync-bn", o.sync_bn,
+                  "Data-parallel: BatchNorm statistics over the global batch (SyncBatchNorm) instead of each "
+                  "process's share");
     cmd->add_flag("--strict-data", o.strict_data,
                   "Stop at a corrupt or unreadable image (the check before training, or one that fails later) instead "
                   "of leaving its example out with a warning");
@@ -154,6 +167,17 @@ void prepare_run(TrainOptions& o, const std::string& model_name) {
     }
 }
 
+data::DataLoaderOptions for_this_rank(data::DataLoaderOptions o) {
+    const int64_t world = dist::world_size();
+    if (world == 1) return o;
+    NB_CHECK_VALUE(o.batch_size % world == 0, "train: --batch ", o.batch_size, " does not split evenly over ", world,
+                   " processes (data-parallel: --batch is the global batch)");
+    o.batch_size /= world;
+    o.num_replicas = world;
+    o.rank = dist::rank();
+    return o;
+}
+
 TensorMap checkpoint_task_state(const std::string& resume) { return nn::load_checkpoint(resume_path(resume)).task; }
 
 namespace {
@@ -185,12 +209,20 @@ private:
     void optimizer_step(const StepInfo& at);  // warmup, before_step, step, zero_grad, scheduler, EMA, after_step
     void after_optimizer_step();              // samples and mid-epoch checkpoints every N steps
     void log_batch(double loss, Logs logs);
+    // Data-parallel agreement (one small all-reduce; without DDP the local value): whether `cond` holds on every
+    // rank, on some rank, and rank 0's value of x.
+    bool on_every_rank(bool cond) const;
+    bool on_any_rank(bool cond) const { return !on_every_rank(!cond); }
+    double from_rank0(double x) const;
+    void average_over_ranks();  // the epoch's running sums and counts of the logged values, over every rank
     nn::Checkpoint checkpoint(int64_t at_epoch, int64_t at_batch) const;
     void save(const std::string& path, int64_t at_epoch, int64_t at_batch) const;
 
     const TrainOptions& o_;
     TrainTask& task_;
     nn::Module& model_;
+    const bool main_ = dist::is_main_process();       // rank 0 (or a plain run): it alone writes and prints
+    std::optional<nn::DistributedDataParallel> ddp_;  // a data-parallel run
     data::DataLoader& loader_;
     Device device_;
     fs::path run_;
@@ -235,9 +267,15 @@ Loop::Loop(const TrainOptions& o, TrainTask& task)
       maximize_(task.best_metric.empty() ? false : task.maximize),
       best_(maximize_ ? -INFINITY : INFINITY) {
     if (device_ != kCPU) model_.to(device_);  // before anything is written: no device, no run directory
-    fs::create_directories(run_ / "weights");
-    fs::create_directories(run_ / "samples");
-    if (!task.config_json.empty()) write_text_file((run_ / "args.json").string(), task.config_json + "\n");
+    if (dist::world_size() > 1) {
+        if (o.sync_bn) nn::convert_sync_batchnorm(model_);
+        ddp_.emplace(model_);  // every rank from rank 0's weights; gradients averaged during backward
+    }
+    if (main_) {
+        fs::create_directories(run_ / "weights");
+        fs::create_directories(run_ / "samples");
+        if (!task.config_json.empty()) write_text_file((run_ / "args.json").string(), task.config_json + "\n");
+    }
     batches_ = loader_.size();
     result_.run_dir = run_.string();
 }
@@ -261,7 +299,7 @@ nn::Checkpoint Loop::checkpoint(int64_t at_epoch, int64_t at_batch) const {
 }
 
 void Loop::save(const std::string& path, int64_t at_epoch, int64_t at_batch) const {
-    nn::save_checkpoint(path, checkpoint(at_epoch, at_batch));
+    if (main_) nn::save_checkpoint(path, checkpoint(at_epoch, at_batch));
 }
 
 void Loop::resume(const std::string& path) {
@@ -284,7 +322,7 @@ void Loop::resume(const std::string& path) {
     batch_ = c.batch_in_epoch;
     step_ = c.step;
     best_ = c.best_metric;
-    csv_.truncate_from("epoch", static_cast<double>(epoch + 1));  // rows of epochs the checkpoint had not reached
+    if (main_) csv_.truncate_from("epoch", static_cast<double>(epoch + 1));  // rows the checkpoint had not reached
     fmt::print("resuming {} at epoch {}, batch {}, step {}\n", path, epoch + 1, batch_, step_);
 }
 
@@ -376,14 +414,20 @@ void Loop::train_batch(const Batch& input) {
     Logs logs;
     const Tensor loss = forward_loss(batch, logs);
     const double l = loss.item<double>();
-    if (!std::isfinite(l)) fail_non_finite(batch, fmt::format("the loss is {}", l));
-    loss.backward();
+    if (!on_every_rank(std::isfinite(l))) fail_non_finite(batch, fmt::format("the loss is {}", l));
+    const bool steps = pending_ + 1 >= accumulation() || batch_ + 1 == batches_;
+    {
+        // Gradient accumulation: the backwards before the step keep their gradients local (DDP's no_sync).
+        std::optional<nn::DistributedDataParallel::NoSyncGuard> local;
+        if (ddp_ && !steps) local.emplace(*ddp_);
+        loss.backward();
+    }
     if (!gradients_finite()) fail_non_finite(batch, "a gradient is not finite");
     const StepInfo at = info();
     if (o_.sparsity > 0) nn::add_l1_subgradient(model_, prunable_norms(batch[0]), sparsity(), 10.0 * o_.sparsity);
     if (task_.hooks.after_backward) task_.hooks.after_backward(at);
     ++pending_;
-    if (pending_ >= accumulation() || batch_ + 1 == batches_) optimizer_step(at);
+    if (steps) optimizer_step(at);
     ++batch_;
     log_batch(l, std::move(logs));
     if (pending_ == 0) after_optimizer_step();
@@ -421,6 +465,26 @@ void Loop::optimizer_step(const StepInfo& at) {
     if (task_.hooks.after_step) task_.hooks.after_step(at);
 }
 
+bool Loop::on_every_rank(bool cond) const {
+    if (!ddp_) return cond;
+    return dist::all_reduce(cond ? 0.0 : 1.0) == 0;  // how many ranks say no
+}
+
+double Loop::from_rank0(double x) const {
+    Tensor t = from_vector(std::vector<double>{x});
+    dist::broadcast_(t, 0);
+    return t.item<double>();
+}
+
+void Loop::average_over_ranks() {
+    if (!ddp_) return;
+    std::vector<double> values{static_cast<double>(counted_)};
+    for (const auto& kv : sums_) values.push_back(kv.second);
+    values = dist::all_reduce(std::move(values));
+    counted_ = static_cast<int64_t>(values[0]);
+    for (size_t i = 0; i < sums_.size(); ++i) sums_[i].second = values[i + 1];
+}
+
 void Loop::log_batch(double loss, Logs logs) {
     if (first_batch_) result_.first_loss = loss, first_batch_ = false;
     ++counted_;
@@ -436,7 +500,7 @@ void Loop::log_batch(double loss, Logs logs) {
 }
 
 void Loop::after_optimizer_step() {
-    if (task_.save_samples && o_.sample_every > 0 && step_ % o_.sample_every == 0) {
+    if (main_ && task_.save_samples && o_.sample_every > 0 && step_ % o_.sample_every == 0) {
         EvalScope eval(model_);
         task_.save_samples((run_ / "samples" / fmt::format("step_{:06}.png", step_)).string());
     }
@@ -446,7 +510,8 @@ void Loop::after_optimizer_step() {
 bool Loop::should_stop() const {
     if (pending_ > 0) return false;  // only between optimizer steps: a checkpoint holds no partial gradients
     // --max-steps at an epoch's last batch lets the epoch end normally (validation, logs); fit() stops after it.
-    return g_stop_requested.load() || (o_.max_steps > 0 && step_ >= o_.max_steps && batch_ < batches_);
+    return on_any_rank(g_stop_requested.load()) ||  // a Ctrl-C on any rank stops them all
+           (o_.max_steps > 0 && step_ >= o_.max_steps && batch_ < batches_);
 }
 
 void Loop::stop() {
@@ -461,15 +526,17 @@ void Loop::stop() {
 void Loop::end_epoch() {
     bar_->close();
     if (task_.scheduler && task_.scheduler_interval == SchedulerInterval::epoch) task_.scheduler->step();
+    average_over_ranks();
     Logs row{{"epoch", static_cast<double>(epoch + 1)}, {"step", static_cast<double>(step_)}};
     for (const auto& [k, v] : sums_)
         row.emplace_back("train/" + k, v / static_cast<double>(std::max<int64_t>(counted_, 1)));
     row.emplace_back("lr", task_.optimizer->param_groups().at(0).lr);
     result_.last_loss = value_of(row, "train/loss");
     if (task_.validate && ((epoch + 1) % o_.val_every == 0 || epoch + 1 == o_.epochs)) {
+        if (ddp_) ddp_->sync_buffers();  // rank 0's running statistics everywhere (torch's broadcast_buffers)
         try {
             EvalScope eval(model_);
-            result_.last_metrics = task_.validate();
+            if (main_) result_.last_metrics = task_.validate();  // the other ranks wait for its plateau metric
         } catch (const std::exception& e) {  // (a corrupt held-out image): the epoch's training is not thrown away
             save(last_path_, epoch + 1, 0);
             throw Error(
@@ -479,19 +546,22 @@ void Loop::end_epoch() {
         }
         row.insert(row.end(), result_.last_metrics.begin(), result_.last_metrics.end());
         if (task_.plateau) {
-            const double metric = value_of(result_.last_metrics, task_.plateau_metric);
-            NB_CHECK_VALUE(!std::isnan(metric), "fit: ReduceLROnPlateau's metric '", task_.plateau_metric,
+            double metric = main_ ? value_of(result_.last_metrics, task_.plateau_metric) : 0.0;
+            NB_CHECK_VALUE(!main_ || !std::isnan(metric), "fit: ReduceLROnPlateau's metric '", task_.plateau_metric,
                            "' is not among the validation results");
+            if (ddp_) metric = from_rank0(metric);
             task_.plateau->step(metric);
         }
     }
-    if ((o_.sparsity > 0 || task_.log_bn_gammas) && norms_)
+    if ((o_.sparsity > 0 || task_.log_bn_gammas) && norms_ && main_)
         log_bn_gammas(nn::abs_gammas(model_.state_dict(), *norms_), sparsity(), epoch, run_.string(), row);
     if (task_.hooks.on_epoch_end) task_.hooks.on_epoch_end(info(), row);
     row.emplace_back("time", std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
-    csv_.append(row);
-    data::plot_csv(csv_.path(), (run_ / "results.png").string());  // one panel per column, as ultralytics'
-    if (task_.save_samples) {
+    if (main_) {
+        csv_.append(row);
+        data::plot_csv(csv_.path(), (run_ / "results.png").string());  // one panel per column, as ultralytics'
+    }
+    if (main_ && task_.save_samples) {
         EvalScope eval(model_);
         task_.save_samples((run_ / "samples" / fmt::format("epoch_{:03}.png", epoch + 1)).string());
     }

@@ -3,6 +3,10 @@
 // steps, checkpoints every N steps and at every epoch end, the best checkpoint by the validation metric, exact
 // resume, and Ctrl-C that saves a checkpoint and stops cleanly.
 //
+// Under mpirun every rank runs fit() on its shard of each batch: DistributedDataParallel averages the gradients
+// (nn/parallel.h), --sync-bn makes the BatchNorms SyncBatchNorm, rank 0 alone validates, logs, draws and saves, and
+// the decisions that end a step (a non-finite loss, Ctrl-C) are agreed by all ranks. docs/distributed.md.
+//
 // A trainer fills a TrainTask (its model, optimizer, data, loss and what else it needs: accumulation, a scheduler
 // stepped per epoch or per step, ReduceLROnPlateau, warmup, hooks) and calls fit():
 //   TrainTask task{.model = &model, .optimizer = &adam, .loader = &loader,
@@ -62,11 +66,14 @@ struct TrainOptions {
     // A corrupt image stops the run (the data check before training, apps/data_check.h, and the training loader)
     // instead of being left out with a warning (DataLoaderOptions::skip_errors).
     bool strict_data = false;
+    // Data-parallel (under mpirun, docs/distributed.md): --batch is the global batch, split evenly over the ranks.
+    int nproc = 0;         // > 1: `nabla train` starts itself under `mpirun -np nproc` (apps/launch.h)
+    bool sync_bn = false;  // SyncBatchNorm: BatchNorm statistics of the global batch rather than each rank's
 };
 
 // Adds --output --epochs --batch --workers --seed --threads --device --precision --weights --resume --save-every
-// --sample-every --val-every --max-steps --exist-ok --strict-data to a command, with help texts and defaults (those
-// already in `o`).
+// --sample-every --val-every --max-steps --exist-ok --strict-data --nproc --sync-bn to a command, with help texts and
+// defaults (those already in `o`).
 void add_train_options(CLI::App* cmd, TrainOptions& o);
 // --weights: loads the initial weights into the freshly built model (call it before the optimizer and the EMA are
 // made); weights of a pruned network (nn/prune.h) narrow the model to their shapes first, and the run's
@@ -74,6 +81,10 @@ void add_train_options(CLI::App* cmd, TrainOptions& o);
 void load_initial_weights(TrainOptions& o, nn::Module& model);
 // Applies --threads and --seed to the process; checks the values; resolves the run directory.
 void prepare_run(TrainOptions& o, const std::string& model_name);
+// The training loader's options for this process: `o` itself in a plain run; in a data-parallel run (nn/
+// distributed.h) batch_size / world_size examples per batch from this rank's shard (DistributedSampler), so that the
+// ranks together load the global --batch. An Error when the batch does not split evenly.
+data::DataLoaderOptions for_this_rank(data::DataLoaderOptions o);
 
 // Where the loop stands, for the hooks. Counters start at 0.
 struct StepInfo {

@@ -8,11 +8,14 @@
 // In anomaly mode (DetectAnomalyGuard) every gradient a node returns is checked, and the first NaN or infinity
 // stops the backward with an AnomalyError naming the node, the input and its shape, as torch's detect_anomaly does
 // ("Function 'LogBackward0' returned nan values in its 0th output").
+// With BackwardHooks installed (autograd/hooks.h), the engine also counts how many edges of the graph lead to each
+// leaf, and calls leaf_ready once the last of them has delivered; finished() once every node has run.
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "autograd/grad_mode.h"
+#include "autograd/hooks.h"
 #include "autograd/node.h"
 #include "core/trace/trace.h"
 #include "ops/elementwise.h"
@@ -54,23 +57,35 @@ void check_finite(const Node& n, const Grads& grads) {
                                               grads[i].shape()));
 }
 
+thread_local const BackwardHooks* t_hooks = nullptr;
+
 }  // namespace
+
+BackwardHooksGuard::BackwardHooksGuard(const BackwardHooks& hooks) : previous_(t_hooks) { t_hooks = &hooks; }
+BackwardHooksGuard::~BackwardHooksGuard() { t_hooks = previous_; }
+const BackwardHooks* current_backward_hooks() { return t_hooks; }
 
 void run_backward(const Tensor& root, Tensor seed, bool retain_graph) {
     trace::Scope trace_scope(trace::backward, "backward");
     NoGradGuard no_grad;
+    const BackwardHooks* hooks = t_hooks;
     if (!root.grad_fn()) {  // a leaf: its gradient is the seed
         accumulate_into_leaf(*root.impl(), std::move(seed));
+        if (hooks && hooks->leaf_ready) hooks->leaf_ready(*root.impl());
+        if (hooks && hooks->finished) hooks->finished();
         return;
     }
-    // 1. Reachable nodes and how many gradient contributions each waits for.
+    // 1. Reachable nodes and how many gradient contributions each waits for (leaves too, when hooks want them).
     std::unordered_map<Node*, int> pending;
+    std::unordered_map<TensorImpl*, int> leaf_pending;
+    const bool track_leaves = hooks && hooks->leaf_ready;
     std::vector<Node*> stack{root.grad_fn().get()};
     std::unordered_set<Node*> seen{stack.back()};
     while (!stack.empty()) {
         Node* n = stack.back();
         stack.pop_back();
         for (const Edge& e : n->inputs) {
+            if (e.leaf && track_leaves) ++leaf_pending[e.leaf.get()];
             if (!e.node) continue;
             ++pending[e.node.get()];
             if (seen.insert(e.node.get()).second) stack.push_back(e.node.get());
@@ -121,6 +136,7 @@ void run_backward(const Tensor& root, Tensor seed, bool retain_graph) {
                 if (gi.dtype() != n->input_dtypes[i]) gi = gi.to(n->input_dtypes[i]);
             }
             if (e.leaf && gi.defined()) accumulate_into_leaf(*e.leaf, std::move(gi));
+            if (e.leaf && track_leaves && --leaf_pending[e.leaf.get()] == 0) hooks->leaf_ready(*e.leaf);
             if (!e.node) continue;
             Node* next = e.node.get();
             if (gi.defined()) {
@@ -130,6 +146,7 @@ void run_backward(const Tensor& root, Tensor seed, bool retain_graph) {
             if (--pending[next] == 0) ready.push(next);
         }
     }
+    if (hooks && hooks->finished) hooks->finished();
 }
 
 }  // namespace nabla::autograd

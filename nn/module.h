@@ -110,6 +110,7 @@ public:
 
 protected:
     void add_child(const std::string& name, ModulePtr module);
+    void set_type_name(std::string name) { type_name_ = std::move(name); }  // a layer that changes kind in place
     void check_new_name(const std::string& name, const char* what) const;
 
 private:

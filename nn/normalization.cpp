@@ -3,9 +3,12 @@
 #include "nn/normalization.h"
 
 #include "autograd/grad_mode.h"
+#include "nn/distributed.h"
 #include "nn/init.h"
 #include "nn/repr.h"
+#include "ops/activation.h"
 #include "ops/batch_norm.h"
+#include "ops/elementwise.h"
 #include "ops/factory.h"
 
 namespace nabla::nn {
@@ -52,8 +55,9 @@ void BatchNorm2d::reset_parameters() {
 Tensor BatchNorm2d::forward(const Tensor& x) { return forward_act(x, NormAct::None); }
 
 Tensor BatchNorm2d::forward_act(const Tensor& x, NormAct act) {
-    NB_CHECK(x.dim() == 4 && x.size(1) == num_features, "BatchNorm2d(", num_features, "): expected input [N, ",
+    NB_CHECK(x.dim() == 4 && x.size(1) == num_features, type_name(), "(", num_features, "): expected input [N, ",
              num_features, ", H, W], got ", x.shape());
+    if (sync && is_training() && dist::world_size() > 1) return sync_forward(x, act);
     double factor = options.momentum.value_or(0.0);
     if (is_training() && options.track_running_stats) {
         NoGradGuard no_grad;
@@ -63,6 +67,52 @@ Tensor BatchNorm2d::forward_act(const Tensor& x, NormAct act) {
     // Batch statistics in training, and in eval when there are no running statistics to use.
     const bool use_batch_stats = is_training() || !options.track_running_stats;
     return batch_norm_act(act, x, running_mean, running_var, weight, bias, use_batch_stats, factor, options.eps);
+}
+
+// SyncBatchNorm's training forward: two all-reduces per call (the sums of x, then of (x - mean)^2, a two-pass
+// variance as precise as the local one), each an autograd op whose backward all-reduces the gradient, so that the
+// gradient of every rank's input sees every rank's examples, as torch's SyncBatchNorm backward does.
+Tensor BatchNorm2d::sync_forward(const Tensor& x, NormAct act) {
+    const int64_t c = num_features;
+    const Shape per_channel{1, c, 1, 1};
+    const double count = dist::all_reduce(static_cast<double>(x.numel() / c));
+    NB_CHECK_VALUE(count > 1, "SyncBatchNorm(", c,
+                   "): expected more than 1 value per channel when training, got input ", x.shape(), " on each of ",
+                   dist::world_size(), " ranks");
+    const Tensor mean = dist::all_reduce(x.sum({0, 2, 3})) / count;
+    const Tensor centred = x - mean.view(per_channel);
+    const Tensor var = dist::all_reduce((centred * centred).sum({0, 2, 3})) / count;  // biased, for normalising
+    Tensor y = centred * rsqrt(var + options.eps).view(per_channel);
+    if (options.affine) y = y * weight.view(per_channel) + bias.view(per_channel);
+    if (options.track_running_stats) {
+        NoGradGuard no_grad;
+        num_batches_tracked.add_(1.0);
+        const double f =
+            options.momentum ? *options.momentum : 1.0 / static_cast<double>(num_batches_tracked.item<int64_t>());
+        running_mean.mul_(1 - f).add_(mean.detach(), f);
+        running_var.mul_(1 - f).add_(var.detach(), f * count / (count - 1));  // unbiased, as torch
+    }
+    switch (act) {
+        case NormAct::Relu: return relu(y);
+        case NormAct::Silu: return silu(y);
+        default: return y;
+    }
+}
+
+void BatchNorm2d::set_sync(bool on) {
+    sync = on;
+    set_type_name(on ? "SyncBatchNorm" : "BatchNorm2d");
+}
+
+int64_t convert_sync_batchnorm(Module& module) {
+    int64_t n = 0;
+    module.apply([&](Module& m) {
+        if (auto* bn = dynamic_cast<BatchNorm2d*>(&m)) {
+            bn->set_sync(true);
+            ++n;
+        }
+    });
+    return n;
 }
 
 std::string BatchNorm2d::extra_repr() const {

@@ -11,6 +11,10 @@
 // tracking. The math is ops/batch_norm.h. Default init: weight 1, bias 0, running_mean 0, running_var 1.
 // macs(): 0 for both (no weight multiply-accumulates; BatchNorm folds into the preceding conv at inference).
 // forward_act runs the BatchNorm and a relu or silu as one kernel; nn/fusion.h decides when layers use it.
+// torch.nn.SyncBatchNorm is a BatchNorm2d in sync mode (convert_sync_batchnorm): in training with more than one rank
+// (nn/distributed.h), the statistics are those of the global batch — the mean and variance all-reduced over every
+// rank's examples, through autograd, so that backward all-reduces their gradients too — and the running statistics
+// follow them (the same on every rank); otherwise it computes what BatchNorm2d does.
 #pragma once
 #include <optional>
 
@@ -36,12 +40,21 @@ public:
     void reset_parameters();                           // reset_running_stats, weight 1, bias 0
     std::string extra_repr() const override;
     void sync_widths() override;  // num_features from the [C] tensors, after pruning narrowed them
+    void set_sync(bool on);       // SyncBatchNorm or BatchNorm2d (the type name follows)
 
     int64_t num_features;  // set at construction; only pruning changes it (sync_widths)
     const BatchNorm2dArgs options;
+    bool sync = false;                                      // SyncBatchNorm (convert_sync_batchnorm)
     Tensor weight, bias;                                    // [C], undefined unless affine
     Tensor running_mean, running_var, num_batches_tracked;  // undefined unless track_running_stats
+
+private:
+    Tensor sync_forward(const Tensor& x, NormAct act);
 };
+
+// torch.nn.SyncBatchNorm.convert_sync_batchnorm: every BatchNorm2d under `module` becomes a SyncBatchNorm (in place;
+// parameters and running statistics are kept). Returns how many.
+int64_t convert_sync_batchnorm(Module& module);
 
 class GroupNorm : public Module {
 public:

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config ccache libdnnl-dev libfmt-dev libstb-dev catch2 libcli11-dev nlohmann-json3-dev
-          libyaml-cpp-dev libbenchmark-dev clang-format zlib1g-dev libcpp-httplib-dev)
+          libyaml-cpp-dev libbenchmark-dev clang-format zlib1g-dev libcpp-httplib-dev
+          libopenmpi-dev openmpi-bin openssh-client)  # OpenMPI: data-parallel training (nn/distributed.h)
 # Only for regenerating fixtures and the PyTorch benchmarks (OpenCV: tests/fixtures/make_landmarks.py's Euler angles;
 # python3-yaml: the YOLOv5 twin in scripts/torch_models.py reads the model files).
 if [[ "${NABLA_WITH_TORCH:-0}" == 1 ]]; then

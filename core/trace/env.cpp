@@ -7,6 +7,7 @@
 //   NABLA_TRACE_ON=0 (start with tracing_on off)   NABLA_TRACE_SIGNALS=1 (SIGUSR1 flips tracing_on)
 //   NABLA_TRACE_FORMAT=json|text|stat   NABLA_TRACE_FILE=out.json
 // The default file is nabla.trace.json (format json) or nabla.trace.txt (text: the tracer's view, then the table).
+// Under mpirun every rank writes its own: nabla.trace.rank1.json for rank 1.
 // The SIGUSR1 handler is opt-in: installing it would change what the signal does to a process that does not trace.
 #include <fmt/format.h>
 
@@ -90,6 +91,14 @@ bool start_from_env() {
         throw ValueError(fmt::format("NABLA_TRACE_FORMAT: expected json, text or stat, got '{}'", e.format));
     e.file = env("NABLA_TRACE_FILE");
     if (e.file.empty()) e.file = e.format == "json" ? "nabla.trace.json" : "nabla.trace.txt";
+    // Under mpirun each rank traces itself: rank N writes F.rankN.json for F.json (OpenMPI names the rank).
+    const std::string rank = env("OMPI_COMM_WORLD_RANK"), world = env("OMPI_COMM_WORLD_SIZE");
+    if (!rank.empty() && !world.empty() && world != "1") {
+        const size_t dot = e.file.find_last_of('.');
+        const size_t slash = e.file.find_last_of('/');
+        const bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash);
+        e.file = has_ext ? e.file.substr(0, dot) + ".rank" + rank + e.file.substr(dot) : e.file + ".rank" + rank;
+    }
     start(c);
     if (signals) install_signal_toggle();
     e.active = true;

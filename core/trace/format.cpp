@@ -219,9 +219,11 @@ void write_stat(std::ostream& out, const Session& s, const StatOptions& options)
                        shapes_title);
     for (const Row& r : sorted) {
         const double stddev = r.calls > 1 ? std::sqrt(r.m2 / static_cast<double>(r.calls - 1)) : 0.0;
+        // A collective's count is bytes: its rate is GB/s (bytes per nanosecond).
         const std::string gflops =
             r.has_flops && r.total > 0
-                ? fmt::format("{:.2f}", static_cast<double>(r.flops) / static_cast<double>(r.total))
+                ? fmt::format("{:.2f}{}", static_cast<double>(r.flops) / static_cast<double>(r.total),
+                              r.category == comm ? "GB/s" : "")
                 : "-";
         const double pct = self_total > 0 ? 100.0 * static_cast<double>(r.self) / static_cast<double>(self_total) : 0.0;
         const std::string shapes = !options.group_by_shape ? "" : r.shapes.empty() ? "  -" : "  " + spaced(r.shapes);

@@ -52,7 +52,7 @@ const char* tracer_name(Tracer t) {
 
 // The category an event's "cat" names; `index` (1-based) names the event in the error.
 uint32_t category_of(const std::string& name, size_t index) {
-    for (uint32_t c = 1; c <= markers; c <<= 1)
+    for (uint32_t c = 1; c <= comm; c <<= 1)
         if (name == category_name(c)) return c;
     throw ValueError(nabla::detail::concat("trace event ", index, ": unknown category '", name, "'"));
 }
@@ -91,7 +91,7 @@ void write_json(std::ostream& out, const Session& s) {
         }
         std::string args = fmt::format("\"depth\":{}", e.depth);
         if (e.seq >= 0) args += fmt::format(",\"{}\":{}", e.category == backward ? "fwd_seq" : "seq", e.seq);
-        if (e.flops >= 0) args += fmt::format(",\"flops\":{}", e.flops);
+        if (e.flops >= 0) args += fmt::format(",\"{}\":{}", e.category == comm ? "bytes" : "flops", e.flops);
         if (e.mem >= 0) args += fmt::format(",\"mem\":{},\"mem_delta\":{}", e.mem, e.mem_delta);
         if (!e.shapes.empty()) args += ",\"shapes\":" + quoted(e.shapes);
         out << fmt::format(
@@ -204,7 +204,7 @@ Session read_json_checked(const std::string& text) {
             ev.depth = integer_field(args, "depth", uint16_t{0}, where);
             ev.seq = args.contains("fwd_seq") ? integer_field(args, "fwd_seq", int64_t{-1}, where)
                                               : integer_field(args, "seq", int64_t{-1}, where);
-            ev.flops = integer_field(args, "flops", int64_t{-1}, where);
+            ev.flops = integer_field(args, ev.category == comm ? "bytes" : "flops", int64_t{-1}, where);
             ev.mem = integer_field(args, "mem", int64_t{-1}, where);
             ev.mem_delta = integer_field(args, "mem_delta", int64_t{0}, where);
             ev.shapes = args.value("shapes", "");

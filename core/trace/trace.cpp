@@ -176,6 +176,7 @@ const char* category_name(uint32_t category) {
         case checkpoint: return "checkpoint";
         case step: return "step";
         case markers: return "marker";
+        case comm: return "comm";
         default: return "other";
     }
 }
@@ -225,7 +226,7 @@ void end() noexcept {
     if (s.thresh_ns > 0 && dur <= s.thresh_ns) return;
     const int64_t mem = o.mem0 >= 0 ? allocated_bytes() : -1;
     write(s, Record{o.t0, dur, o.name, o.seq, o.flops, mem, mem >= 0 ? mem - o.mem0 : 0, o.shapes,
-                    static_cast<uint16_t>(s.open.size()), static_cast<uint8_t>(o.category)});
+                    static_cast<uint16_t>(s.open.size()), static_cast<uint16_t>(o.category)});
 }
 
 }  // namespace detail

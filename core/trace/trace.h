@@ -41,8 +41,9 @@ enum Category : uint32_t {
     checkpoint = 32,
     step = 64,
     markers = 128,  // trace::marker() and step boundaries
+    comm = 256,     // collectives between the ranks of a data-parallel run (nn/distributed.h); their count is bytes
 };
-inline constexpr uint32_t kAllCategories = 255;
+inline constexpr uint32_t kAllCategories = 511;
 const char* category_name(uint32_t category);  // "op", "module", ...
 
 // torch.profiler.schedule over the step boundaries (trace::step_marker): skip the first `skip_first` steps, then
@@ -83,7 +84,7 @@ struct Record {
     int64_t mem_delta;   // allocated bytes at end minus at begin
     const char* shapes;  // op inputs, interned ("f32[2,3],i64[2]"); nullptr = not recorded
     uint16_t depth;      // enclosing recorded scopes on this thread
-    uint8_t category;
+    uint16_t category;   // a Category
 };
 
 // What stop() returns and the writers render: the records of every thread, with owned names so that a session

@@ -205,10 +205,17 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
     NB_CHECK_VALUE(options_.prefetch_factor >= 1, "DataLoader: prefetch_factor must be at least 1, got ",
                    options_.prefetch_factor);
     NB_CHECK_VALUE(dataset_->size() >= 0, "DataLoader: the dataset has a negative size ", dataset_->size());
+    NB_CHECK_VALUE(options_.num_replicas >= 1 && options_.rank >= 0 && options_.rank < options_.num_replicas,
+                   "DataLoader: rank ", options_.rank, " is not one of num_replicas=", options_.num_replicas);
+}
+
+int64_t DataLoader::num_examples() const {
+    const int64_t n = dataset_->size(), r = options_.num_replicas;
+    return r == 1 ? n : (n + r - 1) / r;
 }
 
 int64_t DataLoader::size() const {
-    const int64_t n = dataset_->size(), bs = options_.batch_size;
+    const int64_t n = num_examples(), bs = options_.batch_size;
     return options_.drop_last ? n / bs : (n + bs - 1) / bs;
 }
 
@@ -225,12 +232,17 @@ std::vector<int64_t> DataLoader::order(int64_t epoch) const {
     std::vector<int64_t> order(static_cast<size_t>(n));
     if (!options_.shuffle) {
         std::iota(order.begin(), order.end(), 0);
-        return order;
+    } else {
+        Generator gen(splitmix64(splitmix64(options_.seed ^ kShuffleTag) ^ static_cast<uint64_t>(epoch)));
+        Tensor perm = randperm(n, &gen);
+        std::copy(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + n, order.begin());
     }
-    Generator gen(splitmix64(splitmix64(options_.seed ^ kShuffleTag) ^ static_cast<uint64_t>(epoch)));
-    Tensor perm = randperm(n, &gen);
-    std::copy(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + n, order.begin());
-    return order;
+    const int64_t replicas = options_.num_replicas;
+    if (replicas == 1 || n == 0) return order;
+    // DistributedSampler: pad to a multiple of the replicas by repeating the start, then every replicas-th entry.
+    std::vector<int64_t> shard;
+    for (int64_t k = options_.rank; k < num_examples() * replicas; k += replicas) shard.push_back(order[k % n]);
+    return shard;
 }
 
 DataLoader::Iterator DataLoader::begin() {

@@ -13,6 +13,7 @@
 // worker is re-thrown in the consumer at that batch, naming the dataset index. Leaving the loop (break, exception)
 // stops and joins the workers; a worker finishes the example it is loading first. Workers run ops with one OpenMP
 // thread each and with grad mode off.
+// With num_replicas > 1 each rank of a data-parallel run sees its own shard of every epoch (DistributedSampler).
 // skip_errors (the trainers' default, as a corrupt file in a large data set should cost one example, not the run):
 // an example whose loading throws is left out of its batch, which says which and why in Batch::skipped, for the
 // caller to warn; a batch none of whose examples loads is still an error.
@@ -35,6 +36,12 @@ struct DataLoaderOptions {
     int64_t prefetch_factor = 2;  // batches loaded ahead per worker
     uint64_t seed = 0;
     bool skip_errors = false;  // leave out an example that fails to load (Batch::skipped) instead of failing
+    // DistributedSampler: this process loads shard `rank` of `num_replicas` (nn/distributed.h's rank and
+    // world_size). Every rank draws the same order of the whole data set, pads it by repeating its start to a multiple
+    // of num_replicas, and takes entries rank, rank + num_replicas, ...; so the shards are disjoint but for the
+    // padding, cover the data set, and are reshuffled every epoch from the seed.
+    int64_t num_replicas = 1;
+    int64_t rank = 0;
 };
 
 // An example skip_errors left out: its dataset index and the error.
@@ -70,8 +77,10 @@ public:
     // next epoch from batch 0, so a loop without set_epoch sees a new order every epoch, as PyTorch's.
     int64_t epoch() const { return epoch_; }
     void set_epoch(int64_t epoch, int64_t start_batch = 0);
-    // The dataset indices of an epoch in loading order (batch b is entries [b * batch_size, ...)).
+    // The dataset indices of an epoch in loading order (batch b is entries [b * batch_size, ...)); this rank's
+    // shard when num_replicas > 1.
     std::vector<int64_t> order(int64_t epoch) const;
+    int64_t num_examples() const;  // per epoch: the data set's size, or the shard's (ceil(size / num_replicas))
 
     Iterator begin();
     std::default_sentinel_t end() const { return {}; }
