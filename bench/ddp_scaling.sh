@@ -24,20 +24,21 @@ for ((r = 0; r < rounds; ++r)); do
 done
 t1=$(printf '%s\n' "${one[@]}" | median)
 tn=$(printf '%s\n' "${many[@]}" | median)
-# The communication of one step, from rank 0's trace: the time spent waiting for all-reduces to finish (wait), and
-# starting them (all_reduce_async), over 5 traced steps.
+# The communication of one step, from each rank's trace over 5 steps: the time inside collectives (starting the
+# bucket all-reduces, waiting for them, the small blocking all-reduces, which also absorb the other rank being late)
+# and the bytes of gradients all-reduced.
 trace=$(mktemp -d)
-NABLA_TRACE=function NABLA_TRACE_STEPS=skip=3,active=5 NABLA_TRACE_FILE="$trace/t.json" \
+NABLA_TRACE=function NABLA_TRACE_STEPS=skip=3,active=5,repeat=1 NABLA_TRACE_FILE="$trace/t.json" \
     "${mpi[@]}" "$nabla" "${common[@]}" >/dev/null 2>&1
-"$nabla" trace report --stat "$trace/t.rank0.json" >"$trace/stat.txt"
-comm_us=$(awk '$2 == "comm" {gsub(/ us/, "", $0); s += $4} END {print s + 0}' "$trace/stat.txt")
-comm_bytes=$(python3 -c "import json,sys; e=json.load(open('$trace/t.rank0.json'))['traceEvents']; \
-print(sum(x.get('args',{}).get('bytes',0) for x in e if x.get('cat')=='comm' and x.get('name')=='all_reduce_async'))" \
-    2>/dev/null || echo null)
+comm_ms() {
+    "$nabla" trace report --stat "$trace/t.rank$1.json" |
+        awk '$2 == "comm" {gsub(/ us/, "", $0); s += $4} END {printf "%.2f", s / 5 / 1000}'
+}
+comm0=$(comm_ms 0) comm1=$(comm_ms 1)
+bytes=$(grep -o '"all_reduce_async"[^}]*"bytes":[0-9]*' "$trace/t.rank0.json" | sed -E 's/.*"bytes":([0-9]+)/\1/' |
+    awk '{s += $1} END {printf "%d", s / 5}')
 rm -rf "$trace"
 printf '{"model":"%s","batch":%s,"size":%s,"cpu":"%s","cores":%s,"ranks":%s,"one_process_ms":%s,"ranks_ms":%s,' \
     "$model" "$batch" "$size" "$(lscpu | sed -nE 's/^Model name: +//p')" "$cores" "$ranks" "$t1" "$tn"
-printf '"efficiency":%s,"comm_ms_per_step":%s,"allreduce_bytes_per_step":%s}\n' \
-    "$(awk -v a="$t1" -v b="$tn" 'BEGIN {printf "%.3f", a / b}')" \
-    "$(awk -v c="$comm_us" 'BEGIN {printf "%.2f", c / 5 / 1000}')" \
-    "$(awk -v b="$comm_bytes" 'BEGIN {if (b == "null") print "null"; else printf "%d", b / 5}')"
+printf '"efficiency":%s,"comm_ms_per_step_rank0":%s,"comm_ms_per_step_rank1":%s,"allreduce_bytes_per_step":%s}\n' \
+    "$(awk -v a="$t1" -v b="$tn" 'BEGIN {printf "%.3f", a / b}')" "$comm0" "$comm1" "$bytes"

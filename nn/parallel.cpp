@@ -1,6 +1,8 @@
 // nn/parallel.cpp — DistributedDataParallel (nn/parallel.h): the buckets, the backward hooks, the averaging.
 #include "nn/parallel.h"
 
+#include <algorithm>
+
 #include "autograd/grad_mode.h"
 #include "ops/factory.h"
 
@@ -42,14 +44,17 @@ DistributedDataParallel::DistributedDataParallel(Module& module, DistributedData
     if (options.broadcast_buffers) broadcast_all(module.buffers());
     if (dist::world_size() == 1) return;
 
-    // Buckets in reverse parameter order, each of one dtype and at most bucket_cap_mb (a larger tensor alone).
-    const double cap_bytes = options.bucket_cap_mb * 1024 * 1024;
+    // Buckets in reverse parameter order, each of one dtype and at most its cap (a larger tensor alone).
+    const auto cap_bytes = [&] {
+        const bool first = buckets_.size() == 1;
+        return (first ? std::min(options.first_bucket_mb, options.bucket_cap_mb) : options.bucket_cap_mb) * 1024 * 1024;
+    };
     double bucket_bytes = 0;
     for (int64_t i = static_cast<int64_t>(params.size()) - 1; i >= 0; --i) {
         const Tensor& p = params[static_cast<size_t>(i)];
         if (!p.requires_grad()) continue;
         const double bytes = static_cast<double>(p.numel() * static_cast<int64_t>(element_size(p.dtype())));
-        const bool fits = !buckets_.empty() && bucket_bytes + bytes <= cap_bytes &&
+        const bool fits = !buckets_.empty() && bucket_bytes + bytes <= cap_bytes() &&
                           slots_[buckets_.back().slots.back()].param.dtype() == p.dtype();
         if (!fits) {
             buckets_.emplace_back();

@@ -13,17 +13,16 @@
 //       opt.step();                                         // so every rank takes the same step
 //   }
 //
-// How (DDP's Reducer): the parameters that require grad are put into buckets of at most bucket_cap_mb, in reverse
-// registration order, which is roughly the order backward completes their gradients. During backward a hook
-// (autograd/hooks.h) sees each parameter's gradient become complete and copies it into its bucket's flat buffer; a
-// full bucket is all-reduced without blocking (dist::all_reduce_async), so communication overlaps the rest of
-// backward. Buckets are launched in bucket order, the same on every rank, since collectives match by order. When
-// backward ends, buckets still open (parameters that got no gradient, such as an unused layer) are launched with
-// zeros in their place, everything is awaited, and each gradient becomes its bucket slice / world_size. A parameter
-// that no rank gave a gradient keeps none (a small all-reduce of flags tells).
-// no_sync() turns this off for the backwards of gradient accumulation: their gradients add up locally and the next
-// backward outside no_sync() averages the sum. With a world of one rank nothing is installed and backward is as
-// without DDP.
+// How (DDP's Reducer): the parameters that require grad are put into buckets of at most bucket_cap_mb (the first one
+// first_bucket_mb), in reverse registration order, which is roughly the order backward completes their gradients.
+// During backward a hook (autograd/hooks.h) sees each parameter's gradient become complete and copies it into its
+// bucket's flat buffer; a full bucket is all-reduced without blocking (dist::all_reduce_async), so communication
+// overlaps the rest of backward. Buckets are launched in bucket order, the same on every rank, since collectives match
+// by order. When backward ends, buckets still open (parameters that got no gradient, such as an unused layer) are
+// launched with zeros in their place, everything is awaited, and each gradient becomes its bucket slice / world_size. A
+// parameter that no rank gave a gradient keeps none (a small all-reduce of flags tells). no_sync() turns this off for
+// the backwards of gradient accumulation: their gradients add up locally and the next backward outside no_sync()
+// averages the sum. With a world of one rank nothing is installed and backward is as without DDP.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -37,7 +36,10 @@
 namespace nabla::nn {
 
 struct DistributedDataParallelOptions {
-    double bucket_cap_mb = 25;      // torch's default
+    double bucket_cap_mb = 25;  // torch's default
+    // The first bucket (the last layers, whose gradients backward finishes first) is smaller, as torch's (1 MiB), so
+    // that communication starts early even for a model that fits in one bucket.
+    double first_bucket_mb = 1;
     bool broadcast_buffers = true;  // buffers (running statistics) from rank 0 at construction and sync_buffers()
 };
 

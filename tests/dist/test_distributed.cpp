@@ -57,6 +57,20 @@ MpiRun run_workers(const std::string& scenario, const fs::path& out) {
     return r;
 }
 
+// Whether mpirun can start 2 processes here at all; the 2-rank cases say so and stop where it cannot (a container
+// without the shared memory or process rights OpenMPI needs), instead of failing on the machine, not the code.
+bool mpirun_works() {
+    static const bool works = [] {
+        const std::string cmd = fmt::format(
+            "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 60 {} -np 2 --oversubscribe "
+            "--mca btl_vader_single_copy_mechanism none true > /dev/null 2>&1",
+            NABLA_MPIEXEC);
+        return std::system(cmd.c_str()) == 0;
+    }();
+    if (!works) WARN("SKIPPED: `mpirun -np 2 true` fails on this machine; the 2-rank tests did not run");
+    return works;
+}
+
 fs::path scratch(const std::string& name) {
     const fs::path p = fs::temp_directory_path() / fmt::format("nabla_dist_{}_{}", name, ::getpid());
     fs::remove_all(p);
@@ -118,6 +132,7 @@ TEST_CASE("DataLoader shards (DistributedSampler): disjoint, covering, padded, r
 }
 
 TEST_CASE("2 ranks x batch 4 with SyncBatchNorm train as 1 process x batch 8") {
+    if (!mpirun_works()) return;
     const fs::path out = scratch("syncbn");
     const MpiRun run = run_workers("syncbn", out);
     INFO(run.output);
@@ -148,6 +163,7 @@ TEST_CASE("2 ranks x batch 4 with SyncBatchNorm train as 1 process x batch 8") {
 }
 
 TEST_CASE("2 ranks with plain BatchNorm average the gradients, accumulation under no_sync included") {
+    if (!mpirun_works()) return;
     const fs::path out = scratch("plain");
     const MpiRun run = run_workers("plain", out);
     INFO(run.output);
@@ -183,6 +199,7 @@ TEST_CASE("2 ranks with plain BatchNorm average the gradients, accumulation unde
 }
 
 TEST_CASE("a rank that fails stops the whole job with its error instead of a hang") {
+    if (!mpirun_works()) return;
     for (const std::string what : {"error", "kill"}) {
         INFO(what);
         const fs::path out = scratch(what);
@@ -201,6 +218,7 @@ TEST_CASE("a rank that fails stops the whole job with its error instead of a han
 }
 
 TEST_CASE("nabla train under mpirun -np 2 --sync-bn trains as one process with the whole batch; rank 0 alone writes") {
+    if (!mpirun_works()) return;
     const fs::path dir = scratch("train");
     const std::string nabla = NABLA_CLI;
     REQUIRE(std::system(fmt::format("{} generate ellipses --output {}/data --train 16 --size 24 > /dev/null", nabla,
