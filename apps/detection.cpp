@@ -608,14 +608,44 @@ std::string detection_txt(const Tensor& detections, int64_t height0, int64_t wid
     return s;
 }
 
+Tensor detect_image(models::YOLOv5& model, const Tensor& image, const DetectOptions& o, Int2* input_size) {
+    const int64_t img_size = check_img_size(o.img_size, model);
+    const auto stride = static_cast<int64_t>(*std::max_element(model.stride.begin(), model.stride.end()));
+    const DetectInput in = detect_input(image, img_size, stride);
+    if (input_size) *input_size = {in.image.size(1), in.image.size(2)};
+    const Tensor pred = model.call_outputs(in.image.unsqueeze(0))[0];
+    return scale_coords(models::non_max_suppression(pred, {.conf_thres = o.conf_thres,
+                                                           .iou_thres = o.iou_thres,
+                                                           .classes = o.classes,
+                                                           .agnostic = o.agnostic_nms,
+                                                           .max_det = o.max_det})
+                            .at(0),
+                        in.shape);
+}
+
+Tensor draw_detections(const Tensor& image, const Tensor& detections, const std::vector<std::string>& names) {
+    if (detections.size(0) == 0) return image;
+    const std::vector<double> rows = host(detections);
+    std::vector<data::Color> colors;
+    std::vector<std::string> texts;
+    for (size_t i = 0; i + 5 < rows.size(); i += 6) {
+        const int64_t c = std::llround(rows[i + 5]);
+        colors.push_back(data::palette(c));
+        texts.push_back(fmt::format("{} {:.2f}", class_name(names, c), rows[i + 4]));
+    }
+    const int64_t line =
+        std::max<int64_t>(std::llround(static_cast<double>(image.size(1) + image.size(2)) / 2 * 0.003), 2);
+    return data::draw_boxes(image, detections.narrow(1, 0, 4), colors, texts, line);
+}
+
 std::vector<DetectResult> detect(const DetectOptions& o) {
     const LoadedDetector d = load_detector(o.model, o.weights, o.data);
     if (!fs::exists(o.source)) throw ValueError(fmt::format("--source {}: no such file or folder", o.source));
     const std::vector<std::string> files =
         fs::is_directory(o.source) ? data::list_images(o.source) : std::vector<std::string>{o.source};
     if (files.empty()) throw ValueError(fmt::format("--source {}: no images (.png .jpg .jpeg .bmp)", o.source));
-    const int64_t img_size = check_img_size(o.img_size, *d.model);
-    const auto stride = static_cast<int64_t>(*std::max_element(d.model->stride.begin(), d.model->stride.end()));
+    DetectOptions checked = o;  // the size rounded to the stride once, with its warning, before anything is written
+    checked.img_size = check_img_size(o.img_size, *d.model);
     const fs::path out = o.output.empty() ? "runs/detect/" + o.model : o.output;
     fs::create_directories(out);
     if (o.save_txt) fs::create_directories(out / "labels");
@@ -625,30 +655,13 @@ std::vector<DetectResult> detect(const DetectOptions& o) {
         const auto start = Clock::now();
         const Tensor image = data::to_tensor(data::read_image(files[f], data::ImageMode::RGB));  // [3, H, W] in [0, 1]
         const int64_t H = image.size(1), W = image.size(2);
-        const DetectInput in = detect_input(image, img_size, stride);
-        const Tensor pred = d.model->call_outputs(in.image.unsqueeze(0))[0];
-        const Tensor dets = scale_coords(models::non_max_suppression(pred, {.conf_thres = o.conf_thres,
-                                                                            .iou_thres = o.iou_thres,
-                                                                            .classes = o.classes,
-                                                                            .agnostic = o.agnostic_nms,
-                                                                            .max_det = o.max_det})
-                                             .at(0),
-                                         in.shape);
-
+        Int2 seen{};  // the letterboxed size the model saw
+        const Tensor dets = detect_image(*d.model, image, checked, &seen);
         DetectResult r{.image = files[f], .detections = dets};
         const std::string stem = fs::path(files[f]).stem().string();
-        const std::vector<double> rows = host(dets);
-        std::vector<data::Color> colors;
-        std::vector<std::string> texts;
         std::map<int64_t, int64_t> per_class;
-        for (size_t i = 0; i + 5 < rows.size(); i += 6) {
-            const int64_t c = std::llround(rows[i + 5]);
-            colors.push_back(data::palette(c));
-            texts.push_back(fmt::format("{} {:.2f}", class_name(d.names, c), rows[i + 4]));
-            ++per_class[c];
-        }
-        const int64_t line = std::max<int64_t>(std::llround(static_cast<double>(H + W) / 2 * 0.003), 2);
-        const Tensor drawn = dets.size(0) ? data::draw_boxes(image, dets.narrow(1, 0, 4), colors, texts, line) : image;
+        for (const double c : host(dets.select(1, 5).contiguous())) ++per_class[std::llround(c)];
+        const Tensor drawn = draw_detections(image, dets, d.names);
         r.picture = (out / (stem + ".png")).string();
         data::write_png(r.picture, data::to_uint8(drawn));
         if (o.save_txt) {
@@ -660,8 +673,8 @@ std::vector<DetectResult> detect(const DetectOptions& o) {
         std::string found;
         for (const auto& [c, n] : per_class)
             found += fmt::format("{} {}{}, ", n, class_name(d.names, c), n > 1 ? "s" : "");
-        fmt::print("image {}/{} {}: {}x{} {}Done. ({:.3f}s)\n", f + 1, files.size(), files[f], in.image.size(1),
-                   in.image.size(2), found, seconds_since(start));
+        fmt::print("image {}/{} {}: {}x{} {}Done. ({:.3f}s)\n", f + 1, files.size(), files[f], seen.h, seen.w, found,
+                   seconds_since(start));
         results.push_back(std::move(r));
     }
     fmt::print("Results saved to {}{}\n", out.string(),

@@ -174,6 +174,12 @@ struct DetectResult {
     std::string image, picture, label_file;  // the source, the PNG written, labels/<stem>.txt ("" without save_txt)
     Tensor detections;                       // [n, 6] x1 y1 x2 y2 conf cls in the source image's pixels
 };
+// One image ([3, H, W] in [0, 1]) through detect.py's steps: letterbox to o.img_size, the model (in eval mode; call
+// it without gradients), NMS with o's thresholds, the boxes back in the image's pixels: [n, 6] x1 y1 x2 y2 conf cls.
+// input_size, when given, gets the letterboxed size the model saw.
+Tensor detect_image(models::YOLOv5& model, const Tensor& image, const DetectOptions& o, Int2* input_size = nullptr);
+// The boxes drawn on the image with "name conf" in each class's colour, as detect.py's pictures.
+Tensor draw_detections(const Tensor& image, const Tensor& detections, const std::vector<std::string>& names);
 // For each image: the boxes drawn with "name conf" on the original image as <output>/<stem>.png, and with save_txt
 // <output>/labels/<stem>.txt (written, possibly empty, for every image).
 std::vector<DetectResult> detect(const DetectOptions& options);

@@ -237,6 +237,37 @@ FaceBox parse_face_box(const std::string& text) {
     return box;
 }
 
+Tensor face_landmarks(nn::Module& pfld, const Tensor& image, const std::optional<FaceBox>& box) {
+    const double h = static_cast<double>(image.size(1)), w = static_cast<double>(image.size(2));
+    // The crop the network sees and the map from its [0, 1] coordinates back to the image's pixels.
+    Tensor crop;
+    double x0 = 0, y0 = 0, sx = w, sy = h;
+    if (box) {
+        Landmarks corners{};
+        for (auto& p : corners) p = {(*box)[0], (*box)[1]};
+        corners[1] = {(*box)[2], (*box)[3]};
+        const FaceCrop c = base_crop(image, corners);
+        crop = c.image;
+        x0 = static_cast<double>(c.window.x), y0 = static_cast<double>(c.window.y);
+        sx = sy = static_cast<double>(c.window.size);
+    } else {
+        crop = data::resize(image, {kLandmarkCrop, kLandmarkCrop});
+    }
+    const Tensor pred = pfld(pfld_input(crop).unsqueeze(0)).squeeze(0).to(kFloat64).contiguous();
+    const double* p = pred.data_ptr<double>();
+    std::vector<double> pixels;
+    for (int64_t k = 0; k < kNumLandmarks; ++k) {
+        pixels.push_back(x0 + p[2 * k] * sx);
+        pixels.push_back(y0 + p[2 * k + 1] * sy);
+    }
+    return from_vector(pixels, {kNumLandmarks, 2});
+}
+
+Tensor draw_landmarks(const Tensor& image, const Tensor& points) {
+    const int64_t radius = std::max<int64_t>(1, std::max(image.size(1), image.size(2)) / 200);
+    return data::draw_points(image, points, {1, 0, 0}, radius);
+}
+
 int64_t predict_landmarks(const std::string& weights, const std::string& input, const std::string& output,
                           const std::optional<FaceBox>& box, const std::vector<std::string>& set) {
     auto model = load_pfld(set, weights);
@@ -247,37 +278,15 @@ int64_t predict_landmarks(const std::string& weights, const std::string& input, 
     ProgressBar bar("predict pfld", static_cast<int64_t>(files.size()));
     for (const auto& file : files) {
         const Tensor image = data::to_tensor(data::read_image(file, data::ImageMode::RGB));  // [3, H, W] in [0, 1]
-        const double h = static_cast<double>(image.size(1)), w = static_cast<double>(image.size(2));
-        // The crop the network sees and the map from its [0, 1] coordinates back to the image's pixels.
-        Tensor crop;
-        double x0 = 0, y0 = 0, sx = w, sy = h;
-        if (box) {
-            Landmarks corners{};
-            for (auto& p : corners) p = {(*box)[0], (*box)[1]};
-            corners[1] = {(*box)[2], (*box)[3]};
-            const FaceCrop c = base_crop(image, corners);
-            crop = c.image;
-            x0 = static_cast<double>(c.window.x), y0 = static_cast<double>(c.window.y);
-            sx = sy = static_cast<double>(c.window.size);
-        } else {
-            crop = data::resize(image, {kLandmarkCrop, kLandmarkCrop});
-        }
-        const Tensor pred = (*model)(pfld_input(crop).unsqueeze(0)).squeeze(0).to(kFloat64).contiguous();
-        const double* p = pred.data_ptr<double>();
-        std::vector<double> pixels;
+        const Tensor points = face_landmarks(*model, image, box);
         const std::string stem = fs::path(file).stem().string();
-        std::ofstream txt(fs::path(output) / (stem + ".txt"));
-        for (int64_t k = 0; k < kNumLandmarks; ++k) {
-            pixels.push_back(x0 + p[2 * k] * sx);
-            pixels.push_back(y0 + p[2 * k + 1] * sy);
-            txt << fmt::format("{:.2f} {:.2f}\n", pixels[2 * k], pixels[2 * k + 1]);
-        }
-        if (!txt)
-            throw Error(fmt::format("predict pfld: cannot write {}", (fs::path(output) / (stem + ".txt")).string()));
-        const int64_t radius = std::max<int64_t>(1, static_cast<int64_t>(std::max(w, h) / 200));
-        const Tensor points = from_vector(pixels, {kNumLandmarks, 2});
+        const fs::path txt_path = fs::path(output) / (stem + ".txt");
+        std::ofstream txt(txt_path);
+        const double* p = points.data_ptr<double>();
+        for (int64_t k = 0; k < kNumLandmarks; ++k) txt << fmt::format("{:.2f} {:.2f}\n", p[2 * k], p[2 * k + 1]);
+        if (!txt) throw Error(fmt::format("predict pfld: cannot write {}", txt_path.string()));
         data::write_png((fs::path(output) / (stem + "_landmarks.png")).string(),
-                        data::to_uint8(data::draw_points(image, points, {1, 0, 0}, radius)));
+                        data::to_uint8(draw_landmarks(image, points)));
         bar.update();
     }
     bar.close();

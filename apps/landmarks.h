@@ -47,6 +47,12 @@ LandmarkEvalResult evaluate_landmarks(const std::string& weights, const std::str
 // A face box x1, y1, x2, y2 in pixels.
 using FaceBox = std::array<double, 4>;
 FaceBox parse_face_box(const std::string& text);  // "x1,y1,x2,y2"; an Error names the option and the text
+// The 98 landmarks of one face as [98, 2] float64 pixel coordinates of `image` ([3, H, W] in [0, 1]): without a box
+// the image is the face crop (resized to 112), with one the training crop around the box is cut out first. The model
+// is PFLD in eval mode; call it without gradients. predict_landmarks and `nabla serve` use it.
+Tensor face_landmarks(nn::Module& pfld, const Tensor& image, const std::optional<FaceBox>& box = std::nullopt);
+// The points drawn in red on the image, their radius from its size.
+Tensor draw_landmarks(const Tensor& image, const Tensor& points);
 // For each image of `input` (a file or a folder): <stem>_landmarks.png (the points drawn in red on the image) and
 // <stem>.txt (98 lines "x y" in the image's pixels) in `output`. Without a box the image is taken as the face crop
 // (resized to 112); with one, the training crop around the box is cut out first. Returns how many images.

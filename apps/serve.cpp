@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <mutex>
 
+#include "apps/detection.h"
+#include "apps/landmarks.h"
 #include "apps/models.h"
 #include "apps/segmentation.h"
 #include "apps/serve_page.h"
@@ -39,25 +41,33 @@ httplib::Server* g_server = nullptr;  // the running serve()'s server, for stop_
 
 struct ServeModels::Impl {
     ServeOptions o;
-    std::shared_ptr<nn::Module> u2netp, panet;
+    std::shared_ptr<nn::Module> u2netp, panet, pfld;
+    LoadedDetector yolo;
 };
 
 ServeModels::ServeModels(const ServeOptions& o) : impl_(std::make_unique<Impl>()) {
     impl_->o = o;
     impl_->u2netp = load("u2netp", o.u2netp_weights);
     impl_->panet = load("panet", o.panet_weights);
+    impl_->pfld = load("pfld", o.pfld_weights);
+    if (o.yolo_weights.empty()) {  // YOLOv5s for COCO's 80 classes, initial weights: class numbers for names
+        impl_->yolo.model = std::make_shared<models::YOLOv5>("yolov5s", models::YOLOv5Args{});
+        impl_->yolo.model->eval();
+    } else {
+        impl_->yolo = load_detector("yolov5s", o.yolo_weights);  // nc, widths and names from the weights
+    }
 }
 
 ServeModels::~ServeModels() = default;
 
 ServeResult ServeModels::run(const std::string& task, const std::string& bytes, const std::string& filename) {
     const ServeOptions& o = impl_->o;
-    if (task != "mask" && task != "upscale")
-        throw ValueError(fmt::format("unknown task '{}': choose mask or upscale", task));
+    if (task != "mask" && task != "upscale" && task != "landmarks" && task != "boxes")
+        throw ValueError(fmt::format("unknown task '{}': choose mask, upscale, landmarks or boxes", task));
     const std::string name = filename.empty() ? "the upload" : filename;
     const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
     const Int2 size = data::image_size(data, bytes.size(), name);  // before decoding: an Error names what is wrong
-    const int64_t limit = task == "mask" ? o.max_mask_pixels : o.max_upscale_pixels;
+    const int64_t limit = task == "upscale" ? o.max_upscale_pixels : o.max_image_pixels;
     if (task == "upscale" && (size.h < 8 || size.w < 8))
         throw ValueError(
             fmt::format("{} is {}x{} pixels, too small to upscale (under 8 a side)", name, size.w, size.h));
@@ -71,8 +81,13 @@ ServeResult ServeModels::run(const std::string& task, const std::string& bytes, 
     Tensor result;  // [C, H, W] in [0, 1]
     if (task == "mask") {
         result = predict_mask(*impl_->u2netp, image, o.mask_size);
-    } else {
+    } else if (task == "upscale") {
         result = to_unit(upscale_tiled(*impl_->panet, image * 2.0 - 1.0));
+    } else if (task == "landmarks") {  // the upload is the face crop
+        result = draw_landmarks(image, face_landmarks(*impl_->pfld, image));
+    } else {
+        const Tensor boxes = detect_image(*impl_->yolo.model, image, {.img_size = o.detect_size});
+        result = draw_detections(image, boxes, impl_->yolo.names);
     }
     ServeResult r;
     r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -155,9 +170,10 @@ void stop_serving() {
 
 void add_serve_command(CLI::App& app) {
     auto o = std::make_shared<ServeOptions>();
-    auto* cmd = app.add_subcommand("serve",
-                                   "A local web page to try the models on your own photos: drop an image, get a "
-                                   "U2NETP mask or a PANet x2 upscale next to it");
+    auto* cmd =
+        app.add_subcommand("serve",
+                           "A local web page to try the models on your own photos: drop an image, get a "
+                           "U2NETP mask, a PANet x2 upscale, PFLD's face landmarks or YOLOv5s boxes next to it");
     cmd->add_option("--host", o->host, "Address to listen on (127.0.0.1: this machine only)")->capture_default_str();
     cmd->add_option("--port", o->port, "Port (0: any free one, printed)")
         ->capture_default_str()
@@ -165,6 +181,11 @@ void add_serve_command(CLI::App& app) {
     cmd->add_option("--u2netp-weights", o->u2netp_weights,
                     "U2NETP weights for the mask task (a checkpoint or state dict)");
     cmd->add_option("--panet-weights", o->panet_weights, "PANet weights for the x2 upscale task");
+    cmd->add_option("--pfld-weights", o->pfld_weights,
+                    "PFLD weights for the landmarks task (the upload is a face crop)");
+    cmd->add_option("--yolo-weights", o->yolo_weights,
+                    "YOLOv5s weights for the boxes task (classes and names from the checkpoint; without it COCO's 80 "
+                    "classes, numbered)");
     cmd->add_option("--max-upload-mb", o->max_upload_mb, "Largest upload accepted, in MB")
         ->capture_default_str()
         ->check(CLI::Range(int64_t{1}, int64_t{1024}));

@@ -1,9 +1,11 @@
 // apps/serve.h — `nabla serve`: a local web page for trying the models on one's own photos (U²-Net's reference ships
 // a desktop GUI; this is its browser equivalent). One page (apps/serve_page.h) where a user drops or picks an image,
-// chooses the task (a U2NETP mask or a PANet x2 upscale), and sees input and result side by side with the time taken
+// chooses the task (a U2NETP mask, a PANet x2 upscale, PFLD's 98 landmarks of a face crop, or YOLOv5s boxes), and
+// sees input and result side by side with the time taken
 // and a download link. The server (cpp-httplib) binds 127.0.0.1 by default and answers:
 //   GET  /              the page
-//   POST /api/run       multipart form: `image` (the file) and `task` (mask | upscale); the result as PNG, with
+//   POST /api/run       multipart form: `image` (the file) and `task` (mask | upscale | landmarks | boxes); the
+//                       result as PNG, with
 //                       X-Nabla-Ms (milliseconds of model time) and X-Nabla-Size (WxH); a bad request gets 400 and a
 //                       message naming what is wrong, a too large body 413
 //   GET  /api/sample    a bundled photo (data/photos; ?side=N: its long side at most N pixels), which the page's
@@ -20,12 +22,14 @@ namespace nabla::apps {
 
 struct ServeOptions {
     std::string host = "127.0.0.1";
-    int port = 8080;                            // 0: any free port (printed)
-    std::string u2netp_weights, panet_weights;  // empty: the architectures with their initial weights
+    int port = 8080;  // 0: any free port (printed)
+    // Empty: the architectures with their initial weights.
+    std::string u2netp_weights, panet_weights, pfld_weights, yolo_weights;
     int64_t max_upload_mb = 20;
-    int64_t max_mask_pixels = int64_t{4096} * 4096;     // an image for the mask task, at most this many pixels
+    int64_t max_image_pixels = int64_t{4096} * 4096;    // an image for the mask, landmarks or boxes task, at most
     int64_t max_upscale_pixels = int64_t{1024} * 1024;  // for x2 upscaling (its output has 4 times as many)
     int64_t mask_size = 320;                            // U2NETP's input side
+    int64_t detect_size = 640;                          // YOLOv5s's letterbox size (detect.py's --img-size)
     std::string sample = "data/photos";                 // where /api/sample takes its photo from
 };
 
@@ -41,7 +45,8 @@ class ServeModels {
 public:
     explicit ServeModels(const ServeOptions& o);
     ~ServeModels();
-    // Runs `task` (mask | upscale) on the image in `bytes`; an Error says what is wrong with the request.
+    // Runs `task` (mask | upscale | landmarks | boxes) on the image in `bytes`; an Error says what is wrong with the
+    // request.
     ServeResult run(const std::string& task, const std::string& bytes, const std::string& filename);
 
 private:

@@ -32,6 +32,8 @@ inline constexpr const char* kServePage = R"html(<!doctype html>
   &nbsp; Task: <select id="task">
     <option value="mask">salient-object mask (U2NETP)</option>
     <option value="upscale">x2 upscale (PANet)</option>
+    <option value="landmarks">98 face landmarks of a face crop (PFLD)</option>
+    <option value="boxes">object boxes (YOLOv5s)</option>
   </select>
 </div>
 <div id="status"></div>

@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "apps/serve.h"
+#include "models/yolo/yolo.h"
 #include "nn/data/image.h"
+#include "nn/safetensors.h"
 #include "support/support.h"
 
 using namespace nabla::apps;
@@ -40,9 +42,36 @@ TEST_CASE("serve: a mask and an x2 upscale of an upload; bad uploads are named e
                       Catch::StartsWith("read_image: page.html: not a PNG, JPEG or BMP file"));
     CHECK_THROWS_WITH(models.run("upscale", png_of(80, 80), "big.png"),
                       "big.png is 80x80 pixels; the upscale task takes at most 4096 pixels (about 64x64)");
-    CHECK_THROWS_WITH(models.run("blur", png_of(8, 8), "c.png"), "unknown task 'blur': choose mask or upscale");
+    CHECK_THROWS_WITH(models.run("blur", png_of(8, 8), "c.png"),
+                      "unknown task 'blur': choose mask, upscale, landmarks or boxes");
     CHECK_THROWS_WITH(models.run("upscale", png_of(4, 6), "tiny.png"),
                       "tiny.png is 6x4 pixels, too small to upscale (under 8 a side)");
+}
+
+TEST_CASE("serve: PFLD's landmarks drawn on a face crop; YOLOv5s boxes from given weights", "[serve]") {
+    manual_seed(0);
+    // YOLOv5s weights whose detection head fires everywhere (every output bias 5: objectness and class scores near
+    // 1), so that NMS keeps boxes and the picture shows them: the path from --yolo-weights to the drawn boxes.
+    models::YOLOv5 net("yolov5s", {});
+    TensorMap state = net.state_dict();
+    for (auto& [name, t] : state)
+        if (name.starts_with("model.24.m.") && name.ends_with(".bias")) t.fill_(5.0);
+    TempDir dir;
+    save_safetensors(dir.file("yolo.safetensors"), state);
+    ServeOptions o;
+    o.yolo_weights = dir.file("yolo.safetensors");
+    o.detect_size = 64;
+    ServeModels models(o);
+    const std::string input = png_of(48, 64);
+    const Tensor in = data::decode_image(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+    for (const std::string task : {"landmarks", "boxes"}) {
+        INFO(task);
+        const ServeResult r = models.run(task, input, "face.png");
+        const Tensor out = data::decode_image(reinterpret_cast<const uint8_t*>(r.png.data()), r.png.size());
+        REQUIRE(out.shape() == Shape{3, 48, 64});  // drawn on the upload, at its size
+        // Something was drawn: the points (red) or the boxes changed pixels of the upload.
+        CHECK(amax(abs(out.to(kFloat32) - in.to(kFloat32))).item<double>() > 0.2);
+    }
 }
 
 TEST_CASE("serve: the HTTP server answers the page, an upload, a bad upload and a too large one", "[serve]") {
