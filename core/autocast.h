@@ -1,11 +1,12 @@
 // core/autocast.h — mixed precision as torch.autocast("cpu", dtype=torch.bfloat16) does it: inside an AutocastGuard
-// with Precision::BFloat16, convolutions (and their backward) compute in bfloat16 with float32 accumulation, while
+// with Precision::BFloat16, convolutions and matrix products (matmul, mm, bmm, linear; and their backward) compute in
+// bfloat16 with float32 accumulation, while
 // every tensor the user sees stays float32: inputs, outputs, weights (the master copy), gradients. Batch norm,
 // softmax, losses and the optimizer are untouched, in float32, as on torch's autocast list.
 //   { AutocastGuard amp(Precision::BFloat16); loss = criterion(model(x), y); loss.backward(); }
-// The op layer reads the state when it records (ops/conv.cpp), so a backward runs in the precision its forward ran
-// in, wherever backward() is called. Unlike torch, the activations between ops stay float32: twice the memory of
-// bf16 ones, a conversion pass into each convolution, and no rounding of what batch norm and the losses see.
+// The op layer reads the state when it records (ops/conv.cpp, ops/matmul.cpp), so a backward runs in the precision
+// its forward ran in, wherever backward() is called. Unlike torch, the activations between ops stay float32: twice the
+// memory of bf16 ones, a conversion pass into each convolution, and no rounding of what batch norm and the losses see.
 // The cpu backend runs bfloat16 on oneDNN's AVX512-BF16 (or AMX) kernels; the reference backend and CPUs without a
 // bfloat16 kernel compute in float32, which the same guard accepts.
 #pragma once

@@ -7,13 +7,15 @@
 // linear(x [*, in], weight [out, in], bias [out]) = x @ weight^T + bias:
 //   gx = gy @ weight,  gweight = gy_rows^T @ x_rows,  gbias = sum gy_rows.
 // The kernel (backends/*/matmul.cpp) multiplies a [B, M, K] by b [B, K, N]: transposes reach it as strides and a
-// broadcast batch as batch stride 0, so neither is copied.
+// broadcast batch as batch stride 0, so neither is copied. Under bfloat16 autocast (core/autocast.h) the cpu kernel
+// multiplies in bfloat16 with float32 accumulation; each backward runs in the precision its forward was recorded in.
 #include "ops/matmul.h"
 
 #include <optional>
 
 #include "autograd/node.h"
 #include "backends/backend.h"
+#include "core/autocast.h"
 #include "core/trace/flops.h"
 #include "core/trace/trace.h"
 #include "ops/reduce.h"
@@ -107,14 +109,16 @@ Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
     }
     Tensor y = product(a.detach(), b.detach());  // [batch..., M, N]
     // a is needed only for b's gradient and b only for a's: save the minimum
-    autograd::record(op, {a, b}, y,
-                     [sa = save(b.requires_grad() ? a : Tensor()), sb = save(a.requires_grad() ? b : Tensor()),
-                      a_shape = a.shape(), b_shape = b.shape()](const Tensor& gy, const NeedsGrad& needs) {
-                         Tensor ga, gb;
-                         if (needs[0]) ga = sum_to(product(gy, sb.get().transpose(-1, -2)), a_shape);
-                         if (needs[1]) gb = matmul_grad_b(sa.get(), gy, b_shape);
-                         return Grads{ga, gb};
-                     });
+    autograd::record(
+        op, {a, b}, y,
+        [sa = save(b.requires_grad() ? a : Tensor()), sb = save(a.requires_grad() ? b : Tensor()), a_shape = a.shape(),
+         b_shape = b.shape(), precision = autocast_precision()](const Tensor& gy, const NeedsGrad& needs) {
+            AutocastGuard amp(precision);  // the forward's precision, wherever backward() is called
+            Tensor ga, gb;
+            if (needs[0]) ga = sum_to(product(gy, sb.get().transpose(-1, -2)), a_shape);
+            if (needs[1]) gb = matmul_grad_b(sa.get(), gy, b_shape);
+            return Grads{ga, gb};
+        });
     return y;
 }
 
@@ -167,7 +171,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     // x is needed only for weight's gradient and weight only for x's
     autograd::record("linear", {x, weight, bias}, y,
                      [x_shape = x.shape(), sx = save(weight.requires_grad() ? x : Tensor()),
-                      sw = save(x.requires_grad() ? weight : Tensor())](const Tensor& gy, const NeedsGrad& needs) {
+                      sw = save(x.requires_grad() ? weight : Tensor()),
+                      precision = autocast_precision()](const Tensor& gy, const NeedsGrad& needs) {
+                         AutocastGuard amp(precision);  // the forward's precision, wherever backward() is called
                          const Tensor gy_rows = gy.reshape(as_rows(gy.shape()));  // [R, out]
                          Tensor gx, gweight, gbias;
                          if (needs[0]) gx = product(gy_rows, sw.get()).view(x_shape);                       // [R, in]

@@ -25,6 +25,7 @@
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/dnnl_common.h"
 #include "backends/cpu/parallel.h"
+#include "core/autocast.h"
 
 namespace nabla {
 namespace {
@@ -306,6 +307,7 @@ std::optional<ConvGrads> pointwise_backward(CpuBackend& cpu, const Tensor& gy, c
     const int64_t cin = x.size(1), cout = w.size(0);
     constexpr int64_t kMinRows = 16384;
     if (rows < kMinRows) return std::nullopt;
+    AutocastGuard fp32(Precision::Float32);  // a float32 conv's matmuls, even inside a caller's bf16 autocast
     const Tensor xr = make_view(x, {1, rows, cin}, {rows * cin, cin, 1}, x.offset());        // [1, R, C_in]
     const Tensor gyr = make_view(gy, {1, rows, cout}, {rows * cout, cout, 1}, gy.offset());  // [1, R, C_out]
     ConvGrads g;
