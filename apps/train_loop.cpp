@@ -82,9 +82,11 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
     cmd->add_option("--threads", o.threads, "Threads for the math (0: OMP_NUM_THREADS or all cores)")
         ->capture_default_str();
     cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
-    cmd->add_option("--precision", o.precision,
-                    "fp32, or bf16: convolutions and their gradients in bfloat16 with float32 accumulation, weights, "
-                    "activations and everything else float32 (core/autocast.h)")
+    cmd->add_option(
+           "--precision", o.precision,
+           "fp32, or bf16: convolutions, matmuls and linear layers and their gradients in bfloat16 with float32 "
+           "accumulation, weights, "
+           "activations and everything else float32 (core/autocast.h)")
         ->capture_default_str()
         ->check(CLI::IsMember({"fp32", "bf16"}));
     cmd->add_option("--weights", o.weights,
