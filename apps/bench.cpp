@@ -109,8 +109,7 @@ void run_bench(const BenchOptions& o) {
         if (o.infer) no_grad.emplace();
         model->call_outputs(input);
     };
-    AutocastGuard amp(
-        parse_precision(o.precision.c_str()));  // bf16: convolutions and matmuls in bfloat16 (core/autocast.h)
+    AutocastGuard amp(parse_precision(o.precision.c_str()));  // bf16: convolutions and matmuls (core/autocast.h)
     std::vector<double> times;
     for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
         trace::step_marker(i);  // step boundaries for a traced bench (NABLA_TRACE_STEPS windows)
@@ -183,11 +182,9 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("--peak", o->peak,
                     "bench/peak's JSON output (build/bench/peak > peak.json): also print the step's GFLOP/s as a "
                     "fraction of oneDNN's float32 conv peak on this machine (conv_peak_fraction)");
-    cmd->add_option(
-           "--precision", o->precision,
-           "fp32, or bf16: convolutions, matmuls and linear layers and their gradients in bfloat16 with float32 "
-           "accumulation, "
-           "everything else float32 (torch.autocast's CPU list; core/autocast.h)")
+    cmd->add_option("--precision", o->precision,
+                    "fp32, or bf16: convolutions, matmuls and linear layers and their gradients in bfloat16 with "
+                    "float32 accumulation, everything else float32 (torch.autocast's CPU list; core/autocast.h)")
         ->check(CLI::IsMember({"fp32", "bf16"}))
         ->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed of the weights and the synthetic data")->capture_default_str();

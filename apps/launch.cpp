@@ -5,17 +5,17 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "nn/distributed.h"
 
 namespace nabla::apps {
 
 void relaunch_under_mpirun(int argc, char** argv) {
-    if (std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr) return;  // already one of mpirun's processes
+    if (dist::is_initialized()) return;  // already one of mpirun's processes (main called dist::init)
     std::vector<std::string> rest;
     std::string nproc;
     for (int i = 1; i < argc; ++i) {

@@ -4,7 +4,8 @@
 
 namespace nabla::apps {
 
-// When argv holds `--nproc N` (or --nproc=N) with N > 1 and this process was not started by mpirun, replaces this
+// When argv holds `--nproc N` (or --nproc=N) with N > 1 and this process was not started by mpirun (dist::init found
+// no MPI job: call it first), replaces this
 // process with `mpirun -np N <this program> <argv without --nproc>` (adding --allow-run-as-root for root, which
 // OpenMPI otherwise refuses) and does not return; an Error when mpirun cannot be started. Otherwise returns.
 void relaunch_under_mpirun(int argc, char** argv);

@@ -49,7 +49,7 @@ void ProgressBar::close() {
 }
 
 void ProgressBar::write(const std::string& line) {
-    if (dist::world_size() > 1 && hidden_) {  // another rank's warning: say whose
+    if (hidden_) {  // another rank's warning: say whose
         fmt::print(stderr, "rank {}: {}\n", dist::rank(), line);
         std::fflush(stderr);
     } else if (tty_ && !closed_) {

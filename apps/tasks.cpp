@@ -76,9 +76,8 @@ std::string unknown_subcommand(CLI::App& app, const std::vector<std::string>& ar
 void add_precision_option(CLI::App* cmd) {
     cmd->add_option_function<std::string>(
            "--precision", [](const std::string& v) { set_autocast_precision(parse_precision(v.c_str())); },
-           "fp32, or bf16: the model's convolutions and matmuls in bfloat16 with float32 accumulation, everything else "
-           "float32 "
-           "(torch.autocast on the CPU; core/autocast.h)")
+           "fp32, or bf16: the model's convolutions and matmuls in bfloat16 with float32 accumulation, everything "
+           "else float32 (torch.autocast on the CPU; core/autocast.h)")
         ->check(CLI::IsMember({"fp32", "bf16"}))
         ->default_str("fp32");
 }

@@ -24,7 +24,6 @@
 #include "nn/normalization.h"
 #include "nn/parallel.h"
 #include "nn/prune.h"
-#include "ops/factory.h"
 #include "ops/reduce.h"
 
 namespace nabla::apps {
@@ -82,11 +81,9 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
     cmd->add_option("--threads", o.threads, "Threads for the math (0: OMP_NUM_THREADS or all cores)")
         ->capture_default_str();
     cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
-    cmd->add_option(
-           "--precision", o.precision,
-           "fp32, or bf16: convolutions, matmuls and linear layers and their gradients in bfloat16 with float32 "
-           "accumulation, weights, "
-           "activations and everything else float32 (core/autocast.h)")
+    cmd->add_option("--precision", o.precision,
+                    "fp32, or bf16: convolutions, matmuls and linear layers and their gradients in bfloat16 with "
+                    "float32 accumulation; weights, activations and everything else float32 (core/autocast.h)")
         ->capture_default_str()
         ->check(CLI::IsMember({"fp32", "bf16"}));
     cmd->add_option("--weights", o.weights,
@@ -211,11 +208,10 @@ private:
     void optimizer_step(const StepInfo& at);  // warmup, before_step, step, zero_grad, scheduler, EMA, after_step
     void after_optimizer_step();              // samples and mid-epoch checkpoints every N steps
     void log_batch(double loss, Logs logs);
-    // Data-parallel agreement (one small all-reduce; without DDP the local value): whether `cond` holds on every
-    // rank, on some rank, and rank 0's value of x.
-    bool on_every_rank(bool cond) const;
+    // Data-parallel agreement (one small all-reduce; in a plain run the local value): whether `cond` holds on every
+    // rank, or on some rank.
+    bool on_every_rank(bool cond) const { return dist::all_reduce(cond ? 0.0 : 1.0) == 0; }  // ranks saying no
     bool on_any_rank(bool cond) const { return !on_every_rank(!cond); }
-    double from_rank0(double x) const;
     void average_over_ranks();  // the epoch's running sums and counts of the logged values, over every rank
     nn::Checkpoint checkpoint(int64_t at_epoch, int64_t at_batch) const;
     void save(const std::string& path, int64_t at_epoch, int64_t at_batch) const;
@@ -467,19 +463,8 @@ void Loop::optimizer_step(const StepInfo& at) {
     if (task_.hooks.after_step) task_.hooks.after_step(at);
 }
 
-bool Loop::on_every_rank(bool cond) const {
-    if (!ddp_) return cond;
-    return dist::all_reduce(cond ? 0.0 : 1.0) == 0;  // how many ranks say no
-}
-
-double Loop::from_rank0(double x) const {
-    Tensor t = from_vector(std::vector<double>{x});
-    dist::broadcast_(t, 0);
-    return t.item<double>();
-}
-
 void Loop::average_over_ranks() {
-    if (!ddp_) return;
+    if (!ddp_) return;  // (the sums are this process's already)
     std::vector<double> values{static_cast<double>(counted_)};
     for (const auto& kv : sums_) values.push_back(kv.second);
     values = dist::all_reduce(std::move(values));
@@ -535,7 +520,6 @@ void Loop::end_epoch() {
     row.emplace_back("lr", task_.optimizer->param_groups().at(0).lr);
     result_.last_loss = value_of(row, "train/loss");
     if (task_.validate && ((epoch + 1) % o_.val_every == 0 || epoch + 1 == o_.epochs)) {
-        if (ddp_) ddp_->sync_buffers();  // rank 0's running statistics everywhere (torch's broadcast_buffers)
         try {
             EvalScope eval(model_);
             if (main_) result_.last_metrics = task_.validate();  // the other ranks wait for its plateau metric
@@ -548,11 +532,10 @@ void Loop::end_epoch() {
         }
         row.insert(row.end(), result_.last_metrics.begin(), result_.last_metrics.end());
         if (task_.plateau) {
-            double metric = main_ ? value_of(result_.last_metrics, task_.plateau_metric) : 0.0;
+            const double metric = main_ ? value_of(result_.last_metrics, task_.plateau_metric) : 0.0;
             NB_CHECK_VALUE(!main_ || !std::isnan(metric), "fit: ReduceLROnPlateau's metric '", task_.plateau_metric,
                            "' is not among the validation results");
-            if (ddp_) metric = from_rank0(metric);
-            task_.plateau->step(metric);
+            task_.plateau->step(dist::broadcast(metric, 0));  // rank 0 validated; every rank steps the same
         }
     }
     if ((o_.sparsity > 0 || task_.log_bn_gammas) && norms_ && main_)

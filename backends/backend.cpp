@@ -27,7 +27,7 @@ Tensor Backend::reduce(ReduceOp, const Tensor&, const Shape&, bool) { not_implem
 ValuesIndices Backend::reduce_with_indices(ReduceOp, const Tensor&, int64_t, bool) {
     not_implemented("reduce_with_indices");
 }
-Tensor Backend::matmul(const Tensor&, const Tensor&) { not_implemented("matmul"); }
+Tensor Backend::matmul(const Tensor&, const Tensor&, bool) { not_implemented("matmul"); }
 Tensor Backend::conv2d(const Tensor&, const Tensor&, const Tensor&, const ConvParams&) { not_implemented("conv2d"); }
 ConvGrads Backend::conv2d_backward(const Tensor&, const Tensor&, const Tensor&, const ConvParams&,
                                    std::array<bool, 3>) {

@@ -64,8 +64,9 @@ public:
     virtual Tensor reduce(ReduceOp op, const Tensor& x, const Shape& dims, bool keepdim);
     virtual ValuesIndices reduce_with_indices(ReduceOp op, const Tensor& x, int64_t dim, bool keepdim);  // Max, Min
 
-    // --- matmul (ops/matmul.cpp): a [B, M, K] @ b [B, K, N] -> [B, M, N]; any strides, batch stride 0 broadcasts ---
-    virtual Tensor matmul(const Tensor& a, const Tensor& b);
+    // --- matmul (ops/matmul.cpp): a [B, M, K] @ b [B, K, N] -> [B, M, N]; any strides, batch stride 0 broadcasts;
+    // bf16: autocast (core/autocast.h), multiply in bfloat16 with float32 accumulation where the backend can ---
+    virtual Tensor matmul(const Tensor& a, const Tensor& b, bool bf16);
 
     // --- conv (ops/conv.cpp): NCHW input, contiguous or channels-last (gy in x's layout); contiguous OIHW weight
     // ([C_in, C_out/g, kh, kw] for transposed); outputs and gradients may keep x's layout (the cpu backend does) ---

@@ -63,7 +63,8 @@ void check(int code, const char* what) {
     throw Error(detail::concat("dist::", what, ": MPI error: ", std::string(text, static_cast<size_t>(length))));
 }
 
-// Every collective is a "comm" scope of the tracer whose count (the FLOP column of other scopes) is its bytes.
+// Every collective that moves a tensor is a "comm" scope of the tracer whose count (the FLOP column of other scopes)
+// is its bytes.
 int64_t bytes_of(const Tensor& t) { return t.numel() * static_cast<int64_t>(element_size(t.dtype())); }
 
 }  // namespace
@@ -121,10 +122,10 @@ void barrier() {
 }
 
 Tensor all_reduce(const Tensor& t) {
-    Tensor out = t.detach().contiguous().clone();
+    Tensor out = t.detach().clone();  // a contiguous copy to reduce in place
     all_reduce_(out);
     autograd::record("all_reduce", {t}, out, [](const Tensor& grad, const autograd::NeedsGrad&) -> autograd::Grads {
-        Tensor g = grad.contiguous().clone();
+        Tensor g = grad.clone();
         all_reduce_(g);
         return {g};
     });
@@ -144,33 +145,31 @@ std::vector<double> all_reduce(std::vector<double> values, ReduceOp op) {
 
 double all_reduce(double value, ReduceOp op) { return all_reduce(std::vector<double>{value}, op)[0]; }
 
-// --- Work ---
-
-Work all_reduce_async(Tensor& t) {
-    const MPI_Datatype type = mpi_type(t, "all_reduce_async");
-    Work w;
-    if (g_size == 1) return w;
-    trace::Scope scope(trace::comm, "all_reduce_async", [&] { return bytes_of(t); });
-    auto* request = new MPI_Request;
-    const int code =
-        MPI_Iallreduce(MPI_IN_PLACE, t.raw_data(), static_cast<int>(t.numel()), type, MPI_SUM, MPI_COMM_WORLD, request);
-    if (code != MPI_SUCCESS) delete request;
-    check(code, "all_reduce_async");
-    w.request_ = request;
-    w.buffer_ = t;
-    w.bytes_ = bytes_of(t);
-    return w;
+double broadcast(double value, int root) {
+    NB_CHECK_VALUE(root >= 0 && root < g_size, "dist::broadcast: root ", root, " is not a rank of a world of ", g_size);
+    if (g_size == 1) return value;
+    trace::Scope scope(trace::comm, "broadcast", [] { return int64_t{sizeof(double)}; });
+    check(MPI_Bcast(&value, 1, MPI_DOUBLE, root, MPI_COMM_WORLD), "broadcast");
+    return value;
 }
 
-Work::Work(Work&& other) noexcept
-    : request_(std::exchange(other.request_, nullptr)), buffer_(std::move(other.buffer_)), bytes_(other.bytes_) {}
+// --- Work ---
+
+struct Work::Request {
+    MPI_Request handle = MPI_REQUEST_NULL;
+};
+
+Work::Work() = default;
+Work::Work(Work&& other) noexcept = default;
 
 Work& Work::operator=(Work&& other) noexcept {
     if (this != &other) {
-        wait();
-        request_ = std::exchange(other.request_, nullptr);
+        try {
+            wait();
+        } catch (...) {  // a failed MPI job: MPI's own error handler has reported it
+        }
+        request_ = std::move(other.request_);
         buffer_ = std::move(other.buffer_);
-        bytes_ = other.bytes_;
     }
     return *this;
 }
@@ -182,13 +181,26 @@ Work::~Work() {
     }
 }
 
+Work all_reduce_async(Tensor& t) {
+    const MPI_Datatype type = mpi_type(t, "all_reduce_async");
+    Work w;
+    if (g_size == 1) return w;
+    trace::Scope scope(trace::comm, "all_reduce_async", [&] { return bytes_of(t); });
+    auto request = std::make_unique<Work::Request>();
+    check(MPI_Iallreduce(MPI_IN_PLACE, t.raw_data(), static_cast<int>(t.numel()), type, MPI_SUM, MPI_COMM_WORLD,
+                         &request->handle),
+          "all_reduce_async");
+    w.request_ = std::move(request);
+    w.buffer_ = t;
+    return w;
+}
+
 bool Work::test() {
     if (!request_) return true;
     int done = 0;
-    check(MPI_Test(static_cast<MPI_Request*>(request_), &done, MPI_STATUS_IGNORE), "Work::test");
+    check(MPI_Test(&request_->handle, &done, MPI_STATUS_IGNORE), "Work::test");
     if (done) {
-        delete static_cast<MPI_Request*>(request_);
-        request_ = nullptr;
+        request_.reset();
         buffer_ = Tensor();
     }
     return done != 0;
@@ -196,12 +208,10 @@ bool Work::test() {
 
 void Work::wait() {
     if (!request_) return;
-    trace::Scope scope(trace::comm, "wait", [&] { return bytes_; });
-    auto* request = static_cast<MPI_Request*>(request_);
-    request_ = nullptr;
-    const int code = MPI_Wait(request, MPI_STATUS_IGNORE);
-    delete request;
-    buffer_ = Tensor();
+    trace::Scope scope(trace::comm, "wait");  // the time this rank waits, no bytes of its own
+    const std::unique_ptr<Request> request = std::move(request_);
+    const int code = MPI_Wait(&request->handle, MPI_STATUS_IGNORE);
+    buffer_ = Tensor();  // only now may the buffer go
     check(code, "Work::wait");
 }
 

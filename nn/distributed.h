@@ -17,6 +17,7 @@
 // other scopes have their FLOPs. docs/distributed.md describes the data-parallel training built on this.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,28 +47,27 @@ void barrier();
 // The sum over the ranks of `t`, as an autograd op: its backward is the all-reduced gradient (each rank's input
 // contributes to every rank's output). SyncBatchNorm's statistics go through it.
 Tensor all_reduce(const Tensor& t);
-// The same on plain numbers (metrics, flags), elementwise.
+// The same on plain numbers (metrics, flags), elementwise; and root's value of a number on every rank.
 std::vector<double> all_reduce(std::vector<double> values, ReduceOp op = ReduceOp::sum);
 double all_reduce(double value, ReduceOp op = ReduceOp::sum);
+double broadcast(double value, int root = 0);
 
 // A non-blocking all-reduce (sum) in flight: DistributedDataParallel launches one per bucket of gradients while
 // backward goes on. test() lets MPI make progress and says whether it is done; wait() blocks until it is.
 class Work {
 public:
-    Work() = default;
+    Work();
     Work(Work&& other) noexcept;
-    Work& operator=(Work&& other) noexcept;
-    Work(const Work&) = delete;
-    Work& operator=(const Work&) = delete;
-    ~Work();  // waits, so that MPI never writes into a freed buffer
+    Work& operator=(Work&& other) noexcept;  // waits for the work it replaces
+    ~Work();                                 // waits, so that MPI never writes into a freed buffer
     bool test();
     void wait();
 
 private:
     friend Work all_reduce_async(Tensor& t);
-    void* request_ = nullptr;  // an MPI_Request, owned
-    Tensor buffer_;            // keeps the buffer alive while MPI writes into it
-    int64_t bytes_ = 0;
+    struct Request;  // the MPI_Request (nn/distributed.cpp); null when done or never started
+    std::unique_ptr<Request> request_;
+    Tensor buffer_;  // keeps the buffer alive while MPI writes into it
 };
 Work all_reduce_async(Tensor& t);  // sum, in place; `t` contiguous float32
 

@@ -57,13 +57,8 @@ Tensor BatchNorm2d::forward(const Tensor& x) { return forward_act(x, NormAct::No
 Tensor BatchNorm2d::forward_act(const Tensor& x, NormAct act) {
     NB_CHECK(x.dim() == 4 && x.size(1) == num_features, type_name(), "(", num_features, "): expected input [N, ",
              num_features, ", H, W], got ", x.shape());
-    if (sync && is_training() && dist::world_size() > 1) return sync_forward(x, act);
-    double factor = options.momentum.value_or(0.0);
-    if (is_training() && options.track_running_stats) {
-        NoGradGuard no_grad;
-        num_batches_tracked.add_(1.0);
-        if (!options.momentum) factor = 1.0 / static_cast<double>(num_batches_tracked.item<int64_t>());
-    }
+    if (sync_ && is_training() && dist::world_size() > 1) return sync_forward(x, act);
+    const double factor = is_training() && options.track_running_stats ? track_batch() : options.momentum.value_or(0.0);
     // Batch statistics in training, and in eval when there are no running statistics to use.
     const bool use_batch_stats = is_training() || !options.track_running_stats;
     return batch_norm_act(act, x, running_mean, running_var, weight, bias, use_batch_stats, factor, options.eps);
@@ -85,10 +80,8 @@ Tensor BatchNorm2d::sync_forward(const Tensor& x, NormAct act) {
     Tensor y = centred * rsqrt(var + options.eps).view(per_channel);
     if (options.affine) y = y * weight.view(per_channel) + bias.view(per_channel);
     if (options.track_running_stats) {
+        const double f = track_batch();
         NoGradGuard no_grad;
-        num_batches_tracked.add_(1.0);
-        const double f =
-            options.momentum ? *options.momentum : 1.0 / static_cast<double>(num_batches_tracked.item<int64_t>());
         running_mean.mul_(1 - f).add_(mean.detach(), f);
         running_var.mul_(1 - f).add_(var.detach(), f * count / (count - 1));  // unbiased, as torch
     }
@@ -99,8 +92,14 @@ Tensor BatchNorm2d::sync_forward(const Tensor& x, NormAct act) {
     }
 }
 
+double BatchNorm2d::track_batch() {
+    NoGradGuard no_grad;
+    num_batches_tracked.add_(1.0);
+    return options.momentum ? *options.momentum : 1.0 / static_cast<double>(num_batches_tracked.item<int64_t>());
+}
+
 void BatchNorm2d::set_sync(bool on) {
-    sync = on;
+    sync_ = on;
     set_type_name(on ? "SyncBatchNorm" : "BatchNorm2d");
 }
 

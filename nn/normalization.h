@@ -41,15 +41,19 @@ public:
     std::string extra_repr() const override;
     void sync_widths() override;  // num_features from the [C] tensors, after pruning narrowed them
     void set_sync(bool on);       // SyncBatchNorm or BatchNorm2d (the type name follows)
+    bool is_sync() const { return sync_; }
 
     int64_t num_features;  // set at construction; only pruning changes it (sync_widths)
     const BatchNorm2dArgs options;
-    bool sync = false;                                      // SyncBatchNorm (convert_sync_batchnorm)
     Tensor weight, bias;                                    // [C], undefined unless affine
     Tensor running_mean, running_var, num_batches_tracked;  // undefined unless track_running_stats
 
 private:
     Tensor sync_forward(const Tensor& x, NormAct act);
+    // In training with running statistics: num_batches_tracked += 1; returns the factor of the running update
+    // (momentum, or 1 / num_batches_tracked for a cumulative average).
+    double track_batch();
+    bool sync_ = false;  // SyncBatchNorm (convert_sync_batchnorm)
 };
 
 // torch.nn.SyncBatchNorm.convert_sync_batchnorm: every BatchNorm2d under `module` becomes a SyncBatchNorm (in place;

@@ -82,8 +82,6 @@ DistributedDataParallel::DistributedDataParallel(Module& module, DistributedData
 
 DistributedDataParallel::~DistributedDataParallel() = default;
 
-void DistributedDataParallel::sync_buffers() { broadcast_all(module_.buffers()); }
-
 std::vector<std::vector<int64_t>> DistributedDataParallel::bucket_assignment() const {
     std::vector<std::vector<int64_t>> out;
     for (const Bucket& b : buckets_) {
@@ -95,10 +93,7 @@ std::vector<std::vector<int64_t>> DistributedDataParallel::bucket_assignment() c
 
 void DistributedDataParallel::reset() {
     for (Slot& s : slots_) s.ready = s.had_grad = false;
-    for (Bucket& b : buckets_) {
-        b.pending = static_cast<int64_t>(b.slots.size());
-        b.launched = false;
-    }
+    for (Bucket& b : buckets_) b.pending = static_cast<int64_t>(b.slots.size());
     next_bucket_ = 0;
     active_ = false;
 }
@@ -115,28 +110,29 @@ void DistributedDataParallel::on_leaf_ready(TensorImpl& leaf) {
     launch_ready_buckets();
 }
 
+Tensor DistributedDataParallel::in_bucket(const Slot& s) const {
+    return buckets_[static_cast<size_t>(s.bucket)].buffer.narrow(0, s.offset, s.param.numel()).view(s.param.shape());
+}
+
 // Copies the slot's gradient (zeros when it has none) into its bucket.
 void DistributedDataParallel::mark_ready(Slot& s) {
     NoGradGuard no_grad;
-    Bucket& b = buckets_[static_cast<size_t>(s.bucket)];
-    Tensor view = b.buffer.narrow(0, s.offset, s.param.numel()).view(s.param.shape());
+    Tensor view = in_bucket(s);
     const Tensor grad = s.param.grad();
     if (grad.defined())
         view.copy_(grad);
     else
         view.zero_();
     s.ready = true;
-    --b.pending;
+    --buckets_[static_cast<size_t>(s.bucket)].pending;
 }
 
 void DistributedDataParallel::launch_ready_buckets() {
     while (next_bucket_ < buckets_.size() && buckets_[next_bucket_].pending == 0) {
         Bucket& b = buckets_[next_bucket_++];
         b.work = dist::all_reduce_async(b.buffer);
-        b.launched = true;
     }
-    for (Bucket& b : buckets_)  // let MPI progress the ones in flight
-        if (b.launched) b.work.test();
+    for (size_t k = 0; k < next_bucket_; ++k) buckets_[k].work.test();  // MPI progresses the ones in flight
 }
 
 void DistributedDataParallel::finish_backward() {
@@ -157,8 +153,7 @@ void DistributedDataParallel::finish_backward() {
     for (size_t k = 0; k < slots_.size(); ++k) {
         Slot& s = slots_[k];
         if (had[k] == 0) continue;
-        const Bucket& b = buckets_[static_cast<size_t>(s.bucket)];
-        const Tensor averaged = b.buffer.narrow(0, s.offset, s.param.numel()).view(s.param.shape());
+        const Tensor averaged = in_bucket(s);
         Tensor grad = s.param.grad();
         if (grad.defined())
             grad.copy_(averaged);

@@ -40,7 +40,7 @@ struct DistributedDataParallelOptions {
     // The first bucket (the last layers, whose gradients backward finishes first) is smaller, as torch's (1 MiB), so
     // that communication starts early even for a model that fits in one bucket.
     double first_bucket_mb = 1;
-    bool broadcast_buffers = true;  // buffers (running statistics) from rank 0 at construction and sync_buffers()
+    bool broadcast_buffers = true;  // buffers (running statistics) from rank 0 at construction
 };
 
 class DistributedDataParallel {
@@ -53,9 +53,6 @@ public:
     DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
 
     Module& module() { return module_; }
-    // Copies rank 0's buffers to the other ranks (BatchNorm running statistics drift apart without SyncBatchNorm):
-    // before evaluating or saving on rank 0 only, this is not needed; before every rank evaluates, it is.
-    void sync_buffers();
 
     // While the returned guard lives, backward leaves gradients local (torch's `with ddp.no_sync():`).
     class NoSyncGuard {
@@ -86,10 +83,10 @@ private:
         Tensor buffer;  // flat, the dtype of its parameters
         std::vector<size_t> slots;
         int64_t pending = 0;  // slots not ready yet in this backward
-        dist::Work work;
-        bool launched = false;
+        dist::Work work;      // in flight from launch (the buckets before next_bucket_) to the end of backward
     };
 
+    Tensor in_bucket(const Slot& s) const;  // the slot's place in its bucket's buffer, shaped as its parameter
     void on_leaf_ready(TensorImpl& leaf);
     void mark_ready(Slot& slot);
     void launch_ready_buckets();

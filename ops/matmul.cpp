@@ -7,8 +7,9 @@
 // linear(x [*, in], weight [out, in], bias [out]) = x @ weight^T + bias:
 //   gx = gy @ weight,  gweight = gy_rows^T @ x_rows,  gbias = sum gy_rows.
 // The kernel (backends/*/matmul.cpp) multiplies a [B, M, K] by b [B, K, N]: transposes reach it as strides and a
-// broadcast batch as batch stride 0, so neither is copied. Under bfloat16 autocast (core/autocast.h) the cpu kernel
-// multiplies in bfloat16 with float32 accumulation; each backward runs in the precision its forward was recorded in.
+// broadcast batch as batch stride 0, so neither is copied. Under bfloat16 autocast (core/autocast.h) the kernel is
+// told to multiply float32 operands in bfloat16 (float32 accumulation); the backward's products get the flag the
+// forward was recorded with, wherever backward() is called.
 #include "ops/matmul.h"
 
 #include <optional>
@@ -75,8 +76,11 @@ Tensor as_batched(const Tensor& t, const Shape& batch) {
     return make_view(e, {numel_of(batch), r, c}, {*stride, e.stride(-2), e.stride(-1)}, e.offset());
 }
 
+// Whether products of these operands run in bfloat16: float32 under a bfloat16 AutocastGuard.
+bool use_bf16(const Tensor& a) { return autocast_precision() == Precision::BFloat16 && a.dtype() == kFloat32; }
+
 // a [..., M, K] @ b [..., K, N] -> [batch..., M, N] on the kernels, no autograd; both at least 2-D, shapes checked.
-Tensor product(const Tensor& a, const Tensor& b) {
+Tensor product(const Tensor& a, const Tensor& b, bool bf16) {
     const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
     const Shape ba = batch_of(a.shape()), bb = batch_of(b.shape());
     const Shape batch = broadcast_shapes(ba, bb, "matmul");
@@ -84,17 +88,17 @@ Tensor product(const Tensor& a, const Tensor& b) {
     if (numel_of(bb) == 1 && numel_of(ba) > 1) {  // x @ W: one [1, batch*M, K] @ [1, K, N] product, if a's rows allow
         if (std::optional<int64_t> rs = collapsed_stride(a, a.dim() - 1)) {
             Tensor rows = make_view(a, {1, numel_of(ba) * M, K}, {0, *rs, a.stride(-1)}, a.offset());
-            return be.matmul(rows, as_batched(b, {1})).view(with_matrix(batch, M, N));
+            return be.matmul(rows, as_batched(b, {1}), bf16).view(with_matrix(batch, M, N));
         }
     }
-    return be.matmul(as_batched(a, batch), as_batched(b, batch)).view(with_matrix(batch, M, N));
+    return be.matmul(as_batched(a, batch), as_batched(b, batch), bf16).view(with_matrix(batch, M, N));
 }
 
 // gb = a^T @ gy for a [..., M, K], gy [batch..., M, N], summed back to b's shape [..., K, N].
-Tensor matmul_grad_b(const Tensor& a, const Tensor& gy, const Shape& b_shape) {
-    if (numel_of(batch_of(b_shape)) != 1) return sum_to(product(a.transpose(-1, -2), gy), b_shape);
+Tensor matmul_grad_b(const Tensor& a, const Tensor& gy, const Shape& b_shape, bool bf16) {
+    if (numel_of(batch_of(b_shape)) != 1) return sum_to(product(a.transpose(-1, -2), gy, bf16), b_shape);
     // b has no batch: fold the batch into the rows, [K, rows] @ [rows, N]
-    return product(a.reshape(as_rows(a.shape())).t(), gy.reshape(as_rows(gy.shape()))).view(b_shape);
+    return product(a.reshape(as_rows(a.shape())).t(), gy.reshape(as_rows(gy.shape())), bf16).view(b_shape);
 }
 
 // The recorded batched product: a [..., M, K], b [..., K, N], both at least 2-D.
@@ -107,18 +111,17 @@ Tensor matmul_nd(const char* op, const Tensor& a, const Tensor& b) {
         NB_CHECK(da == db || da == 1 || db == 1, op, ": batch dims of ", a.shape(), " and ", b.shape(),
                  " do not broadcast");
     }
-    Tensor y = product(a.detach(), b.detach());  // [batch..., M, N]
+    const bool bf16 = use_bf16(a);
+    Tensor y = product(a.detach(), b.detach(), bf16);  // [batch..., M, N]
     // a is needed only for b's gradient and b only for a's: save the minimum
-    autograd::record(
-        op, {a, b}, y,
-        [sa = save(b.requires_grad() ? a : Tensor()), sb = save(a.requires_grad() ? b : Tensor()), a_shape = a.shape(),
-         b_shape = b.shape(), precision = autocast_precision()](const Tensor& gy, const NeedsGrad& needs) {
-            AutocastGuard amp(precision);  // the forward's precision, wherever backward() is called
-            Tensor ga, gb;
-            if (needs[0]) ga = sum_to(product(gy, sb.get().transpose(-1, -2)), a_shape);
-            if (needs[1]) gb = matmul_grad_b(sa.get(), gy, b_shape);
-            return Grads{ga, gb};
-        });
+    autograd::record(op, {a, b}, y,
+                     [sa = save(b.requires_grad() ? a : Tensor()), sb = save(a.requires_grad() ? b : Tensor()),
+                      a_shape = a.shape(), b_shape = b.shape(), bf16](const Tensor& gy, const NeedsGrad& needs) {
+                         Tensor ga, gb;
+                         if (needs[0]) ga = sum_to(product(gy, sb.get().transpose(-1, -2), bf16), a_shape);
+                         if (needs[1]) gb = matmul_grad_b(sa.get(), gy, b_shape, bf16);
+                         return Grads{ga, gb};
+                     });
     return y;
 }
 
@@ -166,21 +169,21 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     Shape y_shape = x.shape();
     y_shape.back() = out;
     // x [*, in] as rows [R, in];  y_rows [R, out] = x_rows @ w^T (+ bias)
-    Tensor y = product(x.detach().reshape(as_rows(x.shape())), weight.detach().t()).view(y_shape);
+    const bool bf16 = use_bf16(x);
+    Tensor y = product(x.detach().reshape(as_rows(x.shape())), weight.detach().t(), bf16).view(y_shape);
     if (bias.defined()) y.add_(bias.detach());
     // x is needed only for weight's gradient and weight only for x's
-    autograd::record("linear", {x, weight, bias}, y,
-                     [x_shape = x.shape(), sx = save(weight.requires_grad() ? x : Tensor()),
-                      sw = save(x.requires_grad() ? weight : Tensor()),
-                      precision = autocast_precision()](const Tensor& gy, const NeedsGrad& needs) {
-                         AutocastGuard amp(precision);  // the forward's precision, wherever backward() is called
-                         const Tensor gy_rows = gy.reshape(as_rows(gy.shape()));  // [R, out]
-                         Tensor gx, gweight, gbias;
-                         if (needs[0]) gx = product(gy_rows, sw.get()).view(x_shape);                       // [R, in]
-                         if (needs[1]) gweight = product(gy_rows.t(), sx.get().reshape(as_rows(x_shape)));  // [out, in]
-                         if (needs[2]) gbias = sum(gy_rows, {0});                                           // [out]
-                         return Grads{gx, gweight, gbias};
-                     });
+    autograd::record(
+        "linear", {x, weight, bias}, y,
+        [x_shape = x.shape(), sx = save(weight.requires_grad() ? x : Tensor()),
+         sw = save(x.requires_grad() ? weight : Tensor()), bf16](const Tensor& gy, const NeedsGrad& needs) {
+            const Tensor gy_rows = gy.reshape(as_rows(gy.shape()));  // [R, out]
+            Tensor gx, gweight, gbias;
+            if (needs[0]) gx = product(gy_rows, sw.get(), bf16).view(x_shape);                       // [R, in]
+            if (needs[1]) gweight = product(gy_rows.t(), sx.get().reshape(as_rows(x_shape)), bf16);  // [out, in]
+            if (needs[2]) gbias = sum(gy_rows, {0});                                                 // [out]
+            return Grads{gx, gweight, gbias};
+        });
     return y;
 }
 

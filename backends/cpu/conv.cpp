@@ -25,7 +25,6 @@
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/dnnl_common.h"
 #include "backends/cpu/parallel.h"
-#include "core/autocast.h"
 
 namespace nabla {
 namespace {
@@ -307,21 +306,21 @@ std::optional<ConvGrads> pointwise_backward(CpuBackend& cpu, const Tensor& gy, c
     const int64_t cin = x.size(1), cout = w.size(0);
     constexpr int64_t kMinRows = 16384;
     if (rows < kMinRows) return std::nullopt;
-    AutocastGuard fp32(Precision::Float32);  // a float32 conv's matmuls, even inside a caller's bf16 autocast
     const Tensor xr = make_view(x, {1, rows, cin}, {rows * cin, cin, 1}, x.offset());        // [1, R, C_in]
     const Tensor gyr = make_view(gy, {1, rows, cout}, {rows * cout, cout, 1}, gy.offset());  // [1, R, C_out]
     ConvGrads g;
     if (needs[0]) {
         const Tensor wr = make_view(w, {1, cout, cin}, {cout * cin, cin, 1}, w.offset());
-        const Tensor gx = cpu.matmul(gyr, wr);  // [1, R, C_in]: NHWC
+        const Tensor gx = cpu.matmul(gyr, wr, false);  // [1, R, C_in]: NHWC
         g.input = make_view(gx, x.shape(), {h * wd * cin, 1, wd * cin, cin}, 0);
     }
     if (needs[1]) {
         if (cin <= cout) {  // gw^T = x^T gy: [C_in, C_out]
-            const Tensor gwt = cpu.matmul(make_view(x, {1, cin, rows}, {rows * cin, 1, cin}, x.offset()), gyr);
+            const Tensor gwt = cpu.matmul(make_view(x, {1, cin, rows}, {rows * cin, 1, cin}, x.offset()), gyr, false);
             g.weight = kernel::contiguous(make_view(gwt, w.shape(), {1, cout, 1, 1}, 0));
         } else {  // gw = gy^T x: [C_out, C_in]
-            const Tensor gw = cpu.matmul(make_view(gy, {1, cout, rows}, {rows * cout, 1, cout}, gy.offset()), xr);
+            const Tensor gw =
+                cpu.matmul(make_view(gy, {1, cout, rows}, {rows * cout, 1, cout}, gy.offset()), xr, false);
             g.weight = make_view(gw, w.shape(), {cin, 1, 1, 1}, 0);
         }
     }

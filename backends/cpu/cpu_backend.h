@@ -23,7 +23,7 @@ public:
     // backends/cpu/reduce.cpp
     Tensor reduce(ReduceOp op, const Tensor& x, const Shape& dims, bool keepdim) override;
     // backends/cpu/matmul.cpp
-    Tensor matmul(const Tensor& a, const Tensor& b) override;
+    Tensor matmul(const Tensor& a, const Tensor& b, bool bf16) override;
     // backends/cpu/conv.cpp
     Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p) override;
     ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvParams& p,

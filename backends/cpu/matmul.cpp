@@ -5,16 +5,15 @@
 // dim 1, which oneDNN broadcasts. An operand without a unit stride (a stepped slice) is copied first; so are
 // operands whose batch layout no implementation takes. Primitives are cached by dims and strides. float64 and empty
 // products go to the reference kernel (the oracle of the tests).
-// Under bfloat16 autocast (core/autocast.h; ops/matmul.cpp keeps a forward's precision for its backward) each operand
-// is converted to a dense bfloat16 copy by a oneDNN reorder and the product accumulates in float32, as torch's CPU
-// autocast runs matmul and linear. Where oneDNN has no bfloat16 matmul for this CPU, the product stays float32.
+// With bf16 (autocast, core/autocast.h) each operand is reordered into a dense bfloat16 temporary and the product
+// accumulates in float32, as torch's CPU autocast runs matmul and linear. Where oneDNN has no bfloat16 matmul for this
+// CPU, the product stays float32.
 #include <fmt/format.h>
 
 #include <optional>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/dnnl_common.h"
-#include "core/autocast.h"
 
 namespace nabla {
 
@@ -79,57 +78,34 @@ std::shared_ptr<MatmulPrimitive> primitive_for(const Operand& a, const Operand& 
     });
 }
 
-// A dense bfloat16 copy of the float32 operand `t` laid out as `o` (a reorder), and its operand description.
-struct Bf16Operand {
-    std::vector<uint16_t> data;
-    Operand operand;
-};
-Bf16Operand to_bf16(const Tensor& t, const Operand& o) {
-    const memory::dim B = o.dims[0], r = o.dims[1], c = o.dims[2];
-    Bf16Operand out{std::vector<uint16_t>(static_cast<size_t>(B * r * c)), {o.dims, {r * c, c, 1}}};
-    dnnl::engine& eng = dnnl_util::engine();
-    memory src({o.dims, memory::data_type::f32, o.strides}, eng, t.raw_data());
-    memory dst({o.dims, memory::data_type::bf16, out.operand.strides}, eng, out.data.data());
-    dnnl::stream& s = dnnl_util::stream();
-    dnnl::reorder(src, dst).execute(s, src, dst);
-    s.wait();
-    return out;
-}
-
-// The bfloat16 product of autocast; false when oneDNN has no bf16 matmul here (the caller computes in float32).
-bool matmul_bf16(const Tensor& a, const Operand& oa, const Tensor& b, const Operand& ob, Tensor& y) {
-    const Bf16Operand a16 = to_bf16(a, oa), b16 = to_bf16(b, ob);
-    const std::shared_ptr<MatmulPrimitive> p = primitive_for(a16.operand, b16.operand, memory::data_type::bf16);
-    if (!p->ok) return false;
-    dnnl::engine& eng = dnnl_util::engine();
-    memory ma(p->pd.src_desc(), eng, const_cast<uint16_t*>(a16.data.data()));
-    memory mb(p->pd.weights_desc(), eng, const_cast<uint16_t*>(b16.data.data()));
-    memory my(p->pd.dst_desc(), eng, y.raw_data());
-    dnnl::stream& s = dnnl_util::stream();
-    p->prim.execute(s, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, my}});
-    s.wait();
-    return true;
-}
+// The same matrices laid out densely (the layout of a bfloat16 copy).
+Operand dense(const Operand& o) { return {o.dims, {o.dims[1] * o.dims[2], o.dims[2], 1}}; }
 
 }  // namespace
 
-Tensor CpuBackend::matmul(const Tensor& a_in, const Tensor& b_in) {
+Tensor CpuBackend::matmul(const Tensor& a_in, const Tensor& b_in, bool bf16) {
     const int64_t B = a_in.size(0), M = a_in.size(1), K = a_in.size(2), N = b_in.size(2);
-    if (a_in.dtype() != kFloat32 || B * M * K * N == 0) return ReferenceBackend::matmul(a_in, b_in);
+    if (a_in.dtype() != kFloat32 || B * M * K * N == 0) return ReferenceBackend::matmul(a_in, b_in, bf16);
     Tensor a = a_in, b = b_in;
     std::optional<Operand> oa = operand_of(a), ob = operand_of(b);
     if (!oa) a = kernel::contiguous(a), oa = contiguous_operand(a);
     if (!ob) b = kernel::contiguous(b), ob = contiguous_operand(b);
-    Tensor y = make_tensor({B, M, N}, kFloat32, a.device());
-    if (autocast_precision() == Precision::BFloat16 && matmul_bf16(a, *oa, b, *ob, y)) return y;
-    std::shared_ptr<MatmulPrimitive> p = primitive_for(*oa, *ob);
+    std::shared_ptr<MatmulPrimitive> p;
+    if (bf16) p = primitive_for(dense(*oa), dense(*ob), memory::data_type::bf16);
+    if (!p || !p->ok) p = primitive_for(*oa, *ob);
     if (!p->ok) {  // an exotic batch layout (e.g. batch stride smaller than a matrix): plain copies always work
         a = kernel::contiguous(a), oa = contiguous_operand(a);
         b = kernel::contiguous(b), ob = contiguous_operand(b);
         p = primitive_for(*oa, *ob);
     }
+    Tensor y = make_tensor({B, M, N}, kFloat32, a.device());
+    dnnl_util::TempScope temps;  // the bfloat16 copies
     dnnl::engine& eng = dnnl_util::engine();
-    memory ma(p->pd.src_desc(), eng, a.raw_data()), mb(p->pd.weights_desc(), eng, b.raw_data());
+    // The operands as they are (float32, their strides), reordered when the primitive reads bfloat16.
+    const memory ma = dnnl_util::reorder_if_needed(
+        memory({oa->dims, memory::data_type::f32, oa->strides}, eng, a.raw_data()), p->pd.src_desc());
+    const memory mb = dnnl_util::reorder_if_needed(
+        memory({ob->dims, memory::data_type::f32, ob->strides}, eng, b.raw_data()), p->pd.weights_desc());
     memory my(p->pd.dst_desc(), eng, y.raw_data());
     dnnl::stream& s = dnnl_util::stream();
     p->prim.execute(s, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, my}});

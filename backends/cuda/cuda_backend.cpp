@@ -155,7 +155,7 @@ void CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, co
                        indexer<4>(out.shape(), {&out, &cond, &a, &b}), out.numel());
 }
 
-Tensor CudaBackend::matmul(const Tensor& a_in, const Tensor& b_in) {
+Tensor CudaBackend::matmul(const Tensor& a_in, const Tensor& b_in, bool /*bf16*/) {
     // a [B, M, K] @ b [B, K, N]; each matrix needs a unit stride in its last dim for cuBLAS (else copy).
     auto prepare = [](const Tensor& t) {
         return t.stride(2) == 1 && t.stride(1) >= t.size(2) ? t : kernel::contiguous(t);

@@ -19,7 +19,7 @@ public:
     void unary_backward(UnaryOp op, const Tensor& gy, const Tensor& saved, const Tensor& gx, UnaryArgs args) override;
     void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
     void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) override;
-    Tensor matmul(const Tensor& a, const Tensor& b) override;
+    Tensor matmul(const Tensor& a, const Tensor& b, bool bf16) override;  // bf16 ignored: float32 cuBLAS
 };
 
 // Number of usable CUDA devices; 0 when there is none or no driver (the reason is in cuda_unavailable_reason()).

@@ -7,7 +7,7 @@
 
 namespace nabla {
 
-Tensor ReferenceBackend::matmul(const Tensor& a, const Tensor& b) {
+Tensor ReferenceBackend::matmul(const Tensor& a, const Tensor& b, bool /*bf16*/) {
     const int64_t B = a.size(0), M = a.size(1), K = a.size(2), N = b.size(2);
     Tensor y = make_tensor({B, M, N}, a.dtype(), a.device());
     dispatch_floating(a.dtype(), "matmul", [&]<class T>() {

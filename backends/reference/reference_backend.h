@@ -22,8 +22,8 @@ public:
     // backends/reference/reduce.cpp
     Tensor reduce(ReduceOp op, const Tensor& x, const Shape& dims, bool keepdim) override;
     ValuesIndices reduce_with_indices(ReduceOp op, const Tensor& x, int64_t dim, bool keepdim) override;
-    // backends/reference/matmul.cpp
-    Tensor matmul(const Tensor& a, const Tensor& b) override;
+    // backends/reference/matmul.cpp (always in the operands' precision: bf16 is ignored)
+    Tensor matmul(const Tensor& a, const Tensor& b, bool bf16) override;
     // backends/reference/conv.cpp
     Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p) override;
     ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvParams& p,

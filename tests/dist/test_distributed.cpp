@@ -77,6 +77,20 @@ fs::path scratch(const std::string& name) {
     return p;
 }
 
+// Runs dist_worker SCENARIO on 2 ranks and requires it to succeed (its output shown otherwise); the folder it wrote.
+fs::path run_scenario(const std::string& scenario) {
+    const fs::path out = scratch(scenario);
+    const MpiRun run = run_workers(scenario, out);
+    INFO(run.output);
+    REQUIRE(run.status == 0);
+    return out;
+}
+
+// What rank r of SCENARIO wrote (dist_worker.cpp: <scenario>_rank<r>.safetensors).
+TensorMap rank_file(const fs::path& out, const std::string& scenario, int r) {
+    return load_safetensors((out / fmt::format("{}_rank{}.safetensors", scenario, r)).string());
+}
+
 Tensor half(const Tensor& t, int64_t r) { return t.narrow(0, r * kBatch, kBatch); }
 
 }  // namespace
@@ -133,10 +147,7 @@ TEST_CASE("DataLoader shards (DistributedSampler): disjoint, covering, padded, r
 
 TEST_CASE("2 ranks x batch 4 with SyncBatchNorm train as 1 process x batch 8") {
     if (!mpirun_works()) return;
-    const fs::path out = scratch("syncbn");
-    const MpiRun run = run_workers("syncbn", out);
-    INFO(run.output);
-    REQUIRE(run.status == 0);
+    const fs::path out = run_scenario("syncbn");
 
     auto net = make_net(100);  // rank 0's seed: DDP broadcast rank 0's weights
     optim::SGD opt(net->parameters(), {.lr = 0.1, .momentum = 0.9});
@@ -150,7 +161,7 @@ TEST_CASE("2 ranks x batch 4 with SyncBatchNorm train as 1 process x batch 8") {
         losses.push_back(loss.item<double>());
     }
     for (int r = 0; r < 2; ++r) {
-        const TensorMap got = load_safetensors((out / fmt::format("syncbn_rank{}.safetensors", r)).string());
+        const TensorMap got = rank_file(out, "syncbn", r);
         INFO("rank " << r);
         REQUIRE(got.at("buckets").item<double>() >= 4);  // several buckets were in flight
         REQUIRE_THAT(got.at("losses"), ClosesTo(from_vector(losses, {kSteps}), 1e-6, 1e-5));
@@ -164,10 +175,7 @@ TEST_CASE("2 ranks x batch 4 with SyncBatchNorm train as 1 process x batch 8") {
 
 TEST_CASE("2 ranks with plain BatchNorm average the gradients, accumulation under no_sync included") {
     if (!mpirun_works()) return;
-    const fs::path out = scratch("plain");
-    const MpiRun run = run_workers("plain", out);
-    INFO(run.output);
-    REQUIRE(run.status == 0);
+    const fs::path out = run_scenario("plain");
 
     // Each rank's two micro-batches accumulated, then the mean over the ranks (local BatchNorm statistics).
     auto [x0, y0] = global_batch(0);
@@ -184,7 +192,7 @@ TEST_CASE("2 ranks with plain BatchNorm average the gradients, accumulation unde
         }
     }
     for (int r = 0; r < 2; ++r) {
-        const TensorMap got = load_safetensors((out / fmt::format("plain_rank{}.safetensors", r)).string());
+        const TensorMap got = rank_file(out, "plain", r);
         INFO("rank " << r);
         REQUIRE(got.count("grad.unused.weight") == 0);  // no rank used it: no gradient
         REQUIRE(expected.count("unused.weight") == 0);
