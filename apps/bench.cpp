@@ -8,6 +8,9 @@
 // the forward's cost: the usual model-FLOPs convention). --peak FILE takes bench/peak's JSON and adds the step's
 // GFLOP/s as a fraction of oneDNN's float32 conv peak on this machine.
 // bench/bench_models_torch.py runs the same step on PyTorch and prints the ratio.
+// --device cuda runs the steps on a GPU: each timed step ends with synchronize(device), so that its time is the
+// device's, and the JSON adds "device" and the GPU's tensor memory during the timed steps (device_peak_mb,
+// device_allocated_mb, device_cached_mb; core/storage.h: memory_stats), also printed as one line on stderr.
 #include <fmt/format.h>
 #include <omp.h>
 #include <sys/resource.h>
@@ -23,6 +26,7 @@
 #include "apps/detection.h"
 #include "apps/models.h"
 #include "autograd/grad_mode.h"
+#include "backends/backend.h"
 #include "core/autocast.h"
 #include "core/storage.h"
 #include "core/trace/trace.h"
@@ -44,6 +48,7 @@ struct BenchOptions {
     uint64_t seed = 0;
     std::vector<std::string> set;
     std::string weights;  // optional: the network these weights describe (a pruned YOLOv5 benches as itself)
+    Device device = kCPU;
 };
 
 double peak_rss_mb() {
@@ -81,6 +86,7 @@ void run_bench(const BenchOptions& o) {
         if (!o.weights.empty()) nn::load_weights_into(*model, o.weights, true, /*prefer_ema=*/true);
     }
     args.check_all_used(spec.name);
+    model->to(o.device);  // before the optimizer takes the parameters
     Generator gen(o.seed);
     // Under mpirun (docs/distributed.md): --batch is the global batch, each rank trains on its share, and
     // DistributedDataParallel averages the gradients; the JSON reports rank 0's step times.
@@ -92,8 +98,8 @@ void run_bench(const BenchOptions& o) {
     const MemoryFormat format = o.memory_format.empty()              ? spec.memory_format
                                 : o.memory_format == "channels_last" ? MemoryFormat::ChannelsLast
                                                                      : MemoryFormat::Contiguous;
-    const Tensor input = randn(shape, {}, &gen).contiguous(format);
-    const Tensor target = spec.make_target(shape, gen);
+    const Tensor input = randn(shape, {}, &gen).to(o.device).contiguous(format);  // on the device, then the layout
+    const Tensor target = spec.make_target(shape, gen).to(o.device);
     std::unique_ptr<optim::Optimizer> optimizer;
     if (o.infer) {
         model->eval();
@@ -110,9 +116,12 @@ void run_bench(const BenchOptions& o) {
         model->call_outputs(input);
     };
     AutocastGuard amp(parse_precision(o.precision.c_str()));  // bf16: convolutions and matmuls (core/autocast.h)
+    const bool gpu = o.device.is_cuda();
+    if (gpu) synchronize(o.device);  // the copies of the weights and the data are done before anything is timed
     std::vector<double> times;
     for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
         trace::step_marker(i);  // step boundaries for a traced bench (NABLA_TRACE_STEPS windows)
+        if (gpu && i == o.warmup) reset_peak_memory(DeviceType::CUDA);  // the peak of the timed steps
         const auto start = std::chrono::steady_clock::now();
         if (o.infer) {
             forward();
@@ -122,6 +131,7 @@ void run_bench(const BenchOptions& o) {
             loss.backward();
             optimizer->step();
         }
+        if (gpu) synchronize(o.device);  // kernels run asynchronously: the step ends when the device is done
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
         if (i >= o.warmup) times.push_back(ms);
     }
@@ -134,6 +144,7 @@ void run_bench(const BenchOptions& o) {
     j["batch"] = o.batch;
     j["size"] = size;
     j["threads"] = omp_get_max_threads();
+    if (gpu) j["device"] = o.device.str();
     if (world > 1) j["ranks"] = world;
     j["memory_format"] = format == MemoryFormat::ChannelsLast ? "channels_last" : "contiguous";
     j["precision"] = o.precision;
@@ -145,6 +156,17 @@ void run_bench(const BenchOptions& o) {
     const MemoryStats mem = memory_stats();
     j["peak_tensor_mb"] = std::round(static_cast<double>(mem.peak) / (1 << 20) * 10) / 10;
     j["cached_mb"] = std::round(static_cast<double>(mem.cached + mem.allocated) / (1 << 20) * 10) / 10;
+    if (gpu) {  // the GPU's tensor memory as the host's above: the peak of the timed steps, live tensors, and what
+                // its allocator holds (live plus cached blocks)
+        const MemoryStats dev = memory_stats(DeviceType::CUDA);
+        const auto mb = [](int64_t bytes) { return std::round(static_cast<double>(bytes) / (1 << 20) * 10) / 10; };
+        j["device_peak_mb"] = mb(dev.peak);
+        j["device_allocated_mb"] = mb(dev.allocated);
+        j["device_cached_mb"] = mb(dev.cached + dev.allocated);
+        fmt::print(stderr,
+                   "bench {} on {}: step {:.3f} ms (median); GPU memory peak {} MB, allocated {} MB, cached {} MB\n",
+                   spec.name, o.device, median, mb(dev.peak), mb(dev.allocated), mb(dev.cached + dev.allocated));
+    }
     j["params"] = model->num_parameters();
     const int64_t flops = trace::count_flops(forward);
     if (flops >= 0) {
@@ -187,6 +209,10 @@ void add_bench_command(CLI::App& app) {
                     "float32 accumulation, everything else float32 (torch.autocast's CPU list; core/autocast.h)")
         ->check(CLI::IsMember({"fp32", "bf16"}))
         ->capture_default_str();
+    add_device_option(cmd, o->device,
+                      "where the steps run; on a GPU each timed step waits for its kernels (synchronize), and the "
+                      "JSON adds the GPU's tensor memory over the timed steps (device_peak_mb, device_allocated_mb, "
+                      "device_cached_mb), also printed on stderr");
     cmd->add_option("--seed", o->seed, "Seed of the weights and the synthetic data")->capture_default_str();
     cmd->add_option("--set", o->set, "Model constructor argument KEY=VALUE (repeatable), e.g. --set width=32");
     cmd->add_option("--weights", o->weights,

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "core/device.h"
+
 namespace nabla::apps {
 
 void add_demo_command(CLI::App& app);        // apps/demo.cpp
@@ -27,6 +29,12 @@ void set_threads(int64_t threads, const char* command);
 // A CLI11 check for rates and weights (--lr, --lr0, --sparsity): a finite number >= 0. CLI11's own range checks
 // let inf through, and an infinite learning rate trains a network of NaNs.
 CLI::Validator finite_non_negative();
+// A CLI11 check for --device: cpu, cuda or cuda:N (Device::parse), with its message on anything else.
+CLI::Validator device_name();
+// --device cpu|cuda|cuda:N (default cpu) of an inference command (eval, predict, val, detect, bench): checked by
+// device_name() and parsed into `device`, where the command puts its model and inputs. `help` says what the command
+// does on a GPU; the choices are added to it.
+CLI::Option* add_device_option(CLI::App* cmd, Device& device, const std::string& help);
 // For a command line whose word names no subcommand where one is expected (`nabla train foonet`): a message naming
 // the word and listing the choices, which CLI11 gives only as "A subcommand is required"; "" when that is not the
 // problem. `args` excludes the program name.

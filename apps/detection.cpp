@@ -203,6 +203,7 @@ DetectionValResult validate_detection(nn::Module& model, data::DataLoader& loade
     } guard{model, model.is_training()};
     model.eval();
     autograd::NoGradGuard no_grad;
+    const Device device = device_of(model);  // the images go there; NMS, matching and metrics stay on the host
     DetectionStats stats;
     ConfusionMatrix confusion(nc);
     std::vector<double> loss_sum;
@@ -223,20 +224,21 @@ DetectionValResult validate_detection(nn::Module& model, data::DataLoader& loade
         if (input_shape.empty()) input_shape = images.shape();
 
         t = Clock::now();
-        const std::vector<Tensor> out = model.call_outputs(images);
-        inference += seconds_since(t);
+        const std::vector<Tensor> out = model.call_outputs(images.to(device));
         NB_CHECK(!out.empty() && out[0].dim() == 3 && out[0].size(0) == B && out[0].size(2) == 5 + nc,
                  "validate_detection: the model's first eval output must be [", B, ", N, ", 5 + nc, "] for nc=", nc,
                  ", got ", out.empty() ? "nothing" : shape_str(out[0].shape()));
+        const Tensor pred = out[0].to(kCPU);  // on a GPU the copy waits for the forward, so the time is the device's
+        inference += seconds_since(t);
         if (o.loss) {
-            const std::vector<double> items = o.loss({out.begin() + 1, out.end()}, batch[1]);
+            const std::vector<double> items = o.loss({out.begin() + 1, out.end()}, batch[1].to(device));
             loss_sum.resize(std::max(loss_sum.size(), items.size()), 0.0);
             for (size_t i = 0; i < items.size(); ++i) loss_sum[i] += items[i];
         }
 
         t = Clock::now();
         const std::vector<Tensor> dets = models::non_max_suppression(
-            out[0],
+            pred,
             {.conf_thres = o.conf_thres, .iou_thres = o.iou_thres, .multi_label = o.multi_label, .max_det = o.max_det});
         nms_time += seconds_since(t);
 
@@ -496,7 +498,8 @@ int64_t yolo_nc_from_state_dict(const TensorMap& state) {
     return rows / na - 5;
 }
 
-LoadedDetector load_detector(const std::string& model_name, const std::string& weights, const std::string& data_yaml) {
+LoadedDetector load_detector(const std::string& model_name, const std::string& weights, const std::string& data_yaml,
+                             Device device) {
     find_model(model_name);  // an unknown name lists the known ones
     NB_CHECK_VALUE(model_name.rfind("yolov5", 0) == 0, model_name, " is not a YOLOv5 model (yolov5n, s, m, l, x)");
     const TensorMap state = nn::load_weights(weights, /*prefer_ema=*/true);
@@ -522,6 +525,7 @@ LoadedDetector load_detector(const std::string& model_name, const std::string& w
         throw ValueError(fmt::format("{}: the weights do not fit {}: {}", weights, model_name, e.what()));
     }
     d.model->eval();
+    d.model->to(device);
     const int64_t nc = d.model->nc;
     if (config.contains("names") && config["names"].is_array() && static_cast<int64_t>(config["names"].size()) == nc) {
         for (const auto& n : config["names"]) d.names.push_back(n.is_string() ? n.get<std::string>() : n.dump());
@@ -554,7 +558,7 @@ int64_t check_img_size(int64_t img_size, const models::YOLOv5& model) {
 
 DetectionValResult evaluate_detection(const DetectionEvalOptions& o) {
     NB_CHECK_VALUE(o.task == "val" || o.task == "test", "--task must be val or test, got '", o.task, "'");
-    const LoadedDetector d = load_detector(o.model, o.weights);
+    const LoadedDetector d = load_detector(o.model, o.weights, "", o.device);
     const DataYaml cfg = find_data_yaml(o.data);
     if (cfg.nc != d.model->nc)
         throw ValueError(fmt::format("--data {}: nc={} but the weights {} have {} classes", cfg.file, cfg.nc, o.weights,
@@ -613,7 +617,7 @@ Tensor detect_image(models::YOLOv5& model, const Tensor& image, const DetectOpti
     const auto stride = static_cast<int64_t>(*std::max_element(model.stride.begin(), model.stride.end()));
     const DetectInput in = detect_input(image, img_size, stride);
     if (input_size) *input_size = {in.image.size(1), in.image.size(2)};
-    const Tensor pred = model.call_outputs(in.image.unsqueeze(0))[0];
+    const Tensor pred = model.call_outputs(in.image.unsqueeze(0).to(device_of(model)))[0].to(kCPU);  // NMS: host
     return scale_coords(models::non_max_suppression(pred, {.conf_thres = o.conf_thres,
                                                            .iou_thres = o.iou_thres,
                                                            .classes = o.classes,
@@ -639,7 +643,7 @@ Tensor draw_detections(const Tensor& image, const Tensor& detections, const std:
 }
 
 std::vector<DetectResult> detect(const DetectOptions& o) {
-    const LoadedDetector d = load_detector(o.model, o.weights, o.data);
+    const LoadedDetector d = load_detector(o.model, o.weights, o.data, o.device);
     if (!fs::exists(o.source)) throw ValueError(fmt::format("--source {}: no such file or folder", o.source));
     const std::vector<std::string> files =
         fs::is_directory(o.source) ? data::list_images(o.source) : std::vector<std::string>{o.source};
@@ -716,6 +720,10 @@ void add_detection_commands(CLI::App& app) {
             cmd->add_option("--workers", o->workers, "Data loading threads")->capture_default_str();
             cmd->add_option("--output", o->output,
                             "Folder for the plots and results.json (default: runs/val/" + name + ")");
+            add_device_option(cmd, o->device,
+                              "where the model runs; each batch is copied there and the decoded boxes back to the "
+                              "host, where NMS, the matching and the metrics run (the inference time includes that "
+                              "copy)");
             add_precision_option(cmd);
             cmd->callback([o] { evaluate_detection(*o); });
         }
@@ -738,6 +746,9 @@ void add_detection_commands(CLI::App& app) {
             cmd->add_flag("--save-txt", o->save_txt, "Write labels/<stem>.txt: cls cx cy w h (normalised)");
             cmd->add_flag("--save-conf", o->save_conf, "With --save-txt: the confidence as a sixth column");
             cmd->add_option("--output", o->output, "Folder for the pictures (default: runs/detect/" + name + ")");
+            add_device_option(cmd, o->device,
+                              "where the model runs; each letterboxed image is copied there and the decoded boxes "
+                              "back to the host, where NMS runs and the boxes are drawn and written");
             add_precision_option(cmd);
             cmd->callback([o] { detect(*o); });
         }

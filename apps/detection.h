@@ -96,7 +96,9 @@ DetectionValResult detection_results(const DetectionStats& stats, const std::vec
 // val.py's loop: the model (any Module whose eval call_outputs gives the decoded rows [B, N, 5 + nc] first, pixels
 // of the input) in eval mode without gradients, batches from detection_collate with the LetterboxShape (validation
 // examples); per image the NMS, detections and labels scaled back to the original image (scale_coords), the matching
-// and the confusion matrix. The model's training mode is restored afterwards.
+// and the confusion matrix. The model's training mode is restored afterwards. The model runs on its own device
+// (device_of): the images (and, for options.loss, the targets) go there, the decoded rows come back to the host for
+// NMS and the metrics.
 DetectionValResult validate_detection(nn::Module& model, data::DataLoader& loader, int64_t nc,
                                       const std::vector<std::string>& names, const DetectionValOptions& options = {});
 // The same with nc = names.size() (a data.yaml's names).
@@ -128,9 +130,9 @@ struct LoadedDetector {
 // Builds `model_name` (yolov5n/s/m/l/x) for the weights — nc from the state dict, every Conv's width from it too (so
 // pruned or narrow weights load), depth_multiple from the checkpoint's config when it has one — and loads them (a
 // checkpoint's EMA when it has one). data_yaml ("" for none) gives names when the checkpoint has none. Errors name
-// the weights.
+// the weights. The model is then moved to `device`.
 LoadedDetector load_detector(const std::string& model_name, const std::string& weights,
-                             const std::string& data_yaml = "");
+                             const std::string& data_yaml = "", Device device = kCPU);
 
 // --- `nabla val` ---
 struct DetectionEvalOptions {
@@ -139,7 +141,8 @@ struct DetectionEvalOptions {
     int64_t img_size = 640, batch = 32, workers = 4;
     double conf_thres = 0.001, iou_thres = 0.6;
     int64_t max_det = 300;
-    std::string output;  // where the plots go ("" : runs/val/<model>)
+    std::string output;    // where the plots go ("" : runs/val/<model>)
+    Device device = kCPU;  // where the model runs (NMS and the metrics run on the host)
 };
 // Validates the weights on the data's split: prints the table and the JSON, writes PR_curve.png and
 // confusion_matrix.png (and results.json) into the output folder. An Error when the weights' nc is not the data's.
@@ -168,14 +171,16 @@ struct DetectOptions {
     std::vector<int64_t> classes;  // keep only these (empty: all)
     bool agnostic_nms = false;
     bool save_txt = false, save_conf = false;
-    std::string output;  // "" : runs/detect/<model>
+    std::string output;    // "" : runs/detect/<model>
+    Device device = kCPU;  // where the model runs (NMS and the drawing run on the host)
 };
 struct DetectResult {
     std::string image, picture, label_file;  // the source, the PNG written, labels/<stem>.txt ("" without save_txt)
     Tensor detections;                       // [n, 6] x1 y1 x2 y2 conf cls in the source image's pixels
 };
-// One image ([3, H, W] in [0, 1]) through detect.py's steps: letterbox to o.img_size, the model (in eval mode; call
-// it without gradients), NMS with o's thresholds, the boxes back in the image's pixels: [n, 6] x1 y1 x2 y2 conf cls.
+// One image ([3, H, W] in [0, 1]) through detect.py's steps: letterbox to o.img_size, the model (in eval mode, on its
+// own device, not o.device; call it without gradients), NMS with o's thresholds on the host, the boxes back in the
+// image's pixels: [n, 6] x1 y1 x2 y2 conf cls on the host.
 // input_size, when given, gets the letterboxed size the model saw.
 Tensor detect_image(models::YOLOv5& model, const Tensor& image, const DetectOptions& o, Int2* input_size = nullptr);
 // The boxes drawn on the image with "name conf" in each class's colour, as detect.py's pictures.

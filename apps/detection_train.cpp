@@ -92,11 +92,11 @@ TrainResult train_detection(DetectionTrainOptions o) {
     auto val_set =
         make_detection_dataset(y.val, y.nc, validation_options(o.img_size, 2 * o.train.batch), "val: ", strict);
     data::DataLoader loader(train_set,
-                            for_this_rank({.batch_size = o.train.batch,
-                                           .shuffle = true,
-                                           .num_workers = o.train.workers,
-                                           .seed = o.train.seed,
-                                           .skip_errors = !strict}),
+                            for_this_run(o.train, {.batch_size = o.train.batch,
+                                                   .shuffle = true,
+                                                   .num_workers = o.train.workers,
+                                                   .seed = o.train.seed,
+                                                   .skip_errors = !strict}),
                             detection_collate);
     data::DataLoader val_loader(val_set, {.batch_size = 2 * o.train.batch, .num_workers = o.train.workers},
                                 detection_collate);
@@ -130,7 +130,7 @@ TrainResult train_detection(DetectionTrainOptions o) {
     TrainTask task{.model = model.get(), .optimizer = optimizer.get(), .loader = &loader};
     task.loss = [&](const Batch& b, Logs& logs) {  // b: images, targets
         const auto loss = models::yolo_loss(model->call_outputs(b[0]), b[1], model->detect().anchors, model->nc, gains);
-        const Tensor items = loss.items.to(kFloat64).contiguous();
+        const Tensor items = loss.items.to(kCPU).to(kFloat64).contiguous();
         const double* v = items.data_ptr<double>();
         logs.emplace_back("box_loss", v[0]);
         logs.emplace_back("obj_loss", v[1]);
@@ -149,6 +149,8 @@ TrainResult train_detection(DetectionTrainOptions o) {
         .ramp_accumulation = o.train.sparsity == 0};
     task.log_bn_gammas = true;  // with or without --sparsity, as the reference's trainer
     task.validate = [&] {       // on the EMA weights, as train.py
+        // where fit() put the model and the EMA (--device)
+        eval_model->to(device_of(*model));
         ema.copy_to(*eval_model);
         eval_model->eval();
         const DetectionValResult r = validate_detection(*eval_model, val_loader, y.names);

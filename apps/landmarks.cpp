@@ -40,23 +40,27 @@ std::shared_ptr<models::PFLD> make_pfld(const std::vector<std::string>& set) {
     return model;
 }
 
-std::shared_ptr<models::PFLD> load_pfld(const std::vector<std::string>& set, const std::string& weights) {
+std::shared_ptr<models::PFLD> load_pfld(const std::vector<std::string>& set, const std::string& weights,
+                                        Device device) {
     auto model = make_pfld(set);
     nn::load_weights_into(*model, weights, true, /*prefer_ema=*/true);
     model->eval();
+    model->to(device);
     return model;
 }
 
 // The 98 points of flat landmarks [196] as pixels of a side x side crop: [98, 2].
 Tensor crop_pixels(const Tensor& flat, double side) { return flat.reshape({kNumLandmarks, 2}) * side; }
 
-// The held-out crops with the true points (green) and the predicted ones (red), one tile each.
+// The held-out crops with the true points (green) and the predicted ones (red), one tile each; the model runs on its
+// device.
 void save_landmark_samples(models::PFLD& model, const LandmarkDataset& set, int64_t count, const std::string& path) {
     std::vector<Tensor> tiles;
     Generator gen(0);
+    const Device device = device_of(model);
     for (int64_t i = 0; i < std::min<int64_t>(count, set.size()); ++i) {
         const auto ex = set.get(i, gen);  // {image BGR, landmarks, attributes, euler}
-        const Tensor pred = model(ex[0].unsqueeze(0)).squeeze(0);
+        const Tensor pred = model(ex[0].unsqueeze(0).to(device)).squeeze(0).to(kCPU);
         Tensor tile = swap_rb(ex[0]);
         tile = data::draw_points(tile, crop_pixels(ex[1], kLandmarkCrop), {0, 1, 0}, 1);
         tile = data::draw_points(tile, crop_pixels(pred, kLandmarkCrop), {1, 0, 0}, 1);
@@ -65,12 +69,13 @@ void save_landmark_samples(models::PFLD& model, const LandmarkDataset& set, int6
     data::save_image(stack(tiles), path, {.nrow = 4});
 }
 
-// Per-face squared L2 error (the reference's validation loss) and inter-ocular NME of one batch.
+// Per-face squared L2 error (the reference's validation loss) and inter-ocular NME of one batch, the model run on its
+// device and the errors computed on the host.
 struct BatchErrors {
     std::vector<double> l2, nme;
 };
 BatchErrors batch_errors(models::PFLD& model, const Batch& b) {
-    const Tensor pred = model(b[0]);
+    const Tensor pred = model(b[0].to(device_of(model))).to(kCPU);
     const Tensor l2 = sum(pow(pred - b[1], 2.0), {1}).to(kFloat64).contiguous();
     BatchErrors e;
     for (int64_t i = 0; i < l2.numel(); ++i) e.l2.push_back(l2.data_ptr<double>()[i]);
@@ -123,11 +128,12 @@ TrainResult train_landmarks(LandmarkTrainOptions o) {
                d.test.size(), d.format, o.data, o.train.batch, o.lr);
     auto train_set = std::make_shared<LandmarkDataset>(d.train, LandmarkTransform{.train = true, .repeat = o.repeat});
     auto val_set = std::make_shared<LandmarkDataset>(d.test, LandmarkTransform{.train = false});
-    data::DataLoader loader(train_set, for_this_rank({.batch_size = o.train.batch,
-                                                      .shuffle = true,
-                                                      .num_workers = o.train.workers,
-                                                      .seed = o.train.seed,
-                                                      .skip_errors = !o.train.strict_data}));  // drop_last=False
+    data::DataLoader loader(train_set,
+                            for_this_run(o.train, {.batch_size = o.train.batch,
+                                                   .shuffle = true,
+                                                   .num_workers = o.train.workers,
+                                                   .seed = o.train.seed,
+                                                   .skip_errors = !o.train.strict_data}));  // drop_last=False
     data::DataLoader val_loader(val_set, {.batch_size = o.train.batch, .num_workers = o.train.workers});
 
     auto model = make_pfld(o.set);
@@ -186,8 +192,8 @@ TrainResult train_landmarks(LandmarkTrainOptions o) {
 }
 
 LandmarkEvalResult evaluate_landmarks(const std::string& weights, const std::string& data, const std::string& ced_png,
-                                      const std::vector<std::string>& set) {
-    auto model = load_pfld(set, weights);
+                                      const std::vector<std::string>& set, Device device) {
+    auto model = load_pfld(set, weights, device);
     const LandmarkData d = find_landmark_data(data);
     auto test_set = std::make_shared<LandmarkDataset>(d.test, LandmarkTransform{.train = false});
     data::DataLoader loader(test_set, {.batch_size = 32});
@@ -253,7 +259,8 @@ Tensor face_landmarks(nn::Module& pfld, const Tensor& image, const std::optional
     } else {
         crop = data::resize(image, {kLandmarkCrop, kLandmarkCrop});
     }
-    const Tensor pred = pfld(pfld_input(crop).unsqueeze(0)).squeeze(0).to(kFloat64).contiguous();
+    const Tensor out = pfld(pfld_input(crop).unsqueeze(0).to(device_of(pfld)));  // [1, 196] where the model is
+    const Tensor pred = out.squeeze(0).to(kCPU).to(kFloat64).contiguous();
     const double* p = pred.data_ptr<double>();
     std::vector<double> pixels;
     for (int64_t k = 0; k < kNumLandmarks; ++k) {
@@ -269,8 +276,8 @@ Tensor draw_landmarks(const Tensor& image, const Tensor& points) {
 }
 
 int64_t predict_landmarks(const std::string& weights, const std::string& input, const std::string& output,
-                          const std::optional<FaceBox>& box, const std::vector<std::string>& set) {
-    auto model = load_pfld(set, weights);
+                          const std::optional<FaceBox>& box, const std::vector<std::string>& set, Device device) {
+    auto model = load_pfld(set, weights, device);
     const std::vector<std::string> files =
         fs::is_directory(input) ? data::list_images(input) : std::vector<std::string>{input};
     fs::create_directories(output);
@@ -295,12 +302,14 @@ int64_t predict_landmarks(const std::string& weights, const std::string& input, 
 
 namespace {
 
-// --weights and --set of `eval pfld` and `predict pfld`.
-void add_weights_and_set_options(CLI::App* cmd, std::string& weights, std::vector<std::string>& set) {
+// --weights, --set and --device of `eval pfld` and `predict pfld`.
+void add_weights_and_set_options(CLI::App* cmd, std::string& weights, std::vector<std::string>& set, Device& device,
+                                 const std::string& device_help) {
     cmd->add_option("--weights", weights, "A checkpoint (its EMA weights if any) or a plain state dict")
         ->required()
         ->check(CLI::ExistingFile);
     cmd->add_option("--set", set, "Model arguments key=value, as in training");
+    add_device_option(cmd, device, device_help);
 }
 
 }  // namespace
@@ -333,18 +342,21 @@ void add_landmark_commands(CLI::App* train, CLI::App* eval, CLI::App* predict) {
         struct EvalOptions {
             std::string weights, data, json, ced = "runs/pfld_eval/ced.png";
             std::vector<std::string> set;
+            Device device = kCPU;
         };
         auto o = std::make_shared<EvalOptions>();
         auto* cmd = eval->add_subcommand("pfld",
                                          "Evaluate pfld on a test split: NME (inter-ocular), failure rate and AUC "
                                          "at 0.1, overall and per WFLW attribute, and a CED plot");
-        add_weights_and_set_options(cmd, o->weights, o->set);
+        add_weights_and_set_options(cmd, o->weights, o->set, o->device,
+                                    "where PFLD runs; each batch of crops is copied there and the predicted points "
+                                    "back to the host, where NME, FR, AUC and the CED plot are computed");
         cmd->add_option("--data", o->data, data_help + "; its test split is evaluated")->required();
         cmd->add_option("--ced", o->ced, "Where to write the cumulative error distribution as PNG")
             ->capture_default_str();
         cmd->add_option("--json", o->json, "Also write the result to this JSON file");
         cmd->callback([o] {
-            const auto r = evaluate_landmarks(o->weights, o->data, o->ced, o->set);
+            const auto r = evaluate_landmarks(o->weights, o->data, o->ced, o->set, o->device);
             auto scores = [](const LandmarkScores& s) {
                 return nlohmann::ordered_json{
                     {"faces", s.faces}, {"nme", s.nme}, {"fr@0.1", s.failure_rate}, {"auc@0.1", s.auc}};
@@ -360,12 +372,15 @@ void add_landmark_commands(CLI::App* train, CLI::App* eval, CLI::App* predict) {
         struct PredictOptions {
             std::string weights, input, output, box;
             std::vector<std::string> set;
+            Device device = kCPU;
         };
         auto o = std::make_shared<PredictOptions>();
         auto* cmd = predict->add_subcommand("pfld",
                                             "Predict 98 landmarks with pfld: <stem>_landmarks.png (points drawn on "
                                             "the image) and <stem>.txt (98 lines 'x y' in pixels)");
-        add_weights_and_set_options(cmd, o->weights, o->set);
+        add_weights_and_set_options(cmd, o->weights, o->set, o->device,
+                                    "where PFLD runs; each face crop is copied there and its points back to the "
+                                    "host, where they are drawn and written");
         cmd->add_option("--input", o->input, "An image or a folder of images")->required();
         cmd->add_option("--output", o->output, "Folder for the pictures and point files")->required();
         cmd->add_option("--box", o->box,
@@ -374,7 +389,7 @@ void add_landmark_commands(CLI::App* train, CLI::App* eval, CLI::App* predict) {
         cmd->callback([o] {
             std::optional<FaceBox> box;
             if (!o->box.empty()) box = parse_face_box(o->box);
-            const int64_t n = predict_landmarks(o->weights, o->input, o->output, box, o->set);
+            const int64_t n = predict_landmarks(o->weights, o->input, o->output, box, o->set, o->device);
             fmt::print("predict pfld: {} image(s) -> {}\n", n, o->output);
         });
     }

@@ -1,4 +1,4 @@
-// apps/models.cpp — the registry of models known to the command line, and ModelArgs.
+// apps/models.cpp — the registry of models known to the command line, ModelArgs, and device_of.
 #include "apps/models.h"
 
 #include <fmt/format.h>
@@ -215,6 +215,14 @@ std::string model_names() {
     std::string names;
     for (const auto& s : model_registry()) names += (names.empty() ? "" : ", ") + s.name;
     return names;
+}
+
+Device device_of(const nn::Module& model) {
+    for (const Tensor& t : model.parameters())
+        if (t.defined()) return t.device();
+    for (const Tensor& t : model.buffers())
+        if (t.defined()) return t.device();
+    return kCPU;
 }
 
 const ModelSpec& find_model(const std::string& name) {

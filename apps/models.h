@@ -53,4 +53,9 @@ const std::vector<ModelSpec>& model_registry();
 const ModelSpec& find_model(const std::string& name);  // the error lists the known names
 std::string model_names();                             // "tinyseg, u2net, ..." for --help texts
 
+// Where a model's weights live: its first parameter's device (its first buffer's when it has no parameter; kCPU when
+// it has neither). The eval and predict helpers move their inputs there and bring the outputs back with .to(kCPU),
+// so they run wherever the caller put the model (`--device`, Module::to).
+Device device_of(const nn::Module& model);
+
 }  // namespace nabla::apps

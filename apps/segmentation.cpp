@@ -58,22 +58,25 @@ const SegmentationDefaults& find_defaults(const std::string& model) {
     throw ValueError(fmt::format("{} is not a segmentation model", model));
 }
 
-std::shared_ptr<nn::Module> build_model(const std::string& name, const std::string& weights) {
+std::shared_ptr<nn::Module> build_model(const std::string& name, const std::string& weights, Device device) {
     const ModelSpec& spec = find_model(name);
     auto model = spec.make(ModelArgs{});
     if (!weights.empty()) nn::load_weights_into(*model, weights, /*strict=*/true, /*prefer_ema=*/true);
     model->eval();
+    model->to(device);
     return model;
 }
 
-// image | ground truth | prediction for the first examples of `dataset`, one row each.
+// image | ground truth | prediction for the first examples of `dataset`, one row each; the model runs on its device.
 void save_segmentation_samples(nn::Module& model, const data::Dataset& dataset, int64_t count,
                                const std::string& path) {
     std::vector<Tensor> tiles;
     Generator gen(0);
+    const Device device = device_of(model);
     for (int64_t i = 0; i < std::min(count, dataset.size()); ++i) {
         const auto example = dataset.get(i, gen);
-        const Tensor pred = sigmoid(model.call_outputs(example[0].unsqueeze(0))[0]).squeeze(0);  // [1, S, S]
+        const Tensor x = example[0].unsqueeze(0).to(device);
+        const Tensor pred = sigmoid(model.call_outputs(x)[0]).squeeze(0).to(kCPU);  // [1, S, S]
         tiles.push_back(denormalize_for_display(example[0]));
         tiles.push_back(example[1].expand({3, example[1].size(1), example[1].size(2)}));
         tiles.push_back(pred.expand({3, pred.size(1), pred.size(2)}));
@@ -81,7 +84,8 @@ void save_segmentation_samples(nn::Module& model, const data::Dataset& dataset, 
     if (!tiles.empty()) data::save_image(stack(tiles), path, {.nrow = 3});
 }
 
-void add_common_options(CLI::App* cmd, std::string& weights, int64_t& size, const SegmentationDefaults& d) {
+void add_common_options(CLI::App* cmd, std::string& weights, int64_t& size, Device& device,
+                        const SegmentationDefaults& d) {
     cmd->add_option("--weights", weights,
                     "Weights: a checkpoint (its EMA weights if it has them) or a plain "
                     "safetensors state dict")
@@ -90,6 +94,9 @@ void add_common_options(CLI::App* cmd, std::string& weights, int64_t& size, cons
     size = d.size;
     cmd->add_option("--size", size, "The side the model runs at (images are resized to size x size)")
         ->capture_default_str();
+    add_device_option(cmd, device,
+                      "where the model runs; each resized image is copied there and its mask back to the host, where "
+                      "it is resized to the image, scored and saved");
 }
 
 }  // namespace
@@ -97,8 +104,8 @@ void add_common_options(CLI::App* cmd, std::string& weights, int64_t& size, cons
 Tensor predict_mask(nn::Module& model, const Tensor& image01, int64_t size) {
     autograd::NoGradGuard no_grad;
     const Int2 original{image01.size(1), image01.size(2)};
-    Tensor x = normalize_for_segmentation(data::resize(image01, {size, size})).unsqueeze(0);
-    Tensor p = sigmoid(model.call_outputs(x)[0]);  // [1, 1, S, S]
+    const Tensor x = normalize_for_segmentation(data::resize(image01, {size, size})).unsqueeze(0);
+    Tensor p = sigmoid(model.call_outputs(x.to(device_of(model)))[0]).to(kCPU);  // [1, 1, S, S] on the host
     const double lo = min(p).item<double>(), hi = max(p).item<double>();
     p = hi - lo > 1e-12 ? (p - lo) / (hi - lo) : p;
     return clamp(data::resize(p, original), 0.0, 1.0).squeeze(0);
@@ -145,12 +152,12 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
 
     auto train_set = std::make_shared<SegmentationDataset>(train_pairs, SegmentationTransform{o.size, o.crop, true});
     auto val_set = std::make_shared<SegmentationDataset>(val_pairs, SegmentationTransform{o.size, 0, false});
-    data::DataLoader loader(train_set, for_this_rank({.batch_size = o.train.batch,
-                                                      .shuffle = true,
-                                                      .drop_last = true,
-                                                      .num_workers = o.train.workers,
-                                                      .seed = o.train.seed,
-                                                      .skip_errors = !o.train.strict_data}));
+    data::DataLoader loader(train_set, for_this_run(o.train, {.batch_size = o.train.batch,
+                                                              .shuffle = true,
+                                                              .drop_last = true,
+                                                              .num_workers = o.train.workers,
+                                                              .seed = o.train.seed,
+                                                              .skip_errors = !o.train.strict_data}));
     if (loader.size() == 0)
         throw Error(fmt::format("train {}: {} training pairs make no full batch of {}", o.model, train_pairs.size(),
                                 o.train.batch));
@@ -169,15 +176,16 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
     task.optimizer = &adam;
     task.loader = &loader;
     task.loss = [&](const Batch& b, Logs&) { return models::u2net_loss(model->call_outputs(b[0]), b[1]); };
-    task.validate = [&] {
+    task.validate = [&] {  // the model on its device (fit() put it on --device), the metrics on the host
+        const Device device = device_of(*model);
         metrics::SaliencyMetrics m;
         double loss = 0;
         int64_t n = 0;
         for (auto& b : val_loader) {
-            const auto outputs = model->call_outputs(b[0]);
-            loss += models::u2net_loss(outputs, b[1]).item<double>() * static_cast<double>(b[0].size(0));
+            const auto outputs = model->call_outputs(b[0].to(device));
+            loss += models::u2net_loss(outputs, b[1].to(device)).item<double>() * static_cast<double>(b[0].size(0));
             n += b[0].size(0);
-            m.update(sigmoid(outputs[0]), b[1]);
+            m.update(sigmoid(outputs[0]).to(kCPU), b[1]);
         }
         return Logs{{"val/loss", loss / static_cast<double>(std::max<int64_t>(n, 1))},
                     {"val/mae", m.mae()},
@@ -194,8 +202,8 @@ TrainResult train_segmentation(SegmentationTrainOptions o) {
 }
 
 SegmentationEvalResult evaluate_segmentation(const std::string& model_name, const std::string& weights,
-                                             const std::string& dir, int64_t size) {
-    auto model = build_model(model_name, weights);
+                                             const std::string& dir, int64_t size, Device device) {
+    auto model = build_model(model_name, weights, device);
     const auto pairs = find_segmentation_pairs(dir);
     metrics::SaliencyMetrics m;
     ProgressBar bar("eval " + model_name, static_cast<int64_t>(pairs.size()));
@@ -213,8 +221,8 @@ SegmentationEvalResult evaluate_segmentation(const std::string& model_name, cons
 }
 
 int64_t predict_segmentation(const std::string& model_name, const std::string& weights, const std::string& input,
-                             const std::string& output, int64_t size) {
-    auto model = build_model(model_name, weights);
+                             const std::string& output, int64_t size, Device device) {
+    auto model = build_model(model_name, weights, device);
     const std::vector<std::string> files =
         fs::is_directory(input) ? data::list_images(input) : std::vector<std::string>{input};
     fs::create_directories(output);
@@ -258,18 +266,19 @@ void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predic
             struct EvalOptions {
                 std::string weights, data, json;
                 int64_t size = 0;
+                Device device = kCPU;
             };
             auto o = std::make_shared<EvalOptions>();
             auto* cmd = eval->add_subcommand(d.model, "Evaluate " + d.model +
                                                           ": MAE and max F-measure (beta^2 = 0.3) "
                                                           "over a folder of image/mask pairs");
-            add_common_options(cmd, o->weights, o->size, d);
+            add_common_options(cmd, o->weights, o->size, o->device, d);
             cmd->add_option("--data", o->data,
                             "Pairs: images/ + masks/, DUTS' *-Image/ + *-Mask/, or a list file of 'image mask' lines")
                 ->required();
             cmd->add_option("--json", o->json, "Also write the result to this JSON file");
             cmd->callback([o, name = d.model] {
-                const auto r = evaluate_segmentation(name, o->weights, o->data, o->size);
+                const auto r = evaluate_segmentation(name, o->weights, o->data, o->size, o->device);
                 const nlohmann::ordered_json j{
                     {"model", name}, {"data", o->data}, {"images", r.images}, {"mae", r.mae}, {"max_f", r.max_f}};
                 fmt::print("{}\n", j.dump());
@@ -280,16 +289,17 @@ void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predic
             struct PredictOptions {
                 std::string weights, input, output;
                 int64_t size = 0;
+                Device device = kCPU;
             };
             auto o = std::make_shared<PredictOptions>();
             auto* cmd = predict->add_subcommand(d.model, "Predict masks with " + d.model +
                                                              ": <stem>.png (grey mask at "
                                                              "the image's size) and <stem>_overlay.png");
-            add_common_options(cmd, o->weights, o->size, d);
+            add_common_options(cmd, o->weights, o->size, o->device, d);
             cmd->add_option("--input", o->input, "An image or a folder of images")->required();
             cmd->add_option("--output", o->output, "Folder for the masks and overlays")->required();
             cmd->callback([o, name = d.model] {
-                const int64_t n = predict_segmentation(name, o->weights, o->input, o->output, o->size);
+                const int64_t n = predict_segmentation(name, o->weights, o->input, o->output, o->size, o->device);
                 fmt::print("predict {}: {} image(s) -> {}\n", name, n, o->output);
             });
         }

@@ -25,16 +25,18 @@ struct SegmentationEvalResult {
 TrainResult train_segmentation(SegmentationTrainOptions options);
 // Where train_segmentation generates its default data for `model` (train/ and val/ inside).
 std::string default_data_dir(const std::string& model);
-// MAE and max F-measure (β² = 0.3) of the model's fused output over a folder of pairs, at each mask's own size.
+// MAE and max F-measure (β² = 0.3) of the model's fused output over a folder of pairs, at each mask's own size. The
+// model runs on `device`; the metrics are computed on the host.
 SegmentationEvalResult evaluate_segmentation(const std::string& model, const std::string& weights,
-                                             const std::string& data, int64_t size);
+                                             const std::string& data, int64_t size, Device device = kCPU);
 // The model's fused output in [0, 1] for one RGB image [3, H, W] in [0, 1], computed at size x size, min-max
-// normalised (U²-Net's normPRED) and resized back to H x W: [1, H, W]. The model must be in eval mode.
+// normalised (U²-Net's normPRED) and resized back to H x W: [1, H, W] on the host. The model must be in eval mode; it
+// runs on its own device (device_of), the image going there and its mask coming back.
 Tensor predict_mask(nn::Module& model, const Tensor& image01, int64_t size);
 // Writes <stem>.png (the mask, min-max normalised, at the image's size) and <stem>_overlay.png for each image of
-// `input` (a file or a folder) into `output`; returns how many.
+// `input` (a file or a folder) into `output`, the model running on `device`; returns how many.
 int64_t predict_segmentation(const std::string& model, const std::string& weights, const std::string& input,
-                             const std::string& output, int64_t size);
+                             const std::string& output, int64_t size, Device device = kCPU);
 
 // Registers `nabla train|eval|predict <model>` for every segmentation model.
 void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predict);

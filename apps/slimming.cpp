@@ -538,6 +538,10 @@ void add_prune_commands(CLI::App& app) {
             ->capture_default_str();
         cmd->add_option("--workers", o->train.train.workers, "Data-loading threads")->capture_default_str();
         cmd->add_option("--threads", o->train.train.threads, "OpenMP threads (0: all cores)")->capture_default_str();
+        cmd->add_option("--device", o->train.train.device,
+                        "Where the training runs train: cpu, cuda or cuda:N (the pruning runs on the host)")
+            ->capture_default_str()
+            ->check(device_name());
         cmd->add_option("--seed", o->train.train.seed, "Seed")->capture_default_str();
         cmd->add_option("--output", o->output, "Folder of the rounds (default: runs/slim/" + name + ")");
         cmd->callback([o] { slim_detector(*o); });

@@ -51,12 +51,13 @@ std::vector<Tensor> select(std::vector<Tensor> images, const std::vector<std::st
     return keep;
 }
 
-std::shared_ptr<nn::Module> load_panet(const std::vector<std::string>& set, const std::string& weights) {
+std::shared_ptr<nn::Module> load_panet(const std::vector<std::string>& set, const std::string& weights, Device device) {
     ModelArgs args(set);
     auto model = find_model("panet").make(args);
     args.check_all_used("panet");
     if (!weights.empty()) nn::load_weights_into(*model, weights, /*strict=*/true, /*prefer_ema=*/true);
     model->eval();
+    model->to(device);
     return model;
 }
 
@@ -80,11 +81,11 @@ TrainResult train_panet(SROptions o) {
                train_images.size(), val_images.size(), o.crop, o.degradation, o.train.batch, o.lr);
     auto train_set = std::make_shared<SRDataset>(train_images, o.crop, degradation, true, o.crops_per_image);
     auto val_set = std::make_shared<SRDataset>(val_images, o.crop, degradation, false, 1);
-    data::DataLoader loader(train_set, for_this_rank({.batch_size = o.train.batch,
-                                                      .shuffle = true,
-                                                      .drop_last = true,
-                                                      .num_workers = o.train.workers,
-                                                      .seed = o.train.seed}));
+    data::DataLoader loader(train_set, for_this_run(o.train, {.batch_size = o.train.batch,
+                                                              .shuffle = true,
+                                                              .drop_last = true,
+                                                              .num_workers = o.train.workers,
+                                                              .seed = o.train.seed}));
     data::DataLoader val_loader(val_set, {.batch_size = o.train.batch});
 
     ModelArgs args(o.set);
@@ -100,11 +101,13 @@ TrainResult train_panet(SROptions o) {
     task.scheduler = &scheduler;
     task.loader = &loader;
     task.loss = [&](const Batch& b, Logs&) { return models::panet_loss((*model)(b[0]), b[1]); };
-    task.validate = [&] {
+    task.validate = [&] {  // the model on its device (fit() put it on --device), bicubic and the metrics on the host
+        const Device device = device_of(*model);
         double psnr = 0, ssim = 0, psnr_bic = 0, ssim_bic = 0;
         int64_t n = 0;
         for (auto& b : val_loader) {
-            const Tensor hr = to_unit(b[1]), sr = to_unit((*model)(b[0])), bic = to_unit(bicubic_x2(b[0]));
+            const Tensor hr = to_unit(b[1]), sr = to_unit((*model)(b[0].to(device)).to(kCPU)),
+                         bic = to_unit(bicubic_x2(b[0]));
             for (double v : metrics::psnr_per_image(sr, hr, 1.0)) psnr += v;
             for (double v : metrics::ssim_per_image(sr, hr, 1.0)) ssim += v;
             for (double v : metrics::psnr_per_image(bic, hr, 1.0)) psnr_bic += v;
@@ -122,11 +125,12 @@ TrainResult train_panet(SROptions o) {
     task.save_samples = [&](const std::string& path) {  // bicubic | PANet | ground truth, one row per held-out crop
         std::vector<Tensor> tiles;
         Generator gen(0);
+        const Device device = device_of(*model);
         for (int64_t i = 0; i < std::min<int64_t>(4, val_set->size()); ++i) {
             const auto ex = val_set->get(i, gen);
             const Tensor lr = ex[0].unsqueeze(0);
             tiles.push_back(to_unit(bicubic_x2(lr)).squeeze(0));
-            tiles.push_back(to_unit((*model)(lr)).squeeze(0));
+            tiles.push_back(to_unit((*model)(lr.to(device)).to(kCPU)).squeeze(0));
             tiles.push_back(to_unit(ex[1]));
         }
         data::save_image(stack(tiles), path, {.nrow = 3});
@@ -164,8 +168,8 @@ SRSplit parse_split(const std::string& name) {
 
 SREvalResult evaluate_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& dir,
                             SRSplit split, const std::string& degradation_name, const Tiling& tiling,
-                            const std::string& samples_dir) {
-    auto model = load_panet(set, weights);
+                            const std::string& samples_dir, Device device) {
+    auto model = load_panet(set, weights, device);
     const Degradation degradation = parse_degradation(degradation_name);
     std::vector<std::string> names;
     std::vector<std::string> kept;
@@ -197,8 +201,8 @@ SREvalResult evaluate_panet(const std::vector<std::string>& set, const std::stri
 }
 
 int64_t predict_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& input,
-                      const std::string& output, const Tiling& tiling) {
-    auto model = load_panet(set, weights);
+                      const std::string& output, const Tiling& tiling, Device device) {
+    auto model = load_panet(set, weights, device);
     const std::vector<std::string> files =
         fs::is_directory(input) ? data::list_images(input) : std::vector<std::string>{input};
     fs::create_directories(output);
@@ -240,7 +244,8 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         add_train_options(cmd, o->train);
         cmd->callback([o] { train_panet(*o); });
     }
-    auto common = [](CLI::App* cmd, std::string& weights, Tiling& tiling, std::vector<std::string>& set) {
+    auto common = [](CLI::App* cmd, std::string& weights, Tiling& tiling, std::vector<std::string>& set,
+                     Device& device) {
         cmd->add_option("--weights", weights, "Weights (a checkpoint, its EMA if any, or a plain state dict)")
             ->required()
             ->check(CLI::ExistingFile);
@@ -257,6 +262,9 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
             ->capture_default_str()
             ->check(CLI::Range(1, 100000));
         cmd->add_option("--set", set, "Model argument KEY=VALUE, as in training");
+        add_device_option(cmd, device,
+                          "where PANet runs; each batch of tiles is copied there and its output back to the host, "
+                          "where the tiles are blended (and bicubic, PSNR and SSIM computed)");
     };
     {
         struct EvalArgs {
@@ -265,12 +273,13 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
                                  samples;
             Tiling tiling;
             std::vector<std::string> set;
+            Device device = kCPU;
         };
         auto o = std::make_shared<EvalArgs>();
         auto* cmd = eval->add_subcommand("panet",
                                          "PSNR and SSIM (on [0, 1]) of PANet and of bicubic upscaling on a folder "
                                          "of images used as HR");
-        common(cmd, o->weights, o->tiling, o->set);
+        common(cmd, o->weights, o->tiling, o->set, o->device);
         cmd->add_option("--data", o->data, "Folder of HR images (searched recursively)")->capture_default_str();
         cmd->add_option("--split", o->split,
                         "Which images of --data: all, or the training run's default split of "
@@ -284,7 +293,7 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         cmd->add_option("--samples", o->samples, "Also save bicubic | PANet | ground truth pictures into this folder");
         cmd->callback([o] {
             const SREvalResult r = evaluate_panet(o->set, o->weights, o->data, parse_split(o->split), o->degradation,
-                                                  o->tiling, o->samples);
+                                                  o->tiling, o->samples, o->device);
             const nlohmann::ordered_json j{{"model", "panet"},
                                            {"data", o->data},
                                            {"split", o->split},
@@ -303,13 +312,14 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
             std::string weights, input, output;
             Tiling tiling;
             std::vector<std::string> set;
+            Device device = kCPU;
         };
         auto o = std::make_shared<PredictArgs>();
         auto* cmd = predict->add_subcommand("panet", "Upscale images x2 with PANet: <stem>_x2.png");
-        common(cmd, o->weights, o->tiling, o->set);
+        common(cmd, o->weights, o->tiling, o->set, o->device);
         cmd->add_option("--input", o->input, "An image or a folder of images")->required();
         cmd->add_option("--output", o->output, "Folder for the upscaled images")->required();
-        cmd->callback([o] { predict_panet(o->set, o->weights, o->input, o->output, o->tiling); });
+        cmd->callback([o] { predict_panet(o->set, o->weights, o->input, o->output, o->tiling, o->device); });
     }
 }
 

@@ -37,13 +37,14 @@ bool in_split(SRSplit split, size_t index, const std::string& path);
 SRSplit parse_split(const std::string& name);  // "all" | "train" | "held-out"
 
 // Every image of `dir` in `split` (cropped to even sides) is the HR reference; the LR input is made by
-// `degradation`; the model upscales it in tiles. With `samples_dir`, also saves
+// `degradation`; the model upscales it in tiles on `device` (the metrics on the host). With `samples_dir`, also saves
 // <stem>_compare.png there: bicubic | model | ground truth.
 SREvalResult evaluate_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& dir,
                             SRSplit split, const std::string& degradation, const Tiling& tiling,
-                            const std::string& samples_dir = "");
-// Writes <stem>_x2.png for each image of `input` (a file or a folder) into `output`; returns how many.
+                            const std::string& samples_dir = "", Device device = kCPU);
+// Writes <stem>_x2.png for each image of `input` (a file or a folder) into `output`, the model running on `device`;
+// returns how many.
 int64_t predict_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& input,
-                      const std::string& output, const Tiling& tiling);
+                      const std::string& output, const Tiling& tiling, Device device = kCPU);
 
 }  // namespace nabla::apps

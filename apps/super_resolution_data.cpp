@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "apps/models.h"
 #include "autograd/grad_mode.h"
 #include "nn/data/folder.h"
 #include "nn/data/image.h"
@@ -90,6 +91,7 @@ Tensor upscale_tiled(nn::Module& model, const Tensor& lr, const Tiling& tiling) 
     if (lr.dim() != 3)
         throw ShapeError(fmt::format("upscale_tiled: expected an LR image [C, h, w], got {}", shape_str(lr.shape())));
     autograd::NoGradGuard no_grad;
+    const Device device = device_of(model);
     const int64_t h = lr.size(1), w = lr.size(2);
     const int64_t th = std::min(tile, h), tw = std::min(tile, w);  // every tile has this size
     auto starts = [&](int64_t size, int64_t t) {  // tile origins covering [0, size), the last one flush with the end
@@ -119,7 +121,7 @@ Tensor upscale_tiled(nn::Module& model, const Tensor& lr, const Tiling& tiling) 
         std::vector<Tensor> tiles;
         for (size_t i = 0; i < n; ++i)
             tiles.push_back(lr.narrow(1, origins[first + i].first, th).narrow(2, origins[first + i].second, tw));
-        const Tensor out = model(stack(tiles)) * weight;  // [n, 3, 2th, 2tw], weighted
+        const Tensor out = model(stack(tiles).to(device)).to(kCPU) * weight;  // [n, 3, 2th, 2tw], weighted
         for (size_t i = 0; i < n; ++i) {
             const auto [y, x] = origins[first + i];
             sum.narrow(1, 2 * y, 2 * th).narrow(2, 2 * x, 2 * tw).add_(out.select(0, static_cast<int64_t>(i)));

@@ -54,8 +54,9 @@ struct Tiling {
 
 // The model applied to a whole LR image [3, h, w] in [−1, 1] in overlapping tiles, so that the pyramid attention's
 // cost, quadratic in the tile's area, stays bounded. Where tiles overlap, weights fade each one out towards its
-// edges, so no seam shows. Returns [3, 2h, 2w]. The model must be in eval mode (each tile then sees only itself);
-// no gradients are kept.
+// edges, so no seam shows. Returns [3, 2h, 2w] on the host. The model must be in eval mode (each tile then sees only
+// itself); no gradients are kept. It runs on its own device (device_of): each batch of tiles goes there and its output
+// comes back, the blending staying on the host.
 Tensor upscale_tiled(nn::Module& model, const Tensor& lr, const Tiling& tiling = {});
 
 }  // namespace nabla::apps

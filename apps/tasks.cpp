@@ -1,6 +1,6 @@
 // apps/tasks.cpp — `nabla train|eval|predict MODEL`: the three parent commands; each task file adds its models.
-// Also the option helpers every command shares (commands.h): --threads, finite rates, --precision, and the message
-// for an unknown subcommand.
+// Also the option helpers every command shares (commands.h): --threads, finite rates, --device, --precision, and the
+// message for an unknown subcommand.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -35,6 +35,28 @@ void set_threads(int64_t threads, const char* command) {
                    "each other and run much slower\n",
                    command, threads, cores);
     omp_set_num_threads(static_cast<int>(std::min<int64_t>(threads, 4096)));
+}
+
+CLI::Validator device_name() {
+    return CLI::Validator(
+        [](std::string& v) -> std::string {
+            try {
+                Device::parse(v);
+                return "";
+            } catch (const std::exception& e) {
+                return e.what();
+            }
+        },
+        "cpu|cuda|cuda:N");
+}
+
+CLI::Option* add_device_option(CLI::App* cmd, Device& device, const std::string& help) {
+    return cmd
+        ->add_option_function<std::string>(
+            "--device", [&device](const std::string& v) { device = Device::parse(v); },
+            "cpu, cuda or cuda:N (GPU N): " + help)
+        ->check(device_name())
+        ->default_str("cpu");
 }
 
 CLI::Validator finite_non_negative() {

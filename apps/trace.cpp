@@ -31,7 +31,7 @@ struct RecordOptions {
     int depth = 0;
     double thresh_us = 0;
     size_t buffer_kb = 8192;
-    bool memory = false, shapes = false, signals = false;
+    bool memory = false, shapes = false, device_time = false, signals = false;
     std::string steps;
     int tracing_on = 1;
     std::vector<std::string> command;
@@ -64,6 +64,7 @@ void record(const RecordOptions& o) {
     ::setenv("NABLA_TRACE_BUF_KB", std::to_string(o.buffer_kb).c_str(), 1);
     ::setenv("NABLA_TRACE_MEMORY", o.memory ? "1" : "0", 1);
     ::setenv("NABLA_TRACE_SHAPES", o.shapes ? "1" : "0", 1);
+    ::setenv("NABLA_TRACE_DEVICE_TIME", o.device_time ? "1" : "0", 1);
     ::setenv("NABLA_TRACE_STEPS", o.steps.c_str(), 1);
     ::setenv("NABLA_TRACE_SIGNALS", o.signals ? "1" : "0", 1);
     ::setenv("NABLA_TRACE_ON", o.tracing_on ? "1" : "0", 1);
@@ -147,6 +148,9 @@ void add_trace_command(CLI::App& app) {
     rec->add_flag("--shapes", o->shapes,
                   "Record the dtypes and shapes of each op's inputs (torch.profiler's "
                   "record_shapes): conv2d(f32[8,3,288,288], f32[16,3,3,3]); default off");
+    rec->add_flag("--device-time", o->device_time,
+                  "Also time each CUDA kernel on the GPU with a pair of events, recorded as '<kernel> (device)' "
+                  "scopes of the cuda category (the launches themselves are always recorded); default off");
     rec->add_option("--steps", o->steps,
                     "Step schedule over the training loop's steps, e.g. "
                     "skip=10,wait=5,warmup=1,active=3,repeat=2 (torch.profiler.schedule; "

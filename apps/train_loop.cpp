@@ -24,6 +24,7 @@
 #include "nn/normalization.h"
 #include "nn/parallel.h"
 #include "nn/prune.h"
+#include "ops/indexing.h"
 #include "ops/reduce.h"
 
 namespace nabla::apps {
@@ -80,7 +81,9 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
         ->capture_default_str();
     cmd->add_option("--threads", o.threads, "Threads for the math (0: OMP_NUM_THREADS or all cores)")
         ->capture_default_str();
-    cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
+    cmd->add_option("--device", o.device, "cpu, cuda or cuda:N (the GPU's index)")
+        ->capture_default_str()
+        ->check(device_name());
     cmd->add_option("--precision", o.precision,
                     "fp32, or bf16: convolutions, matmuls and linear layers and their gradients in bfloat16 with "
                     "float32 accumulation; weights, activations and everything else float32 (core/autocast.h)")
@@ -166,7 +169,8 @@ void prepare_run(TrainOptions& o, const std::string& model_name) {
     }
 }
 
-data::DataLoaderOptions for_this_rank(data::DataLoaderOptions o) {
+data::DataLoaderOptions for_this_run(const TrainOptions& t, data::DataLoaderOptions o) {
+    o.pin_memory = Device::parse(t.device).is_cuda();
     const int64_t world = dist::world_size();
     if (world == 1) return o;
     NB_CHECK_VALUE(o.batch_size % world == 0, "train: --batch ", o.batch_size, " does not split evenly over ", world,
@@ -257,14 +261,21 @@ Loop::Loop(const TrainOptions& o, TrainTask& task)
       task_(task),
       model_(*task.model),
       loader_(*task.loader),
-      device_(o.device == "cuda" ? kCUDA : kCPU),
+      device_(Device::parse(o.device)),
       run_(run_directory(o)),
       last_path_((run_ / "weights" / "last.safetensors").string()),
       best_path_((run_ / "weights" / "best.safetensors").string()),
       csv_((run_ / "results.csv").string()),
       maximize_(task.best_metric.empty() ? false : task.maximize),
       best_(maximize_ ? -INFINITY : INFINITY) {
-    if (device_ != kCPU) model_.to(device_);  // before anything is written: no device, no run directory
+    NB_CHECK_VALUE(dist::world_size() == 1 || device_.is_cpu(),
+                   "train: data-parallel runs (mpirun, --nproc) train on the CPU, since MPI moves host memory; "
+                   "--device ",
+                   o.device, " needs a single process");
+    if (device_ != kCPU) {  // before anything is written: no device, no run directory
+        model_.to(device_);
+        if (task.ema) task.ema->to(device_);  // beside the model, its updates copy nothing
+    }
     if (dist::world_size() > 1) {
         if (o.sync_bn) nn::convert_sync_batchnorm(model_);
         ddp_.emplace(model_);  // every rank from rank 0's weights; gradients averaged during backward

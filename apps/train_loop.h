@@ -49,7 +49,7 @@ struct TrainOptions {
     int workers = 2;  // data-loading threads (0: load in the training thread)
     uint64_t seed = 0;
     int threads = 0;                 // OpenMP threads for the math; 0 = all cores
-    std::string device = "cpu";      // cpu or cuda
+    std::string device = "cpu";      // cpu, cuda or cuda:N
     std::string precision = "fp32";  // fp32, or bf16: training forwards (and so backwards) under an AutocastGuard
     std::string weights;  // initial weights (a checkpoint's EMA if it has one, or a state dict): load_initial_weights
     bool pruned = false;  // set by load_initial_weights and resume: the model was narrowed to pruned weights
@@ -84,7 +84,8 @@ void prepare_run(TrainOptions& o, const std::string& model_name);
 // The training loader's options for this process: `o` itself in a plain run; in a data-parallel run (nn/
 // distributed.h) batch_size / world_size examples per batch from this rank's shard (DistributedSampler), so that the
 // ranks together load the global --batch. An Error when the batch does not split evenly.
-data::DataLoaderOptions for_this_rank(data::DataLoaderOptions o);
+// With --device cuda the batches are pinned (DataLoaderOptions::pin_memory), so their copies to the GPU overlap.
+data::DataLoaderOptions for_this_run(const TrainOptions& t, data::DataLoaderOptions o);
 
 // Where the loop stands, for the hooks. Counters start at 0.
 struct StepInfo {

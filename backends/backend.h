@@ -46,6 +46,8 @@ public:
     virtual std::string_view name() const = 0;
     // One line for `nabla --verbose`: the backend and the libraries and threads it runs with.
     virtual std::string description() const { return std::string(name()); }
+    // Waits for the kernels launched on `device` so far (torch.cuda.synchronize); host backends run synchronously.
+    virtual void synchronize(Device /*device*/) {}
 
     // --- memory (core/tensor.cpp): strided, dtype-converting copy (dst and src have equal shapes; for a device
     // backend one of them may be on the host); fill with a scalar ---
@@ -151,6 +153,8 @@ protected:
 Backend& backend_for(Device device);
 void register_backend(DeviceType type, Backend* backend);
 inline Backend& backend_for(const Tensor& t) { return backend_for(t.device()); }
+// Waits until the work queued on `device` is done: before timing a step (`nabla bench`) or reading device memory.
+inline void synchronize(Device device) { backend_for(device).synchronize(device); }
 
 // Tensors for kernels to allocate and reshape, below the op layer: no autograd, no argument checks, and the
 // device's own fill and copy kernels. (The factories and views of ops/ are one layer up.)

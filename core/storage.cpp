@@ -77,12 +77,12 @@ size_t size_class(size_t nbytes) {
 
 class CpuAllocator final : public Allocator {
 public:
-    void* allocate(size_t nbytes) override {
+    void* allocate(size_t nbytes, Device) override {
         void* p = allocate_block(nbytes);
         note_allocation(DeviceType::CPU, static_cast<int64_t>(nbytes));  // once it succeeded: a failure counts nothing
         return p;
     }
-    void deallocate(void* p, size_t nbytes) override {
+    void deallocate(void* p, size_t nbytes, Device) override {
         note_allocation(DeviceType::CPU, -static_cast<int64_t>(nbytes));
         if (nbytes < kLargeBlock) {
             std::free(p);
@@ -93,15 +93,15 @@ public:
         cache_.emplace(bytes, p);
         cached_bytes_ += bytes;
     }
-    size_t empty_cache() {
+    size_t empty_cache() override {
         std::lock_guard<std::mutex> lock(mutex_);
         const size_t released = cached_bytes_;
         release_locked(cached_bytes_);
         return released;
     }
-    size_t cached_bytes() {
+    int64_t cached_bytes() override {
         std::lock_guard<std::mutex> lock(mutex_);
-        return cached_bytes_;
+        return static_cast<int64_t>(cached_bytes_);
     }
 
 private:
@@ -177,6 +177,12 @@ private:
 
 CpuAllocator g_cpu_allocator;
 
+// Device allocators by DeviceType, and the pinned host allocator, filled by register_allocator during static
+// initialisation (zero-initialised before any constructor runs, so the order of the registering files does not
+// matter).
+Allocator* g_device_allocators[kDeviceTypes] = {};
+Allocator* (*g_pinned_provider)() = nullptr;
+
 }  // namespace
 
 void note_allocation(DeviceType type, int64_t delta) {
@@ -189,11 +195,14 @@ void note_allocation(DeviceType type, int64_t delta) {
 
 MemoryStats memory_stats(DeviceType type) {
     const Counters& c = g_counters[static_cast<int>(type)];
-    const int64_t cached = type == DeviceType::CPU ? static_cast<int64_t>(g_cpu_allocator.cached_bytes()) : 0;
-    return {c.allocated.load(), c.peak.load(), cached};
+    Allocator* a = type == DeviceType::CPU ? &g_cpu_allocator : g_device_allocators[static_cast<int>(type)];
+    return {c.allocated.load(), c.peak.load(), a ? a->cached_bytes() : 0};
 }
 
-size_t empty_cache() { return g_cpu_allocator.empty_cache(); }
+size_t empty_cache(DeviceType type) {
+    Allocator* a = type == DeviceType::CPU ? &g_cpu_allocator : g_device_allocators[static_cast<int>(type)];
+    return a ? a->empty_cache() : 0;
+}
 
 int64_t host_memory_bytes() {
     return static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<int64_t>(sysconf(_SC_PAGE_SIZE));
@@ -204,15 +213,12 @@ void reset_peak_memory(DeviceType type) {
     c.peak.store(c.allocated.load());
 }
 
-// Device allocators by DeviceType, filled by register_allocator during static initialisation (zero-initialised
-// before any constructor runs, so the order of the registering files does not matter).
-namespace {
-Allocator* g_device_allocators[kDeviceTypes] = {};
-}  // namespace
-
 void register_allocator(DeviceType type, Allocator* allocator) {
     g_device_allocators[static_cast<int>(type)] = allocator;
 }
+
+Allocator* pinned_allocator() { return g_pinned_provider ? g_pinned_provider() : nullptr; }
+void register_pinned_allocator(Allocator* (*provider)()) { g_pinned_provider = provider; }
 
 Allocator& allocator_for(Device device) {
     if (device.is_cpu()) return g_cpu_allocator;
@@ -230,10 +236,15 @@ Device Device::parse(const std::string& s) {
     throw ValueError(detail::concat("unknown device '", s, "' (expected cpu, cuda or cuda:N)"));
 }
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-    data_ = allocator_for(device).allocate(nbytes);
+Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device), allocator_(&allocator_for(device)) {
+    data_ = allocator_->allocate(nbytes, device);
 }
 
-Storage::~Storage() { allocator_for(device_).deallocate(data_, nbytes_); }
+Storage::Storage(size_t nbytes, Allocator& pinned)
+    : nbytes_(nbytes), device_(kCPU), allocator_(&pinned), pinned_(true) {
+    data_ = pinned.allocate(nbytes, kCPU);
+}
+
+Storage::~Storage() { allocator_->deallocate(data_, nbytes_, device_); }
 
 }  // namespace nabla

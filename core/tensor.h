@@ -128,6 +128,10 @@ public:
     Tensor clone(MemoryFormat format = MemoryFormat::Contiguous) const;
     Tensor to(DType dtype) const;  // self if already that dtype
     Tensor to(Device device) const;
+    // A copy in page-locked host memory, which .to(cuda) copies asynchronously (torch's pin_memory); self if pinned
+    // already. A NotImplementedError where no GPU backend is present.
+    Tensor pin_memory() const;
+    bool is_pinned() const;
 
     // --- in-place (ops/inplace.cpp; they bump the version and record no gradient: in grad mode, an error on a tensor
     // that requires grad, and for add_/sub_/mul_/div_ also on an operand that does; as torch, the result type must fit

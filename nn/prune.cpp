@@ -66,7 +66,7 @@ Activation activation_of(const std::string& op) {
 }
 
 std::vector<double> to_doubles(const Tensor& t) {
-    const Tensor c = t.detach().to(kFloat64).contiguous();
+    const Tensor c = t.detach().to(kCPU).to(kFloat64).contiguous();
     const double* p = c.data_ptr<double>();
     return {p, p + c.numel()};
 }

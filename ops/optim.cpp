@@ -10,7 +10,7 @@ namespace nabla {
 namespace {
 
 // The parameter is floating point; every defined tensor of `state` (named as the op's arguments) matches it: same
-// shape, same dtype, contiguous.
+// shape, dtype and device, contiguous.
 void check_state(const char* op, const Tensor& param,
                  std::initializer_list<std::pair<const char*, const Tensor*>> state) {
     NB_CHECK_VALUE(is_floating(param.dtype()), op, ": the parameter must be floating point, got ",
@@ -22,6 +22,8 @@ void check_state(const char* op, const Tensor& param,
                 detail::concat(op, ": ", name, " ", t->shape(), " does not match the parameter ", param.shape()));
         NB_CHECK_VALUE(t->dtype() == param.dtype(), op, ": ", name, " is ", dtype_name(t->dtype()), ", the parameter ",
                        dtype_name(param.dtype()));
+        NB_CHECK_VALUE(t->device() == param.device(), op, ": ", name, " is on ", t->device(), ", the parameter on ",
+                       param.device());
         NB_CHECK_VALUE(t->is_contiguous(), op, ": ", name, " ", t->shape(), " must be contiguous (strides ",
                        t->strides(), ")");
     }

@@ -270,6 +270,23 @@ Tensor Tensor::to(Device dev) const {
     return record_view("to", *this, y, [back](const Tensor& gy, const NeedsGrad&) { return Grads{gy.to(back)}; });
 }
 
+Tensor Tensor::pin_memory() const {
+    if (is_pinned()) return *this;
+    NB_CHECK(device().is_cpu(), "pin_memory: only host tensors can be pinned, got one on ", device().str());
+    Allocator* pinned = pinned_allocator();
+    if (!pinned) throw NotImplementedError("pin_memory: no GPU is present (page-locked memory is for copies to a GPU)");
+    auto impl = std::make_shared<TensorImpl>();
+    impl->storage = std::make_shared<Storage>(static_cast<size_t>(numel()) * element_size(dtype()), *pinned);
+    impl->shape = shape();
+    impl->strides = contiguous_strides(shape());
+    impl->dtype = dtype();
+    Tensor y(std::move(impl));
+    backend_for(kCPU).copy_(y, *this);
+    return record_view("pin_memory", *this, y, [](const Tensor& gy, const NeedsGrad&) { return Grads{gy}; });
+}
+
+bool Tensor::is_pinned() const { return defined() && storage() && storage()->is_pinned(); }
+
 // --- the value of a one-element tensor, copied to the host first if needed ---
 template <class T>
 T Tensor::item() const {

@@ -12,10 +12,26 @@
 // (torch's vectorised add-with-alpha uses an FMA where the CPU has one, so its results can differ in the last bit.)
 #pragma once
 #include <cmath>
+#include <type_traits>
 
 #include "backends/common/unary_math.h"  // NB_HD
 
 namespace nabla {
+
+// a * b rounded on its own. nvcc fuses a * b + c into one FMA (one rounding) by default, which would make the CUDA
+// kernels' updates differ in the last bit from the host's (the x86-64 baseline has no FMA); its _rn intrinsics are
+// never fused. Every product below that feeds a sum goes through it. On the host it is the plain product.
+template <class T>
+NB_HD inline T mul_rn(T a, T b) {
+#ifdef __CUDA_ARCH__
+    if constexpr (std::is_same_v<T, float>)
+        return __fmul_rn(a, b);
+    else
+        return __dmul_rn(a, b);
+#else
+    return a * b;
+#endif
+}
 
 // --- the arguments of Backend::sgd_step / adam_step: one parameter group's hyperparameters, as doubles ---
 struct SgdStepArgs {  // torch.optim.SGD
@@ -75,20 +91,20 @@ NB_HD inline AdamCoeffs<T> adam_coeffs(const AdamStepArgs& a) {
 template <class T>
 NB_HD inline T sgd_direction(T g, T p, const SgdCoeffs<T>& c) {
     if (c.maximize) g = -g;
-    if (c.weight_decay != T(0)) g = g + c.weight_decay * p;  // d_p.add(param, alpha=weight_decay)
+    if (c.weight_decay != T(0)) g = g + mul_rn(c.weight_decay, p);  // d_p.add(param, alpha=weight_decay)
     return g;
 }
 
 // buf.mul_(momentum).add_(d_p, alpha=1 - dampening), then d_p.add(buf, alpha=momentum) with nesterov, else buf.
 template <class T>
 NB_HD inline T sgd_momentum(T d, T& buf, const SgdCoeffs<T>& c) {
-    buf = c.first_step ? d : buf * c.momentum + c.one_minus_dampening * d;
-    return c.nesterov ? d + c.momentum * buf : buf;
+    buf = c.first_step ? d : mul_rn(buf, c.momentum) + mul_rn(c.one_minus_dampening, d);
+    return c.nesterov ? d + mul_rn(c.momentum, buf) : buf;
 }
 
 template <class T>
 NB_HD inline T sgd_apply(T p, T d, const SgdCoeffs<T>& c) {
-    return p + c.neg_lr * d;  // param.add_(d_p, alpha=-lr)
+    return p + mul_rn(c.neg_lr, d);  // param.add_(d_p, alpha=-lr)
 }
 
 // --- Adam / AdamW ---
@@ -103,24 +119,24 @@ NB_HD inline T nan_max(T a, T b) {
 template <class T>
 NB_HD inline T adam_moments(T g, T p, T& m, T& v, const AdamCoeffs<T>& c) {
     if (c.maximize) g = -g;
-    if (c.l2_weight_decay != T(0)) g = g + c.l2_weight_decay * p;  // Adam: grad.add(param, alpha=weight_decay)
-    m = m * c.beta1 + c.one_minus_beta1 * g;
-    v = v * c.beta2 + c.one_minus_beta2 * g * g;
+    if (c.l2_weight_decay != T(0)) g = g + mul_rn(c.l2_weight_decay, p);  // Adam: grad.add(param, alpha=weight_decay)
+    m = mul_rn(m, c.beta1) + mul_rn(c.one_minus_beta1, g);
+    v = mul_rn(v, c.beta2) + mul_rn(mul_rn(c.one_minus_beta2, g), g);
     return v;
 }
 
 // p after the decoupled decay (AdamW's param.mul_ happens before the moments; Adam's factor is 1) and the step.
 template <class T>
 NB_HD inline T adam_apply(T p, T m, T second_moment, const AdamCoeffs<T>& c) {
-    const T decayed = c.decay_factor == T(1) ? p : p * c.decay_factor;
+    const T decayed = c.decay_factor == T(1) ? p : mul_rn(p, c.decay_factor);
     const T denom = std::sqrt(second_moment) / c.bias_correction2_sqrt + c.eps;
-    return decayed + c.neg_step_size * m / denom;
+    return decayed + mul_rn(c.neg_step_size, m) / denom;
 }
 
 // --- ModelEMA: v *= d; v += (1 - d) * model ---
 template <class T>
 NB_HD inline T ema_apply(T ema, T model, T decay, T one_minus_decay) {
-    return ema * decay + one_minus_decay * model;
+    return mul_rn(ema, decay) + mul_rn(one_minus_decay, model);
 }
 
 }  // namespace nabla

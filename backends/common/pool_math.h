@@ -47,4 +47,9 @@ NB_HD inline int64_t avg_divisor(const AvgWindow& wh, const AvgWindow& ww, bool 
     return count_include_pad ? wh.padded_len * ww.padded_len : (wh.hi - wh.lo) * (ww.hi - ww.lo);
 }
 
+// adaptive_avg_pool2d's window of output i along an axis of `in` inputs and `out` outputs (PyTorch's start/end index
+// rule): [floor(i*in/out), ceil((i+1)*in/out)). Swapping in and out gives the outputs whose windows hold input i.
+NB_HD inline int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
+NB_HD inline int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+
 }  // namespace nabla

@@ -1,17 +1,15 @@
-// backends/cuda/elementwise.cu — elementwise kernels: one thread per output element, grid-stride loop, any strides.
+// backends/cuda/elementwise.cu — elementwise kernels: a grid-stride loop over the output's elements, any strides.
 // The per-element math is the same header the cpu backends use (backends/common/unary_math.h, binary_math.h).
 #include <cuda_runtime.h>
 
 #include "backends/common/binary_math.h"
 #include "backends/common/unary_math.h"
-#include "backends/cuda/kernels.h"
+#include "backends/cuda/elementwise.h"
+#include "backends/cuda/launch.h"
 #include "core/error.h"
 
 namespace nabla::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-inline int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535)); }
 
 template <class D, class S>
 __global__ void copy_kernel(D* dst, const S* src, StridedIndexer<2> ix, int64_t n) {
@@ -69,69 +67,72 @@ __global__ void where_kernel(const bool* c, const T* a, const T* b, T* out, Stri
 
 }  // namespace
 
-void check_launch(const char* kernel) {
-    cudaError_t e = cudaGetLastError();
-    if (e != cudaSuccess) throw Error(detail::concat("cuda ", kernel, ": ", cudaGetErrorString(e)));
-}
-
 void launch_fill(DType dtype, void* dst, const StridedIndexer<1>& ix, int64_t n, double value) {
+    Launch launch("fill_");
     dispatch_all(dtype, [&]<class T>() {
-        fill_kernel<T><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), ix, n, convert_element<T>(value));
+        fill_kernel<T>
+            <<<blocks_for(n), kThreads, 0, launch.stream()>>>(static_cast<T*>(dst), ix, n, convert_element<T>(value));
     });
-    check_launch("fill_");
+    launch.check();
 }
 
 void launch_copy(DType dd, void* dst, DType sd, const void* src, const StridedIndexer<2>& ix, int64_t n) {
+    Launch launch("copy_");
     dispatch_all(dd, [&]<class D>() {
         dispatch_all(sd, [&]<class S>() {
-            copy_kernel<D, S><<<blocks_for(n), kThreads>>>(static_cast<D*>(dst), static_cast<const S*>(src), ix, n);
+            copy_kernel<D, S><<<blocks_for(n), kThreads, 0, launch.stream()>>>(static_cast<D*>(dst),
+                                                                               static_cast<const S*>(src), ix, n);
         });
     });
-    check_launch("copy_");
+    launch.check();
 }
 
 void launch_unary(UnaryOp op, DType dtype, const void* x, void* y, const StridedIndexer<2>& ix, int64_t n,
                   UnaryArgs args) {
+    Launch launch("unary");
     dispatch_floating(dtype, "unary", [&]<class T>() {
         visit_unary(op, [&]<UnaryOp Op>() {
-            unary_kernel<Op, T><<<blocks_for(n), kThreads>>>(static_cast<const T*>(x), static_cast<T*>(y), ix, n,
-                                                             static_cast<T>(args.a), static_cast<T>(args.b));
+            unary_kernel<Op, T><<<blocks_for(n), kThreads, 0, launch.stream()>>>(
+                static_cast<const T*>(x), static_cast<T*>(y), ix, n, static_cast<T>(args.a), static_cast<T>(args.b));
         });
     });
-    check_launch("unary");
+    launch.check();
 }
 
 void launch_unary_backward(UnaryOp op, DType dtype, const void* gy, const void* saved, void* gx,
                            const StridedIndexer<3>& ix, int64_t n, UnaryArgs args) {
+    Launch launch("unary_backward");
     dispatch_floating(dtype, "unary_backward", [&]<class T>() {
         visit_unary(op, [&]<UnaryOp Op>() {
-            unary_backward_kernel<Op, T><<<blocks_for(n), kThreads>>>(
+            unary_backward_kernel<Op, T><<<blocks_for(n), kThreads, 0, launch.stream()>>>(
                 static_cast<const T*>(gy), static_cast<const T*>(saved), static_cast<T*>(gx), ix, n,
                 static_cast<T>(args.a), static_cast<T>(args.b));
         });
     });
-    check_launch("unary_backward");
+    launch.check();
 }
 
 void launch_binary(BinaryOp op, DType dtype, const void* a, const void* b, void* out, const StridedIndexer<3>& ix,
                    int64_t n) {
+    Launch launch("binary");
     dispatch_all(dtype, [&]<class T>() {
         visit_binary(op, [&]<BinaryOp Op>() {
             using R = decltype(binary_fn<Op, T>(T{}, T{}));
-            binary_kernel<Op, T, R><<<blocks_for(n), kThreads>>>(static_cast<const T*>(a), static_cast<const T*>(b),
-                                                                 static_cast<R*>(out), ix, n);
+            binary_kernel<Op, T, R><<<blocks_for(n), kThreads, 0, launch.stream()>>>(
+                static_cast<const T*>(a), static_cast<const T*>(b), static_cast<R*>(out), ix, n);
         });
     });
-    check_launch("binary");
+    launch.check();
 }
 
 void launch_where(DType dtype, const bool* cond, const void* a, const void* b, void* out, const StridedIndexer<4>& ix,
                   int64_t n) {
+    Launch launch("where");
     dispatch_all(dtype, [&]<class T>() {
-        where_kernel<T><<<blocks_for(n), kThreads>>>(cond, static_cast<const T*>(a), static_cast<const T*>(b),
-                                                     static_cast<T*>(out), ix, n);
+        where_kernel<T><<<blocks_for(n), kThreads, 0, launch.stream()>>>(
+            cond, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(out), ix, n);
     });
-    check_launch("where");
+    launch.check();
 }
 
 }  // namespace nabla::cuda

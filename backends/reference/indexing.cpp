@@ -7,10 +7,10 @@
 //   index: y[p, r...] = x[i0[p], ..., ik-1[p], r...]  index_put_: out[i0[p], ..., r...] (+)= values[p, r...]
 // Index values are only known here, so these kernels check them and throw IndexError naming the op; only `index`
 // and `index_put_` wrap negative indices (as x[i] does in PyTorch; index_select and gather reject them).
-// Padding maps each output coordinate to its source coordinate (or none, for constant fill), see source_index().
+// Padding maps each output coordinate to its source coordinate (or none, for constant fill): pad_source_index()
+// (backends/common/pad_math.h, which the cuda kernels share).
 // Longer than 250 lines because it holds the nine kernels of one backend.h block (indexing, pad, flip) together.
-#include <algorithm>
-
+#include "backends/common/pad_math.h"
 #include "backends/reference/reference_backend.h"
 #include "backends/reference/strided.h"
 
@@ -68,19 +68,6 @@ std::vector<int64_t> indexed_offsets(const Tensor& t, const std::vector<Tensor>&
     return base;
 }
 
-// Source row of output row o along one padded dim of size n (before = the padding in front), or -1 for the fill.
-int64_t source_index(int64_t o, int64_t n, int64_t before, PadMode mode) {
-    const int64_t i = o - before;
-    if (i >= 0 && i < n) return i;
-    switch (mode) {
-        case PadMode::Constant: return -1;
-        case PadMode::Reflect:
-            return i < 0 ? -i : 2 * (n - 1) - i;  // the edge is not repeated (docs/ops_semantics.md §4)
-        case PadMode::Replicate: return std::clamp<int64_t>(i, 0, n - 1);
-    }
-    return -1;
-}
-
 // Per dim of x, the source index of every output position; out_shape receives the padded shape.
 std::vector<std::vector<int64_t>> pad_maps(const Shape& x_shape, const Shape& pads, PadMode mode, Shape& out_shape) {
     const int64_t nd = static_cast<int64_t>(x_shape.size()), m = static_cast<int64_t>(pads.size()) / 2;
@@ -90,7 +77,7 @@ std::vector<std::vector<int64_t>> pad_maps(const Shape& x_shape, const Shape& pa
         const int64_t k = nd - 1 - d;  // pads are listed from the last dim
         const int64_t before = k < m ? pads[2 * k] : 0, after = k < m ? pads[2 * k + 1] : 0;
         out_shape[d] = x_shape[d] + before + after;
-        for (int64_t o = 0; o < out_shape[d]; ++o) maps[d].push_back(source_index(o, x_shape[d], before, mode));
+        for (int64_t o = 0; o < out_shape[d]; ++o) maps[d].push_back(pad_source_index(o, x_shape[d], before, mode));
     }
     return maps;
 }

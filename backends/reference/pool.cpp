@@ -32,10 +32,6 @@ std::pair<T, int64_t> window_max(const T* plane, int64_t H, int64_t W, int64_t o
     return {best, best_i};
 }
 
-// adaptive_avg_pool2d's window of output i along an axis: [floor(i*in/out), ceil((i+1)*in/out)).
-int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
-int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
-
 }  // namespace
 
 ValuesIndices ReferenceBackend::max_pool2d(const Tensor& x, const PoolParams& p) {

@@ -3,9 +3,9 @@
 //
 //   NABLA_TRACE=function|function_graph   NABLA_TRACE_FILTER='conv*,bn*'   NABLA_TRACE_NOTRACE='*copy*'
 //   NABLA_TRACE_GRAPH='stage1*'   NABLA_TRACE_DEPTH=4   NABLA_TRACE_THRESH_US=20   NABLA_TRACE_BUF_KB=16384
-//   NABLA_TRACE_MEMORY=1   NABLA_TRACE_SHAPES=1   NABLA_TRACE_STEPS=skip=10,wait=5,warmup=1,active=3,repeat=2
-//   NABLA_TRACE_ON=0 (start with tracing_on off)   NABLA_TRACE_SIGNALS=1 (SIGUSR1 flips tracing_on)
-//   NABLA_TRACE_FORMAT=json|text|stat   NABLA_TRACE_FILE=out.json
+//   NABLA_TRACE_MEMORY=1   NABLA_TRACE_SHAPES=1   NABLA_TRACE_DEVICE_TIME=1
+//   NABLA_TRACE_STEPS=skip=10,wait=5,warmup=1,active=3,repeat=2 NABLA_TRACE_ON=0 (start with tracing_on off)
+//   NABLA_TRACE_SIGNALS=1 (SIGUSR1 flips tracing_on) NABLA_TRACE_FORMAT=json|text|stat   NABLA_TRACE_FILE=out.json
 // The default file is nabla.trace.json (format json) or nabla.trace.txt (text: the tracer's view, then the table).
 // Under mpirun every rank writes its own: nabla.trace.rank1.json for rank 1.
 // The SIGUSR1 handler is opt-in: installing it would change what the signal does to a process that does not trace.
@@ -77,6 +77,7 @@ bool start_from_env() {
     c.buffer_kb = env_number<size_t>("NABLA_TRACE_BUF_KB", c.buffer_kb);
     c.memory = flag("NABLA_TRACE_MEMORY");
     c.shapes = flag("NABLA_TRACE_SHAPES");
+    c.device_time = flag("NABLA_TRACE_DEVICE_TIME");
     c.tracing_on = env("NABLA_TRACE_ON").empty() || flag("NABLA_TRACE_ON");
     const bool signals = flag("NABLA_TRACE_SIGNALS");
     try {

@@ -52,7 +52,7 @@ const char* tracer_name(Tracer t) {
 
 // The category an event's "cat" names; `index` (1-based) names the event in the error.
 uint32_t category_of(const std::string& name, size_t index) {
-    for (uint32_t c = 1; c <= comm; c <<= 1)
+    for (uint32_t c = 1; c <= cuda; c <<= 1)
         if (name == category_name(c)) return c;
     throw ValueError(nabla::detail::concat("trace event ", index, ": unknown category '", name, "'"));
 }

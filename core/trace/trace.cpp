@@ -177,6 +177,7 @@ const char* category_name(uint32_t category) {
         case step: return "step";
         case markers: return "marker";
         case comm: return "comm";
+        case cuda: return "cuda";
         default: return "other";
     }
 }
@@ -277,6 +278,15 @@ void marker(std::string_view text) {
     if ((s.generation != global().generation.load(std::memory_order_relaxed) || !s.ring) && !refresh(s)) return;
     write(s, Record{clock_ns() - s.t0_ns, 0, intern(text), -1, -1, -1, 0, nullptr, static_cast<uint16_t>(s.open.size()),
                     static_cast<uint8_t>(Category::markers)});
+}
+
+void record_device(const char* kernel, int64_t dur_ns) {
+    if (!enabled(cuda)) return;
+    ThreadState& s = state();
+    if ((s.generation != global().generation.load(std::memory_order_relaxed) || !s.ring) && !refresh(s)) return;
+    const int64_t now = clock_ns() - s.t0_ns;
+    write(s, Record{now - dur_ns, dur_ns, intern(std::string(kernel) + " (device)"), -1, -1, -1, 0, nullptr,
+                    static_cast<uint16_t>(s.open.size()), static_cast<uint16_t>(cuda)});
 }
 
 void set_thread_name(std::string_view name) {

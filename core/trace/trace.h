@@ -42,8 +42,9 @@ enum Category : uint32_t {
     step = 64,
     markers = 128,  // trace::marker() and step boundaries
     comm = 256,     // collectives between the ranks of a data-parallel run (nn/distributed.h); their count is bytes
+    cuda = 512,     // CUDA kernel launches (backends/cuda/launch.h) and, with Config::device_time, their device time
 };
-inline constexpr uint32_t kAllCategories = 511;
+inline constexpr uint32_t kAllCategories = 1023;
 const char* category_name(uint32_t category);  // "op", "module", ...
 
 // torch.profiler.schedule over the step boundaries (trace::step_marker): skip the first `skip_first` steps, then
@@ -67,10 +68,11 @@ struct Config {
     double thresh_us = 0;     // tracing_thresh: keep only scopes that took longer than this
     size_t buffer_kb = 8192;  // ring size per thread
     uint32_t categories = kAllCategories;
-    bool memory = false;     // sample the allocated host bytes at each scope's begin and end
-    bool shapes = false;     // op scopes record their inputs' dtypes and shapes ("f32[8,3,288,288],f32[16,3,3,3]")
-    bool tracing_on = true;  // false: the session starts with writing off (tracing_on(), SIGUSR1 turn it on)
-    Schedule schedule;       // active > 0: step boundaries drive tracing_on (torch.profiler.schedule)
+    bool memory = false;       // sample the allocated host bytes at each scope's begin and end
+    bool shapes = false;       // op scopes record their inputs' dtypes and shapes ("f32[8,3,288,288],f32[16,3,3,3]")
+    bool device_time = false;  // CUDA launches are also timed on the device with events ("<kernel> (device)")
+    bool tracing_on = true;    // false: the session starts with writing off (tracing_on(), SIGUSR1 turn it on)
+    Schedule schedule;         // active > 0: step boundaries drive tracing_on (torch.profiler.schedule)
 };
 
 // One completed scope (or a marker), as written into a ring.
@@ -246,7 +248,10 @@ void install_signal_toggle();
 
 const char* intern(std::string_view text);  // a stable copy, one per distinct text
 void marker(std::string_view text);         // trace_marker: a comment at the current depth
-void step_marker(int64_t step);             // a step boundary ("step 12"); advances Config::schedule
+// A kernel's duration measured on a device (backends/cuda/launch.cpp), recorded as a `cuda` scope named
+// "<kernel> (device)" that ends now: the duration is the device's, the position on the host's timeline approximate.
+void record_device(const char* kernel, int64_t dur_ns);
+void step_marker(int64_t step);  // a step boundary ("step 12"); advances Config::schedule
 // autograd::record: tags the innermost open op scope with the node's sequence number and returns the scope's
 // recorded input shapes (nullptr when none), which the node keeps for its backward scope.
 const char* note_sequence(uint64_t sequence_nr) noexcept;

@@ -127,6 +127,8 @@ struct EpochRun {
                                        batch.skipped[0].index, ": ", batch.skipped[0].error));
         try {
             batch.tensors = collate(examples);
+            if (options.pin_memory && pinned_allocator())
+                for (Tensor& t : batch.tensors) t = t.pin_memory();
         } catch (const std::exception& e) {
             throw Error(
                 detail::concat("DataLoader: collate of ", where, " (dataset indices ", batch.indices, "): ", e.what()));

@@ -42,6 +42,9 @@ struct DataLoaderOptions {
     // padding, cover the data set, and are reshuffled every epoch from the seed.
     int64_t num_replicas = 1;
     int64_t rank = 0;
+    // Batches in page-locked host memory (Tensor::pin_memory), so that batch.to(cuda) copies asynchronously, as
+    // torch's pin_memory=True. Ignored where no GPU is present (torch warns and does the same).
+    bool pin_memory = false;
 };
 
 // An example skip_errors left out: its dataset index and the error.

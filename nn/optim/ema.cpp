@@ -66,6 +66,10 @@ void ModelEMA::update(const nn::Module& model) {
 
 void ModelEMA::copy_to(nn::Module& target) const { target.load_state_dict(state_); }
 
+void ModelEMA::to(Device device) {
+    for (auto& [key, t] : state_) t = t.to(device);
+}
+
 TensorMap ModelEMA::state_dict() const {
     TensorMap out;
     int64_t updates = updates_;

@@ -32,6 +32,10 @@ public:
     const TensorMap& state() const { return state_; }
     // Loads the averaged weights into `target` (another instance of the model: Module::load_state_dict, strict).
     void copy_to(nn::Module& target) const;
+    // Moves the averaged tensors to `device`, as Module::to: an EMA beside its model updates without copies (fit()
+    // moves it with the model to --device). An EMA on another device than the model works too, each update then
+    // copying the model's tensors over.
+    void to(Device device);
 
     TensorMap state_dict() const;
     void load_state_dict(const TensorMap& state_dict);

@@ -1,6 +1,7 @@
 // tests/apps/test_commands.cpp — the `nabla` subcommands driven through CLI11 as a user types them: `forward`
 // reproduces PyTorch's outputs and gradients from converted weights (tests/fixtures/make_models.py), bad input names
-// the file, every option of `train` has a help text with its default, and `bench` counts a step's FLOPs.
+// the file, every option of `train` has a help text with its default, `bench` counts a step's FLOPs, and the
+// inference commands take --device.
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@ void run(std::vector<std::string> args) {
     CLI::App app{"nabla"};
     app.require_subcommand(1);
     nabla::apps::add_task_commands(app);
+    nabla::apps::add_detection_commands(app);  // val, detect
     nabla::apps::add_bench_command(app);
     nabla::apps::add_forward_command(app);
     nabla::apps::add_info_command(app);
@@ -210,4 +212,77 @@ TEST_CASE("nabla: an unknown model or command is named with the choices; info na
     REQUIRE_THROWS_WITH(run({"info", dir.file("missing.safetensors")}),
                         Catch::StartsWith("info: no such file: " + dir.file("missing.safetensors")));
     REQUIRE_THROWS_WITH(run({"info", "foonet"}), Catch::Contains("unknown model 'foonet'"));
+}
+
+// Every model of eval, predict, val and detect, and bench, takes --device; cuda without a GPU fails naming the device
+// before anything is written; a bad name is refused naming it.
+TEST_CASE("nabla eval, predict, val, detect, bench --device: cuda without a GPU, a bad name", "[commands]") {
+    CLI::App app{"nabla"};
+    nabla::apps::add_task_commands(app);
+    nabla::apps::add_detection_commands(app);
+    nabla::apps::add_bench_command(app);
+    for (const char* parent : {"eval", "predict", "val", "detect"})
+        for (auto* cmd : app.get_subcommand(parent)->get_subcommands({})) {
+            INFO(parent << " " << cmd->get_name());
+            REQUIRE_THAT(cmd->help(), Catch::Contains("--device") && Catch::Contains("cuda:N"));
+        }
+    REQUIRE_THAT(app.get_subcommand("bench")->help(),
+                 Catch::Contains("--device") && Catch::Contains("synchronize") && Catch::Contains("device_peak_mb"));
+
+    TempDir dir;
+    // weights that load (fresh networks'), so that each command gets as far as moving its model to the device
+    const std::string seg = dir.file("tinyseg.safetensors"), yolo = dir.file("yolov5n.safetensors");
+    save_safetensors(seg, nabla::apps::find_model("tinyseg").make({})->state_dict());
+    save_safetensors(yolo, nabla::apps::find_model("yolov5n").make({})->state_dict());
+    const std::vector<std::vector<std::string>> commands{
+        {"bench", "tinyseg", "--size", "16", "--steps", "1", "--warmup", "0"},
+        {"bench", "yolov5n", "--size", "64", "--steps", "1", "--warmup", "0", "--infer"},
+        {"eval", "tinyseg", "--weights", seg, "--data", dir.file("pairs")},
+        {"predict", "tinyseg", "--weights", seg, "--input", dir.file("images"), "--output", dir.file("masks")},
+        {"val", "yolov5n", "--weights", yolo, "--data", dir.file("data.yaml"), "--output", dir.file("val")},
+        {"detect", "yolov5n", "--weights", yolo, "--source", dir.file("images"), "--output", dir.file("detect")},
+    };
+    auto with_device = [](std::vector<std::string> args, const std::string& device) {
+        args.insert(args.end(), {"--device", device});
+        return args;
+    };
+    auto message = [](const std::vector<std::string>& args) {
+        try {
+            run(args);
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    for (const auto& args : commands) {
+        INFO(args[0] << " " << args[1]);
+        // the validator names the bad value before the command runs
+        REQUIRE_THROWS_AS(run(with_device(args, "cuda:x")), CLI::ValidationError);
+        REQUIRE_THAT(message(with_device(args, "cuda:x")),
+                     Catch::Contains("--device") && Catch::Contains("'cuda:x'") && Catch::Contains("cuda:N"));
+        REQUIRE_THAT(message(with_device(args, "gpu")), Catch::Contains("'gpu'"));
+    }
+
+    bool gpu = true;  // a GPU here: the commands would run; what they print there is the device check's to see
+    try {
+        (void)zeros({1}, {.device = kCUDA});
+    } catch (const std::exception&) {
+        gpu = false;
+    }
+    if (gpu) {
+        WARN("a CUDA device is present: the no-GPU failures of --device cuda are not checked");
+        return;
+    }
+    for (const auto& args : commands)
+        for (const char* device : {"cuda", "cuda:1"}) {
+            INFO(args[0] << " " << args[1] << " --device " << device);
+            // the CUDA allocator's error in a CUDA build, the missing backend's in a build without one
+            REQUIRE_THAT(message(with_device(args, device)),
+                         Catch::Contains("cuda") && (Catch::Contains("no CUDA device available") ||
+                                                     Catch::Contains("built without the CUDA backend")));
+        }
+    for (const char* output : {"masks", "val", "detect"}) {
+        INFO(output);
+        REQUIRE_FALSE(fs::exists(dir.file(output)));  // the device fails first, before any folder is made
+    }
 }

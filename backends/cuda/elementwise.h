@@ -1,5 +1,5 @@
-// backends/cuda/kernels.h — the launchers of the CUDA kernels (backends/cuda/*.cu). The .cu files hold kernels and
-// these thin launchers only; shapes, dtypes and geometry are worked out on the host (cuda_backend.cpp).
+// backends/cuda/elementwise.h — the launchers of the elementwise kernels (elementwise.cu): copy, fill, unary and
+// binary ops, where. Raw pointers and the strided geometry that elementwise.cpp and memory.cpp work out on the host.
 #pragma once
 #include <cstdint>
 
@@ -20,8 +20,5 @@ void launch_binary(BinaryOp op, DType dtype, const void* a, const void* b, void*
                    int64_t n);
 void launch_where(DType dtype, const bool* cond, const void* a, const void* b, void* out, const StridedIndexer<4>& ix,
                   int64_t n);
-
-// Throws nabla::Error with the CUDA error string if the last launch failed.
-void check_launch(const char* kernel);
 
 }  // namespace nabla::cuda
