@@ -15,6 +15,7 @@ void add_forward_command(CLI::App& app);     // apps/forward.cpp
 void add_generate_command(CLI::App& app);    // apps/generate.cpp
 void add_trace_command(CLI::App& app);       // apps/trace.cpp
 void add_serve_command(CLI::App& app);       // apps/serve.cpp
+void add_export_command(CLI::App& app);      // apps/export.cpp: a checkpoint's weights alone, to ship (--half)
 void add_detection_commands(CLI::App& app);  // apps/detection.cpp: `val` and `detect` for the YOLO models
 // `train`, `eval` and `predict`, each with one subcommand per model (apps/tasks.cpp).
 void add_task_commands(CLI::App& app);

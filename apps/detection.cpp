@@ -502,10 +502,13 @@ LoadedDetector load_detector(const std::string& model_name, const std::string& w
                              Device device) {
     find_model(model_name);  // an unknown name lists the known ones
     NB_CHECK_VALUE(model_name.rfind("yolov5", 0) == 0, model_name, " is not a YOLOv5 model (yolov5n, s, m, l, x)");
-    const TensorMap state = nn::load_weights(weights, /*prefer_ema=*/true);
+    // The run's options (names, depth_multiple): a checkpoint's "config", which `nabla export` carries into its
+    // weights-only files.
+    Metadata meta;
+    const TensorMap state = nn::load_weights(weights, /*prefer_ema=*/true, &meta);
     nlohmann::json config;
-    if (nn::is_checkpoint(weights))
-        config = nlohmann::json::parse(nn::load_checkpoint(weights).config, nullptr, /*allow_exceptions=*/false);
+    if (const auto it = meta.find("config"); it != meta.end())
+        config = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
     if (!config.is_object()) config = nlohmann::json::object();
 
     LoadedDetector d;
@@ -696,18 +699,19 @@ void add_detection_commands(CLI::App& app) {
         app.add_subcommand("detect", "Detect objects in images with YOLOv5 weights (`nabla detect MODEL --help`)");
     val->require_subcommand(1);
     det->require_subcommand(1);
-    const std::string weights_help =
-        "YOLOv5 weights: a checkpoint (its EMA weights if any) or a state dict with ultralytics' keys; nc and every "
-        "layer's width are read from them (pruned weights load too)";
     for (const char* size : {"n", "s", "m", "l", "x"}) {
         const std::string name = std::string("yolov5") + size;
+        const std::string weights_help =
+            "YOLOv5 weights: a checkpoint (its EMA weights if any) or a state dict with ultralytics' keys; nc and "
+            "every layer's width are read from them (pruned weights load too); default: the shipped " +
+            shipped_weights_path(name) + ", when it exists";
         {
             auto o = std::make_shared<DetectionEvalOptions>();
             o->model = name;
             auto* cmd = val->add_subcommand(name, "Validate " + name +
                                                       " as val.py: the table, JSON, PR_curve.png and "
                                                       "confusion_matrix.png");
-            cmd->add_option("--weights", o->weights, weights_help)->required()->check(CLI::ExistingFile);
+            cmd->add_option("--weights", o->weights, weights_help)->check(CLI::ExistingFile);
             cmd->add_option("--data", o->data, "A data.yaml, or a folder holding one")->required();
             cmd->add_option("--task", o->task, "The split to validate: val or test")
                 ->capture_default_str()
@@ -725,7 +729,11 @@ void add_detection_commands(CLI::App& app) {
                               "host, where NMS, the matching and the metrics run (the inference time includes that "
                               "copy)");
             add_precision_option(cmd);
-            cmd->callback([o] { evaluate_detection(*o); });
+            cmd->callback([o] {
+                DetectionEvalOptions resolved = *o;  // (o keeps what was typed, for a later parse)
+                resolved.weights = resolve_weights(o->weights, o->model, "val");
+                evaluate_detection(resolved);
+            });
         }
         {
             auto o = std::make_shared<DetectOptions>();
@@ -733,7 +741,7 @@ void add_detection_commands(CLI::App& app) {
             auto* cmd = det->add_subcommand(name, "Detect with " + name +
                                                       " as detect.py: <stem>.png with the boxes and "
                                                       "labels/<stem>.txt with --save-txt");
-            cmd->add_option("--weights", o->weights, weights_help)->required()->check(CLI::ExistingFile);
+            cmd->add_option("--weights", o->weights, weights_help)->check(CLI::ExistingFile);
             cmd->add_option("--source", o->source, "An image or a folder of images")->required();
             cmd->add_option("--data", o->data,
                             "A data.yaml (or its folder) for the class names when the weights carry none");
@@ -750,7 +758,11 @@ void add_detection_commands(CLI::App& app) {
                               "where the model runs; each letterboxed image is copied there and the decoded boxes "
                               "back to the host, where NMS runs and the boxes are drawn and written");
             add_precision_option(cmd);
-            cmd->callback([o] { detect(*o); });
+            cmd->callback([o] {
+                DetectOptions resolved = *o;
+                resolved.weights = resolve_weights(o->weights, o->model, "detect");
+                detect(resolved);
+            });
         }
     }
 }

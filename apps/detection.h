@@ -128,9 +128,10 @@ struct LoadedDetector {
     std::vector<std::string> names;         // nc names: the checkpoint's, else the data yaml's, else the numbers
 };
 // Builds `model_name` (yolov5n/s/m/l/x) for the weights — nc from the state dict, every Conv's width from it too (so
-// pruned or narrow weights load), depth_multiple from the checkpoint's config when it has one — and loads them (a
-// checkpoint's EMA when it has one). data_yaml ("" for none) gives names when the checkpoint has none. Errors name
-// the weights. The model is then moved to `device`.
+// pruned or narrow weights load), depth_multiple and names from the file's "config" metadata when it has one (a
+// checkpoint's, or the one `nabla export` carries over) — and loads them (a checkpoint's EMA when it has one).
+// data_yaml ("" for none) gives names when the weights have none. Errors name the weights. The model is then moved
+// to `device`.
 LoadedDetector load_detector(const std::string& model_name, const std::string& weights,
                              const std::string& data_yaml = "", Device device = kCPU);
 

@@ -305,8 +305,9 @@ namespace {
 // --weights, --set and --device of `eval pfld` and `predict pfld`.
 void add_weights_and_set_options(CLI::App* cmd, std::string& weights, std::vector<std::string>& set, Device& device,
                                  const std::string& device_help) {
-    cmd->add_option("--weights", weights, "A checkpoint (its EMA weights if any) or a plain state dict")
-        ->required()
+    cmd->add_option("--weights", weights,
+                    "A checkpoint (its EMA weights if any) or a plain state dict (default: the shipped " +
+                        shipped_weights_path("pfld") + ", when it exists)")
         ->check(CLI::ExistingFile);
     cmd->add_option("--set", set, "Model arguments key=value, as in training");
     add_device_option(cmd, device, device_help);
@@ -356,7 +357,8 @@ void add_landmark_commands(CLI::App* train, CLI::App* eval, CLI::App* predict) {
             ->capture_default_str();
         cmd->add_option("--json", o->json, "Also write the result to this JSON file");
         cmd->callback([o] {
-            const auto r = evaluate_landmarks(o->weights, o->data, o->ced, o->set, o->device);
+            const auto r =
+                evaluate_landmarks(resolve_weights(o->weights, "pfld", "eval"), o->data, o->ced, o->set, o->device);
             auto scores = [](const LandmarkScores& s) {
                 return nlohmann::ordered_json{
                     {"faces", s.faces}, {"nme", s.nme}, {"fr@0.1", s.failure_rate}, {"auc@0.1", s.auc}};
@@ -389,7 +391,8 @@ void add_landmark_commands(CLI::App* train, CLI::App* eval, CLI::App* predict) {
         cmd->callback([o] {
             std::optional<FaceBox> box;
             if (!o->box.empty()) box = parse_face_box(o->box);
-            const int64_t n = predict_landmarks(o->weights, o->input, o->output, box, o->set, o->device);
+            const int64_t n = predict_landmarks(resolve_weights(o->weights, "pfld", "predict"), o->input, o->output,
+                                                box, o->set, o->device);
             fmt::print("predict pfld: {} image(s) -> {}\n", n, o->output);
         });
     }

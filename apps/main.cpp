@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     nabla::apps::add_info_command(app);
     nabla::apps::add_trace_command(app);
     nabla::apps::add_serve_command(app);
+    nabla::apps::add_export_command(app);
     // Under mpirun: join the job (a data-parallel run, docs/distributed.md). An error on one rank then stops every
     // rank (dist::abort) rather than leaving the others waiting in a collective.
     nabla::dist::init();

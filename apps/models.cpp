@@ -1,7 +1,9 @@
-// apps/models.cpp — the registry of models known to the command line, ModelArgs, and device_of.
+// apps/models.cpp — the registry of models known to the command line, ModelArgs, device_of and the shipped weights.
 #include "apps/models.h"
 
 #include <fmt/format.h>
+
+#include <filesystem>
 
 #include "models/panet/loss.h"
 #include "models/panet/panet.h"
@@ -223,6 +225,21 @@ Device device_of(const nn::Module& model) {
     for (const Tensor& t : model.buffers())
         if (t.defined()) return t.device();
     return kCPU;
+}
+
+std::string shipped_weights_path(const std::string& model) { return "data/weights/" + model + ".safetensors"; }
+
+std::string resolve_weights(const std::string& weights, const std::string& model, const char* command, bool required) {
+    if (!weights.empty()) return weights;
+    const std::string shipped = shipped_weights_path(model);
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(shipped, ec)) {
+        fmt::print(stderr, "{} {}: using the shipped weights {}\n", command, model, shipped);
+        return shipped;
+    }
+    if (required)
+        throw Error(fmt::format("{} {}: no --weights given and no shipped weights at {}", command, model, shipped));
+    return "";
 }
 
 const ModelSpec& find_model(const std::string& name) {

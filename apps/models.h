@@ -58,4 +58,14 @@ std::string model_names();                             // "tinyseg, u2net, ..." 
 // so they run wherever the caller put the model (`--device`, Module::to).
 Device device_of(const nn::Module& model);
 
+// The weights the project ships for a model: "data/weights/<model>.safetensors", relative to the working directory
+// (as data/photos is).
+std::string shipped_weights_path(const std::string& model);
+// The weights an inference command uses: `weights` when given; else the shipped file when it exists, with a line
+// "<command> <model>: using the shipped weights data/weights/<model>.safetensors" on stderr; else, when `required`,
+// an Error "<command> <model>: no --weights given and no shipped weights at data/weights/<model>.safetensors", and
+// "" when not (`nabla serve` then runs the initial weights).
+std::string resolve_weights(const std::string& weights, const std::string& model, const char* command,
+                            bool required = true);
+
 }  // namespace nabla::apps

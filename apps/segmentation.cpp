@@ -87,9 +87,9 @@ void save_segmentation_samples(nn::Module& model, const data::Dataset& dataset, 
 void add_common_options(CLI::App* cmd, std::string& weights, int64_t& size, Device& device,
                         const SegmentationDefaults& d) {
     cmd->add_option("--weights", weights,
-                    "Weights: a checkpoint (its EMA weights if it has them) or a plain "
-                    "safetensors state dict")
-        ->required()
+                    "Weights: a checkpoint (its EMA weights if it has them) or a plain safetensors state dict "
+                    "(default: the shipped " +
+                        shipped_weights_path(d.model) + ", when it exists)")
         ->check(CLI::ExistingFile);
     size = d.size;
     cmd->add_option("--size", size, "The side the model runs at (images are resized to size x size)")
@@ -278,7 +278,8 @@ void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predic
                 ->required();
             cmd->add_option("--json", o->json, "Also write the result to this JSON file");
             cmd->callback([o, name = d.model] {
-                const auto r = evaluate_segmentation(name, o->weights, o->data, o->size, o->device);
+                const auto r =
+                    evaluate_segmentation(name, resolve_weights(o->weights, name, "eval"), o->data, o->size, o->device);
                 const nlohmann::ordered_json j{
                     {"model", name}, {"data", o->data}, {"images", r.images}, {"mae", r.mae}, {"max_f", r.max_f}};
                 fmt::print("{}\n", j.dump());
@@ -299,7 +300,8 @@ void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predic
             cmd->add_option("--input", o->input, "An image or a folder of images")->required();
             cmd->add_option("--output", o->output, "Folder for the masks and overlays")->required();
             cmd->callback([o, name = d.model] {
-                const int64_t n = predict_segmentation(name, o->weights, o->input, o->output, o->size, o->device);
+                const int64_t n = predict_segmentation(name, resolve_weights(o->weights, name, "predict"), o->input,
+                                                       o->output, o->size, o->device);
                 fmt::print("predict {}: {} image(s) -> {}\n", name, n, o->output);
             });
         }

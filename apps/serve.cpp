@@ -47,14 +47,19 @@ struct ServeModels::Impl {
 
 ServeModels::ServeModels(const ServeOptions& o) : impl_(std::make_unique<Impl>()) {
     impl_->o = o;
-    impl_->u2netp = load("u2netp", o.u2netp_weights);
-    impl_->panet = load("panet", o.panet_weights);
-    impl_->pfld = load("pfld", o.pfld_weights);
-    if (o.yolo_weights.empty()) {  // YOLOv5s for COCO's 80 classes, initial weights: class numbers for names
+    // Each model: the given weights, else the shipped data/weights/<model>.safetensors, else its initial weights.
+    auto weights = [](const std::string& given, const char* model) {
+        return resolve_weights(given, model, "serve", /*required=*/false);
+    };
+    impl_->u2netp = load("u2netp", weights(o.u2netp_weights, "u2netp"));
+    impl_->panet = load("panet", weights(o.panet_weights, "panet"));
+    impl_->pfld = load("pfld", weights(o.pfld_weights, "pfld"));
+    if (const std::string yolo = weights(o.yolo_weights, "yolov5s"); yolo.empty()) {
+        // YOLOv5s for COCO's 80 classes, initial weights: class numbers for names
         impl_->yolo.model = std::make_shared<models::YOLOv5>("yolov5s", models::YOLOv5Args{});
         impl_->yolo.model->eval();
     } else {
-        impl_->yolo = load_detector("yolov5s", o.yolo_weights);  // nc, widths and names from the weights
+        impl_->yolo = load_detector("yolov5s", yolo);  // nc, widths and names from the weights
     }
 }
 
@@ -178,14 +183,21 @@ void add_serve_command(CLI::App& app) {
     cmd->add_option("--port", o->port, "Port (0: any free one, printed)")
         ->capture_default_str()
         ->check(CLI::Range(0, 65535));
+    // Without one: the shipped file when it exists, else the untrained network (a tour of the page, not a result).
+    const std::string otherwise = ", when it exists; else the initial weights)";
     cmd->add_option("--u2netp-weights", o->u2netp_weights,
-                    "U2NETP weights for the mask task (a checkpoint or state dict)");
-    cmd->add_option("--panet-weights", o->panet_weights, "PANet weights for the x2 upscale task");
+                    "U2NETP weights for the mask task (a checkpoint or state dict; default: the shipped " +
+                        shipped_weights_path("u2netp") + otherwise);
+    cmd->add_option(
+        "--panet-weights", o->panet_weights,
+        "PANet weights for the x2 upscale task (default: the shipped " + shipped_weights_path("panet") + otherwise);
     cmd->add_option("--pfld-weights", o->pfld_weights,
-                    "PFLD weights for the landmarks task (the upload is a face crop)");
+                    "PFLD weights for the landmarks task, the upload being a face crop (default: the shipped " +
+                        shipped_weights_path("pfld") + otherwise);
     cmd->add_option("--yolo-weights", o->yolo_weights,
-                    "YOLOv5s weights for the boxes task (classes and names from the checkpoint; without it COCO's 80 "
-                    "classes, numbered)");
+                    "YOLOv5s weights for the boxes task, classes and names from the weights (default: the shipped " +
+                        shipped_weights_path("yolov5s") +
+                        ", when it exists; else the initial weights for COCO's 80 classes, numbered)");
     cmd->add_option("--max-upload-mb", o->max_upload_mb, "Largest upload accepted, in MB")
         ->capture_default_str()
         ->check(CLI::Range(int64_t{1}, int64_t{1024}));

@@ -23,7 +23,8 @@ namespace nabla::apps {
 struct ServeOptions {
     std::string host = "127.0.0.1";
     int port = 8080;  // 0: any free port (printed)
-    // Empty: the architectures with their initial weights.
+    // Empty: the shipped data/weights/<model>.safetensors when it exists (apps/models.h resolve_weights), else the
+    // architecture with its initial weights.
     std::string u2netp_weights, panet_weights, pfld_weights, yolo_weights;
     int64_t max_upload_mb = 20;
     int64_t max_image_pixels = int64_t{4096} * 4096;    // an image for the mask, landmarks or boxes task, at most

@@ -246,8 +246,9 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
     }
     auto common = [](CLI::App* cmd, std::string& weights, Tiling& tiling, std::vector<std::string>& set,
                      Device& device) {
-        cmd->add_option("--weights", weights, "Weights (a checkpoint, its EMA if any, or a plain state dict)")
-            ->required()
+        cmd->add_option("--weights", weights,
+                        "Weights (a checkpoint, its EMA if any, or a plain state dict; default: the shipped " +
+                            shipped_weights_path("panet") + ", when it exists)")
             ->check(CLI::ExistingFile);
         cmd->add_option("--tile", tiling.tile,
                         "LR tile side: images are upscaled in overlapping tiles of this size, "
@@ -292,8 +293,9 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         cmd->add_option("--json", o->json, "Also write the result to this JSON file");
         cmd->add_option("--samples", o->samples, "Also save bicubic | PANet | ground truth pictures into this folder");
         cmd->callback([o] {
-            const SREvalResult r = evaluate_panet(o->set, o->weights, o->data, parse_split(o->split), o->degradation,
-                                                  o->tiling, o->samples, o->device);
+            const SREvalResult r =
+                evaluate_panet(o->set, resolve_weights(o->weights, "panet", "eval"), o->data, parse_split(o->split),
+                               o->degradation, o->tiling, o->samples, o->device);
             const nlohmann::ordered_json j{{"model", "panet"},
                                            {"data", o->data},
                                            {"split", o->split},
@@ -319,7 +321,10 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         common(cmd, o->weights, o->tiling, o->set, o->device);
         cmd->add_option("--input", o->input, "An image or a folder of images")->required();
         cmd->add_option("--output", o->output, "Folder for the upscaled images")->required();
-        cmd->callback([o] { predict_panet(o->set, o->weights, o->input, o->output, o->tiling, o->device); });
+        cmd->callback([o] {
+            predict_panet(o->set, resolve_weights(o->weights, "panet", "predict"), o->input, o->output, o->tiling,
+                          o->device);
+        });
     }
 }
 

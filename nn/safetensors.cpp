@@ -6,8 +6,9 @@
 // is at most 100 MB, every entry is well formed, nbytes == numel * element size, and the tensors tile the data
 // buffer exactly (no overlap, no gap, nothing after the last one). A file that passes is read in one sequential pass
 // straight into the tensors' storage. F32/F64/I64/U8/BOOL load as themselves; I32 loads as int64 and F16/BF16 as
-// float32, since published checkpoints use them. The writer writes "<path>.tmp.<pid>.<n>", fsyncs it and renames it
-// over the target, so a failed or interrupted save keeps the old file; a later save of the same path removes the
+// float32, since published checkpoints use them; SaveOptions::half writes float32 as F16 (float_to_half, rounded to
+// nearest even), for shipped weights at half the size. The writer writes "<path>.tmp.<pid>.<n>", fsyncs it and renames
+// it over the target, so a failed or interrupted save keeps the old file; a later save of the same path removes the
 // temporary files of saves whose process was killed.
 // Longer than an op file (about 380 lines) because every fault a malformed file can have gets its own message.
 #include "nn/safetensors.h"
@@ -71,18 +72,6 @@ std::string_view tag_of(DType t) {
         case DType::Bool: return "BOOL";
     }
     throw TypeError("save_safetensors: unknown dtype");
-}
-
-float half_to_float(uint16_t h) {
-    const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-    const uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
-    if (exp == 0) {  // zero or subnormal: mant * 2^-24
-        const float f = std::ldexp(static_cast<float>(mant), -24);
-        return sign ? -f : f;
-    }
-    const uint32_t bits = exp == 0x1f ? sign | 0x7f800000u | (mant << 13)  // inf, nan (payload kept)
-                                      : sign | ((exp + 112) << 23) | (mant << 13);
-    return std::bit_cast<float>(bits);
 }
 
 struct Entry {
@@ -382,26 +371,85 @@ bool write_all(int fd, const void* data, uint64_t nbytes) {
 
 }  // namespace
 
+uint16_t float_to_half(float f) {
+    const uint32_t x = std::bit_cast<uint32_t>(f);
+    const auto sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+    const uint32_t abs = x & 0x7fffffffu;
+    if (abs >= 0x7f800000u)  // inf, or NaN: quiet, with the top of its payload
+        return abs == 0x7f800000u ? sign | 0x7c00u : static_cast<uint16_t>(sign | 0x7e00u | ((abs >> 13) & 0x3ffu));
+    if (abs >= 0x477ff000u) return sign | 0x7c00u;  // >= 65520 = 65504 + half an ulp: rounds up to inf
+    // Keeps the bits above `shift` of `bits`, rounding the rest to nearest, ties to the even result.
+    auto round_shift = [](uint32_t bits, uint32_t shift) {
+        const uint32_t kept = bits >> shift, rest = bits & ((1u << shift) - 1), tie = 1u << (shift - 1);
+        return kept + (rest > tie || (rest == tie && (kept & 1u)) ? 1u : 0u);
+    };
+    if (abs >= 0x38800000u)  // a normal half (>= 2^-14): rebias the exponent by 127 - 15; a carry may raise it
+        return static_cast<uint16_t>(sign | round_shift(abs - 0x38000000u, 13));
+    const uint32_t exp = abs >> 23;
+    if (exp < 102) return sign;  // below 2^-25: zero (2^-25 itself ties to the even zero below)
+    // a subnormal half m * 2^-24: the float's significand (implicit bit included) * 2^(exp - 150) / 2^-24
+    return static_cast<uint16_t>(sign | round_shift((abs & 0x7fffffu) | 0x800000u, 126 - exp));
+}
+
+float half_to_float(uint16_t h) {
+    const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+    const uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
+    if (exp == 0) {  // zero or subnormal: mant * 2^-24
+        const float f = std::ldexp(static_cast<float>(mant), -24);
+        return sign ? -f : f;
+    }
+    const uint32_t bits = exp == 0x1f ? sign | 0x7f800000u | (mant << 13)  // inf, nan (payload kept)
+                                      : sign | ((exp + 112) << 23) | (mant << 13);
+    return std::bit_cast<float>(bits);
+}
+
+bool fits_half(const Tensor& t) {
+    if (!t.defined() || t.dtype() != kFloat32) return false;
+    const Tensor c = t.detach().to(kCPU).contiguous();
+    const float* p = c.data_ptr<float>();
+    for (int64_t i = 0, n = c.numel(); i < n; ++i)
+        if (std::isfinite(p[i]) && std::fabs(p[i]) > 65504.0f) return false;
+    return true;
+}
+
 TensorMap load_safetensors(const std::string& path, Metadata* metadata) { return Reader(path).load(metadata); }
 
-void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {
+void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata,
+                      const SaveOptions& options) {
     auto fail = [&](const auto&... args) { return Error(detail::concat("save_safetensors: ", path, ": ", args...)); };
 
+    // What one tensor writes: its own bytes, or (stored as F16) the converted ones.
+    struct Blob {
+        Tensor tensor;
+        std::vector<uint16_t> half;
+        uint64_t nbytes = 0;
+        const void* data() const { return tensor.defined() ? tensor.raw_data() : half.data(); }
+    };
     // Header first: keys sorted (std::map), offsets in that order, padded with spaces so the data is 8-byte aligned.
-    std::vector<Tensor> blobs;
+    std::vector<Blob> blobs;
     json header = json::object(), crcs = json::object();
     uint64_t offset = 0;
     for (const auto& [name, tensor] : tensors) {
         if (name == "__metadata__") throw fail("the name __metadata__ is reserved and cannot name a tensor");
         if (!tensor.defined()) throw fail("tensor '", name, "' is undefined");
         Tensor t = tensor.detach().to(kCPU).contiguous();
-        const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * element_size(t.dtype());
-        header[name] = {{"dtype", tag_of(t.dtype())},
-                        {"shape", t.shape()},
-                        {"data_offsets", json::array({offset, offset + nbytes})}};
-        offset += nbytes;
-        crcs[name] = crc32_hex(t.raw_data(), nbytes);
-        blobs.push_back(std::move(t));
+        Blob blob;
+        std::string_view tag = tag_of(t.dtype());
+        if (options.half && fits_half(t)) {
+            const float* p = t.data_ptr<float>();
+            blob.half.resize(static_cast<size_t>(t.numel()));
+            for (size_t i = 0; i < blob.half.size(); ++i) blob.half[i] = float_to_half(p[i]);
+            tag = "F16";
+            blob.nbytes = blob.half.size() * sizeof(uint16_t);
+        } else {
+            blob.nbytes = static_cast<uint64_t>(t.numel()) * element_size(t.dtype());
+            blob.tensor = std::move(t);
+        }
+        header[name] = {
+            {"dtype", tag}, {"shape", tensor.shape()}, {"data_offsets", json::array({offset, offset + blob.nbytes})}};
+        offset += blob.nbytes;
+        crcs[name] = crc32_hex(blob.data(), blob.nbytes);  // of the bytes the file holds
+        blobs.push_back(std::move(blob));
     }
     json meta = metadata;  // (a name that is not UTF-8 fails below, with the header)
     meta[kChecksumKey] = crcs.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -424,9 +472,7 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     TempFile tmp(tmp_path, fd);
     errno = 0;
     bool ok = write_all(fd, &n, 8) && write_all(fd, text.data(), n);
-    for (size_t i = 0; ok && i < blobs.size(); ++i)
-        ok = write_all(fd, blobs[i].raw_data(),
-                       static_cast<uint64_t>(blobs[i].numel()) * element_size(blobs[i].dtype()));
+    for (size_t i = 0; ok && i < blobs.size(); ++i) ok = write_all(fd, blobs[i].data(), blobs[i].nbytes);
     if (!ok) throw fail("cannot write ", tmp_path, ": ", errno ? std::strerror(errno) : "short write");
     if (::fsync(fd) != 0) throw fail("cannot fsync ", tmp_path, ": ", std::strerror(errno));
     if (tmp.close() != 0) throw fail("cannot close ", tmp_path, ": ", std::strerror(errno));

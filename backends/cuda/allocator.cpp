@@ -15,13 +15,15 @@
 // blocks.
 //
 // Pinned host memory (cudaHostAlloc) backs Tensor::pin_memory and the DataLoader's pinned batches. A pinned block
-// may still be the source of an asynchronous copy when the host frees it, so its free records an event on the
-// current stream and the block is reused only once that event has completed.
+// may still be the source of an asynchronous copy when the host frees it, so its free records an event on every
+// device's stream and the block is reused only once those events have completed.
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "backends/cuda/cuda_backend.h"
@@ -84,10 +86,8 @@ public:
         return released;
     }
 
-    int64_t cached_bytes() override {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return cached_;
-    }
+    // No lock: malloc_on's OutOfMemoryError asks memory_stats, which calls this, with mutex_ held.
+    int64_t cached_bytes() override { return cached_.load(); }
 
 private:
     struct Pool {
@@ -112,7 +112,7 @@ private:
             const MemoryStats s = memory_stats(DeviceType::CUDA);
             throw OutOfMemoryError(detail::concat("cuda:", index, ": out of memory allocating ", mib(int64_t(asked)),
                                                   " (", cudaGetErrorString(e), "); ", mib(s.allocated),
-                                                  " in use by tensors, ", mib(cached_), " cached"));
+                                                  " in use by tensors, ", mib(cached_.load()), " cached"));
         }
         return p;
     }
@@ -136,7 +136,7 @@ private:
 
     std::mutex mutex_;
     std::map<int, Pool> pools_;  // by device index
-    int64_t cached_ = 0;
+    std::atomic<int64_t> cached_{0};
 };
 
 class PinnedAllocator final : public Allocator {
@@ -147,9 +147,11 @@ public:
         // The smallest free block that fits (up to twice the size) and that no queued copy reads any more.
         for (auto it = free_.lower_bound(bytes);
              it != free_.end() && static_cast<double>(it->first) <= kReuseSlack * static_cast<double>(bytes); ++it) {
-            if (it->second.ready && cudaEventQuery(it->second.ready) != cudaSuccess) continue;
+            bool ready = true;
+            for (cudaEvent_t e : it->second.ready) ready = ready && cudaEventQuery(e) == cudaSuccess;
+            if (!ready) continue;
             void* p = it->second.p;
-            if (it->second.ready) cudaEventDestroy(it->second.ready);
+            for (cudaEvent_t e : it->second.ready) cudaEventDestroy(e);
             free_.erase(it);
             note_allocation(DeviceType::CPU, static_cast<int64_t>(nbytes));
             return p;
@@ -163,17 +165,33 @@ public:
 
     void deallocate(void* p, size_t nbytes, Device) override {
         note_allocation(DeviceType::CPU, -static_cast<int64_t>(nbytes));
-        cudaEvent_t ready = nullptr;  // completes when the copies queued so far (which may read p) are done
-        if (cudaEventCreateWithFlags(&ready, cudaEventDisableTiming) == cudaSuccess)
-            cudaEventRecord(ready, cuda::current_stream());
+        // One event on every device's stream, each completing when the copies queued there so far (which may read p)
+        // are done: the copies of a cuda:N tensor went on N's stream, whatever device is current here. An event
+        // belongs to its stream's device, hence the switches.
+        std::vector<cudaEvent_t> ready;
+        int previous = 0;
+        if (cudaGetDevice(&previous) == cudaSuccess) {
+            for (int d = 0; d < cuda_device_count(); ++d) {
+                cudaStream_t stream = cuda::existing_stream(d);
+                cudaEvent_t e = nullptr;
+                if (!stream || cudaSetDevice(d) != cudaSuccess ||
+                    cudaEventCreateWithFlags(&e, cudaEventDisableTiming) != cudaSuccess)
+                    continue;
+                if (cudaEventRecord(e, stream) == cudaSuccess)
+                    ready.push_back(e);
+                else
+                    cudaEventDestroy(e);
+            }
+            cudaSetDevice(previous);
+        }
         std::lock_guard<std::mutex> lock(mutex_);
-        free_.emplace(size_.at(p), Free{p, ready});
+        free_.emplace(size_.at(p), Free{p, std::move(ready)});
     }
 
 private:
     struct Free {
         void* p;
-        cudaEvent_t ready;
+        std::vector<cudaEvent_t> ready;  // all complete: no queued copy reads p any more
     };
     std::mutex mutex_;
     std::multimap<size_t, Free> free_;

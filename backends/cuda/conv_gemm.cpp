@@ -76,9 +76,6 @@ Geometry geometry(const Shape& in, const Shape& out, const Shape& weight, const 
 }
 
 // Pointer arithmetic in elements of the tensors' dtype.
-const void* at(const void* p, int64_t elements, DType dtype) {
-    return static_cast<const char*>(p) + elements * static_cast<int64_t>(element_size(dtype));
-}
 void* at(void* p, int64_t elements, DType dtype) {
     return static_cast<char*>(p) + elements * static_cast<int64_t>(element_size(dtype));
 }

@@ -10,6 +10,7 @@
 #include "backends/cuda/launch.h"
 
 #include <array>
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -26,7 +27,7 @@ constexpr int kMaxDevices = 64;
 
 struct Streams {
     std::array<std::once_flag, kMaxDevices> once;
-    std::array<cudaStream_t, kMaxDevices> stream{};
+    std::array<std::atomic<cudaStream_t>, kMaxDevices> stream{};  // atomic: existing_stream reads them unlocked
 };
 Streams& streams() {
     static Streams s;
@@ -59,10 +60,16 @@ cudaStream_t stream_of(int device) {
     std::call_once(s.once[device], [&] {
         int previous = current_device();
         check(cudaSetDevice(device), "cudaSetDevice");
-        check(cudaStreamCreateWithFlags(&s.stream[device], cudaStreamNonBlocking), "cudaStreamCreate");
+        cudaStream_t stream = nullptr;
+        check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
+        s.stream[device] = stream;
         check(cudaSetDevice(previous), "cudaSetDevice");
     });
     return s.stream[device];
+}
+
+cudaStream_t existing_stream(int device) {
+    return device >= 0 && device < kMaxDevices ? streams().stream[device].load() : nullptr;
 }
 
 cudaStream_t current_stream() { return stream_of(current_device()); }

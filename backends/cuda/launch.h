@@ -29,6 +29,8 @@ inline unsigned blocks_for(int64_t n, int threads = kThreads) {
 // The stream of the current device, and of device `device`, created on first use (never the legacy default stream).
 cudaStream_t current_stream();
 cudaStream_t stream_of(int device);
+// The stream of device `device` if it has been created, else nullptr; creates nothing and never throws.
+cudaStream_t existing_stream(int device);
 // Hands the device durations of timed launches (trace::Config::device_time) to the tracer; waits for them.
 void drain_timings();
 

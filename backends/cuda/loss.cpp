@@ -19,8 +19,9 @@ int64_t flat_step(const Tensor& a) {
     return 0;
 }
 
-// The operand in x's dtype (the op layer passes them so; a mismatch is converted rather than misread).
-Tensor as_dtype(const Tensor& a, DType dtype) { return a.defined() ? kernel::to(a, dtype) : a; }
+// The operand in x's dtype (the op layer passes them so; a mismatch is converted rather than misread). Converted only
+// on a mismatch: kernel::to would also make a broadcast operand dense, and the flat and strided kernels read it as is.
+Tensor as_dtype(const Tensor& a, DType dtype) { return a.defined() && a.dtype() != dtype ? kernel::to(a, dtype) : a; }
 
 const void* data_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
 

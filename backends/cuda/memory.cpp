@@ -62,6 +62,9 @@ void CudaBackend::copy_(const Tensor& dst, const Tensor& src) {
         cuda::check(cudaMemcpyPeerAsync(d.raw_data(), dst.device().index, s.raw_data(), src.device().index,
                                         nbytes_of(d), cuda::current_stream()),
                     "copy between devices");
+        // The copy reads s (or src) on this device's stream, which the source device's stream does not wait for: a
+        // later kernel there could overwrite src, or reuse s's block once s is freed below, before the copy has run.
+        cuda::check(cudaStreamSynchronize(cuda::current_stream()), "copy between devices");
         if (!d.is_same(dst)) copy_(dst, d);
         return;
     }

@@ -49,10 +49,12 @@ struct Forward {
         }
         return s;
     }
+    // A side whose max is -inf has seen only -inf (b = 0) or a NaN (b = NaN): its b is taken as is, so a NaN that
+    // a thread saw with no finite value still reaches the row's sum.
     __device__ static Stats<T> merge(Stats<T> p, Stats<T> q) {
         using std::exp;
         const T m = p.a > q.a ? p.a : q.a, ninf = -std::numeric_limits<T>::infinity();
-        return {m, (p.a == ninf ? T(0) : p.b * exp(p.a - m)) + (q.a == ninf ? T(0) : q.b * exp(q.a - m))};
+        return {m, (p.a == ninf ? p.b : p.b * exp(p.a - m)) + (q.a == ninf ? q.b : q.b * exp(q.a - m))};
     }
     // Then b is what each element divides by (softmax) or subtracts (log_softmax). A +inf max gives NaN, as
     // exp(inf - inf) does in the reference's sum.

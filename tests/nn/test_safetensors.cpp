@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
@@ -465,4 +466,107 @@ TEST_CASE("safetensors: Nabla's files carry a crc32 per tensor; a flipped byte i
         write_bytes(path, file_bytes(R"({"x":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", "\x01\x02"));
         REQUIRE(load_error(path) == "no error");
     }
+}
+
+TEST_CASE("safetensors: float_to_half rounds to the nearest half, ties to even, as IEEE 754 says", "[nn][io]") {
+    // known values (Python's struct.pack('<e', x), which rounds the same way)
+    const std::vector<std::pair<float, uint16_t>> known{
+        {1.0f, 0x3c00},
+        {-2.5f, 0xc100},
+        {65504.0f, 0x7bff},                    // half's largest finite value
+        {65519.0f, 0x7bff},                    // below 65504 + half an ulp: rounds down
+        {65520.0f, 0x7c00},                    // half an ulp above 65504, a tie: to the even neighbour, inf
+        {1e-8f, 0x0000},                       // below 2^-25: zero
+        {-1e-8f, 0x8000},                      // of the same sign
+        {0x1p-24f, 0x0001},                    // the smallest subnormal
+        {0x1p-25f, 0x0000},                    // a tie between 0 and 2^-24: to even, zero
+        {0x1.8p-25f, 0x0001},                  // above the tie: up
+        {0x1.8p-24f, 0x0002},                  // 1.5 x 2^-24, a tie between 1 and 2 (x 2^-24): to even, 2
+        {1e-6f, 0x0011},                       // a subnormal: 16.78 x 2^-24 -> 17
+        {0x1p-14f, 0x0400},                    // the smallest normal
+        {1.0f + 0x1p-11f, 0x3c00},             // a tie between 1 and 1 + 2^-10: to even, 1
+        {1.0f + 3 * 0x1p-11f, 0x3c02},         // a tie between odd 0x3c01 and even 0x3c02: 0x3c02
+        {1.0f + 0x1p-11f + 0x1p-20f, 0x3c01},  // just above the tie: up
+        {0.1f, 0x2e66},
+        {-0.0f, 0x8000},
+        {INFINITY, 0x7c00},
+        {-INFINITY, 0xfc00},
+    };
+    for (const auto& [f, h] : known) {
+        INFO("x = " << f);
+        CHECK(float_to_half(f) == h);
+    }
+    CHECK(half_to_float(0x0011) == 17 * 0x1p-24f);
+    const uint16_t nan = float_to_half(NAN);
+    CHECK(((nan & 0x7c00) == 0x7c00 && (nan & 0x3ff) != 0));  // still a NaN
+    CHECK(std::isnan(half_to_float(nan)));
+
+    // every half that is not a NaN survives half -> float -> half
+    for (uint32_t h = 0; h <= 0xffff; ++h) {
+        if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0) continue;
+        if (float_to_half(half_to_float(static_cast<uint16_t>(h))) != h) FAIL("half " << h << " does not survive");
+    }
+    // and any float within range goes to a nearest half: no neighbour of the result is closer
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<double> exponent(-26, 16), unit(-1, 1);
+    for (int i = 0; i < 20000; ++i) {
+        const float f = static_cast<float>(std::copysign(std::exp2(exponent(rng)), unit(rng)));
+        if (std::fabs(f) >= 65520) continue;
+        const uint16_t h = float_to_half(f);
+        const double err = std::fabs(static_cast<double>(half_to_float(h)) - f);
+        for (const int step : {-1, 1}) {
+            const uint16_t n = static_cast<uint16_t>(h + step);
+            if ((n & 0x7fff) > 0x7bff || (n & 0x8000) != (h & 0x8000)) continue;  // past the largest or the sign
+            if (std::fabs(static_cast<double>(half_to_float(n)) - f) < err) FAIL("x = " << f << " -> " << h);
+        }
+    }
+}
+
+TEST_CASE("safetensors: SaveOptions::half stores float32 as F16, keeps what does not fit as F32, checksums the bytes",
+          "[nn][io]") {
+    TempDir dir;
+    const std::string path = dir.file("half.safetensors");
+    const TensorMap tensors{
+        {"a", t32({1.0f, -2.5f, 65504.0f, 1e-8f, 1.0f + 0x1p-11f, 1e-6f, INFINITY})},
+        {"big", t32({1.0f, 70000.0f})},  // a finite value beyond 65504: stays F32
+        {"d", t64({0.1, 1e300})},        // float64 and int64: as they are
+        {"h", t32({1.0f, -2.5f})},
+        {"i", from_vector<int64_t>({1, -(int64_t{1} << 40)})},
+    };
+    save_safetensors(path, tensors, {{"note", "x"}}, {.half = true});
+    const std::string bytes = read_bytes(path);
+    uint64_t n = 0;
+    std::memcpy(&n, bytes.data(), 8);
+    const auto header = nlohmann::json::parse(bytes.substr(8, n));
+    CHECK(header["a"]["dtype"] == "F16");
+    CHECK(header["big"]["dtype"] == "F32");
+    CHECK(header["d"]["dtype"] == "F64");
+    CHECK(header["h"]["dtype"] == "F16");
+    CHECK(header["i"]["dtype"] == "I64");
+    CHECK(header["a"]["data_offsets"][1].get<int64_t>() - header["a"]["data_offsets"][0].get<int64_t>() == 14);
+    // h's crc32 is zlib's of its F16 bytes 00 3c 00 c1, the bytes written
+    REQUIRE(bytes.find("\\\"h\\\":\\\"e05631ce\\\"") != std::string::npos);
+    REQUIRE(fits_half(tensors.at("a")));
+    REQUIRE_FALSE(fits_half(tensors.at("big")));
+    REQUIRE_FALSE(fits_half(tensors.at("d")));
+
+    Metadata meta;
+    const TensorMap back = load_safetensors(path, &meta);  // the checksums verified
+    CHECK(meta == Metadata{{"note", "x"}});
+    REQUIRE(back.at("a").dtype() == kFloat32);
+    const float* pa = back.at("a").data_ptr<float>();
+    const std::vector<float> a(pa, pa + back.at("a").numel());
+    CHECK(a == std::vector<float>{1.0f, -2.5f, 65504.0f, 0.0f, 1.0f, 17 * 0x1p-24f, INFINITY});
+    CHECK(identical(back.at("big"), tensors.at("big")));
+    CHECK(identical(back.at("d"), tensors.at("d")));
+    CHECK(identical(back.at("i"), tensors.at("i")));
+
+    // a flipped byte of the F16 data is caught (a's 14 bytes come first in the data buffer)
+    std::string bad = bytes;
+    bad[8 + n + 2] ^= 0x01;
+    write_bytes(path, bad);
+    REQUIRE_THAT(load_error(path), Catch::StartsWith("load_safetensors: " + path + ": tensor 'a' is corrupt"));
+    // without the option nothing changes: float32 stays F32
+    save_safetensors(path, tensors);
+    CHECK(identical(load_safetensors(path).at("a"), tensors.at("a")));
 }
