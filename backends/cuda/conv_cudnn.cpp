@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "backends/cuda/conv_common.h"
+#include "backends/cuda/conv_host.h"
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/device.h"
 #include "backends/cuda/launch.h"
@@ -261,36 +262,6 @@ void backward_filter(const Context& ctx, Problem& pb, const Tensor& in, const Te
     launch.check();
 }
 
-// The two helpers below are conv_gemm.cpp's too (only one of the files is built).
-// y [N, C, H*W] = act(y + bias) in place; nothing to do without either.
-void bias_act_(const Tensor& y, const Tensor& bias, NormAct act) {
-    if (!bias.defined() && act == NormAct::None) return;
-    const int64_t c = y.size(1), hw = y.size(2) * y.size(3);
-    cuda::launch_conv_epilogue(y.dtype(), y.raw_data(), c * hw, hw, y.raw_data(),
-                               bias.defined() ? bias.raw_data() : nullptr, y.size(0), c, hw, act);
-}
-
-// gb [C] = sum of gy [N, C, H, W] over n, h, w.
-Tensor bias_grad(const Tensor& gy) {
-    const int64_t n = gy.size(0), c = gy.size(1), hw = gy.size(2) * gy.size(3);
-    Tensor gb = kernel::empty({c}, gy.options());
-    const Tensor ws = workspace(cuda::conv_bias_grad_workspace(gy.dtype(), n, c, hw), gy.device());
-    cuda::launch_conv_bias_grad(gy.dtype(), gy.raw_data(), gb.raw_data(), n, c, hw, data_or_null(ws));
-    return gb;
-}
-
-Tensor zeros_if(bool wanted, const Shape& shape, const Tensor& like) {
-    return wanted ? kernel::zeros(shape, like.options()) : Tensor();
-}
-
-// The output size along one axis (docs/ops_semantics.md §6).
-int64_t conv_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
-    return (in + 2 * p - d * (k - 1) - 1) / s + 1;
-}
-int64_t transposed_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int64_t output_padding) {
-    return (in - 1) * s - 2 * p + d * (k - 1) + output_padding + 1;
-}
-
 // cuDNN needs the conv y -> x of a conv_transpose2d to map y's size onto x's, which an output_padding of a stride
 // or more (allowed when the dilation is larger) breaks. Such a transposed conv runs unpadded, from x to the full
 // output of (H - 1)s + d(kh - 1) + 1 rows (and columns), whose rows [p, p + H_out) are y's — 0 past its end, where
@@ -299,8 +270,9 @@ bool needs_full_output(const ConvParams& p) {
     return p.output_padding.h >= p.stride.h || p.output_padding.w >= p.stride.w;
 }
 Shape full_output_shape(const Tensor& x, const Tensor& w, const ConvParams& p) {
-    return {x.size(0), w.size(1) * p.groups, transposed_size(x.size(2), w.size(2), p.stride.h, 0, p.dilation.h, 0),
-            transposed_size(x.size(3), w.size(3), p.stride.w, 0, p.dilation.w, 0)};
+    return {x.size(0), w.size(1) * p.groups,
+            cuda::transposed_size(x.size(2), w.size(2), p.stride.h, 0, p.dilation.h, 0),
+            cuda::transposed_size(x.size(3), w.size(3), p.stride.w, 0, p.dilation.w, 0)};
 }
 
 }  // namespace
@@ -310,8 +282,8 @@ Tensor CudaBackend::conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor&
     const Tensor x = kernel::contiguous(x_in), w = kernel::contiguous(w_in);  // channels-last goes to NCHW
     const Tensor b = b_in.defined() ? kernel::contiguous(b_in) : Tensor();
     // x [N, C_in, H, W], w [C_out, C_in/g, kh, kw] -> y [N, C_out, H_out, W_out]
-    const int64_t ho = conv_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h);
-    const int64_t wo = conv_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w);
+    const int64_t ho = cuda::conv_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h);
+    const int64_t wo = cuda::conv_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w);
     const Shape y_shape{x.size(0), w.size(0), ho, wo};
     Tensor y;
     if (x.numel() == 0 || w.numel() == 0) {  // no images (y is empty) or no input channels (y is act(bias))
@@ -322,7 +294,7 @@ Tensor CudaBackend::conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor&
         Problem pb(x.shape(), y_shape, w.shape(), p.padding, p, x.dtype(), ctx.device);
         forward(ctx, pb, x, w, y);
     }
-    if (y.numel() > 0) bias_act_(y, b, p.act);
+    if (y.numel() > 0) cuda::bias_act_(y, b, p.act);
     return y;
 }
 
@@ -332,8 +304,8 @@ ConvGrads CudaBackend::conv2d_backward(const Tensor& gy_in, const Tensor& x_in, 
     const Tensor gy = kernel::contiguous(gy_in), x = kernel::contiguous(x_in), w = kernel::contiguous(w_in);
     ConvGrads g;
     if (x.numel() == 0 || w.numel() == 0 || gy.numel() == 0) {
-        g.input = zeros_if(needs[0], x.shape(), x);
-        g.weight = zeros_if(needs[1], w.shape(), w);
+        g.input = cuda::zeros_if(needs[0], x.shape(), x);
+        g.weight = cuda::zeros_if(needs[1], w.shape(), w);
     } else if (needs[0] || needs[1]) {
         const Context ctx = context();
         Problem pb(x.shape(), gy.shape(), w.shape(), p.padding, p, x.dtype(), ctx.device);  // the conv x -> y
@@ -346,7 +318,7 @@ ConvGrads CudaBackend::conv2d_backward(const Tensor& gy_in, const Tensor& x_in, 
             backward_filter(ctx, pb, x, gy, g.weight);
         }
     }
-    if (needs[2]) g.bias = bias_grad(gy);
+    if (needs[2]) g.bias = cuda::bias_grad(gy);
     return g;
 }
 
@@ -355,8 +327,10 @@ Tensor CudaBackend::conv_transpose2d(const Tensor& x_in, const Tensor& w_in, con
     const Tensor x = kernel::contiguous(x_in), w = kernel::contiguous(w_in);
     const Tensor b = b_in.defined() ? kernel::contiguous(b_in) : Tensor();
     // x [N, C_in, H, W], w [C_in, C_out/g, kh, kw] -> y [N, C_out, H_out, W_out]
-    const int64_t ho = transposed_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h, p.output_padding.h);
-    const int64_t wo = transposed_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w, p.output_padding.w);
+    const int64_t ho =
+        cuda::transposed_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h, p.output_padding.h);
+    const int64_t wo =
+        cuda::transposed_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w, p.output_padding.w);
     const Shape y_shape{x.size(0), w.size(1) * p.groups, ho, wo};
     Tensor y;
     if (x.numel() == 0 || w.numel() == 0) {
@@ -376,7 +350,7 @@ Tensor CudaBackend::conv_transpose2d(const Tensor& x_in, const Tensor& w_in, con
         cuda::launch_window_copy(x.dtype(), full.raw_data(), full_shape[2], full_shape[3], y.raw_data(), ho, wo,
                                  y_shape[0] * y_shape[1], p.padding.h, p.padding.w);
     }
-    if (y.numel() > 0) bias_act_(y, b, NormAct::None);
+    if (y.numel() > 0) cuda::bias_act_(y, b, NormAct::None);
     return y;
 }
 
@@ -386,8 +360,8 @@ ConvGrads CudaBackend::conv_transpose2d_backward(const Tensor& gy_in, const Tens
     const Tensor gy = kernel::contiguous(gy_in), x = kernel::contiguous(x_in), w = kernel::contiguous(w_in);
     ConvGrads g;
     if (x.numel() == 0 || w.numel() == 0 || gy.numel() == 0) {
-        g.input = zeros_if(needs[0], x.shape(), x);
-        g.weight = zeros_if(needs[1], w.shape(), w);
+        g.input = cuda::zeros_if(needs[0], x.shape(), x);
+        g.weight = cuda::zeros_if(needs[1], w.shape(), w);
     } else if (needs[0] || needs[1]) {
         // The conv gy -> x, or (needs_full_output) the unpadded conv from gy framed into the full output's shape:
         // full rows [p, p + H_out) are gy's, the rest 0.
@@ -411,7 +385,7 @@ ConvGrads CudaBackend::conv_transpose2d_backward(const Tensor& gy_in, const Tens
             backward_filter(ctx, pb, src, x, g.weight);
         }
     }
-    if (needs[2]) g.bias = bias_grad(gy);
+    if (needs[2]) g.bias = cuda::bias_grad(gy);
     return g;
 }
 

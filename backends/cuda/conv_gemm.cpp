@@ -21,6 +21,7 @@
 
 #include "backends/cuda/blas.h"
 #include "backends/cuda/conv_common.h"
+#include "backends/cuda/conv_host.h"
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/device.h"
 #include "backends/cuda/unfold.h"
@@ -219,38 +220,6 @@ void conv_backward(const Geometry& g, const Tensor& gout, const Tensor& in, cons
     }
 }
 
-// y [N, C, H*W] = act(y + bias) in place; nothing to do without either.
-void bias_act_(const Tensor& y, const Tensor& bias, NormAct act) {
-    if (!bias.defined() && act == NormAct::None) return;
-    const int64_t c = y.size(1), hw = y.size(2) * y.size(3);
-    cuda::launch_conv_epilogue(y.dtype(), y.raw_data(), c * hw, hw, y.raw_data(),
-                               bias.defined() ? bias.raw_data() : nullptr, y.size(0), c, hw, act);
-}
-
-// gb [C] = sum of gy [N, C, H, W] over n, h, w.
-Tensor bias_grad(const Tensor& gy) {
-    const int64_t n = gy.size(0), c = gy.size(1), hw = gy.size(2) * gy.size(3);
-    Tensor gb = kernel::empty({c}, gy.options());
-    const size_t bytes = cuda::conv_bias_grad_workspace(gy.dtype(), n, c, hw);
-    const Tensor workspace = bytes > 0 ? kernel::empty({static_cast<int64_t>(bytes)}, {kUInt8, gy.device()}) : Tensor();
-    cuda::launch_conv_bias_grad(gy.dtype(), gy.raw_data(), gb.raw_data(), n, c, hw,
-                                workspace.defined() ? workspace.raw_data() : nullptr);
-    return gb;
-}
-
-// A gradient or output of `shape` that a conv over nothing leaves at zero (no images, channels or kernel taps).
-Tensor zeros_if(bool wanted, const Shape& shape, const Tensor& like) {
-    return wanted ? kernel::zeros(shape, like.options()) : Tensor();
-}
-
-// The output size along one axis (docs/ops_semantics.md §6).
-int64_t conv_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
-    return (in + 2 * p - d * (k - 1) - 1) / s + 1;
-}
-int64_t transposed_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int64_t output_padding) {
-    return (in - 1) * s - 2 * p + d * (k - 1) + output_padding + 1;
-}
-
 }  // namespace
 
 Tensor CudaBackend::conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const ConvParams& p) {
@@ -258,12 +227,12 @@ Tensor CudaBackend::conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor&
     const Tensor x = kernel::contiguous(x_in), w = kernel::contiguous(w_in);  // channels-last goes to NCHW
     const Tensor b = b_in.defined() ? kernel::contiguous(b_in) : Tensor();
     // x [N, C_in, H, W], w [C_out, C_in/g, kh, kw] -> y [N, C_out, H_out, W_out]
-    const int64_t ho = conv_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h);
-    const int64_t wo = conv_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w);
+    const int64_t ho = cuda::conv_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h);
+    const int64_t wo = cuda::conv_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w);
     const Shape y_shape{x.size(0), w.size(0), ho, wo};
     if (x.numel() == 0 || w.numel() == 0) {  // no images (y is empty) or no input channels (y is act(bias))
         Tensor y = kernel::zeros(y_shape, x.options());
-        if (y.numel() > 0) bias_act_(y, b, p.act);
+        if (y.numel() > 0) cuda::bias_act_(y, b, p.act);
         return y;
     }
     Tensor y = kernel::empty(y_shape, x.options());
@@ -277,14 +246,14 @@ ConvGrads CudaBackend::conv2d_backward(const Tensor& gy_in, const Tensor& x_in, 
     const Tensor gy = kernel::contiguous(gy_in), x = kernel::contiguous(x_in), w = kernel::contiguous(w_in);
     ConvGrads g;
     if (x.numel() == 0 || w.numel() == 0 || gy.numel() == 0) {
-        g.input = zeros_if(needs[0], x.shape(), x);
-        g.weight = zeros_if(needs[1], w.shape(), w);
+        g.input = cuda::zeros_if(needs[0], x.shape(), x);
+        g.weight = cuda::zeros_if(needs[1], w.shape(), w);
     } else {
         if (needs[0]) g.input = kernel::empty(x.shape(), x.options());
         if (needs[1]) g.weight = kernel::empty(w.shape(), w.options());
         conv_backward(geometry(x.shape(), gy.shape(), w.shape(), p), gy, x, w, g.input, g.weight);
     }
-    if (needs[2]) g.bias = bias_grad(gy);
+    if (needs[2]) g.bias = cuda::bias_grad(gy);
     return g;
 }
 
@@ -293,8 +262,10 @@ Tensor CudaBackend::conv_transpose2d(const Tensor& x_in, const Tensor& w_in, con
     const Tensor x = kernel::contiguous(x_in), w = kernel::contiguous(w_in);
     const Tensor b = b_in.defined() ? kernel::contiguous(b_in) : Tensor();
     // x [N, C_in, H, W], w [C_in, C_out/g, kh, kw] -> y [N, C_out, H_out, W_out]
-    const int64_t ho = transposed_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h, p.output_padding.h);
-    const int64_t wo = transposed_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w, p.output_padding.w);
+    const int64_t ho =
+        cuda::transposed_size(x.size(2), w.size(2), p.stride.h, p.padding.h, p.dilation.h, p.output_padding.h);
+    const int64_t wo =
+        cuda::transposed_size(x.size(3), w.size(3), p.stride.w, p.padding.w, p.dilation.w, p.output_padding.w);
     const Shape y_shape{x.size(0), w.size(1) * p.groups, ho, wo};
     Tensor y;
     if (x.numel() == 0 || w.numel() == 0) {
@@ -303,7 +274,7 @@ Tensor CudaBackend::conv_transpose2d(const Tensor& x_in, const Tensor& w_in, con
         y = kernel::empty(y_shape, x.options());
         conv_backward(geometry(y_shape, x.shape(), w.shape(), p), x, Tensor(), w, y, Tensor());
     }
-    if (y.numel() > 0) bias_act_(y, b, NormAct::None);
+    if (y.numel() > 0) cuda::bias_act_(y, b, NormAct::None);
     return y;
 }
 
@@ -313,8 +284,8 @@ ConvGrads CudaBackend::conv_transpose2d_backward(const Tensor& gy_in, const Tens
     const Tensor gy = kernel::contiguous(gy_in), x = kernel::contiguous(x_in), w = kernel::contiguous(w_in);
     ConvGrads g;
     if (x.numel() == 0 || w.numel() == 0 || gy.numel() == 0) {
-        g.input = zeros_if(needs[0], x.shape(), x);
-        g.weight = zeros_if(needs[1], w.shape(), w);
+        g.input = cuda::zeros_if(needs[0], x.shape(), x);
+        g.weight = cuda::zeros_if(needs[1], w.shape(), w);
     } else {
         // the conv gy -> x: gx = conv2d(gy, w), gw from x as that conv's output gradient
         const Geometry geo = geometry(gy.shape(), x.shape(), w.shape(), p);
@@ -327,7 +298,7 @@ ConvGrads CudaBackend::conv_transpose2d_backward(const Tensor& gy_in, const Tens
             conv_backward(geo, x, gy, w, Tensor(), g.weight);
         }
     }
-    if (needs[2]) g.bias = bias_grad(gy);
+    if (needs[2]) g.bias = cuda::bias_grad(gy);
     return g;
 }
 
