@@ -19,18 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The metric each trainer picks best.safetensors by (its TrainTask::best_metric), by the "task" of its config.
-std::string best_metric_name(const nlohmann::json& config) {
-    const std::string task = config.is_object() && config.contains("task") && config["task"].is_string()
-                                 ? config["task"].get<std::string>()
-                                 : "";
-    if (task == "segmentation") return "val/maxf";
-    if (task == "super_resolution") return "val/psnr";
-    if (task == "landmarks") return "val/nme";
-    if (task == "detection") return "fitness";
-    return "";
-}
-
 // Loads `path` into o.model strictly, as eval and detect do (an Error names the file when they do not fit).
 void check_loads(const ExportOptions& o, const std::vector<std::string>& set, const std::string& path) {
     if (o.model.rfind("yolov5", 0) == 0) {  // nc and every width from the weights, names from their config
@@ -97,9 +85,10 @@ ExportResult export_weights(const ExportOptions& o) {
         r.metadata["nabla.step"] = std::to_string(c.step);
         if (std::isfinite(c.best_metric)) {  // infinite: nothing validated yet
             r.metadata["nabla.best_metric"] = fmt::format("{:.6g}", c.best_metric);
-            if (const std::string name = best_metric_name(config); !name.empty())
-                r.metadata["nabla.best_metric_name"] = name;
+            if (auto it = c.extra.find("best_metric_name"); it != c.extra.end())  // the trainer's (Loop::checkpoint)
+                r.metadata["nabla.best_metric_name"] = it->second;
         }
+        r.metadata.erase("best_metric_name");
     } else {
         r.weights_part = "state dict";
         r.metadata = file_metadata;  // a plain file's metadata, as it is

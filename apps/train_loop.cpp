@@ -301,6 +301,7 @@ nn::Checkpoint Loop::checkpoint(int64_t at_epoch, int64_t at_batch) const {
     c.batch_in_epoch = at_batch;
     c.step = step_;
     c.best_metric = best_;
+    if (!task_.best_metric.empty()) c.extra["best_metric_name"] = task_.best_metric;  // what best_metric measures
     c.rng_state = default_generator().state();
     c.config = task_.config_json;
     if (pruned_) c.extra[nn::kPrunedKey] = "1";

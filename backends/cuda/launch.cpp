@@ -23,8 +23,6 @@ namespace nabla::cuda {
 
 namespace {
 
-constexpr int kMaxDevices = 64;
-
 struct Streams {
     std::array<std::once_flag, kMaxDevices> once;
     std::array<std::atomic<cudaStream_t>, kMaxDevices> stream{};  // atomic: existing_stream reads them unlocked

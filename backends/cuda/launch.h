@@ -20,6 +20,7 @@
 namespace nabla::cuda {
 
 inline constexpr int kThreads = 256;
+inline constexpr int kMaxDevices = 64;  // per-device tables (streams, library handles) have this many entries
 
 // Blocks for a grid-stride loop over n items: enough to fill any GPU, never more than the items need.
 inline unsigned blocks_for(int64_t n, int threads = kThreads) {

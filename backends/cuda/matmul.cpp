@@ -52,12 +52,11 @@ const Cublas& cublas() {
 
 // The current device's handle, bound to its stream.
 cublasHandle_t handle() {
-    constexpr int kMaxDevices = 64;
-    static std::array<std::once_flag, kMaxDevices> once;
-    static std::array<cublasHandle_t, kMaxDevices> handles{};
+    static std::array<std::once_flag, cuda::kMaxDevices> once;
+    static std::array<cublasHandle_t, cuda::kMaxDevices> handles{};
     int device = 0;
     cuda::check(cudaGetDevice(&device), "cudaGetDevice");
-    NB_CHECK(device < kMaxDevices, "cuda: device index ", device, " out of range");
+    NB_CHECK(device < cuda::kMaxDevices, "cuda: device index ", device, " out of range");
     std::call_once(once[device], [&] {
         if (cublas().create(&handles[device]) != CUBLAS_STATUS_SUCCESS) throw Error("cuda: cublasCreate failed");
         cublas().set_stream(handles[device], cuda::stream_of(device));

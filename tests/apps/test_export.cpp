@@ -114,7 +114,7 @@ TEST_CASE(
     const ModelSpec& spec = find_model("u2netp");
     auto trained = spec.make({});
     const std::string config = R"({"task":"segmentation","model":"u2netp","epochs":3})";
-    const nn::Checkpoint c = make_checkpoint(*trained, config, {{"note", "kept"}});
+    const nn::Checkpoint c = make_checkpoint(*trained, config, {{"note", "kept"}, {"best_metric_name", "val/maxf"}});
     const std::string ckpt = dir.file("best.safetensors"), out = dir.file("data/weights/u2netp.safetensors");
     nn::save_checkpoint(ckpt, c);
 
@@ -220,7 +220,8 @@ TEST_CASE("export yolov5n: the config's names and the pruned marks come along; t
     auto model = find_model("yolov5n").make(ModelArgs({"nc=3"}));
     const std::string config =
         R"({"task":"detection","model":"yolov5n","nc":3,"names":["circle","square","triangle"],"epochs":3})";
-    const nn::Checkpoint c = make_checkpoint(*model, config, {{nn::kPrunedKey, "1"}, {"channels", "[16, 32]"}});
+    const nn::Checkpoint c = make_checkpoint(
+        *model, config, {{nn::kPrunedKey, "1"}, {"channels", "[16, 32]"}, {"best_metric_name", "fitness"}});
     const std::string ckpt = dir.file("last.safetensors"), out = dir.file("yolov5n.safetensors");
     nn::save_checkpoint(ckpt, c);
     run({"export", "yolov5n", "--weights", ckpt, "--output", out, "--half"});
