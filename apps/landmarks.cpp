@@ -42,7 +42,7 @@ std::shared_ptr<models::PFLD> make_pfld(const std::vector<std::string>& set) {
 
 std::shared_ptr<models::PFLD> load_pfld(const std::vector<std::string>& set, const std::string& weights,
                                         Device device) {
-    auto model = make_pfld(set);
+    auto model = make_pfld(set_for_weights(set, weights));
     nn::load_weights_into(*model, weights, true, /*prefer_ema=*/true);
     model->eval();
     model->to(device);
@@ -309,7 +309,7 @@ void add_weights_and_set_options(CLI::App* cmd, std::string& weights, std::vecto
                     "A checkpoint (its EMA weights if any) or a plain state dict (default: the shipped " +
                         shipped_weights_path("pfld") + ", when it exists)")
         ->check(CLI::ExistingFile);
-    cmd->add_option("--set", set, "Model arguments key=value, as in training");
+    cmd->add_option("--set", set, "Model arguments key=value, as in training (default: the training run's, read from the weights file)");
     add_device_option(cmd, device, device_help);
 }
 

@@ -2,8 +2,11 @@
 #include "apps/models.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "models/panet/loss.h"
 #include "models/panet/panet.h"
@@ -16,6 +19,7 @@
 #include "models/yolo/yolo.h"
 #include "nn/optim/adam.h"
 #include "nn/optim/sgd.h"
+#include "nn/safetensors.h"
 #include "ops/factory.h"
 #include "ops/ops.h"
 
@@ -35,6 +39,13 @@ std::string ModelArgs::get_string(const std::string& key, const std::string& fal
     if (it == values_.end()) return fallback;
     used_[key] = true;
     return it->second;
+}
+
+std::string ModelArgs::get_choice(const std::string& key, const std::vector<std::string>& choices) const {
+    const std::string v = get_string(key, choices.front());
+    if (std::find(choices.begin(), choices.end(), v) == choices.end())
+        throw ValueError(fmt::format("--set {}={}: expected one of {}", key, v, fmt::join(choices, ", ")));
+    return v;
 }
 
 int64_t ModelArgs::get_int(const std::string& key, int64_t fallback) const {
@@ -116,13 +127,16 @@ std::vector<ModelSpec> make_registry() {
     // PANet: LR input [N, 3, S, S] in [-1, 1], HR target at 2S; L1 loss and AdamW lr 1e-4 as the reference blog.
     specs.push_back({.name = "panet",
                      .description = "PANet, x2 super-resolution with pyramid attention (args: channels=64, blocks=24, "
-                                    "level=4; --size is the low-resolution side)",
+                                    "level=4, skip=none|bicubic, norm=batch|none; --size is the low-resolution side)",
                      .in_channels = 3,
                      .input_size = 48,  // the LR side of the reference's 96x96 crops
                      .make = [](const ModelArgs& a) -> std::shared_ptr<nn::Module> {
-                         return std::make_shared<models::PANet>(models::PANetArgs{.channels = a.get_int("channels", 64),
-                                                                                  .blocks = a.get_int("blocks", 24),
-                                                                                  .level = a.get_int("level", 4)});
+                         return std::make_shared<models::PANet>(
+                             models::PANetArgs{.channels = a.get_int("channels", 64),
+                                               .blocks = a.get_int("blocks", 24),
+                                               .level = a.get_int("level", 4),
+                                               .bicubic_skip = a.get_choice("skip", {"none", "bicubic"}) == "bicubic",
+                                               .batch_norm = a.get_choice("norm", {"batch", "none"}) == "batch"});
                      },
                      .make_target =
                          [](const Shape& s, Generator& g) {
@@ -246,6 +260,20 @@ const ModelSpec& find_model(const std::string& name) {
     for (const auto& s : model_registry())
         if (s.name == name) return s;
     throw ValueError(detail::concat("unknown model '", name, "'; known models: ", model_names()));
+}
+
+std::vector<std::string> set_for_weights(const std::vector<std::string>& set, const std::string& weights) {
+    if (!set.empty() || weights.empty()) return set;
+    Metadata meta;
+    load_safetensors(weights, &meta);
+    const auto it = meta.find("config");
+    if (it == meta.end()) return set;
+    const nlohmann::json config = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    std::vector<std::string> from_file;
+    if (config.is_object() && config.contains("set") && config["set"].is_array())
+        for (const auto& kv : config["set"])
+            if (kv.is_string()) from_file.push_back(kv.get<std::string>());
+    return from_file;
 }
 
 }  // namespace nabla::apps

@@ -23,6 +23,8 @@ public:
     int64_t get_int(const std::string& key, int64_t fallback) const;
     double get_double(const std::string& key, double fallback) const;
     std::string get_string(const std::string& key, const std::string& fallback) const;
+    // One of `choices` (the first is the default); another value is a ValueError naming the key and the choices.
+    std::string get_choice(const std::string& key, const std::vector<std::string>& choices) const;
     // Throws if a key was given that no get_* asked for (a typo should not be silently ignored).
     void check_all_used(const std::string& model) const;
 
@@ -67,5 +69,10 @@ std::string shipped_weights_path(const std::string& model);
 // "" when not (`nabla serve` then runs the initial weights).
 std::string resolve_weights(const std::string& weights, const std::string& model, const char* command,
                             bool required = true);
+
+// The model arguments to build the network of the weights file `weights` with: `set` when given, else the --set of
+// the training run that wrote the file (the "set" of its "config" metadata, which checkpoints and `nabla export` files
+// carry), so a network trained with --set loads for eval and predict without repeating it. Empty without either.
+std::vector<std::string> set_for_weights(const std::vector<std::string>& set, const std::string& weights);
 
 }  // namespace nabla::apps

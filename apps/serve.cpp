@@ -28,7 +28,9 @@ namespace fs = std::filesystem;
 namespace {
 
 std::shared_ptr<nn::Module> load(const std::string& name, const std::string& weights) {
-    auto model = find_model(name).make(ModelArgs{});
+    ModelArgs args(set_for_weights({}, weights));  // the network the weights were trained as (their run's --set)
+    auto model = find_model(name).make(args);
+    args.check_all_used(name);
     if (!weights.empty()) nn::load_weights_into(*model, weights, /*strict=*/true, /*prefer_ema=*/true);
     model->eval();
     return model;

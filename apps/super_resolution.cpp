@@ -52,7 +52,7 @@ std::vector<Tensor> select(std::vector<Tensor> images, const std::vector<std::st
 }
 
 std::shared_ptr<nn::Module> load_panet(const std::vector<std::string>& set, const std::string& weights, Device device) {
-    ModelArgs args(set);
+    ModelArgs args(set_for_weights(set, weights));
     auto model = find_model("panet").make(args);
     args.check_all_used("panet");
     if (!weights.empty()) nn::load_weights_into(*model, weights, /*strict=*/true, /*prefer_ema=*/true);
@@ -240,7 +240,10 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         cmd->add_option("--milestones", o->milestones, "Epochs at which the learning rate is multiplied by --gamma")
             ->capture_default_str();
         cmd->add_option("--gamma", o->gamma, "Learning-rate factor at each milestone")->capture_default_str();
-        cmd->add_option("--set", o->set, "Model argument KEY=VALUE: channels=64, blocks=24, level=4");
+        cmd->add_option("--set", o->set,
+                        "Model argument KEY=VALUE (repeatable): channels=64, blocks=24, level=4, skip=none|bicubic "
+                        "(bicubic: learn the residual over bicubic upscaling), norm=batch|none (none: no BatchNorm "
+                        "in the body); the weights file keeps them for eval and predict");
         add_train_options(cmd, o->train);
         cmd->callback([o] { train_panet(*o); });
     }
@@ -262,7 +265,9 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         cmd->add_option("--tile-batch", tiling.batch, "Tiles per forward pass (memory grows with it)")
             ->capture_default_str()
             ->check(CLI::Range(1, 100000));
-        cmd->add_option("--set", set, "Model argument KEY=VALUE, as in training");
+        cmd->add_option("--set", set,
+                        "Model argument KEY=VALUE, as in training (default: the training run's, read from the weights "
+                        "file)");
         add_device_option(cmd, device,
                           "where PANet runs; each batch of tiles is copied there and its output back to the host, "
                           "where the tiles are blended (and bicubic, PSNR and SSIM computed)");

@@ -1,9 +1,11 @@
 // tests/apps/test_super_resolution.cpp — the super-resolution data path: the two degradations, HR/LR crops,
 // unreadable or too-small images skipped by name, and tiled upscaling equal to whole-image upscaling for a local
 // model, whatever the tile grid, and the same for PANet whether tiles go one or several at a time; the default
-// held-out split, and `nabla eval panet` scoring a folder next to bicubic.
+// held-out split, and `nabla eval panet` scoring a folder next to bicubic, with the network's --set read back from the
+// weights file when not given again.
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "apps/models.h"
 #include "apps/super_resolution.h"
@@ -122,4 +124,32 @@ TEST_CASE("super-resolution: eval panet scores the held-out images next to bicub
     REQUIRE(
         evaluate_panet(set, out.file("w.safetensors"), d.path.string(), SRSplit::All, "maxpool", {.tile = 12}).images ==
         4);
+}
+
+TEST_CASE("super-resolution: eval panet builds the network its weights were trained as (the file's --set)", "[sr]") {
+    TempDir d, out;
+    Generator g(6);
+    for (const char* name : {"a", "b", "c", "d"})
+        data::write_png(d.file(std::string(name) + ".png"), (rand({3, 36, 42}, {}, &g) * 255.0).to(kUInt8));
+    const std::vector<std::string> set{"channels=8", "blocks=2", "level=2", "skip=bicubic", "norm=none"};
+    apps::ModelArgs args(set);
+    auto model = apps::find_model("panet").make(args);
+    save_safetensors(out.file("w.safetensors"), model->state_dict(),
+                     {{"config", nlohmann::json{{"model", "panet"}, {"set", set}}.dump()}});
+    REQUIRE(set_for_weights({}, out.file("w.safetensors")) == set);
+    REQUIRE(set_for_weights({"blocks=4"}, out.file("w.safetensors")) == std::vector<std::string>{"blocks=4"});
+    // Without --set the file's network loads (the default PANet would not: other keys); untrained, the residual
+    // network is bicubic upscaling, so it scores bicubic's numbers (one tile covers the 18x21 input).
+    const auto r = evaluate_panet({}, out.file("w.safetensors"), d.path.string(), SRSplit::HeldOut, "bicubic", {});
+    REQUIRE(r.images == 1);
+    REQUIRE(r.psnr == Approx(r.psnr_bicubic).epsilon(1e-9));
+    REQUIRE(r.ssim == Approx(r.ssim_bicubic).epsilon(1e-9));
+    // A plain state dict without metadata: the defaults, which do not fit these weights, so the error names the file.
+    save_safetensors(out.file("plain.safetensors"), model->state_dict());
+    REQUIRE(set_for_weights({}, out.file("plain.safetensors")).empty());
+    REQUIRE_THROWS_WITH(
+        evaluate_panet({}, out.file("plain.safetensors"), d.path.string(), SRSplit::HeldOut, "bicubic", {}),
+        Catch::Contains("plain.safetensors"));
+    REQUIRE_THROWS_WITH(apps::ModelArgs({"skip=nearest"}).get_choice("skip", {"none", "bicubic"}),
+                        Catch::Contains("skip=nearest") && Catch::Contains("none, bicubic"));
 }

@@ -1,7 +1,10 @@
 // tests/models/test_panet_model.cpp — models/panet/panet.h: the network's shapes and state-dict names; a narrow
 // PANet's output and every gradient against its PyTorch twin, and 20 training steps that retrace PyTorch's losses
 // and weights (tests/fixtures/make_models.py); and proof that it learns: a small PANet trained on 8 crops of one
-// photo beats bicubic upscaling of the same crops (PSNR on [0, 1], the 2x2 max-pool degradation of the blog).
+// photo beats bicubic upscaling of the same crops (PSNR on [0, 1], the 2x2 max-pool degradation of the blog); the SR
+// papers' switches (skip=bicubic, norm=none): the untrained residual network is bicubic upscaling, the keys that stay,
+// and a float64 gradcheck through the global skip.
+#include "autograd/gradcheck.h"
 #include "models/panet/panet.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"
@@ -53,6 +56,48 @@ TEST_CASE("PANet: a ResBlock is relu(x + model(x)) with reflect padding in its 3
     const auto conv3 = block.model->at<nn::Conv2d>(3);
     REQUIRE(conv3->options.padding_mode == PaddingMode::Reflect);
     REQUIRE_FALSE(conv3->bias.defined());
+}
+
+TEST_CASE("PANet skip=bicubic, norm=none: starts as bicubic upscaling; BatchNorms gone, their indices kept",
+          "[panet]") {
+    manual_seed(2);
+    PANet net({.channels = 8, .blocks = 2, .level = 2, .bicubic_skip = true, .batch_norm = false});
+    const Tensor x = rand({2, 3, 10, 12}) * 2 - 1;
+    const Tensor bicubic = interpolate(x, {.size = Int2{20, 24}, .mode = InterpolateMode::Bicubic});
+    {
+        NoGradGuard no_grad;
+        REQUIRE_THAT(net(x), ClosesTo(bicubic, 0, 0));  // training mode: the residual's last conv is zero
+        net.eval();
+        REQUIRE_THAT(net(x), ClosesTo(bicubic, 0, 0));
+    }
+    const TensorMap sd = net.state_dict();
+    for (const char* key : {"features.0.weight", "features.0.bias", "features.3.weight", "features.3.bias",
+                            "sequential.0.model.0.bias", "sequential.0.model.3.bias",
+                            "sequential.1.conv_match.0.weight", "sequential.2.model.3.weight", "upSample.4.weight"}) {
+        INFO(key);
+        REQUIRE(sd.count(key));
+    }
+    for (const auto& [key, t] : sd) {
+        INFO(key);
+        REQUIRE(key.find("running_mean") == std::string::npos);  // no BatchNorm anywhere
+    }
+    REQUIRE_FALSE(sd.count("features.1.weight"));
+    // The blog's network is unchanged by the defaults of the switches.
+    REQUIRE(PANet({.channels = 8, .blocks = 2, .level = 2}).state_dict().count("features.1.running_var"));
+}
+
+TEST_CASE("PANet skip=bicubic: gradcheck in float64 through the global skip and the residual body",
+          "[panet][gradcheck]") {
+    manual_seed(3);
+    PANet net({.channels = 4, .blocks = 2, .level = 1, .bicubic_skip = true, .batch_norm = false});
+    net.to(kFloat64);
+    {  // a non-zero residual, so the body's gradients are exercised too
+        NoGradGuard no_grad;
+        auto& last = *net.upSample->at<nn::Conv2d>(4);
+        last.weight.copy_(randn(last.weight.shape(), TensorOptions{.dtype = kFloat64}) * 0.3);
+    }
+    const Tensor x = (rand({1, 3, 5, 6}, TensorOptions{.dtype = kFloat64}) * 2 - 1).requires_grad_(true);
+    REQUIRE(gradcheck([&](const std::vector<Tensor>& in) { return net(in[0]); }, {x}));
 }
 
 namespace {
