@@ -309,7 +309,9 @@ void add_weights_and_set_options(CLI::App* cmd, std::string& weights, std::vecto
                     "A checkpoint (its EMA weights if any) or a plain state dict (default: the shipped " +
                         shipped_weights_path("pfld") + ", when it exists)")
         ->check(CLI::ExistingFile);
-    cmd->add_option("--set", set, "Model arguments key=value, as in training (default: the training run's, read from the weights file)");
+    cmd->add_option(
+        "--set", set,
+        "Model arguments key=value, as in training (default: the training run's, read from the weights file)");
     add_device_option(cmd, device, device_help);
 }
 

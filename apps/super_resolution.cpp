@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -33,6 +34,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr double kSRRecipeLr = 5e-4;  // --recipe sr's AdamW learning rate (measured: docs/panet.md §4)
+
 Tensor bicubic_x2(const Tensor& lr) {  // [N, 3, h, w] -> [N, 3, 2h, 2w], the baseline every number is compared with
     return clamp(interpolate(lr, {.size = Int2{2 * lr.size(-2), 2 * lr.size(-1)}, .mode = InterpolateMode::Bicubic}),
                  -1.0, 1.0);
@@ -59,6 +62,21 @@ std::shared_ptr<nn::Module> load_panet(const std::vector<std::string>& set, cons
     model->eval();
     model->to(device);
     return model;
+}
+
+// --recipe sr, the SR papers' practice instead of the blog's (docs/panet.md §4): the network learns the residual
+// over bicubic upscaling without BatchNorm, from bicubic-degraded inputs, at a larger learning rate. What the user
+// set explicitly (a --set key, --degradation, --lr) stays as given.
+void apply_sr_recipe(SROptions& o, const CLI::App& cmd) {
+    if (o.recipe != "sr") return;
+    auto given = [&](const std::string& key) {
+        return std::any_of(o.set.begin(), o.set.end(),
+                           [&](const std::string& kv) { return kv.rfind(key + "=", 0) == 0; });
+    };
+    if (!given("skip")) o.set.push_back("skip=bicubic");
+    if (!given("norm")) o.set.push_back("norm=none");
+    if (cmd.count("--degradation") == 0) o.degradation = "bicubic";
+    if (cmd.count("--lr") == 0) o.lr = kSRRecipeLr;
 }
 
 }  // namespace
@@ -138,6 +156,7 @@ TrainResult train_panet(SROptions o) {
     task.config_json = nlohmann::ordered_json{
         {"task", "super_resolution"},
         {"model", "panet"},
+        {"recipe", o.recipe},
         {"data", o.data},
         {"crop", o.crop},
         {"degradation", o.degradation},
@@ -223,6 +242,14 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         auto o = std::make_shared<SROptions>();
         o->train.epochs = 50, o->train.batch = 4;
         auto* cmd = train->add_subcommand("panet", "Train PANet, x2 super-resolution with pyramid attention");
+        cmd->add_option("--recipe", o->recipe,
+                        "blog: the reference blog's network and training as they are (BatchNorm, the whole picture "
+                        "through a Tanh, 2x2 max-pool LR, lr 1e-4); sr: the SR papers' practice, learning the residual "
+                        "over bicubic: "
+                        "--set skip=bicubic --set norm=none, --degradation bicubic and --lr " +
+                            fmt::format("{:g}", kSRRecipeLr) + " unless given (docs/panet.md §4)")
+            ->capture_default_str()
+            ->check(CLI::IsMember({"blog", "sr"}));
         cmd->add_option("--data", o->data,
                         "A folder of images (searched recursively; JPEG/PNG/BMP); unreadable files "
                         "are reported and skipped")
@@ -245,7 +272,10 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
                         "(bicubic: learn the residual over bicubic upscaling), norm=batch|none (none: no BatchNorm "
                         "in the body); the weights file keeps them for eval and predict");
         add_train_options(cmd, o->train);
-        cmd->callback([o] { train_panet(*o); });
+        cmd->callback([o, cmd] {
+            apply_sr_recipe(*o, *cmd);
+            train_panet(*o);
+        });
     }
     auto common = [](CLI::App* cmd, std::string& weights, Tiling& tiling, std::vector<std::string>& set,
                      Device& device) {

@@ -11,6 +11,7 @@
 namespace nabla::apps {
 
 struct SROptions {
+    std::string recipe = "blog";       // or "sr" (apply_sr_recipe)
     std::string data = "data/photos";  // any folder of photos, searched recursively
     std::string val;                   // held-out photos; "" = every fourth photo of `data` (held_out_split)
     int64_t crop = 96, crops_per_image = 16;

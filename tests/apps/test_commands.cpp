@@ -1,7 +1,7 @@
 // tests/apps/test_commands.cpp — the `nabla` subcommands driven through CLI11 as a user types them: `forward`
 // reproduces PyTorch's outputs and gradients from converted weights (tests/fixtures/make_models.py), bad input names
 // the file, every option of `train` has a help text with its default, `bench` counts a step's FLOPs, and the
-// inference commands take --device.
+// inference commands take --device; `train panet --recipe sr` fills in what the user did not set.
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include "apps/commands.h"
 #include "apps/models.h"
 #include "core/autocast.h"
+#include "nn/data/image.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;
@@ -285,4 +286,45 @@ TEST_CASE("nabla eval, predict, val, detect, bench --device: cuda without a GPU,
         INFO(output);
         REQUIRE_FALSE(fs::exists(dir.file(output)));  // the device fails first, before any folder is made
     }
+}
+
+TEST_CASE(
+    "nabla train panet --recipe sr: the residual network without BatchNorm, bicubic LR, its lr; given options win",
+    "[commands]") {
+    TempDir photos, runs;
+    nabla::Generator g(7);
+    for (const char* name : {"a", "b", "c", "d"})
+        nabla::data::write_png(photos.file(std::string(name) + ".png"),
+                               (nabla::rand({3, 40, 40}, {}, &g) * 255.0).to(nabla::kUInt8));
+    auto config_of = [&](const std::string& run_name, std::vector<std::string> extra) {
+        std::vector<std::string> args{"train",       "panet",
+                                      "--recipe",    "sr",
+                                      "--data",      photos.path.string(),
+                                      "--crop",      "32",
+                                      "--epochs",    "1",
+                                      "--max-steps", "1",
+                                      "--workers",   "0",
+                                      "--set",       "channels=8",
+                                      "--set",       "blocks=2",
+                                      "--set",       "level=1",
+                                      "--output",    runs.file(run_name)};
+        args.insert(args.end(), extra.begin(), extra.end());
+        run(args);
+        std::ifstream f(runs.file(run_name + "/args.json"));
+        return nlohmann::json::parse(f);
+    };
+    const auto sr = config_of("sr", {});
+    REQUIRE(sr["recipe"] == "sr");
+    REQUIRE(sr["degradation"] == "bicubic");
+    REQUIRE(sr["lr"].get<double>() == Approx(5e-4));
+    const auto set = sr["set"].get<std::vector<std::string>>();
+    REQUIRE(std::count(set.begin(), set.end(), "skip=bicubic") == 1);
+    REQUIRE(std::count(set.begin(), set.end(), "norm=none") == 1);
+    const auto mine = config_of("mine", {"--degradation", "maxpool", "--lr", "1e-3", "--set", "norm=batch"});
+    REQUIRE(mine["degradation"] == "maxpool");
+    REQUIRE(mine["lr"].get<double>() == Approx(1e-3));
+    const auto mine_set = mine["set"].get<std::vector<std::string>>();
+    REQUIRE(std::count(mine_set.begin(), mine_set.end(), "norm=batch") == 1);
+    REQUIRE(std::count(mine_set.begin(), mine_set.end(), "norm=none") == 0);
+    REQUIRE(std::count(mine_set.begin(), mine_set.end(), "skip=bicubic") == 1);
 }
