@@ -512,6 +512,8 @@ LoadedDetector load_detector(const std::string& model_name, const std::string& w
     if (!config.is_object()) config = nlohmann::json::object();
 
     LoadedDetector d;
+    if (config.contains("img_size") && config["img_size"].is_number_integer())
+        d.img_size = config["img_size"].get<int64_t>();
     models::YOLOv5Args args;
     try {
         args.nc = yolo_nc_from_state_dict(state);
@@ -559,6 +561,11 @@ int64_t check_img_size(int64_t img_size, const models::YOLOv5& model) {
 
 }  // namespace
 
+int64_t inference_size(int64_t img_size, const LoadedDetector& detector) {
+    if (img_size > 0) return img_size;
+    return detector.img_size > 0 ? detector.img_size : 640;
+}
+
 DetectionValResult evaluate_detection(const DetectionEvalOptions& o) {
     NB_CHECK_VALUE(o.task == "val" || o.task == "test", "--task must be val or test, got '", o.task, "'");
     const LoadedDetector d = load_detector(o.model, o.weights, "", o.device);
@@ -568,7 +575,7 @@ DetectionValResult evaluate_detection(const DetectionEvalOptions& o) {
                                      d.model->nc));
     const std::vector<std::string>& sources = o.task == "val" ? cfg.val : cfg.test;
     if (sources.empty()) throw ValueError(fmt::format("--data {}: has no {} split", cfg.file, o.task));
-    const int64_t img_size = check_img_size(o.img_size, *d.model);
+    const int64_t img_size = check_img_size(inference_size(o.img_size, d), *d.model);
     const auto stride = static_cast<int64_t>(*std::max_element(d.model->stride.begin(), d.model->stride.end()));
     auto set = make_detection_dataset(sources, cfg.nc, validation_options(img_size, o.batch, stride), o.task + ": ");
     data::DataLoader loader(set, {.batch_size = o.batch, .num_workers = o.workers}, detection_collate);
@@ -652,7 +659,7 @@ std::vector<DetectResult> detect(const DetectOptions& o) {
         fs::is_directory(o.source) ? data::list_images(o.source) : std::vector<std::string>{o.source};
     if (files.empty()) throw ValueError(fmt::format("--source {}: no images (.png .jpg .jpeg .bmp)", o.source));
     DetectOptions checked = o;  // the size rounded to the stride once, with its warning, before anything is written
-    checked.img_size = check_img_size(o.img_size, *d.model);
+    checked.img_size = check_img_size(inference_size(o.img_size, d), *d.model);
     const fs::path out = o.output.empty() ? "runs/detect/" + o.model : o.output;
     fs::create_directories(out);
     if (o.save_txt) fs::create_directories(out / "labels");
@@ -701,6 +708,9 @@ void add_detection_commands(CLI::App& app) {
     det->require_subcommand(1);
     for (const char* size : {"n", "s", "m", "l", "x"}) {
         const std::string name = std::string("yolov5") + size;
+        const char* kImgSizeHelp =
+            "Inference size (pixels, the long side); 0: the size the weights were trained at (their config), else "
+            "640";
         const std::string weights_help =
             "YOLOv5 weights: a checkpoint (its EMA weights if any) or a state dict with ultralytics' keys; nc and "
             "every layer's width are read from them (pruned weights load too); default: the shipped " +
@@ -716,7 +726,7 @@ void add_detection_commands(CLI::App& app) {
             cmd->add_option("--task", o->task, "The split to validate: val or test")
                 ->capture_default_str()
                 ->check(CLI::IsMember({"val", "test"}));
-            cmd->add_option("--img-size", o->img_size, "Inference size (pixels, the long side)")->capture_default_str();
+            cmd->add_option("--img-size", o->img_size, kImgSizeHelp)->capture_default_str();
             cmd->add_option("--batch", o->batch, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
             cmd->add_option("--conf-thres", o->conf_thres, "NMS confidence threshold")->capture_default_str();
             cmd->add_option("--iou-thres", o->iou_thres, "NMS IoU threshold")->capture_default_str();
@@ -745,7 +755,7 @@ void add_detection_commands(CLI::App& app) {
             cmd->add_option("--source", o->source, "An image or a folder of images")->required();
             cmd->add_option("--data", o->data,
                             "A data.yaml (or its folder) for the class names when the weights carry none");
-            cmd->add_option("--img-size", o->img_size, "Inference size (pixels, the long side)")->capture_default_str();
+            cmd->add_option("--img-size", o->img_size, kImgSizeHelp)->capture_default_str();
             cmd->add_option("--conf-thres", o->conf_thres, "NMS confidence threshold")->capture_default_str();
             cmd->add_option("--iou-thres", o->iou_thres, "NMS IoU threshold")->capture_default_str();
             cmd->add_option("--max-det", o->max_det, "Detections kept per image")->capture_default_str();

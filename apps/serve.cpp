@@ -93,7 +93,8 @@ ServeResult ServeModels::run(const std::string& task, const std::string& bytes, 
     } else if (task == "landmarks") {  // the upload is the face crop
         result = draw_landmarks(image, face_landmarks(*impl_->pfld, image));
     } else {
-        const Tensor boxes = detect_image(*impl_->yolo.model, image, {.img_size = o.detect_size});
+        const Tensor boxes =
+            detect_image(*impl_->yolo.model, image, {.img_size = inference_size(o.detect_size, impl_->yolo)});
         result = draw_detections(image, boxes, impl_->yolo.names);
     }
     ServeResult r;

@@ -244,6 +244,14 @@ TEST_CASE("detect and val: a random narrow yolov5n end to end on generated shape
     const std::string w = d.file("w.safetensors");
     save_safetensors(w, net->state_dict());
 
+    // the inference size: as given, else the size the weights were trained at (their config), else 640
+    CHECK(load_detector("yolov5n", w).img_size == 0);
+    CHECK(inference_size(0, load_detector("yolov5n", w)) == 640);
+    const std::string trained = d.file("trained.safetensors");
+    save_safetensors(trained, net->state_dict(), {{"config", R"({"img_size": 64})"}});
+    CHECK(inference_size(0, load_detector("yolov5n", trained)) == 64);
+    CHECK(inference_size(96, load_detector("yolov5n", trained)) == 96);
+
     // nc and the widths come from the weights; the names from the data yaml, else the class numbers
     CHECK(load_detector("yolov5n", w).names == std::vector<std::string>{"0", "1", "2"});
     CHECK(load_detector("yolov5n", w, d.file("shapes")).names ==
