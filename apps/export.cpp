@@ -76,11 +76,8 @@ ExportResult export_weights(const ExportOptions& o) {
         for (const auto& [key, t] : c.ema) ema = ema || key.rfind("ema.", 0) == 0;
         r.weights_part = ema ? "ema" : "model";
         r.metadata = c.extra;  // "pruned", a pruned detector's "channels", whatever else the trainer kept
-        const nlohmann::json config = nlohmann::json::parse(c.config, nullptr, /*allow_exceptions=*/false);
         if (!c.config.empty()) r.metadata["config"] = c.config;  // a detector's names and depth_multiple
-        if (set.empty() && config.is_object() && config.contains("set") && config["set"].is_array())
-            for (const auto& kv : config["set"])
-                if (kv.is_string()) set.push_back(kv.get<std::string>());
+        if (set.empty()) set = set_of_config(c.config);
         r.metadata["nabla.epoch"] = std::to_string(c.epoch);
         r.metadata["nabla.step"] = std::to_string(c.step);
         if (std::isfinite(c.best_metric)) {  // infinite: nothing validated yet

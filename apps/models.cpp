@@ -262,18 +262,20 @@ const ModelSpec& find_model(const std::string& name) {
     throw ValueError(detail::concat("unknown model '", name, "'; known models: ", model_names()));
 }
 
-std::vector<std::string> set_for_weights(const std::vector<std::string>& set, const std::string& weights) {
-    if (!set.empty() || weights.empty()) return set;
-    Metadata meta;
-    load_safetensors(weights, &meta);
-    const auto it = meta.find("config");
-    if (it == meta.end()) return set;
-    const nlohmann::json config = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
-    std::vector<std::string> from_file;
+std::vector<std::string> set_of_config(const std::string& config_json) {
+    const nlohmann::json config = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
+    std::vector<std::string> set;
     if (config.is_object() && config.contains("set") && config["set"].is_array())
         for (const auto& kv : config["set"])
-            if (kv.is_string()) from_file.push_back(kv.get<std::string>());
-    return from_file;
+            if (kv.is_string()) set.push_back(kv.get<std::string>());
+    return set;
+}
+
+std::vector<std::string> set_for_weights(const std::vector<std::string>& set, const std::string& weights) {
+    if (!set.empty() || weights.empty()) return set;
+    const Metadata meta = load_safetensors_metadata(weights);  // the header only; the caller loads the tensors
+    const auto it = meta.find("config");
+    return it == meta.end() ? set : set_of_config(it->second);
 }
 
 }  // namespace nabla::apps

@@ -74,5 +74,8 @@ std::string resolve_weights(const std::string& weights, const std::string& model
 // the training run that wrote the file (the "set" of its "config" metadata, which checkpoints and `nabla export` files
 // carry), so a network trained with --set loads for eval and predict without repeating it. Empty without either.
 std::vector<std::string> set_for_weights(const std::vector<std::string>& set, const std::string& weights);
+// The "set" array (model arguments KEY=VALUE) of a run's config JSON, as trainers write it; empty when absent or
+// when `config_json` is not JSON.
+std::vector<std::string> set_of_config(const std::string& config_json);
 
 }  // namespace nabla::apps

@@ -69,8 +69,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 
 bool is_checkpoint(const std::string& path) {
     try {
-        Metadata meta;
-        load_safetensors(path, &meta);
+        const Metadata meta = load_safetensors_metadata(path);  // the header alone
         auto it = meta.find("format");
         return it != meta.end() && it->second == kFormat;
     } catch (const Error&) {

@@ -94,7 +94,8 @@ public:
         return Error(detail::concat("load_safetensors: ", path_, ": ", args...));
     }
 
-    TensorMap load(Metadata* metadata) {
+    // The tensors (none when !read_tensors: the header alone, checked, for its metadata) and the metadata.
+    TensorMap load(Metadata* metadata, bool read_tensors = true) {
         file_.reset(std::fopen(path_.c_str(), "rb"));
         if (!file_) throw fail("cannot open: ", std::strerror(errno));
         struct stat st {};
@@ -116,6 +117,11 @@ public:
         Metadata meta;
         std::vector<Entry> entries = parse_header(text, meta);
         check_tiling(entries);
+        if (!read_tensors) {
+            meta.erase(kChecksumKey);
+            if (metadata) *metadata = std::move(meta);
+            return {};
+        }
 
         TensorMap out;
         std::map<std::string, std::string> crcs;  // of the bytes as the file holds them
@@ -413,6 +419,12 @@ bool fits_half(const Tensor& t) {
 }
 
 TensorMap load_safetensors(const std::string& path, Metadata* metadata) { return Reader(path).load(metadata); }
+
+Metadata load_safetensors_metadata(const std::string& path) {
+    Metadata meta;
+    Reader(path).load(&meta, /*read_tensors=*/false);
+    return meta;
+}
 
 void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata,
                       const SaveOptions& options) {

@@ -29,6 +29,9 @@ inline constexpr const char* kChecksumKey = "nabla.crc32";
 // whose bytes no longer match is an Error naming it, since the format itself would load flipped bytes silently.
 // Files from elsewhere have no checksums and load as they are.
 TensorMap load_safetensors(const std::string& path, Metadata* metadata = nullptr);
+// The file's "__metadata__" alone: the header is read and checked as load_safetensors checks it, the tensor data is
+// not read (nor its checksums verified).
+Metadata load_safetensors_metadata(const std::string& path);
 
 struct SaveOptions {
     // Store every float32 tensor that fits_half() as F16 (IEEE half, rounded to nearest even; half the bytes); one

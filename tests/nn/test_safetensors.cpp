@@ -570,3 +570,16 @@ TEST_CASE("safetensors: SaveOptions::half stores float32 as F16, keeps what does
     save_safetensors(path, tensors);
     CHECK(identical(load_safetensors(path).at("a"), tensors.at("a")));
 }
+
+TEST_CASE("safetensors: load_safetensors_metadata reads the header's metadata alone, checked as load checks it",
+          "[safetensors]") {
+    TempDir d;
+    const std::string path = d.file("m.safetensors");
+    save_safetensors(path, {{"w", ones({2, 3})}}, {{"config", R"({"set": ["blocks=2"]})"}, {"epoch", "3"}});
+    Metadata loaded;
+    load_safetensors(path, &loaded);
+    REQUIRE(load_safetensors_metadata(path) == loaded);  // the checksum entry left out, as load leaves it out
+    REQUIRE(load_safetensors_metadata(path).at("epoch") == "3");
+    std::ofstream(d.file("bad.safetensors")) << "not a safetensors file";
+    REQUIRE_THROWS_WITH(load_safetensors_metadata(d.file("bad.safetensors")), Catch::Contains("bad.safetensors"));
+}
