@@ -572,7 +572,7 @@ TEST_CASE("safetensors: SaveOptions::half stores float32 as F16, keeps what does
 }
 
 TEST_CASE("safetensors: load_safetensors_metadata reads the header's metadata alone, checked as load checks it",
-          "[safetensors]") {
+          "[nn][io]") {
     TempDir d;
     const std::string path = d.file("m.safetensors");
     save_safetensors(path, {{"w", ones({2, 3})}}, {{"config", R"({"set": ["blocks=2"]})"}, {"epoch", "3"}});
