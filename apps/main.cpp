@@ -1,12 +1,15 @@
 // apps/main.cpp — `nabla`, the command line: parses the subcommand and reports errors. The only place that catches.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "apps/commands.h"
 #include "apps/launch.h"
+#include "apps/resume_args.h"
 #include "apps/slimming.h"
 #include "apps/train_loop.h"
 #include "backends/backend.h"
@@ -15,7 +18,8 @@
 #include "nn/distributed.h"
 
 int main(int argc, char** argv) {
-    CLI::App app{"nabla — a deep learning framework in C++20. Run `nabla COMMAND --help` for a command's options."};
+    CLI::App app{"nabla — a deep learning framework in C++20. Run `nabla COMMAND --help` for a command's options.",
+                 "nabla"};
     app.require_subcommand(1);
     bool verbose = false;
     app.add_flag("-v,--verbose", verbose, "Print the backend and library versions in use");
@@ -45,7 +49,13 @@ int main(int argc, char** argv) {
     try {
         nabla::apps::relaunch_under_mpirun(argc, argv);  // train --nproc N: this command again, under mpirun -np N
         nabla::trace::start_from_env();  // NABLA_TRACE=function_graph ...: trace this command, write the file at exit
-        app.parse(argc, argv);
+        // train --resume RUN: the run's own options (its checkpoint's config) unless given again
+        std::vector<std::string> added;
+        std::vector<std::string> args =
+            nabla::apps::with_run_options(app, std::vector<std::string>(argv + 1, argv + argc), &added);
+        if (!added.empty()) fmt::print("--resume: the run's options {}\n", fmt::join(added, " "));
+        std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
+        app.parse(args);
         if (nabla::apps::interrupt_requested()) return 130;  // 128 + SIGINT: the run was stopped, not finished
     } catch (const CLI::ParseError& e) {
         if (const std::string unknown =

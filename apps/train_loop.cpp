@@ -93,8 +93,9 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
                     "Initial weights: a checkpoint (its EMA weights if it has them) or a state dict; the weights of a "
                     "pruned network (nabla prune) train as that narrower network (fine-tuning)");
     cmd->add_option("--resume", o.resume,
-                    "Continue a run exactly where it stopped: a checkpoint file or a run "
-                    "directory (its weights/last.safetensors)");
+                    "Continue a run exactly where it stopped: a checkpoint file or a run directory (its "
+                    "weights/last.safetensors); the run's options (data, sizes, lr, epochs, --set) come back from its "
+                    "config unless given again");
     cmd->add_option("--save-every", o.save_every,
                     "Steps between mid-epoch checkpoints (0: at the end of each epoch "
                     "only)")

@@ -1,7 +1,8 @@
 // tests/apps/test_commands.cpp — the `nabla` subcommands driven through CLI11 as a user types them: `forward`
 // reproduces PyTorch's outputs and gradients from converted weights (tests/fixtures/make_models.py), bad input names
 // the file, every option of `train` has a help text with its default, `bench` counts a step's FLOPs, and the
-// inference commands take --device; `train panet --recipe sr` fills in what the user did not set.
+// inference commands take --device; `train panet --recipe sr` fills in what the user did not set, and `train
+// --resume` continues with the run's own options.
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "apps/commands.h"
 #include "apps/models.h"
+#include "apps/resume_args.h"
 #include "core/autocast.h"
 #include "nn/data/image.h"
 #include "support/support.h"
@@ -327,4 +329,37 @@ TEST_CASE(
     REQUIRE(std::count(mine_set.begin(), mine_set.end(), "norm=batch") == 1);
     REQUIRE(std::count(mine_set.begin(), mine_set.end(), "norm=none") == 0);
     REQUIRE(std::count(mine_set.begin(), mine_set.end(), "skip=bicubic") == 1);
+
+    SECTION("--resume continues with the run's own options; those given again win") {
+        CLI::App app{"nabla"};
+        nabla::apps::add_task_commands(app);
+        std::vector<std::string> added;
+        const auto args = nabla::apps::with_run_options(
+            app, {"train", "panet", "--resume", runs.file("sr"), "--max-steps", "2", "--lr=2e-4"}, &added);
+        const auto has = [&](const std::string& option, const std::string& value) {
+            for (size_t i = 0; i + 1 < added.size(); ++i)
+                if (added[i] == option && added[i + 1] == value) return true;
+            return false;
+        };
+        REQUIRE(has("--data", photos.path.string()));
+        REQUIRE(has("--crop", "32"));
+        REQUIRE(has("--recipe", "sr"));
+        REQUIRE(has("--degradation", "bicubic"));
+        REQUIRE(has("--set", "channels=8"));
+        REQUIRE(has("--set", "skip=bicubic"));
+        REQUIRE(has("--epochs", "1"));
+        REQUIRE(std::count(added.begin(), added.end(), "--lr") == 0);         // given as --lr=2e-4
+        REQUIRE(std::count(added.begin(), added.end(), "--max-steps") == 0);  // not a config key
+        REQUIRE(args.size() == 7 + added.size());
+        // The resumed run builds the 8-channel network the checkpoint holds (a strict load: the default 64 would
+        // fail) and takes its second step.
+        run(args);
+        std::ifstream f(runs.file("sr/args.json"));
+        REQUIRE(nlohmann::json::parse(f)["lr"].get<double>() == Approx(2e-4));
+
+        // Nothing is added without --resume, or for a checkpoint that does not exist (the trainer names it).
+        REQUIRE(nabla::apps::with_run_options(app, {"train", "panet", "--epochs", "2"}) ==
+                std::vector<std::string>{"train", "panet", "--epochs", "2"});
+        REQUIRE(nabla::apps::with_run_options(app, {"train", "panet", "--resume", runs.file("none")}).size() == 4);
+    }
 }
