@@ -95,7 +95,8 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
     cmd->add_option("--resume", o.resume,
                     "Continue a run exactly where it stopped: a checkpoint file or a run directory (its "
                     "weights/last.safetensors); the run's options (data, sizes, lr, epochs, --set) come back from its "
-                    "config unless given again");
+                    "config unless given again (e.g. --epochs to train longer); the optimizer's state, its lr "
+                    "included, is the checkpoint's");
     cmd->add_option("--save-every", o.save_every,
                     "Steps between mid-epoch checkpoints (0: at the end of each epoch "
                     "only)")

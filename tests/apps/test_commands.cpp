@@ -335,7 +335,7 @@ TEST_CASE(
         nabla::apps::add_task_commands(app);
         std::vector<std::string> added;
         const auto args = nabla::apps::with_run_options(
-            app, {"train", "panet", "--resume", runs.file("sr"), "--max-steps", "2", "--lr=2e-4"}, &added);
+            app, {"train", "panet", "--resume", runs.file("sr"), "--max-steps", "2", "--epochs=3"}, &added);
         const auto has = [&](const std::string& option, const std::string& value) {
             for (size_t i = 0; i + 1 < added.size(); ++i)
                 if (added[i] == option && added[i + 1] == value) return true;
@@ -347,15 +347,17 @@ TEST_CASE(
         REQUIRE(has("--degradation", "bicubic"));
         REQUIRE(has("--set", "channels=8"));
         REQUIRE(has("--set", "skip=bicubic"));
-        REQUIRE(has("--epochs", "1"));
-        REQUIRE(std::count(added.begin(), added.end(), "--lr") == 0);         // given as --lr=2e-4
+        REQUIRE(has("--lr", "0.0005"));
+        REQUIRE(std::count(added.begin(), added.end(), "--epochs") == 0);     // given as --epochs=3
         REQUIRE(std::count(added.begin(), added.end(), "--max-steps") == 0);  // not a config key
         REQUIRE(args.size() == 7 + added.size());
         // The resumed run builds the 8-channel network the checkpoint holds (a strict load: the default 64 would
         // fail) and takes its second step.
         run(args);
         std::ifstream f(runs.file("sr/args.json"));
-        REQUIRE(nlohmann::json::parse(f)["lr"].get<double>() == Approx(2e-4));
+        const auto resumed = nlohmann::json::parse(f);
+        REQUIRE(resumed["epochs"] == 3);
+        REQUIRE(resumed["lr"].get<double>() == Approx(5e-4));
 
         // Nothing is added without --resume, or for a checkpoint that does not exist (the trainer names it).
         REQUIRE(nabla::apps::with_run_options(app, {"train", "panet", "--epochs", "2"}) ==
