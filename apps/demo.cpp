@@ -1,5 +1,11 @@
 // apps/demo.cpp — `nabla demo`: the whole training stack end to end on a CPU, in a few minutes.
 //
+// First it shows the shipped models (data/weights/, trained by the commands data/weights/README.md names) at work:
+// masks of the bundled photos, x2 upscales of the held-out photos with bicubic's alongside and both scored, boxes on
+// freshly generated shapes pictures, landmarks on generated faces, each as pictures in runs/demo-shipped/ (a model
+// whose weights are not shipped is skipped with a line saying so; --no-shipped skips the whole tour). Then a short
+// training run, fine-tuning from the shipped weights when there are some (else from scratch).
+//
 // By default it composites 240 + 40 image/mask pairs from the bundled photos (objects, hair strands, skies; see
 // apps/salient_synth.h), trains U2NETP on them briefly with the segmentation trainer (`nabla train u2netp`: Adam,
 // the summed BCE of the seven outputs, progress bar, CSV log and plot, sample pictures, checkpoints, best by
@@ -16,16 +22,21 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "apps/commands.h"
 #include "apps/detection.h"
 #include "apps/detection_train.h"
+#include "apps/face_synth.h"
 #include "apps/landmarks.h"
 #include "apps/landmarks_data.h"
+#include "apps/models.h"
 #include "apps/segmentation.h"
+#include "apps/shapes_synth.h"
 #include "apps/super_resolution.h"
 #include "nn/data/image.h"
+#include "nn/safetensors.h"
 
 namespace nabla::apps {
 namespace {
@@ -37,8 +48,65 @@ struct DemoOptions {
     int64_t epochs = 0, batch = 0;  // 0: the model's demo default
     int workers = 2;
     uint64_t seed = 0;
-    std::string output;  // "": runs/demo, or runs/demo-panet for PANet
+    std::string output;   // "": runs/demo, or runs/demo-panet for PANet
+    bool shipped = true;  // show the shipped models first
 };
+
+// A field of the training config a weights file carries (its "config" metadata), or `fallback` without one.
+template <typename T>
+T config_value(const std::string& weights, const std::string& key, T fallback) {
+    const Metadata meta = load_safetensors_metadata(weights);
+    const auto it = meta.find("config");
+    if (it == meta.end()) return fallback;
+    const auto config = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    return config.is_object() && config.contains(key) ? config[key].get<T>() : fallback;
+}
+
+// The shipped weights of `model`, or "" with a line saying they are not shipped.
+std::string shipped(const std::string& model) {
+    const std::string path = shipped_weights_path(model);
+    if (fs::exists(path)) return path;
+    fmt::print("demo: no shipped {} weights ({}); skipped\n", model, path);
+    return "";
+}
+
+// Each shipped model on data it did not train on, as pictures in runs/demo-shipped/<model>/.
+void show_shipped_models() {
+    const fs::path out = "runs/demo-shipped";
+    fmt::print("demo: the shipped models (data/weights/) at work, pictures in {}/\n", out.string());
+    if (const std::string w = shipped("u2netp"); !w.empty()) {
+        const int64_t size = config_value<int64_t>(w, "size", 320);
+        const int64_t n = predict_segmentation("u2netp", w, "data/photos", (out / "u2netp").string(), size);
+        fmt::print("demo: u2netp masks and overlays of {} bundled photos at {}x{}: {}/u2netp/\n", n, size, size,
+                   out.string());
+    }
+    if (const std::string w = shipped("panet"); !w.empty()) {
+        const auto degradation = config_value<std::string>(w, "degradation", "maxpool");
+        const SREvalResult e = evaluate_panet(set_for_weights({}, w), w, "data/photos", SRSplit::HeldOut, degradation,
+                                              {}, (out / "panet").string());
+        fmt::print(
+            "demo: panet x2 of {} held-out photos ({} degradation), whole: PSNR {:.2f} dB SSIM {:.4f}, bicubic "
+            "{:.2f} dB {:.4f}; bicubic | PANet | truth pictures {}/panet/\n",
+            e.images, degradation, e.psnr, e.ssim, e.psnr_bicubic, e.ssim_bicubic, out.string());
+    }
+    if (const std::string w = shipped("yolov5s"); !w.empty()) {
+        const fs::path shapes = out / "shapes";  // pictures the detector has not seen (another seed)
+        generate_shapes(shapes.string(), {.train = 1, .val = 8, .seed = 2026});
+        detect({.model = "yolov5s",
+                .weights = w,
+                .source = (shapes / "images" / "val").string(),
+                .output = (out / "yolov5s").string()});
+        fmt::print("demo: yolov5s detections on 8 new generated pictures: {}/yolov5s/\n", out.string());
+    }
+    if (const std::string w = shipped("pfld"); !w.empty()) {
+        const fs::path faces = out / "faces";
+        generate_faces(faces.string(), {.train = 1, .test = 8, .seed = 2026});
+        const LandmarkEvalResult e = evaluate_landmarks(w, faces.string(), (out / "pfld_ced.png").string());
+        fmt::print("demo: pfld on {} new generated faces: NME {:.4f}, FR@0.1 {:.4f}, AUC@0.1 {:.4f}\n", e.all.faces,
+                   e.all.nme, e.all.failure_rate, e.all.auc);
+    }
+    fmt::print("\n");
+}
 
 // A fresh run each time in `dir`: its weights and log go (generated data is kept).
 void clear_run(const std::string& dir) {
@@ -163,7 +231,40 @@ int run_yolo_demo(const DemoOptions& d) {
     return check_loss_fell(r, 0.95);
 }
 
+// U2NETP fine-tuned from its shipped weights for a few epochs at the size they were trained at (lr 1e-3, the paper's);
+// fails if the held-out max F fell by more than 0.05 from the shipped weights' own.
+int run_u2netp_fine_tune(const DemoOptions& d, const std::string& shipped_weights) {
+    SegmentationTrainOptions o;
+    o.model = "u2netp";
+    o.size = config_value<int64_t>(shipped_weights, "size", 320);
+    o.crop = config_value<int64_t>(shipped_weights, "crop", o.size * 9 / 10);
+    o.lr = 1e-3;
+    o.train = demo_run(d, 3, 8, "runs/demo");
+    o.train.weights = shipped_weights;
+    const std::string val = (fs::path(default_data_dir(o.model)) / "val").string();
+    const TrainResult r = train_segmentation(o);  // generates the default pairs first when they are missing
+    const auto before = evaluate_segmentation(o.model, shipped_weights, val, o.size);
+
+    const std::string best = (fs::path(r.run_dir) / "weights" / "best.safetensors").string();
+    const auto after = evaluate_segmentation(o.model, best, val, o.size);
+    const std::string predictions = (fs::path(r.run_dir) / "predictions").string();
+    predict_segmentation(o.model, best, (fs::path(val) / "images").string(), predictions, o.size);
+    fmt::print(
+        "\ndemo: u2netp fine-tuned from {} over {} steps (loss {:.4f} -> {:.4f}); held-out MAE {:.4f} -> {:.4f}, max "
+        "F {:.4f} -> {:.4f} on {} images\n",
+        shipped_weights, r.steps, r.first_loss, r.last_loss, before.mae, after.mae, before.max_f, after.max_f,
+        after.images);
+    fmt::print("demo: curves {0}/results.png, samples {0}/samples/, masks and overlays {1}/\n", r.run_dir, predictions);
+    if (after.max_f >= before.max_f - 0.05) return 0;
+    fmt::print(stderr, "demo: fine-tuning lost more than 0.05 of max F ({:.4f} -> {:.4f})\n", before.max_f,
+               after.max_f);
+    return 1;
+}
+
 int run_demo(const DemoOptions& d) {
+    if (d.shipped) show_shipped_models();
+    if (d.model == "u2netp" && fs::exists(shipped_weights_path("u2netp")))
+        return run_u2netp_fine_tune(d, shipped_weights_path("u2netp"));
     if (d.model == "panet") return run_panet_demo(d);
     if (d.model == "pfld") return run_pfld_demo(d);
     if (d.model == "yolov5s") return run_yolo_demo(d);
@@ -195,9 +296,9 @@ int run_demo(const DemoOptions& d) {
 void add_demo_command(CLI::App& app) {
     auto d = std::make_shared<DemoOptions>();
     auto* cmd = app.add_subcommand("demo",
-                                   "Train U2NETP briefly on image/mask pairs composited from the bundled "
-                                   "photos, evaluate it and save predicted masks (a tour of `nabla "
-                                   "train|eval|predict`)");
+                                   "Show the shipped models at work, then train U2NETP briefly on image/mask "
+                                   "pairs composited from the bundled photos (fine-tuning the shipped one), "
+                                   "evaluate it and save predicted masks (a tour of `nabla train|eval|predict`)");
     cmd->add_option("--model", d->model,
                     "u2netp (a few minutes), tinyseg (seconds, on generated ellipses) or panet "
                     "(x2 super-resolution of the bundled photos, about 12 minutes) or pfld (98 facial landmarks "
@@ -205,14 +306,18 @@ void add_demo_command(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::IsMember({"u2netp", "tinyseg", "panet", "pfld", "yolov5s"}));
     cmd->add_option("--epochs", d->epochs,
-                    "Passes over the training data (0: 10 for u2netp, 6 for tinyseg and panet, 8 for pfld, 3 for "
-                    "yolov5s)")
+                    "Passes over the training data (0: 10 for u2netp, 3 when it fine-tunes the shipped U2NETP, 6 for "
+                    "tinyseg and panet, 8 for pfld, 3 for yolov5s)")
         ->capture_default_str();
     cmd->add_option("--batch", d->batch,
                     "Images per step (0: 8 for u2netp and tinyseg, 4 for panet, 32 for pfld, 16 for yolov5s)")
         ->capture_default_str();
     cmd->add_option("--workers", d->workers, "Data-loading threads")->capture_default_str();
     cmd->add_option("--seed", d->seed, "Seed of the weights, the data order and the augmentations")
+        ->capture_default_str();
+    cmd->add_flag("--shipped,!--no-shipped", d->shipped,
+                  "First show the shipped models (data/weights/) on the bundled photos and new generated pictures; "
+                  "the u2netp run then fine-tunes the shipped U2NETP")
         ->capture_default_str();
     cmd->add_option("--output", d->output,
                     "Run directory (default: runs/demo, or runs/demo-<model> for panet, pfld and yolov5s)");

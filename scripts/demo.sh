@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# scripts/demo.sh — the main job: installs what is missing, builds `nabla`, and runs `nabla demo` (train, evaluate and
-# predict with a small segmentation net on generated
-# data, printing the loss as it falls. Extra arguments go to `nabla demo` (see `build/nabla demo --help`).
+# scripts/demo.sh — the main job: installs what is missing, builds `nabla`, and runs `nabla demo`: the shipped models
+# (data/weights/) on the bundled photos and new generated pictures, then a short U2NETP training run on generated
+# pairs (fine-tuning the shipped U2NETP when there is one) with evaluation and predicted masks. Extra arguments go to
+# `nabla demo` (see `build/nabla demo --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install_deps.sh
