@@ -1,10 +1,10 @@
 // apps/demo.cpp — `nabla demo`: the whole training stack end to end on a CPU, in a few minutes.
 //
 // First it shows the shipped models (data/weights/, trained by the commands data/weights/README.md names) at work:
-// masks of the bundled photos, x2 upscales of the held-out photos with bicubic's alongside and both scored, boxes on
-// freshly generated shapes pictures, landmarks on generated faces, each as pictures in runs/demo-shipped/ (a model
-// whose weights are not shipped is skipped with a line saying so; --no-shipped skips the whole tour). Then a short
-// training run, fine-tuning from the shipped weights when there are some (else from scratch).
+// masks of new composites (scored) and of the bundled photos, x2 upscales of the held-out photos with bicubic's
+// alongside and both scored, boxes on freshly generated shapes pictures, landmarks on generated faces, each as pictures
+// in runs/demo-shipped/ (a model whose weights are not shipped is skipped with a line saying so; --no-shipped skips the
+// whole tour). Then a short training run, fine-tuning from the shipped weights when there are some (else from scratch).
 //
 // By default it composites 240 + 40 image/mask pairs from the bundled photos (objects, hair strands, skies; see
 // apps/salient_synth.h), trains U2NETP on them briefly with the segmentation trainer (`nabla train u2netp`: Adam,
@@ -32,6 +32,7 @@
 #include "apps/landmarks.h"
 #include "apps/landmarks_data.h"
 #include "apps/models.h"
+#include "apps/salient_synth.h"
 #include "apps/segmentation.h"
 #include "apps/shapes_synth.h"
 #include "apps/super_resolution.h"
@@ -76,9 +77,17 @@ void show_shipped_models() {
     fmt::print("demo: the shipped models (data/weights/) at work, pictures in {}/\n", out.string());
     if (const std::string w = shipped("u2netp"); !w.empty()) {
         const int64_t size = config_value<int64_t>(w, "size", 320);
+        const fs::path pairs = out / "composites";  // what it was trained for, on pairs it has not seen (another seed)
+        generate_salient_pairs(pairs.string(), {.train = 1, .val = 8, .seed = 2026});
+        const auto e = evaluate_segmentation("u2netp", w, (pairs / "val").string(), size);
+        predict_segmentation("u2netp", w, (pairs / "val" / "images").string(), (out / "u2netp_composites").string(),
+                             size);
         const int64_t n = predict_segmentation("u2netp", w, "data/photos", (out / "u2netp").string(), size);
-        fmt::print("demo: u2netp masks and overlays of {} bundled photos at {}x{}: {}/u2netp/\n", n, size, size,
-                   out.string());
+        fmt::print(
+            "demo: u2netp on {} new composites at {}x{}: MAE {:.4f}, max F {:.4f}; masks and overlays "
+            "{}/u2netp_composites/ "
+            "(true masks {}/val/masks/), and of the {} bundled photos {}/u2netp/\n",
+            e.images, size, size, e.mae, e.max_f, out.string(), pairs.string(), n, out.string());
     }
     if (const std::string w = shipped("panet"); !w.empty()) {
         const auto degradation = config_value<std::string>(w, "degradation", "maxpool");
