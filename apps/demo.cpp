@@ -76,7 +76,7 @@ void show_shipped_models() {
     const fs::path out = "runs/demo-shipped";
     fmt::print("demo: the shipped models (data/weights/) at work, pictures in {}/\n", out.string());
     if (const std::string w = shipped("u2netp"); !w.empty()) {
-        const int64_t size = config_value<int64_t>(w, "size", 320);
+        const int64_t size = segmentation_size(0, w, 320);
         const fs::path pairs = out / "composites";  // what it was trained for, on pairs it has not seen (another seed)
         generate_salient_pairs(pairs.string(), {.train = 1, .val = 8, .seed = 2026});
         const auto e = evaluate_segmentation("u2netp", w, (pairs / "val").string(), size);
@@ -245,7 +245,7 @@ int run_yolo_demo(const DemoOptions& d) {
 int run_u2netp_fine_tune(const DemoOptions& d, const std::string& shipped_weights) {
     SegmentationTrainOptions o;
     o.model = "u2netp";
-    o.size = config_value<int64_t>(shipped_weights, "size", 320);
+    o.size = segmentation_size(0, shipped_weights, 320);
     o.crop = config_value<int64_t>(shipped_weights, "crop", o.size * 9 / 10);
     o.lr = 1e-3;
     o.train = demo_run(d, 3, 8, "runs/demo");

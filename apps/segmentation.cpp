@@ -26,6 +26,7 @@
 #include "nn/data/transforms.h"
 #include "nn/metrics.h"
 #include "nn/optim/adam.h"
+#include "nn/safetensors.h"
 #include "ops/factory.h"
 #include "ops/ops.h"
 
@@ -91,8 +92,11 @@ void add_common_options(CLI::App* cmd, std::string& weights, int64_t& size, Devi
                     "(default: the shipped " +
                         shipped_weights_path(d.model) + ", when it exists)")
         ->check(CLI::ExistingFile);
-    size = d.size;
-    cmd->add_option("--size", size, "The side the model runs at (images are resized to size x size)")
+    size = 0;
+    cmd->add_option("--size", size,
+                    fmt::format("The side the model runs at, images resized to size x size (0: the size the weights "
+                                "were trained at, from their config; {} without one)",
+                                d.size))
         ->capture_default_str();
     add_device_option(cmd, device,
                       "where the model runs; each resized image is copied there and its mask back to the host, where "
@@ -109,6 +113,17 @@ Tensor predict_mask(nn::Module& model, const Tensor& image01, int64_t size) {
     const double lo = min(p).item<double>(), hi = max(p).item<double>();
     p = hi - lo > 1e-12 ? (p - lo) / (hi - lo) : p;
     return clamp(data::resize(p, original), 0.0, 1.0).squeeze(0);
+}
+
+int64_t segmentation_size(int64_t size, const std::string& weights, int64_t fallback) {
+    if (size > 0 || weights.empty()) return size > 0 ? size : fallback;
+    const Metadata meta = load_safetensors_metadata(weights);  // the header only
+    const auto it = meta.find("config");
+    if (it == meta.end()) return fallback;
+    const auto config = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    return config.is_object() && config.contains("size") && config["size"].is_number_integer()
+               ? config["size"].get<int64_t>()
+               : fallback;
 }
 
 std::string default_data_dir(const std::string& model) {
@@ -278,8 +293,9 @@ void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predic
                 ->required();
             cmd->add_option("--json", o->json, "Also write the result to this JSON file");
             cmd->callback([o, name = d.model] {
-                const auto r =
-                    evaluate_segmentation(name, resolve_weights(o->weights, name, "eval"), o->data, o->size, o->device);
+                const std::string weights = resolve_weights(o->weights, name, "eval");
+                const auto r = evaluate_segmentation(
+                    name, weights, o->data, segmentation_size(o->size, weights, find_defaults(name).size), o->device);
                 const nlohmann::ordered_json j{
                     {"model", name}, {"data", o->data}, {"images", r.images}, {"mae", r.mae}, {"max_f", r.max_f}};
                 fmt::print("{}\n", j.dump());
@@ -300,8 +316,10 @@ void add_segmentation_commands(CLI::App* train, CLI::App* eval, CLI::App* predic
             cmd->add_option("--input", o->input, "An image or a folder of images")->required();
             cmd->add_option("--output", o->output, "Folder for the masks and overlays")->required();
             cmd->callback([o, name = d.model] {
-                const int64_t n = predict_segmentation(name, resolve_weights(o->weights, name, "predict"), o->input,
-                                                       o->output, o->size, o->device);
+                const std::string weights = resolve_weights(o->weights, name, "predict");
+                const int64_t n =
+                    predict_segmentation(name, weights, o->input, o->output,
+                                         segmentation_size(o->size, weights, find_defaults(name).size), o->device);
                 fmt::print("predict {}: {} image(s) -> {}\n", name, n, o->output);
             });
         }

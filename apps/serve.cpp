@@ -53,7 +53,9 @@ ServeModels::ServeModels(const ServeOptions& o) : impl_(std::make_unique<Impl>()
     auto weights = [](const std::string& given, const char* model) {
         return resolve_weights(given, model, "serve", /*required=*/false);
     };
-    impl_->u2netp = load("u2netp", weights(o.u2netp_weights, "u2netp"));
+    const std::string u2netp_weights = weights(o.u2netp_weights, "u2netp");
+    impl_->u2netp = load("u2netp", u2netp_weights);
+    impl_->o.mask_size = segmentation_size(o.mask_size, u2netp_weights, 320);
     impl_->panet = load("panet", weights(o.panet_weights, "panet"));
     impl_->pfld = load("pfld", weights(o.pfld_weights, "pfld"));
     if (const std::string yolo = weights(o.yolo_weights, "yolov5s"); yolo.empty()) {

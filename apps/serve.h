@@ -29,7 +29,7 @@ struct ServeOptions {
     int64_t max_upload_mb = 20;
     int64_t max_image_pixels = int64_t{4096} * 4096;    // an image for the mask, landmarks or boxes task, at most
     int64_t max_upscale_pixels = int64_t{1024} * 1024;  // for x2 upscaling (its output has 4 times as many)
-    int64_t mask_size = 320;                            // U2NETP's input side
+    int64_t mask_size = 0;    // U2NETP's input side (0: its weights' training size, apps/segmentation.h)
     int64_t detect_size = 0;  // YOLOv5s's letterbox size (detect.py's --img-size; 0: inference_size's default)
     std::string sample = "data/photos";  // where /api/sample takes its photo from
 };

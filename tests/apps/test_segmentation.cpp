@@ -1,14 +1,17 @@
 // tests/apps/test_segmentation.cpp — the segmentation data path: 0/255 and 0/1 masks give the same target, pairs come
 // from a folder or a list file, unmatched or missing files are reported by name before any training, and the data
-// check before training (apps/data_check.h) leaves out pairs with a corrupt file, or stops with --strict-data.
+// check before training (apps/data_check.h) leaves out pairs with a corrupt file, or stops with --strict-data; eval,
+// predict and serve run weights at the size they were trained at.
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "apps/data_check.h"
+#include "apps/segmentation.h"
 #include "apps/segmentation_data.h"
 #include "nn/data/image.h"
+#include "nn/safetensors.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;
@@ -99,4 +102,18 @@ TEST_CASE("data check: pairs with a corrupt or truncated file are left out and n
     const std::vector<data::ImagePair> only_bad(pairs.begin() + 3, pairs.end());
     REQUIRE_THROWS_WITH(drop_corrupt("val", only_bad, files, false),
                         "val: none of the 1 examples has sound image files");
+}
+
+TEST_CASE("segmentation_size: the given size, else the weights' training size, else the model's default",
+          "[segmentation]") {
+    TempDir d;
+    const Tensor w = zeros({2});
+    save_safetensors(d.file("trained.safetensors"), {{"w", w}}, {{"config", R"({"model":"u2netp","size":224})"}});
+    save_safetensors(d.file("plain.safetensors"), {{"w", w}});
+    REQUIRE(segmentation_size(0, d.file("trained.safetensors"), 320) == 224);
+    REQUIRE(segmentation_size(288, d.file("trained.safetensors"), 320) == 288);  // --size wins
+    REQUIRE(segmentation_size(0, d.file("plain.safetensors"), 320) == 320);
+    REQUIRE(segmentation_size(0, "", 320) == 320);  // initial weights (serve without any)
+    REQUIRE_THROWS_WITH(segmentation_size(0, d.file("missing.safetensors"), 320),
+                        Catch::Contains("missing.safetensors"));
 }
