@@ -6,8 +6,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <mutex>
+#include <queue>
+#include <thread>
 
 #include "apps/detection.h"
 #include "apps/landmarks.h"
@@ -38,6 +43,56 @@ std::shared_ptr<nn::Module> load(const std::string& name, const std::string& wei
 
 std::mutex g_server_mutex;
 httplib::Server* g_server = nullptr;  // the running serve()'s server, for stop_serving()
+
+// One thread that runs every model call of the server, one at a time. oneDNN (Debian's 2.6 build) keeps its
+// primitives' default scratchpad per thread: a convolution created on one of the HTTP server's threads and run later
+// on another wrote outside its scratchpad and crashed the server on the second request. Running every call on this
+// thread keeps creation and execution together.
+class ModelThread {
+public:
+    ModelThread() : worker_([this] { loop(); }) {}
+    ~ModelThread() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stop_ = true;
+        }
+        ready_.notify_one();
+        worker_.join();
+    }
+    // Runs f() on the model thread and returns its result, or rethrows its exception, here.
+    template <class F>
+    auto run(F f) -> decltype(f()) {
+        auto task = std::make_shared<std::packaged_task<decltype(f())()>>(std::move(f));
+        auto result = task->get_future();
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            jobs_.push([task] { (*task)(); });
+        }
+        ready_.notify_one();
+        return result.get();
+    }
+
+private:
+    void loop() {
+        for (;;) {
+            std::function<void()> job;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                ready_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+                if (jobs_.empty()) return;  // stopping, nothing left
+                job = std::move(jobs_.front());
+                jobs_.pop();
+            }
+            job();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::queue<std::function<void()>> jobs_;
+    bool stop_ = false;
+    std::thread worker_;  // last: started once the members it uses exist
+};
 
 }  // namespace
 
@@ -108,7 +163,7 @@ ServeResult ServeModels::run(const std::string& task, const std::string& bytes, 
 
 void serve(const ServeOptions& o, const std::function<void(int port)>& on_ready) {
     ServeModels models(o);
-    std::mutex run_mutex;  // one request at a time through the models
+    ModelThread model_thread;  // one request at a time through the models, all on one thread
     httplib::Server server;
     server.set_payload_max_length(static_cast<size_t>(o.max_upload_mb) << 20);
     server.Get("/", [](const httplib::Request&, httplib::Response& res) {
@@ -144,8 +199,7 @@ void serve(const ServeOptions& o, const std::function<void(int port)>& on_ready)
             if (!req.has_file("image")) throw ValueError("no image in the request (a form field named 'image')");
             const auto image = req.get_file_value("image");
             const std::string task = req.has_file("task") ? req.get_file_value("task").content : "mask";
-            std::lock_guard<std::mutex> lock(run_mutex);
-            const ServeResult r = models.run(task, image.content, image.filename);
+            const ServeResult r = model_thread.run([&] { return models.run(task, image.content, image.filename); });
             res.set_header("X-Nabla-Ms", fmt::format("{:.0f}", r.ms));
             res.set_header("X-Nabla-Size", fmt::format("{}x{}", r.width, r.height));
             res.set_content(r.png, "image/png");
