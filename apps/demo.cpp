@@ -37,7 +37,6 @@
 #include "apps/shapes_synth.h"
 #include "apps/super_resolution.h"
 #include "nn/data/image.h"
-#include "nn/safetensors.h"
 
 namespace nabla::apps {
 namespace {
@@ -52,16 +51,6 @@ struct DemoOptions {
     std::string output;   // "": runs/demo, or runs/demo-panet for PANet
     bool shipped = true;  // show the shipped models first
 };
-
-// A field of the training config a weights file carries (its "config" metadata), or `fallback` without one.
-template <typename T>
-T config_value(const std::string& weights, const std::string& key, T fallback) {
-    const Metadata meta = load_safetensors_metadata(weights);
-    const auto it = meta.find("config");
-    if (it == meta.end()) return fallback;
-    const auto config = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
-    return config.is_object() && config.contains(key) ? config[key].get<T>() : fallback;
-}
 
 // The shipped weights of `model`, or "" with a line saying they are not shipped.
 std::string shipped(const std::string& model) {
@@ -90,7 +79,7 @@ void show_shipped_models() {
             e.images, size, size, e.mae, e.max_f, out.string(), pairs.string(), n, out.string());
     }
     if (const std::string w = shipped("panet"); !w.empty()) {
-        const auto degradation = config_value<std::string>(w, "degradation", "maxpool");
+        const std::string degradation = config_of_weights(w).value("degradation", "maxpool");
         const SREvalResult e = evaluate_panet(set_for_weights({}, w), w, "data/photos", SRSplit::HeldOut, degradation,
                                               {}, (out / "panet").string());
         fmt::print(
@@ -246,7 +235,7 @@ int run_u2netp_fine_tune(const DemoOptions& d, const std::string& shipped_weight
     SegmentationTrainOptions o;
     o.model = "u2netp";
     o.size = segmentation_size(0, shipped_weights, 320);
-    o.crop = config_value<int64_t>(shipped_weights, "crop", o.size * 9 / 10);
+    o.crop = config_of_weights(shipped_weights).value("crop", o.size * 9 / 10);
     o.lr = 1e-3;
     o.train = demo_run(d, 3, 8, "runs/demo");
     o.train.weights = shipped_weights;

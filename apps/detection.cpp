@@ -506,10 +506,8 @@ LoadedDetector load_detector(const std::string& model_name, const std::string& w
     // weights-only files.
     Metadata meta;
     const TensorMap state = nn::load_weights(weights, /*prefer_ema=*/true, &meta);
-    nlohmann::json config;
-    if (const auto it = meta.find("config"); it != meta.end())
-        config = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
-    if (!config.is_object()) config = nlohmann::json::object();
+    const auto it = meta.find("config");
+    const nlohmann::json config = parse_config(it == meta.end() ? "" : it->second);
 
     LoadedDetector d;
     if (config.contains("img_size") && config["img_size"].is_number_integer())
@@ -520,10 +518,8 @@ LoadedDetector load_detector(const std::string& model_name, const std::string& w
         args.channels = models::YOLOv5::channels_from_state_dict(state);
         if (config.contains("depth_multiple") && config["depth_multiple"].is_number())
             args.depth_multiple = config["depth_multiple"].get<double>();
-        if (config.contains("set") && config["set"].is_array())
-            for (const auto& kv : config["set"])
-                if (kv.is_string() && kv.get<std::string>().rfind("depth_multiple=", 0) == 0)
-                    args.depth_multiple = std::stod(kv.get<std::string>().substr(15));
+        for (const std::string& kv : set_of_config(config))
+            if (kv.starts_with("depth_multiple=")) args.depth_multiple = std::stod(kv.substr(15));
         d.model = std::make_shared<models::YOLOv5>(model_name, args);
         d.model->load_state_dict(state, true);
     } catch (const Error& e) {

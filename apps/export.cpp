@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
 #include "apps/detection.h"
@@ -76,7 +77,7 @@ ExportResult export_weights(const ExportOptions& o) {
         r.weights_part = ema ? "ema" : "model";
         r.metadata = c.extra;  // "pruned", a pruned detector's "channels", whatever else the trainer kept
         if (!c.config.empty()) r.metadata["config"] = c.config;  // a detector's names and depth_multiple
-        if (set.empty()) set = set_of_config(c.config);
+        if (set.empty()) set = set_of_config(parse_config(c.config));
         r.metadata["nabla.epoch"] = std::to_string(c.epoch);
         r.metadata["nabla.step"] = std::to_string(c.step);
         if (std::isfinite(c.best_metric)) {  // infinite: nothing validated yet

@@ -262,10 +262,20 @@ const ModelSpec& find_model(const std::string& name) {
     throw ValueError(detail::concat("unknown model '", name, "'; known models: ", model_names()));
 }
 
-std::vector<std::string> set_of_config(const std::string& config_json) {
-    const nlohmann::json config = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
+nlohmann::json parse_config(const std::string& config_json) {
+    nlohmann::json config = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
+    return config.is_object() ? config : nlohmann::json::object();
+}
+
+nlohmann::json config_of_weights(const std::string& weights) {
+    const Metadata meta = load_safetensors_metadata(weights);  // the header only; the caller loads the tensors
+    const auto it = meta.find("config");
+    return it == meta.end() ? nlohmann::json::object() : parse_config(it->second);
+}
+
+std::vector<std::string> set_of_config(const nlohmann::json& config) {
     std::vector<std::string> set;
-    if (config.is_object() && config.contains("set") && config["set"].is_array())
+    if (config.contains("set") && config["set"].is_array())
         for (const auto& kv : config["set"])
             if (kv.is_string()) set.push_back(kv.get<std::string>());
     return set;
@@ -273,9 +283,7 @@ std::vector<std::string> set_of_config(const std::string& config_json) {
 
 std::vector<std::string> set_for_weights(const std::vector<std::string>& set, const std::string& weights) {
     if (!set.empty() || weights.empty()) return set;
-    const Metadata meta = load_safetensors_metadata(weights);  // the header only; the caller loads the tensors
-    const auto it = meta.find("config");
-    return it == meta.end() ? set : set_of_config(it->second);
+    return set_of_config(config_of_weights(weights));
 }
 
 }  // namespace nabla::apps

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -74,8 +75,15 @@ std::string resolve_weights(const std::string& weights, const std::string& model
 // the training run that wrote the file (the "set" of its "config" metadata, which checkpoints and `nabla export` files
 // carry), so a network trained with --set loads for eval and predict without repeating it. Empty without either.
 std::vector<std::string> set_for_weights(const std::vector<std::string>& set, const std::string& weights);
-// The "set" array (model arguments KEY=VALUE) of a run's config JSON, as trainers write it; empty when absent or
-// when `config_json` is not JSON.
-std::vector<std::string> set_of_config(const std::string& config_json);
+// The "set" array (model arguments KEY=VALUE) of a run's parsed config (parse_config, config_of_weights), as
+// trainers write it; empty when absent.
+std::vector<std::string> set_of_config(const nlohmann::json& config);
+// A run's config JSON (TrainTask::config_json) parsed: a JSON object, empty when `config_json` is empty or not an
+// object.
+nlohmann::json parse_config(const std::string& config_json);
+// The config of the training run that wrote a weights file (its "config" metadata, which checkpoints and `nabla
+// export` files carry), read from the header alone: parse_config of it, an empty object without one. A file that
+// cannot be read is an Error naming it.
+nlohmann::json config_of_weights(const std::string& weights);
 
 }  // namespace nabla::apps

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "apps/models.h"
 #include "apps/train_loop.h"
-#include "nn/safetensors.h"
 
 namespace nabla::apps {
 
@@ -21,15 +21,12 @@ std::string resume_value(const std::vector<std::string>& args) {
     return {};
 }
 
-// The run's config as JSON, or null when the checkpoint is missing, unreadable or has none.
+// The run's config, or an empty object when the checkpoint is missing, unreadable or has none.
 nlohmann::json config_of_checkpoint(const std::string& resume) {
     try {
-        const Metadata meta = load_safetensors_metadata(resume_path(resume));
-        const auto it = meta.find("config");
-        if (it == meta.end()) return nullptr;
-        return nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+        return config_of_weights(resume_path(resume));
     } catch (const std::exception&) {
-        return nullptr;  // the trainer's own load names the file and the fault
+        return nlohmann::json::object();  // the trainer's own load names the file and the fault
     }
 }
 
@@ -50,7 +47,6 @@ std::vector<std::string> with_run_options(const CLI::App& app, std::vector<std::
         return args;  // an unknown model: CLI11 names it
     }
     const nlohmann::json config = config_of_checkpoint(resume);
-    if (!config.is_object()) return args;
 
     std::set<const CLI::Option*> given;  // the options typed, whatever name or spelling (--x v, --x=v)
     for (const std::string& a : args)

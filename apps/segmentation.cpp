@@ -26,7 +26,6 @@
 #include "nn/data/transforms.h"
 #include "nn/metrics.h"
 #include "nn/optim/adam.h"
-#include "nn/safetensors.h"
 #include "ops/factory.h"
 #include "ops/ops.h"
 
@@ -116,14 +115,10 @@ Tensor predict_mask(nn::Module& model, const Tensor& image01, int64_t size) {
 }
 
 int64_t segmentation_size(int64_t size, const std::string& weights, int64_t fallback) {
-    if (size > 0 || weights.empty()) return size > 0 ? size : fallback;
-    const Metadata meta = load_safetensors_metadata(weights);  // the header only
-    const auto it = meta.find("config");
-    if (it == meta.end()) return fallback;
-    const auto config = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
-    return config.is_object() && config.contains("size") && config["size"].is_number_integer()
-               ? config["size"].get<int64_t>()
-               : fallback;
+    if (size > 0) return size;
+    if (weights.empty()) return fallback;
+    const nlohmann::json config = config_of_weights(weights);
+    return config.contains("size") && config["size"].is_number_integer() ? config["size"].get<int64_t>() : fallback;
 }
 
 std::string default_data_dir(const std::string& model) {

@@ -41,19 +41,17 @@ for row in "${rows[@]}"; do
     bench_json=$(./build/nabla trace record -o "$dir/$name.json" -- ./build/nabla bench $args --steps 10 --warmup 2 \
         --threads "$threads" 2>/dev/null | grep '^{')
     stat=$(./build/nabla trace report --stat "$dir/$name.json")
-    # Self time of the ops and backward nodes (the modules' and the step's own time is bookkeeping).
+    # Self time of the ops and backward nodes (the modules' and the step's own time is bookkeeping); the table comes
+    # sorted by self time, so its first rows are the largest.
     echo "$stat" | awk -v name="$name" -v bench="$bench_json" '
         $2 == "op" || $2 == "backward" || $2 == "optimizer" {
             self = $6; total += self
             if ($1 ~ /^conv/) conv += self
-            rows[$1] = self; order[++n] = $1
+            if (n < 8) { top[++n] = $1; top_self[n] = self }
         }
         END {
-            printf "\n%s: %s\n  ops %.0f ms in all, warmup included; convolutions %.0f ms (%.0f%%)\n", name, bench, total / 1000,
-                conv / 1000, 100 * conv / total
-            for (i = 1; i <= n; i++)
-                for (j = i + 1; j <= n; j++)
-                    if (rows[order[j]] > rows[order[i]]) { t = order[i]; order[i] = order[j]; order[j] = t }
-            for (i = 1; i <= 8 && i <= n; i++) printf "  %-34s %5.1f%%\n", order[i], 100 * rows[order[i]] / total
+            printf "\n%s: %s\n  ops %.0f ms in all, warmup included; convolutions %.0f ms (%.0f%%)\n", name, bench,
+                total / 1000, conv / 1000, 100 * conv / total
+            for (i = 1; i <= n; i++) printf "  %-34s %5.1f%%\n", top[i], 100 * top_self[i] / total
         }'
 done
