@@ -79,7 +79,7 @@ void show_shipped_models() {
             e.images, size, size, e.mae, e.max_f, out.string(), pairs.string(), n, out.string());
     }
     if (const std::string w = shipped("panet"); !w.empty()) {
-        const std::string degradation = config_of_weights(w).value("degradation", "maxpool");
+        const std::string degradation = degradation_for_weights("", w);
         const SREvalResult e = evaluate_panet(set_for_weights({}, w), w, "data/photos", SRSplit::HeldOut, degradation,
                                               {}, (out / "panet").string());
         fmt::print(

@@ -185,6 +185,11 @@ SRSplit parse_split(const std::string& name) {
     throw ValueError(fmt::format("super-resolution: unknown split '{}' (all, train or held-out)", name));
 }
 
+std::string degradation_for_weights(const std::string& given, const std::string& weights) {
+    if (!given.empty()) return given;
+    return config_of_weights(weights).value("degradation", SROptions{}.degradation);
+}
+
 SREvalResult evaluate_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& dir,
                             SRSplit split, const std::string& degradation_name, const Tiling& tiling,
                             const std::string& samples_dir, Device device) {
@@ -304,9 +309,8 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
     };
     {
         struct EvalArgs {
-            // The training defaults: the bundled photos and the blog's degradation.
-            std::string weights, data = SROptions{}.data, split = "all", degradation = SROptions{}.degradation, json,
-                                 samples;
+            // The training defaults: the bundled photos; the degradation is the weights' own (below).
+            std::string weights, data = SROptions{}.data, split = "all", degradation, json, samples;
             Tiling tiling;
             std::vector<std::string> set;
             Device device = kCPU;
@@ -322,15 +326,17 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
                         "it (train, held-out: every fourth image)")
             ->capture_default_str()
             ->check(CLI::IsMember({"all", "train", "held-out"}));
-        cmd->add_option("--degradation", o->degradation, "maxpool or bicubic")
-            ->capture_default_str()
+        cmd->add_option("--degradation", o->degradation,
+                        "maxpool or bicubic (default: the one the weights were trained with, read from the weights "
+                        "file; maxpool when it does not say)")
             ->check(CLI::IsMember({"maxpool", "bicubic"}));
         cmd->add_option("--json", o->json, "Also write the result to this JSON file");
         cmd->add_option("--samples", o->samples, "Also save bicubic | PANet | ground truth pictures into this folder");
         cmd->callback([o] {
-            const SREvalResult r =
-                evaluate_panet(o->set, resolve_weights(o->weights, "panet", "eval"), o->data, parse_split(o->split),
-                               o->degradation, o->tiling, o->samples, o->device);
+            const std::string weights = resolve_weights(o->weights, "panet", "eval");
+            o->degradation = degradation_for_weights(o->degradation, weights);
+            const SREvalResult r = evaluate_panet(o->set, weights, o->data, parse_split(o->split), o->degradation,
+                                                  o->tiling, o->samples, o->device);
             const nlohmann::ordered_json j{{"model", "panet"},
                                            {"data", o->data},
                                            {"split", o->split},

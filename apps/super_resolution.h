@@ -37,6 +37,10 @@ enum class SRSplit { All, Train, HeldOut };
 bool in_split(SRSplit split, size_t index, const std::string& path);
 SRSplit parse_split(const std::string& name);  // "all" | "train" | "held-out"
 
+// The degradation to score `weights` with: `given` when not empty, else the one its training run used (the
+// "degradation" of its config), else the blog's maxpool.
+std::string degradation_for_weights(const std::string& given, const std::string& weights);
+
 // Every image of `dir` in `split` (cropped to even sides) is the HR reference; the LR input is made by
 // `degradation`; the model upscales it in tiles on `device` (the metrics on the host). With `samples_dir`, also saves
 // <stem>_compare.png there: bicubic | model | ground truth.

@@ -138,6 +138,12 @@ TEST_CASE("super-resolution: eval panet builds the network its weights were trai
                      {{"config", nlohmann::json{{"model", "panet"}, {"set", set}}.dump()}});
     REQUIRE(set_for_weights({}, out.file("w.safetensors")) == set);
     REQUIRE(set_for_weights({"blocks=4"}, out.file("w.safetensors")) == std::vector<std::string>{"blocks=4"});
+    // The degradation: the given one, else the file's training run's, else the blog's maxpool.
+    save_safetensors(out.file("bicubic.safetensors"), model->state_dict(),
+                     {{"config", nlohmann::json{{"model", "panet"}, {"degradation", "bicubic"}}.dump()}});
+    REQUIRE(degradation_for_weights("", out.file("bicubic.safetensors")) == "bicubic");
+    REQUIRE(degradation_for_weights("maxpool", out.file("bicubic.safetensors")) == "maxpool");
+    REQUIRE(degradation_for_weights("", out.file("w.safetensors")) == "maxpool");
     // Without --set the file's network loads (the default PANet would not: other keys); untrained, the residual
     // network is bicubic upscaling, so it scores bicubic's numbers (one tile covers the 18x21 input).
     const auto r = evaluate_panet({}, out.file("w.safetensors"), d.path.string(), SRSplit::HeldOut, "bicubic", {});
