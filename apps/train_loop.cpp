@@ -187,6 +187,8 @@ TensorMap checkpoint_task_state(const std::string& resume) { return nn::load_che
 
 namespace {
 
+constexpr const char* kElapsedKey = "train_time_s";  // a checkpoint's seconds of training, for the "time" column
+
 // One run of fit(): the state that lives across steps (counters, best metric, the epoch's running sums) and one
 // small function per concern. fit() below reads as the loop itself.
 class Loop {
@@ -307,6 +309,9 @@ nn::Checkpoint Loop::checkpoint(int64_t at_epoch, int64_t at_batch) const {
     c.rng_state = default_generator().state();
     c.config = task_.config_json;
     if (pruned_) c.extra[nn::kPrunedKey] = "1";
+    // The training time so far, so that a resumed run's "time" column goes on from it rather than from zero.
+    c.extra[kElapsedKey] =
+        fmt::format("{}", std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
     return c;
 }
 
@@ -334,6 +339,9 @@ void Loop::resume(const std::string& path) {
     batch_ = c.batch_in_epoch;
     step_ = c.step;
     best_ = c.best_metric;
+    if (const auto it = c.extra.find(kElapsedKey); it != c.extra.end())
+        start_ -= std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(std::stod(it->second)));
     if (main_) csv_.truncate_from("epoch", static_cast<double>(epoch + 1));  // rows the checkpoint had not reached
     fmt::print("resuming {} at epoch {}, batch {}, step {}\n", path, epoch + 1, batch_, step_);
 }

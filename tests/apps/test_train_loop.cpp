@@ -5,6 +5,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -91,6 +92,11 @@ TEST_CASE("train: k steps, checkpoint, resume, N-k steps equal N steps straight,
         const auto log_b = CsvLog((fs::path(b2.run_dir) / "results.csv").string()).read();
         REQUIRE(log_b.column("epoch") == std::vector<double>{1, 2, 3});
         REQUIRE(log_b.column("val/maxf") == log_a.column("val/maxf"));
+        // Its "time" goes on from the first part's training time (kept in the checkpoint), not from zero.
+        const auto time_b = log_b.column("time");
+        REQUIRE(std::stod(mid.extra.at("train_time_s")) >= time_b[0]);
+        REQUIRE(std::is_sorted(time_b.begin(), time_b.end()));
+        REQUIRE(time_b[1] >= std::stod(mid.extra.at("train_time_s")));
     }
 }
 
