@@ -60,6 +60,19 @@ std::string shipped(const std::string& model) {
     return "";
 }
 
+// The first (up to) 8 held-out face crops of `faces` (a WFLW-layout folder) as files in out/faces, then `nabla
+// predict pfld` of `weights` on them into out/predictions (the 98 points drawn and as text).
+void predict_faces(const std::string& weights, const std::string& faces, const fs::path& out) {
+    const LandmarkData data = find_landmark_data(faces);
+    LandmarkDataset test(data.test, {.train = false});
+    fs::create_directories(out / "faces");
+    Generator gen(0);
+    for (int64_t i = 0; i < std::min<int64_t>(8, test.size()); ++i)
+        data::write_png((out / "faces" / fmt::format("face_{}.png", i)).string(),
+                        data::to_uint8(test.crop(i, gen).image));
+    predict_landmarks(weights, (out / "faces").string(), (out / "predictions").string(), std::nullopt);
+}
+
 // Each shipped model on data it did not train on, as pictures in runs/demo-shipped/<model>/.
 void show_shipped_models() {
     const fs::path out = "runs/demo-shipped";
@@ -100,8 +113,11 @@ void show_shipped_models() {
         const fs::path faces = out / "faces";
         generate_faces(faces.string(), {.train = 1, .test = 8, .seed = 2026});
         const LandmarkEvalResult e = evaluate_landmarks(w, faces.string(), (out / "pfld_ced.png").string());
-        fmt::print("demo: pfld on {} new generated faces: NME {:.4f}, FR@0.1 {:.4f}, AUC@0.1 {:.4f}\n", e.all.faces,
-                   e.all.nme, e.all.failure_rate, e.all.auc);
+        predict_faces(w, faces.string(), out / "pfld");
+        fmt::print(
+            "demo: pfld on {} new generated faces: NME {:.4f}, FR@0.1 {:.4f}, AUC@0.1 {:.4f}; CED {}/pfld_ced.png, "
+            "predicted landmarks {}/pfld/predictions/\n",
+            e.all.faces, e.all.nme, e.all.failure_rate, e.all.auc, out.string(), out.string());
     }
     fmt::print("\n");
 }
@@ -162,15 +178,7 @@ int run_pfld_demo(const DemoOptions& d) {
     const fs::path run = r.run_dir;
     const std::string best = (run / "weights" / "best.safetensors").string();
     const LandmarkEvalResult e = evaluate_landmarks(best, default_faces_dir(), (run / "ced.png").string());
-    // The first held-out crops as image files, then `nabla predict pfld` on them.
-    const LandmarkData data = find_landmark_data(default_faces_dir());
-    LandmarkDataset test(data.test, {.train = false});
-    fs::create_directories(run / "faces");
-    Generator gen(0);
-    for (int64_t i = 0; i < std::min<int64_t>(8, test.size()); ++i)
-        data::write_png((run / "faces" / fmt::format("face_{}.png", i)).string(),
-                        data::to_uint8(test.crop(i, gen).image));
-    predict_landmarks(best, (run / "faces").string(), (run / "predictions").string(), std::nullopt);
+    predict_faces(best, default_faces_dir(), run);
     fmt::print(
         "\ndemo: pfld loss {:.4f} -> {:.4f} over {} steps; {} held-out faces: NME {:.4f}, FR@0.1 {:.4f}, "
         "AUC@0.1 {:.4f}\n",

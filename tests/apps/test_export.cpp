@@ -14,13 +14,17 @@
 #include "apps/commands.h"
 #include "apps/detection.h"
 #include "apps/export.h"
+#include "apps/face_synth.h"
+#include "apps/landmarks.h"
 #include "apps/models.h"
 #include "apps/salient_synth.h"
 #include "apps/segmentation.h"
 #include "apps/serve.h"
 #include "apps/shapes_synth.h"
+#include "apps/super_resolution.h"
 #include "autograd/grad_mode.h"
 #include "nn/checkpoint.h"
+#include "nn/data/image.h"
 #include "nn/optim/adam.h"
 #include "nn/optim/ema.h"
 #include "support/support.h"
@@ -334,7 +338,8 @@ TEST_CASE("shipped weights: eval, predict, val, detect and serve use data/weight
 
 // The files in data/weights/ are what the README says they are: each loads strictly at its training size and does its
 // task on pictures it has never seen (another seed of the same generators), well above what untrained weights reach.
-TEST_CASE("shipped weights: U2NETP and YOLOv5s do their tasks on new generated pictures", "[export]") {
+TEST_CASE("shipped weights: U2NETP, YOLOv5s, PANet and PFLD do their tasks on pictures they have not seen",
+          "[export]") {
     TempDir dir;
     const std::string root = NABLA_SOURCE_DIR, photos = root + "/data/photos";
     SECTION("u2netp: masks of 8 new composites") {
@@ -354,5 +359,35 @@ TEST_CASE("shipped weights: U2NETP and YOLOv5s do their tasks on new generated p
                                                          .output = dir.file("val")});
         REQUIRE(v.images == 16);
         CHECK(v.map50 > 0.8);  // measured 0.927 at its training size 320 (README: 0.946 on the 250 held-out pictures)
+    }
+    SECTION("pfld: landmarks of 16 new generated faces") {
+        generate_faces(dir.file("faces"), {.train = 1, .test = 16, .seed = 2026, .photos = photos});
+        const LandmarkEvalResult e =
+            evaluate_landmarks(root + "/" + shipped_weights_path("pfld"), dir.file("faces"), dir.file("ced.png"));
+        REQUIRE(e.all.faces == 16);
+        CHECK(e.all.nme < 0.08);  // measured 0.0507 (README: 0.0488 on the 500 held-out faces)
+    }
+    SECTION("panet: x2 of 160x160 crops of three held-out photos, above bicubic, for each degradation") {
+        // The centre crops of three of the five photos `nabla train panet` holds out (every fourth one).
+        fs::create_directories(dir.file("crops"));
+        for (const char* name : {"coffee.png", "mate_garden.jpg", "motorcycle_left.png"}) {
+            const Tensor photo = data::read_image(photos + "/" + name, data::ImageMode::RGB);
+            const int64_t top = (photo.size(1) - 160) / 2, left = (photo.size(2) - 160) / 2;
+            data::write_png(dir.file(std::string("crops/") + name + ".png"),
+                            photo.slice(1, top, top + 160).slice(2, left, left + 160).contiguous());
+        }
+        for (const std::string model : {"panet", "panet_maxpool"}) {
+            INFO(model);
+            const std::string weights = root + "/" + shipped_weights_path(model);
+            const std::string degradation = degradation_for_weights("", weights);
+            CHECK(degradation == (model == "panet" ? "bicubic" : "maxpool"));
+            const SREvalResult e =
+                evaluate_panet(set_for_weights({}, weights), weights, dir.file("crops"), SRSplit::All, degradation, {});
+            REQUIRE(e.images == 3);
+            // measured: panet 34.59 dB / 0.9443 against bicubic's 32.76 / 0.9254; panet_maxpool 31.18 / 0.9146
+            // against 27.05 / 0.8826
+            CHECK(e.psnr > e.psnr_bicubic + 1.0);
+            CHECK(e.ssim > e.ssim_bicubic);
+        }
     }
 }
