@@ -243,7 +243,7 @@ int run_u2netp_fine_tune(const DemoOptions& d, const std::string& shipped_weight
     SegmentationTrainOptions o;
     o.model = "u2netp";
     o.size = segmentation_size(0, shipped_weights, 320);
-    o.crop = config_of_weights(shipped_weights).value("crop", o.size * 9 / 10);
+    o.crop = config_int(config_of_weights(shipped_weights), "crop", o.size * 9 / 10);
     o.lr = 1e-3;
     o.train = demo_run(d, 3, 8, "runs/demo");
     o.train.weights = shipped_weights;

@@ -510,16 +510,16 @@ LoadedDetector load_detector(const std::string& model_name, const std::string& w
     const nlohmann::json config = parse_config(it == meta.end() ? "" : it->second);
 
     LoadedDetector d;
-    if (config.contains("img_size") && config["img_size"].is_number_integer())
-        d.img_size = config["img_size"].get<int64_t>();
+    d.img_size = config_int(config, "img_size", d.img_size);
     models::YOLOv5Args args;
     try {
         args.nc = yolo_nc_from_state_dict(state);
         args.channels = models::YOLOv5::channels_from_state_dict(state);
-        if (config.contains("depth_multiple") && config["depth_multiple"].is_number())
-            args.depth_multiple = config["depth_multiple"].get<double>();
-        for (const std::string& kv : set_of_config(config))
-            if (kv.starts_with("depth_multiple=")) args.depth_multiple = std::stod(kv.substr(15));
+        // The run's depth_multiple: its --set (a bad value is an error naming the key) over the config's field;
+        // 0 when neither has one (the model's own then).
+        const double depth =
+            ModelArgs(set_of_config(config)).get_double("depth_multiple", config_double(config, "depth_multiple", 0.0));
+        if (depth > 0) args.depth_multiple = depth;
         d.model = std::make_shared<models::YOLOv5>(model_name, args);
         d.model->load_state_dict(state, true);
     } catch (const Error& e) {

@@ -273,6 +273,21 @@ nlohmann::json config_of_weights(const std::string& weights) {
     return it == meta.end() ? nlohmann::json::object() : parse_config(it->second);
 }
 
+int64_t config_int(const nlohmann::json& config, const std::string& key, int64_t fallback) {
+    const auto it = config.find(key);
+    return it != config.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
+}
+
+double config_double(const nlohmann::json& config, const std::string& key, double fallback) {
+    const auto it = config.find(key);
+    return it != config.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+std::string config_string(const nlohmann::json& config, const std::string& key, const std::string& fallback) {
+    const auto it = config.find(key);
+    return it != config.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 std::vector<std::string> set_of_config(const nlohmann::json& config) {
     std::vector<std::string> set;
     if (config.contains("set") && config["set"].is_array())

@@ -85,5 +85,10 @@ nlohmann::json parse_config(const std::string& config_json);
 // export` files carry), read from the header alone: parse_config of it, an empty object without one. A file that
 // cannot be read is an Error naming it.
 nlohmann::json config_of_weights(const std::string& weights);
+// A field of a parsed run config: its value when present and of the type asked for, else `fallback` (a config from
+// another version or tool costs the field, never a JSON type error that names no file).
+int64_t config_int(const nlohmann::json& config, const std::string& key, int64_t fallback);
+double config_double(const nlohmann::json& config, const std::string& key, double fallback);
+std::string config_string(const nlohmann::json& config, const std::string& key, const std::string& fallback);
 
 }  // namespace nabla::apps

@@ -116,9 +116,7 @@ Tensor predict_mask(nn::Module& model, const Tensor& image01, int64_t size) {
 
 int64_t segmentation_size(int64_t size, const std::string& weights, int64_t fallback) {
     if (size > 0) return size;
-    if (weights.empty()) return fallback;
-    const nlohmann::json config = config_of_weights(weights);
-    return config.contains("size") && config["size"].is_number_integer() ? config["size"].get<int64_t>() : fallback;
+    return weights.empty() ? fallback : config_int(config_of_weights(weights), "size", fallback);
 }
 
 std::string default_data_dir(const std::string& model) {

@@ -187,7 +187,16 @@ SRSplit parse_split(const std::string& name) {
 
 std::string degradation_for_weights(const std::string& given, const std::string& weights) {
     if (!given.empty()) return given;
-    return config_of_weights(weights).value("degradation", SROptions{}.degradation);
+    const std::string own = config_string(config_of_weights(weights), "degradation", SROptions{}.degradation);
+    try {
+        parse_degradation(own);
+    } catch (const ValueError&) {
+        throw ValueError(
+            fmt::format("{}: its run config's degradation '{}' is neither maxpool nor bicubic; give "
+                        "--degradation",
+                        weights, own));
+    }
+    return own;
 }
 
 SREvalResult evaluate_panet(const std::vector<std::string>& set, const std::string& weights, const std::string& dir,
@@ -334,14 +343,14 @@ void add_super_resolution_commands(CLI::App* train, CLI::App* eval, CLI::App* pr
         cmd->add_option("--samples", o->samples, "Also save bicubic | PANet | ground truth pictures into this folder");
         cmd->callback([o] {
             const std::string weights = resolve_weights(o->weights, "panet", "eval");
-            o->degradation = degradation_for_weights(o->degradation, weights);
-            const SREvalResult r = evaluate_panet(o->set, weights, o->data, parse_split(o->split), o->degradation,
+            const std::string degradation = degradation_for_weights(o->degradation, weights);
+            const SREvalResult r = evaluate_panet(o->set, weights, o->data, parse_split(o->split), degradation,
                                                   o->tiling, o->samples, o->device);
             const nlohmann::ordered_json j{{"model", "panet"},
                                            {"data", o->data},
                                            {"split", o->split},
                                            {"images", r.images},
-                                           {"degradation", o->degradation},
+                                           {"degradation", degradation},
                                            {"psnr", r.psnr},
                                            {"ssim", r.ssim},
                                            {"psnr_bicubic", r.psnr_bicubic},

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
@@ -339,9 +341,10 @@ void Loop::resume(const std::string& path) {
     batch_ = c.batch_in_epoch;
     step_ = c.step;
     best_ = c.best_metric;
+    double elapsed = 0;  // a checkpoint without it (or with a garbled one) starts the column at zero
     if (const auto it = c.extra.find(kElapsedKey); it != c.extra.end())
-        start_ -= std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            std::chrono::duration<double>(std::stod(it->second)));
+        std::from_chars(it->second.data(), it->second.data() + it->second.size(), elapsed);
+    start_ -= std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(elapsed));
     if (main_) csv_.truncate_from("epoch", static_cast<double>(epoch + 1));  // rows the checkpoint had not reached
     fmt::print("resuming {} at epoch {}, batch {}, step {}\n", path, epoch + 1, batch_, step_);
 }

@@ -16,31 +16,19 @@ while (($#)); do
 done
 dir=${keep:-$(mktemp -d)}
 mkdir -p "$dir"
-# name | nabla bench arguments (compare_all.sh's rows, Nabla's side)
-rows=(
-    "pfld-train|pfld --batch 32 --size 112"
-    "pfld-infer|pfld --batch 32 --size 112 --infer"
-    "yolov5s-train|yolov5s --batch 4 --size 320"
-    "yolov5s-infer|yolov5s --batch 4 --size 320 --infer"
-    "u2netp-train|u2netp --batch 2 --size 288"
-    "u2netp-infer|u2netp --batch 2 --size 288 --infer"
-    "u2net-train|u2net --batch 2 --size 288"
-    "u2net-infer|u2net --batch 2 --size 288 --infer"
-    "panet-train|panet --batch 4 --size 48"
-    "panet-infer|panet --batch 4 --size 48 --infer"
-    "pfld-train-bf16|pfld --batch 32 --size 112 --precision bf16"
-    "yolov5s-train-bf16|yolov5s --batch 4 --size 320 --precision bf16"
-    "u2netp-train-bf16|u2netp --batch 2 --size 288 --precision bf16"
-    "panet-train-bf16|panet --batch 4 --size 48 --precision bf16"
-)
+source bench/rows.sh
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC'); traces in $dir"
+declare -A traced  # Nabla's side of a row once: "bf16 vs PyTorch fp32" and "both bf16" share it
 for row in "${rows[@]}"; do
-    name=${row%%|*} args=${row#*|}
-    [[ $name =~ $only ]] || continue
+    name=${row%%|*} args=$(sed -E 's/ --torch-precision [a-z0-9]+//' <<<"${row#*|}")
+    [[ $name =~ $only && -z ${traced[$args]:-} ]] || continue
+    traced[$args]=1
+    name=${name/, bf16 vs PyTorch fp32/, bf16}  # the step, whatever PyTorch ran beside it
+    trace=$dir/$(tr -c 'A-Za-z0-9\n' '_' <<<"$name").json
     # shellcheck disable=SC2086
-    bench_json=$(./build/nabla trace record -o "$dir/$name.json" -- ./build/nabla bench $args --steps 10 --warmup 2 \
+    bench_json=$(./build/nabla trace record -o "$trace" -- ./build/nabla bench $args --steps 10 --warmup 2 \
         --threads "$threads" 2>/dev/null | grep '^{')
-    stat=$(./build/nabla trace report --stat "$dir/$name.json")
+    stat=$(./build/nabla trace report --stat "$trace")
     # Self time of the ops and backward nodes (the modules' and the step's own time is bookkeeping); the table comes
     # sorted by self time, so its first rows are the largest.
     echo "$stat" | awk -v name="$name" -v bench="$bench_json" '

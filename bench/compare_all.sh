@@ -14,27 +14,7 @@ while (($#)); do
         *) echo "usage: bench/compare_all.sh [--threads N] [--only REGEX]" >&2; exit 2 ;;
     esac
 done
-# name | compare_models.sh arguments
-rows=(
-    "PFLD training|pfld --batch 32 --size 112"
-    "PFLD inference|pfld --batch 32 --size 112 --infer"
-    "YOLOv5s training|yolov5s --batch 4 --size 320"
-    "YOLOv5s inference|yolov5s --batch 4 --size 320 --infer"
-    "U2NETP training|u2netp --batch 2 --size 288"
-    "U2NETP inference|u2netp --batch 2 --size 288 --infer"
-    "U2NET training|u2net --batch 2 --size 288"
-    "U2NET inference|u2net --batch 2 --size 288 --infer"
-    "PANet training|panet --batch 4 --size 48"
-    "PANet inference|panet --batch 4 --size 48 --infer"
-    "PFLD training, bf16 vs PyTorch fp32|pfld --batch 32 --size 112 --precision bf16 --torch-precision fp32"
-    "YOLOv5s training, bf16 vs PyTorch fp32|yolov5s --batch 4 --size 320 --precision bf16 --torch-precision fp32"
-    "U2NETP training, bf16 vs PyTorch fp32|u2netp --batch 2 --size 288 --precision bf16 --torch-precision fp32"
-    "PANet training, bf16 vs PyTorch fp32|panet --batch 4 --size 48 --precision bf16 --torch-precision fp32"
-    "PFLD training, both bf16|pfld --batch 32 --size 112 --precision bf16"
-    "YOLOv5s training, both bf16|yolov5s --batch 4 --size 320 --precision bf16"
-    "U2NETP training, both bf16|u2netp --batch 2 --size 288 --precision bf16"
-    "PANet training, both bf16|panet --batch 4 --size 48 --precision bf16"
-)
+source bench/rows.sh
 table=("| step (\`compare_models.sh\` arguments, \`--threads $threads\`) | Nabla ms | PyTorch ms | PyTorch / Nabla | RSS Nabla / PyTorch MB |"
        "|---|---|---|---|---|")
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC')"

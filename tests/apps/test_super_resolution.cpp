@@ -144,6 +144,14 @@ TEST_CASE("super-resolution: eval panet builds the network its weights were trai
     REQUIRE(degradation_for_weights("", out.file("bicubic.safetensors")) == "bicubic");
     REQUIRE(degradation_for_weights("maxpool", out.file("bicubic.safetensors")) == "maxpool");
     REQUIRE(degradation_for_weights("", out.file("w.safetensors")) == "maxpool");
+    // A field of another type is absent; a value that is no degradation is an error naming the file.
+    save_safetensors(out.file("number.safetensors"), model->state_dict(),
+                     {{"config", nlohmann::json{{"model", "panet"}, {"degradation", 3}}.dump()}});
+    REQUIRE(degradation_for_weights("", out.file("number.safetensors")) == "maxpool");
+    save_safetensors(out.file("nearest.safetensors"), model->state_dict(),
+                     {{"config", nlohmann::json{{"model", "panet"}, {"degradation", "nearest"}}.dump()}});
+    REQUIRE_THROWS_WITH(degradation_for_weights("", out.file("nearest.safetensors")),
+                        Catch::Contains("nearest.safetensors") && Catch::Contains("'nearest'"));
     // Without --set the file's network loads (the default PANet would not: other keys); untrained, the residual
     // network is bicubic upscaling, so it scores bicubic's numbers (one tile covers the 18x21 input).
     const auto r = evaluate_panet({}, out.file("w.safetensors"), d.path.string(), SRSplit::HeldOut, "bicubic", {});
