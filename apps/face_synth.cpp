@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "apps/progress.h"
+#include "apps/synth_blur.h"
 #include "nn/data/folder.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"
@@ -346,28 +347,7 @@ struct Picture {
     }
 };
 
-void gaussian_blur(Picture& p, double sigma) {
-    const int r = static_cast<int>(std::ceil(3 * sigma));
-    std::vector<double> k(static_cast<size_t>(2 * r + 1));
-    double total = 0;
-    for (int i = -r; i <= r; ++i) total += k[i + r] = std::exp(-0.5 * i * i / (sigma * sigma));
-    for (double& x : k) x /= total;
-    std::vector<float> tmp(p.v.size());
-    const int64_t s = p.s;
-    for (int pass = 0; pass < 2; ++pass) {
-        for (int c = 0; c < 3; ++c)
-            for (int64_t y = 0; y < s; ++y)
-                for (int64_t x = 0; x < s; ++x) {
-                    double acc = 0;
-                    for (int i = -r; i <= r; ++i) {
-                        const int64_t xi = std::clamp<int64_t>((pass == 0 ? x : y) + i, 0, s - 1);
-                        acc += k[i + r] * (pass == 0 ? p.at(c, y, xi) : p.at(c, xi, x));
-                    }
-                    tmp[static_cast<size_t>((c * s + y) * s + x)] = static_cast<float>(acc);
-                }
-        p.v.swap(tmp);
-    }
-}
+void gaussian_blur(Picture& p, double sigma) { gaussian_blur_planes(p.v, 3, p.s, sigma); }
 
 void motion_blur(Picture& p, double length, double angle) {
     const Picture src = p;

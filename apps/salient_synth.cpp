@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "apps/progress.h"
+#include "apps/synth_blur.h"
 #include "nn/data/folder.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"
@@ -27,6 +29,7 @@ struct Canvas {  // a float image [channels, size, size], row-major
     std::vector<float> v;
     Canvas(int64_t c, int64_t s, float fill = 0) : channels(c), size(s), v(static_cast<size_t>(c * s * s), fill) {}
     float& at(int64_t c, int64_t y, int64_t x) { return v[static_cast<size_t>((c * size + y) * size + x)]; }
+    float at(int64_t c, int64_t y, int64_t x) const { return v[static_cast<size_t>((c * size + y) * size + x)]; }
     Tensor tensor() const { return from_vector(v, {channels, size, size}); }
 };
 
@@ -37,10 +40,22 @@ Canvas to_canvas(const Tensor& t) {  // float [C, S, S]
     return c;
 }
 
-// A random square crop (half to all of the short side) of `photo`, resized to size x size, maybe mirrored.
-Canvas random_view(const Tensor& photo, int64_t size, Generator& g) {
+// An axis-aligned ellipse; its coverage of a pixel is antialiased from an approximate distance to the edge.
+struct Ellipse {
+    double cx, cy, rx, ry;
+    double distance(double x, double y) const {  // < 0 inside; about the distance in pixels near the edge
+        return (std::hypot((x - cx) / rx, (y - cy) / ry) - 1) * std::min(rx, ry);
+    }
+    float coverage(int64_t y, int64_t x) const {  // of pixel (row y, column x)
+        return static_cast<float>(std::clamp(0.5 - distance(x + 0.5, y + 0.5), 0.0, 1.0));
+    }
+};
+
+// A random square crop (a fraction in [low, high) of the short side) of `photo`, resized to size x size, maybe
+// mirrored.
+Canvas random_view(const Tensor& photo, int64_t size, Generator& g, double low = 0.5, double high = 1.0) {
     const int64_t h = photo.size(1), w = photo.size(2), short_side = std::min(h, w);
-    const int64_t side = std::max<int64_t>(8, static_cast<int64_t>(short_side * (0.5 + 0.5 * g.uniform())));
+    const int64_t side = std::max<int64_t>(8, static_cast<int64_t>(short_side * (low + (high - low) * g.uniform())));
     const int64_t top = g.randint(0, h - side + 1), left = g.randint(0, w - side + 1);
     Tensor view = data::resize(data::crop(photo, {top, left, side, side}), {size, size});
     if (g.uniform() < 0.5) view = data::hflip(view);
@@ -51,7 +66,7 @@ Canvas random_view(const Tensor& photo, int64_t size, Generator& g) {
 Canvas blob_alpha(int64_t s, Generator& g) {
     Canvas a(1, s);
     const double cy = s * (0.35 + 0.3 * g.uniform()), cx = s * (0.3 + 0.4 * g.uniform());
-    const double radius = s * (0.18 + 0.14 * g.uniform());
+    const double radius = s * (0.16 + 0.22 * g.uniform());
     double amp[4], phase[4];
     for (int k = 0; k < 4; ++k) amp[k] = 0.18 * g.uniform() / (1 + 0.5 * k), phase[k] = 2 * kPi * g.uniform();
     for (int64_t y = 0; y < s; ++y)
@@ -61,6 +76,23 @@ Canvas blob_alpha(int64_t s, Generator& g) {
             for (int k = 0; k < 4; ++k) r += amp[k] * std::cos((k + 2) * theta + phase[k]);
             a.at(0, y, x) = static_cast<float>(std::clamp(radius * r - std::hypot(dy, dx) + 0.5, 0.0, 1.0));
         }
+    return a;
+}
+
+// alpha of a head-and-shoulders figure, as in a portrait: ellipses for the head and the neck above a wide one for
+// the shoulders that runs out of the bottom edge; `neck_y` is where the head ends and the clothes begin.
+Canvas bust_alpha(int64_t s, Generator& g, double& neck_y) {
+    const double head_rx = s * (0.1 + 0.08 * g.uniform()), head_cx = s * (0.35 + 0.3 * g.uniform());
+    const Ellipse head{head_cx, s * (0.22 + 0.2 * g.uniform()), head_rx, head_rx * (1.15 + 0.2 * g.uniform())};
+    const Ellipse neck{head_cx, head.cy + head.ry, 0.5 * head.rx, 0.6 * head.ry};
+    const double top = head.cy + 1.35 * head.ry;  // where the shoulders' curve peaks
+    neck_y = head.cy + 1.2 * head.ry;
+    const Ellipse shoulders{head_cx + s * 0.1 * (g.uniform() - 0.5), s * 1.05, s * (0.3 + 0.2 * g.uniform()),
+                            s * 1.05 - top};
+    Canvas a(1, s);
+    for (int64_t y = 0; y < s; ++y)
+        for (int64_t x = 0; x < s; ++x)
+            a.at(0, y, x) = std::max({head.coverage(y, x), neck.coverage(y, x), shoulders.coverage(y, x)});
     return a;
 }
 
@@ -117,6 +149,127 @@ void draw_hair(Canvas& image, Canvas& alpha, Generator& g) {
                 }
         }
     }
+}
+
+double uniform(Generator& g, double low, double high) { return low + (high - low) * g.uniform(); }
+
+void blur(Canvas& c, double sigma) { gaussian_blur_planes(c.v, c.channels, c.size, sigma); }
+
+// The object's texture: a crop of another photo; sometimes smoothed into a plain painted surface (low texture, as
+// a coat or a car body), and its mean colour pulled part of the way towards the background's, so neither texture
+// nor colour alone tells object from background.
+Canvas object_texture(const Tensor& photo, const Canvas& background, Generator& g) {
+    Canvas object = random_view(photo, background.size, g);
+    if (g.uniform() < 0.3) blur(object, uniform(g, 2, 6));
+    const double pull = g.uniform() < 0.5 ? uniform(g, 0, 0.6) : 0.0;
+    const int64_t plane = object.size * object.size;
+    for (int64_t c = 0; c < 3; ++c) {
+        double fg = 0, bg = 0;
+        for (int64_t i = 0; i < plane; ++i) fg += object.v[c * plane + i], bg += background.v[c * plane + i];
+        const float shift = static_cast<float>(pull * (bg - fg) / plane);
+        for (int64_t i = 0; i < plane; ++i)
+            object.v[c * plane + i] = std::clamp(object.v[c * plane + i] + shift, 0.0f, 1.0f);
+    }
+    return object;
+}
+
+// The centre of mass of an alpha map (row, column); nullopt when it is (nearly) empty.
+std::optional<std::pair<double, double>> centroid(const Canvas& alpha) {
+    double mass = 0, cy = 0, cx = 0;
+    for (int64_t y = 0; y < alpha.size; ++y)
+        for (int64_t x = 0; x < alpha.size; ++x)
+            mass += alpha.at(0, y, x), cy += y * alpha.at(0, y, x), cx += x * alpha.at(0, y, x);
+    if (mass < 1) return std::nullopt;
+    return std::pair{cy / mass, cx / mass};
+}
+
+// `second` over `object` on one side of a soft straight line through (y0, x0) whose normal points along `angle`.
+void paint_beyond_line(Canvas& object, const Canvas& second, double y0, double x0, double angle) {
+    for (int64_t y = 0; y < object.size; ++y)
+        for (int64_t x = 0; x < object.size; ++x) {
+            const double side = (x + 0.5 - x0) * std::cos(angle) + (y + 0.5 - y0) * std::sin(angle);
+            const float t = static_cast<float>(std::clamp(side + 0.5, 0.0, 1.0));
+            for (int64_t c = 0; c < 3; ++c) object.at(c, y, x) += t * (second.at(c, y, x) - object.at(c, y, x));
+        }
+}
+
+// An object of several materials, as a person (face, clothes, a badge) or a machine is: one photo's texture, often
+// another's beyond a soft line (level at a bust's neck, else at a random angle near the silhouette's centroid),
+// and up to three small elliptic patches (a third texture or a plain colour) near the centroid. Each texture is an
+// object_texture() of a photo other than the background's (photos[bg]).
+Canvas object_of_parts(const std::vector<Tensor>& photos, size_t bg, const Canvas& alpha, const Canvas& background,
+                       std::optional<double> neck_y, Generator& g) {
+    const int64_t s = alpha.size;
+    auto other_photo = [&]() -> const Tensor& {
+        size_t i = static_cast<size_t>(g.randint(0, static_cast<int64_t>(photos.size()) - 1));
+        return photos[i >= bg ? i + 1 : i];
+    };
+    Canvas object = object_texture(other_photo(), background, g);
+    const auto centre = centroid(alpha);
+    if (!centre) return object;
+    const auto [cy, cx] = *centre;
+    if (g.uniform() < 0.6) {
+        const Canvas second = object_texture(other_photo(), background, g);
+        const double angle = neck_y ? kPi / 2 : 2 * kPi * g.uniform();
+        paint_beyond_line(object, second, neck_y ? *neck_y : cy + s * 0.1 * (g.uniform() - 0.5), cx, angle);
+    }
+    const int64_t patches = g.randint(0, 4);
+    for (int64_t k = 0; k < patches; ++k) {
+        const bool plain = g.uniform() < 0.5;
+        const Canvas texture = plain ? Canvas(3, 1) : object_texture(other_photo(), background, g);
+        const float colour[3] = {static_cast<float>(g.uniform()), static_cast<float>(g.uniform()),
+                                 static_cast<float>(g.uniform())};
+        const double py = cy + s * 0.3 * (g.uniform() - 0.5), px = cx + s * 0.3 * (g.uniform() - 0.5);
+        const double ry = s * uniform(g, 0.02, 0.08);
+        const Ellipse patch{px, py, ry * uniform(g, 0.6, 1.6), ry};
+        for (int64_t y = std::max<int64_t>(0, std::lround(py - ry - 1));
+             y < std::min<int64_t>(s, std::lround(py + ry + 2)); ++y)
+            for (int64_t x = std::max<int64_t>(0, std::lround(px - patch.rx - 1));
+                 x < std::min<int64_t>(s, std::lround(px + patch.rx + 2)); ++x) {
+                const float t = patch.coverage(y, x);
+                for (int64_t c = 0; c < 3; ++c)
+                    object.at(c, y, x) += t * ((plain ? colour[c] : texture.at(c, y, x)) - object.at(c, y, x));
+            }
+    }
+    return object;
+}
+
+// Lights the object as a solid: brightness changes linearly along a random light direction and falls off towards
+// the rim (the distance inside the silhouette, from a blurred alpha).
+void shade_object(Canvas& object, const Canvas& alpha, Generator& g) {
+    const int64_t s = alpha.size;
+    const double angle = 2 * kPi * g.uniform(), gradient = uniform(g, 0, 0.5), rim = uniform(g, 0, 0.45);
+    Canvas inside = alpha;
+    blur(inside, s * 0.04);
+    for (int64_t y = 0; y < s; ++y)
+        for (int64_t x = 0; x < s; ++x) {
+            const double along = ((x - s / 2.0) * std::cos(angle) + (y - s / 2.0) * std::sin(angle)) / s;
+            const double light = (1 + gradient * along) * (1 - rim * (1 - inside.at(0, y, x)));
+            for (int64_t c = 0; c < 3; ++c)
+                object.at(c, y, x) = static_cast<float>(std::clamp(object.at(c, y, x) * light, 0.0, 1.0));
+        }
+}
+
+// A soft shadow of the object cast on the background, offset along a random direction; it darkens the picture
+// but is not part of the mask.
+void cast_shadow(Canvas& image, const Canvas& alpha, Generator& g) {
+    const int64_t s = alpha.size;
+    const int64_t dy = std::lround(uniform(g, 0.01, 0.06) * s), dx = std::lround(uniform(g, -0.06, 0.06) * s);
+    Canvas shadow(1, s);
+    for (int64_t y = 0; y < s; ++y)
+        for (int64_t x = 0; x < s; ++x)
+            if (y - dy >= 0 && y - dy < s && x - dx >= 0 && x - dx < s)
+                shadow.at(0, y, x) = alpha.at(0, y - dy, x - dx);
+    blur(shadow, uniform(g, 0.01, 0.04) * s);
+    const double strength = uniform(g, 0.25, 0.6);
+    for (int64_t c = 0; c < 3; ++c)
+        for (int64_t y = 0; y < s; ++y)
+            for (int64_t x = 0; x < s; ++x) image.at(c, y, x) *= static_cast<float>(1 - strength * shadow.at(0, y, x));
+}
+
+// Sensor noise over the whole picture: Gaussian, the same standard deviation in every channel.
+void add_noise(Canvas& image, double sigma, Generator& g) {
+    for (float& v : image.v) v = std::clamp(v + static_cast<float>(sigma * g.normal()), 0.0f, 1.0f);
 }
 
 // A sky (vertical gradient between two sky colours, with soft clouds) above a smooth horizon over `ground`.
@@ -179,27 +332,41 @@ void generate_salient_pairs(const std::string& dir, const SalientSynthOptions& o
         fs::create_directories(split / "images");
         fs::create_directories(split / "masks");
         const size_t bg = static_cast<size_t>(g.randint(0, static_cast<int64_t>(photos.size())));
-        Canvas image = random_view(photos[bg], o.size, g);
         Canvas alpha(1, o.size);
-        if (g.uniform() < 0.25) {
+        const bool sky = g.uniform() < 0.25;
+        // An object scene's background is a closer view (a quarter to 3/5 of the short side), so that it seldom
+        // holds a photo's whole subject, which a mask that calls it background would teach the network to ignore.
+        Canvas image = sky ? random_view(photos[bg], o.size, g) : random_view(photos[bg], o.size, g, 0.25, 0.6);
+        if (sky) {
             draw_sky(image, alpha, g);
         } else {
             size_t fg = static_cast<size_t>(g.randint(0, static_cast<int64_t>(photos.size()) - 1));
-            if (fg >= bg) ++fg;  // another photo than the background
-            const Canvas object = random_view(photos[fg], o.size, g);
-            alpha = silhouette.defined() && g.uniform() < 0.3 ? silhouette_alpha(silhouette, o.size, g)
-                                                              : blob_alpha(o.size, g);
+            if (fg >= bg) ++fg;                                    // another photo than the background
+            if (g.uniform() < 0.6) blur(image, uniform(g, 1, 5));  // a background out of focus, as in photographs
+            const double shape = g.uniform();
+            std::optional<double> neck_y;
+            if (shape < 0.25)
+                alpha = bust_alpha(o.size, g, neck_y.emplace());
+            else
+                alpha = shape < 0.45 && silhouette.defined() ? silhouette_alpha(silhouette, o.size, g)
+                                                             : blob_alpha(o.size, g);
+            if (g.uniform() < 0.7) blur(alpha, uniform(g, 0.3, 1.2));  // a matte's soft edge, not a cut-out's
+            Canvas object = g.uniform() < 0.5 ? object_texture(photos[fg], image, g)
+                                              : object_of_parts(photos, bg, alpha, image, neck_y, g);
+            if (g.uniform() < 0.7) shade_object(object, alpha, g);
+            if (g.uniform() < 0.5) cast_shadow(image, alpha, g);
             for (int64_t c = 0; c < 3; ++c)
                 for (int64_t y = 0; y < o.size; ++y)
                     for (int64_t x = 0; x < o.size; ++x) {
                         const float a = alpha.at(0, y, x);
-                        image.at(c, y, x) = a * object.v[static_cast<size_t>((c * o.size + y) * o.size + x)] +
-                                            (1 - a) * image.at(c, y, x);
+                        image.at(c, y, x) = a * object.at(c, y, x) + (1 - a) * image.at(c, y, x);
                     }
             if (g.uniform() < 0.4) draw_hair(image, alpha, g);
         }
+        if (g.uniform() < 0.5) add_noise(image, uniform(g, 0.005, 0.03), g);
+        const int quality = static_cast<int>(g.randint(70, 96));
         const std::string stem = fmt::format("synth_{:05}", n);
-        data::write_jpeg((split / "images" / (stem + ".jpg")).string(), data::to_uint8(image.tensor()), 92);
+        data::write_jpeg((split / "images" / (stem + ".jpg")).string(), data::to_uint8(image.tensor()), quality);
         data::write_png((split / "masks" / (stem + ".png")).string(), data::to_uint8(alpha.tensor()));
         bar.update();
     }

@@ -348,8 +348,8 @@ TEST_CASE("shipped weights: U2NETP, YOLOv5s, PANet and PFLD do their tasks on pi
         generate_salient_pairs(dir.file("pairs"), {.photos = photos, .train = 1, .val = 8, .seed = 2026});
         const auto e = evaluate_segmentation("u2netp", weights, dir.file("pairs/val"), 224);
         REQUIRE(e.images == 8);
-        CHECK(e.max_f > 0.85);  // measured 0.962 (README: 0.937 on the 40 held-out pairs)
-        CHECK(e.mae < 0.08);    // measured 0.029
+        CHECK(e.max_f > 0.90);  // the results issue's goal; measured 0.977 (README: 0.965 on the 40 held-out pairs)
+        CHECK(e.mae < 0.05);    // the goal; measured 0.022
     }
     SECTION("yolov5s: boxes on 16 new shapes pictures") {
         generate_shapes(dir.file("shapes"), {.train = 1, .val = 16, .seed = 2026, .photos = photos});
@@ -365,7 +365,7 @@ TEST_CASE("shipped weights: U2NETP, YOLOv5s, PANet and PFLD do their tasks on pi
         const LandmarkEvalResult e =
             evaluate_landmarks(root + "/" + shipped_weights_path("pfld"), dir.file("faces"), dir.file("ced.png"));
         REQUIRE(e.all.faces == 16);
-        CHECK(e.all.nme < 0.08);  // measured 0.0507 (README: 0.0488 on the 500 held-out faces)
+        CHECK(e.all.nme < 0.08);  // measured 0.0464 (README: 0.0455 on the 500 held-out faces)
     }
     SECTION("panet: x2 of 160x160 crops of three held-out photos, above bicubic, for each degradation") {
         // The centre crops of three of the five photos `nabla train panet` holds out (every fourth one).
