@@ -303,6 +303,35 @@ void draw_sky(Canvas& image, Canvas& alpha, Generator& g) {
     }
 }
 
+// An object scene on `image`, a view of photos[bg]: the background maybe defocused, an object (a bust, the horse
+// silhouette or a blob, textured by other photos) composited through a soft alpha that becomes the mask, maybe
+// with hair. Every choice is drawn from `g` in a fixed order, so a seed gives the same scene.
+void draw_object_scene(Canvas& image, Canvas& alpha, const std::vector<Tensor>& photos, size_t bg,
+                       const Tensor& silhouette, Generator& g) {
+    const int64_t s = image.size;
+    size_t fg = static_cast<size_t>(g.randint(0, static_cast<int64_t>(photos.size()) - 1));
+    if (fg >= bg) ++fg;                                    // another photo than the background
+    if (g.uniform() < 0.6) blur(image, uniform(g, 1, 5));  // a background out of focus, as in photographs
+    const double shape = g.uniform();
+    std::optional<double> neck_y;
+    if (shape < 0.25)
+        alpha = bust_alpha(s, g, neck_y.emplace());
+    else
+        alpha = shape < 0.45 && silhouette.defined() ? silhouette_alpha(silhouette, s, g) : blob_alpha(s, g);
+    if (g.uniform() < 0.7) blur(alpha, uniform(g, 0.3, 1.2));  // a matte's soft edge, not a cut-out's
+    Canvas object =
+        g.uniform() < 0.5 ? object_texture(photos[fg], image, g) : object_of_parts(photos, bg, alpha, image, neck_y, g);
+    if (g.uniform() < 0.7) shade_object(object, alpha, g);
+    if (g.uniform() < 0.5) cast_shadow(image, alpha, g);
+    for (int64_t c = 0; c < 3; ++c)
+        for (int64_t y = 0; y < s; ++y)
+            for (int64_t x = 0; x < s; ++x) {
+                const float a = alpha.at(0, y, x);
+                image.at(c, y, x) = a * object.at(c, y, x) + (1 - a) * image.at(c, y, x);
+            }
+    if (g.uniform() < 0.4) draw_hair(image, alpha, g);
+}
+
 }  // namespace
 
 void generate_salient_pairs(const std::string& dir, const SalientSynthOptions& o) {
@@ -340,28 +369,7 @@ void generate_salient_pairs(const std::string& dir, const SalientSynthOptions& o
         if (sky) {
             draw_sky(image, alpha, g);
         } else {
-            size_t fg = static_cast<size_t>(g.randint(0, static_cast<int64_t>(photos.size()) - 1));
-            if (fg >= bg) ++fg;                                    // another photo than the background
-            if (g.uniform() < 0.6) blur(image, uniform(g, 1, 5));  // a background out of focus, as in photographs
-            const double shape = g.uniform();
-            std::optional<double> neck_y;
-            if (shape < 0.25)
-                alpha = bust_alpha(o.size, g, neck_y.emplace());
-            else
-                alpha = shape < 0.45 && silhouette.defined() ? silhouette_alpha(silhouette, o.size, g)
-                                                             : blob_alpha(o.size, g);
-            if (g.uniform() < 0.7) blur(alpha, uniform(g, 0.3, 1.2));  // a matte's soft edge, not a cut-out's
-            Canvas object = g.uniform() < 0.5 ? object_texture(photos[fg], image, g)
-                                              : object_of_parts(photos, bg, alpha, image, neck_y, g);
-            if (g.uniform() < 0.7) shade_object(object, alpha, g);
-            if (g.uniform() < 0.5) cast_shadow(image, alpha, g);
-            for (int64_t c = 0; c < 3; ++c)
-                for (int64_t y = 0; y < o.size; ++y)
-                    for (int64_t x = 0; x < o.size; ++x) {
-                        const float a = alpha.at(0, y, x);
-                        image.at(c, y, x) = a * object.at(c, y, x) + (1 - a) * image.at(c, y, x);
-                    }
-            if (g.uniform() < 0.4) draw_hair(image, alpha, g);
+            draw_object_scene(image, alpha, photos, bg, silhouette, g);
         }
         if (g.uniform() < 0.5) add_noise(image, uniform(g, 0.005, 0.03), g);
         const int quality = static_cast<int>(g.randint(70, 96));
