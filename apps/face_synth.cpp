@@ -12,7 +12,7 @@
 #include <fstream>
 
 #include "apps/progress.h"
-#include "apps/synth_blur.h"
+#include "apps/synth_image.h"
 #include "nn/data/folder.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"
@@ -31,7 +31,6 @@ using Mat3 = std::array<double, 9>;
 double lerp(double a, double b, double t) { return a + (b - a) * t; }
 Point2 lerp2(const Point2& a, const Point2& b, double t) { return {lerp(a[0], b[0], t), lerp(a[1], b[1], t)}; }
 double sign(double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; }
-double uniform(Generator& g, double lo, double hi) { return lo + (hi - lo) * g.uniform(); }
 Color scale(const Color& c, double k) { return {c[0] * k, c[1] * k, c[2] * k}; }
 Color mix(const Color& a, const Color& b, double t) {
     return {lerp(a[0], b[0], t), lerp(a[1], b[1], t), lerp(a[2], b[2], t)};
@@ -370,14 +369,7 @@ void motion_blur(Picture& p, double length, double angle) {
 // --- backgrounds ---
 
 Picture random_view(const Tensor& photo, int64_t size, Generator& g) {
-    const int64_t h = photo.size(1), w = photo.size(2), short_side = std::min(h, w);
-    const int64_t side = std::max<int64_t>(8, static_cast<int64_t>(short_side * uniform(g, 0.4, 1.0)));
-    const int64_t top = g.randint(0, h - side + 1), left = g.randint(0, w - side + 1);
-    Tensor view = data::resize(data::crop(photo, {top, left, side, side}), {size, size});
-    if (g.uniform() < 0.5) view = data::hflip(view);
-    view = view.contiguous();
-    Picture p{size, std::vector<float>(view.data_ptr<float>(), view.data_ptr<float>() + view.numel())};
-    return p;
+    return {size, apps::random_view(photo, size, g, 0.4, 1.0)};
 }
 
 Picture drawn_background(int64_t size, Generator& g) {  // a gradient with a few soft shapes

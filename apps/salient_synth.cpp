@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "apps/progress.h"
-#include "apps/synth_blur.h"
+#include "apps/synth_image.h"
 #include "nn/data/folder.h"
 #include "nn/data/image.h"
 #include "nn/data/transforms.h"
@@ -28,17 +28,11 @@ struct Canvas {  // a float image [channels, size, size], row-major
     int64_t channels, size;
     std::vector<float> v;
     Canvas(int64_t c, int64_t s, float fill = 0) : channels(c), size(s), v(static_cast<size_t>(c * s * s), fill) {}
+    Canvas(int64_t c, int64_t s, std::vector<float> values) : channels(c), size(s), v(std::move(values)) {}
     float& at(int64_t c, int64_t y, int64_t x) { return v[static_cast<size_t>((c * size + y) * size + x)]; }
     float at(int64_t c, int64_t y, int64_t x) const { return v[static_cast<size_t>((c * size + y) * size + x)]; }
     Tensor tensor() const { return from_vector(v, {channels, size, size}); }
 };
-
-Canvas to_canvas(const Tensor& t) {  // float [C, S, S]
-    Canvas c(t.size(0), t.size(1));
-    const Tensor src = t.contiguous();
-    std::copy(src.data_ptr<float>(), src.data_ptr<float>() + src.numel(), c.v.begin());
-    return c;
-}
 
 // An axis-aligned ellipse; its coverage of a pixel is antialiased from an approximate distance to the edge.
 struct Ellipse {
@@ -51,15 +45,10 @@ struct Ellipse {
     }
 };
 
-// A random square crop (a fraction in [low, high) of the short side) of `photo`, resized to size x size, maybe
-// mirrored.
-Canvas random_view(const Tensor& photo, int64_t size, Generator& g, double low = 0.5, double high = 1.0) {
-    const int64_t h = photo.size(1), w = photo.size(2), short_side = std::min(h, w);
-    const int64_t side = std::max<int64_t>(8, static_cast<int64_t>(short_side * (low + (high - low) * g.uniform())));
-    const int64_t top = g.randint(0, h - side + 1), left = g.randint(0, w - side + 1);
-    Tensor view = data::resize(data::crop(photo, {top, left, side, side}), {size, size});
-    if (g.uniform() < 0.5) view = data::hflip(view);
-    return to_canvas(view);
+// random_view (apps/synth_image.h) as a Canvas: a random square view of `photo`, a fraction in [low, high) of its
+// short side.
+Canvas canvas_view(const Tensor& photo, int64_t size, Generator& g, double low = 0.5, double high = 1.0) {
+    return {3, size, random_view(photo, size, g, low, high)};
 }
 
 // alpha of a smooth random blob: inside where the distance to the centre is below r(θ) = R (1 + Σ a_k cos(kθ + φ_k)).
@@ -151,15 +140,13 @@ void draw_hair(Canvas& image, Canvas& alpha, Generator& g) {
     }
 }
 
-double uniform(Generator& g, double low, double high) { return low + (high - low) * g.uniform(); }
-
 void blur(Canvas& c, double sigma) { gaussian_blur_planes(c.v, c.channels, c.size, sigma); }
 
 // The object's texture: a crop of another photo; sometimes smoothed into a plain painted surface (low texture, as
 // a coat or a car body), and its mean colour pulled part of the way towards the background's, so neither texture
 // nor colour alone tells object from background.
 Canvas object_texture(const Tensor& photo, const Canvas& background, Generator& g) {
-    Canvas object = random_view(photo, background.size, g);
+    Canvas object = canvas_view(photo, background.size, g);
     if (g.uniform() < 0.3) blur(object, uniform(g, 2, 6));
     const double pull = g.uniform() < 0.5 ? uniform(g, 0, 0.6) : 0.0;
     const int64_t plane = object.size * object.size;
@@ -216,7 +203,8 @@ Canvas object_of_parts(const std::vector<Tensor>& photos, size_t bg, const Canva
     const int64_t patches = g.randint(0, 4);
     for (int64_t k = 0; k < patches; ++k) {
         const bool plain = g.uniform() < 0.5;
-        const Canvas texture = plain ? Canvas(3, 1) : object_texture(other_photo(), background, g);
+        std::optional<Canvas> texture;  // a photo's, or none for a plain colour
+        if (!plain) texture = object_texture(other_photo(), background, g);
         const float colour[3] = {static_cast<float>(g.uniform()), static_cast<float>(g.uniform()),
                                  static_cast<float>(g.uniform())};
         const double py = cy + s * 0.3 * (g.uniform() - 0.5), px = cx + s * 0.3 * (g.uniform() - 0.5);
@@ -228,7 +216,7 @@ Canvas object_of_parts(const std::vector<Tensor>& photos, size_t bg, const Canva
                  x < std::min<int64_t>(s, std::lround(px + patch.rx + 2)); ++x) {
                 const float t = patch.coverage(y, x);
                 for (int64_t c = 0; c < 3; ++c)
-                    object.at(c, y, x) += t * ((plain ? colour[c] : texture.at(c, y, x)) - object.at(c, y, x));
+                    object.at(c, y, x) += t * ((texture ? texture->at(c, y, x) : colour[c]) - object.at(c, y, x));
             }
     }
     return object;
@@ -365,7 +353,7 @@ void generate_salient_pairs(const std::string& dir, const SalientSynthOptions& o
         const bool sky = g.uniform() < 0.25;
         // An object scene's background is a closer view (a quarter to 3/5 of the short side), so that it seldom
         // holds a photo's whole subject, which a mask that calls it background would teach the network to ignore.
-        Canvas image = sky ? random_view(photos[bg], o.size, g) : random_view(photos[bg], o.size, g, 0.25, 0.6);
+        Canvas image = sky ? canvas_view(photos[bg], o.size, g) : canvas_view(photos[bg], o.size, g, 0.25, 0.6);
         if (sky) {
             draw_sky(image, alpha, g);
         } else {

@@ -25,6 +25,7 @@
 #include "autograd/grad_mode.h"
 #include "nn/checkpoint.h"
 #include "nn/data/image.h"
+#include "nn/data/transforms.h"
 #include "nn/optim/adam.h"
 #include "nn/optim/ema.h"
 #include "support/support.h"
@@ -372,9 +373,8 @@ TEST_CASE("shipped weights: U2NETP, YOLOv5s, PANet and PFLD do their tasks on pi
         fs::create_directories(dir.file("crops"));
         for (const char* name : {"coffee.png", "mate_garden.jpg", "motorcycle_left.png"}) {
             const Tensor photo = data::read_image(photos + "/" + name, data::ImageMode::RGB);
-            const int64_t top = (photo.size(1) - 160) / 2, left = (photo.size(2) - 160) / 2;
             data::write_png(dir.file(std::string("crops/") + name + ".png"),
-                            photo.slice(1, top, top + 160).slice(2, left, left + 160).contiguous());
+                            data::center_crop(photo, {160, 160}).contiguous());
         }
         for (const std::string model : {"panet", "panet_maxpool"}) {
             INFO(model);

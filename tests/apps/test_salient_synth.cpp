@@ -8,7 +8,7 @@
 #include <numeric>
 
 #include "apps/salient_synth.h"
-#include "apps/synth_blur.h"
+#include "apps/synth_image.h"
 #include "nn/data/image.h"
 #include "ops/ops.h"
 #include "support/support.h"

@@ -1,10 +1,25 @@
-// apps/synth_blur.cpp — gaussian_blur_planes(): a horizontal pass, then a vertical one, each through a scratch copy.
-#include "apps/synth_blur.h"
+// apps/synth_image.cpp — the generators' shared helpers; the blur is a horizontal pass, then a vertical one, each
+// through a scratch copy.
+#include "apps/synth_image.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "nn/data/transforms.h"
+
 namespace nabla::apps {
+
+double uniform(Generator& g, double low, double high) { return low + (high - low) * g.uniform(); }
+
+std::vector<float> random_view(const Tensor& photo, int64_t size, Generator& g, double low, double high) {
+    const int64_t h = photo.size(1), w = photo.size(2), short_side = std::min(h, w);
+    const int64_t side = std::max<int64_t>(8, static_cast<int64_t>(short_side * uniform(g, low, high)));
+    const int64_t top = g.randint(0, h - side + 1), left = g.randint(0, w - side + 1);
+    Tensor view = data::resize(data::crop(photo, {top, left, side, side}), {size, size});
+    if (g.uniform() < 0.5) view = data::hflip(view);
+    view = view.contiguous();
+    return {view.data_ptr<float>(), view.data_ptr<float>() + view.numel()};
+}
 
 void gaussian_blur_planes(std::vector<float>& v, int64_t planes, int64_t size, double sigma) {
     if (sigma <= 0) return;
