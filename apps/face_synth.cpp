@@ -10,6 +10,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <numbers>
 
 #include "apps/progress.h"
 #include "apps/synth_image.h"
@@ -24,7 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
+constexpr double kPi = std::numbers::pi;
 using Color = std::array<double, 3>;
 using Mat3 = std::array<double, 9>;
 

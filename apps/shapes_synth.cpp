@@ -13,6 +13,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <numbers>
 #include <tuple>
 
 #include "apps/progress.h"
@@ -27,7 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
+constexpr double kPi = std::numbers::pi;
 enum Kind { kCircle, kSquare, kTriangle, kStar, kPatch, kPrint };
 // An object keeps its label while at least kKeep of its area is visible; placements that would leave a labelled
 // object between kGone and kKeep visible are retried, so an unlabelled object is all but covered.

@@ -2,6 +2,7 @@
 // PyTorch implementation of docs/pfld.md §2 with its gradients (tests/fixtures/make_models.py), gradcheck in float64,
 // and errors that name the loss and the shapes.
 #include <cmath>
+#include <numbers>
 
 #include "models/pfld/loss.h"
 #include "support/support.h"
@@ -9,7 +10,7 @@
 using namespace nabla::models;
 
 namespace {
-constexpr double kPi = 3.14159265358979323846;
+constexpr double kPi = std::numbers::pi;
 
 Tensor attributes(const std::vector<int64_t>& rows, int64_t n) { return from_vector(rows, {n, 6}); }
 }  // namespace
