@@ -46,15 +46,6 @@ void run(std::vector<std::string> args) {
     app.parse(args);
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "no error";
-}
-
 // What f writes on stderr (file descriptor 2 pointed at a file while it runs).
 std::string stderr_of(const std::function<void()>& f, const std::string& path) {
     std::fflush(stderr);

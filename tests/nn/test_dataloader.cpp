@@ -27,17 +27,6 @@ std::string touch(const TempDir& d, const std::string& rel) {
     return p.string();
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("not a nabla::Error: ") + e.what();
-    }
-    return "no error";
-}
-
 // Example i: (full([2], i) float32, i as a 0-dim int64).
 std::shared_ptr<LambdaDataset> counting(int64_t n) {
     return std::make_shared<LambdaDataset>(n, [](int64_t i, Generator&) {

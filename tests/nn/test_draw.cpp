@@ -16,17 +16,6 @@ using namespace nabla::data;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("not a nabla::Error: ") + e.what();
-    }
-    return "no error";
-}
-
 // The colour of pixel (x, y) of a [3, H, W] image.
 Color at(const Tensor& img, int64_t x, int64_t y) {
     Tensor t = img.to(kFloat64);

@@ -29,17 +29,6 @@ void write_bytes(const std::string& path, const std::string& bytes) {
     f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("not a nabla::Error: ") + e.what();
-    }
-    return "no error";
-}
-
 Tensor random_image(const Shape& shape, uint64_t seed) {
     Generator g(seed);
     return randint(0, 256, shape, {.dtype = kInt64}, &g).to(kUInt8);

@@ -23,17 +23,6 @@ std::vector<std::string> keys_of(const TensorMap& map) {
     return out;
 }
 
-// The message of the nabla::Error that f throws, or what happened instead.
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
-
 // A model shaped like YOLOv5's: a Sequential whose child 1 holds a ModuleList `m`.
 class Stage : public Module {
 public:

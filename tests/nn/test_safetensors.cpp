@@ -54,14 +54,7 @@ bool dense(const Tensor& t) {
 
 // The message of the nabla::Error that loading `path` throws, or a description of what happened instead.
 std::string load_error(const std::string& path) {
-    try {
-        load_safetensors(path);
-    } catch (const Error& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("not a nabla::Error: ") + e.what();
-    }
-    return "no error";
+    return error_of([&] { load_safetensors(path); });
 }
 
 Tensor bools(const std::vector<uint8_t>& v, const Shape& shape = {}) { return from_vector(v, shape, {.dtype = kBool}); }

@@ -11,17 +11,6 @@ using namespace nabla::data;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("not a nabla::Error: ") + e.what();
-    }
-    return "no error";
-}
-
 Tensor u8(const std::vector<int>& v, const Shape& shape) {
     std::vector<uint8_t> b(v.begin(), v.end());
     return from_vector(b, shape);

@@ -58,6 +58,17 @@ std::string ClosesTo::describe() const {
                        expected_.defined() ? shape_str(expected_.shape()) : "?", detail_.empty() ? "ok" : detail_);
 }
 
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    } catch (const std::exception& e) {
+        return std::string("not a nabla::Error: ") + e.what();
+    }
+    return "no error";
+}
+
 std::string fixture_path(const std::string& name) {
     return std::string(NABLA_FIXTURE_DIR) + "/" + name + ".safetensors";
 }

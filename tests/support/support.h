@@ -50,6 +50,10 @@ Tensor input_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x
 // None, e.g. PFLD's unused bn8) and is not counted. Returns how many gradients were compared.
 int64_t require_grads_match(const nn::Module& model, const TensorMap& fixture, double atol, double rtol);
 
+// The message of the nabla::Error that f throws; "not a nabla::Error: <what>" for another exception, "no error" when f
+// returns: CHECK_THAT(error_of([&] { load_safetensors(path); }), Catch::Contains(path));
+std::string error_of(const std::function<void()>& f);
+
 // A fresh, empty directory (<temp>/nabla_test_<pid>_<n>) for one test case, removed with its contents at scope end.
 struct TempDir {
     std::filesystem::path path;
