@@ -181,6 +181,12 @@ void paint_beyond_line(Canvas& object, const Canvas& second, double y0, double x
         }
 }
 
+// A photo other than the background's (photos[bg]), drawn uniformly from the others.
+const Tensor& other_photo(const std::vector<Tensor>& photos, size_t bg, Generator& g) {
+    const size_t i = static_cast<size_t>(g.randint(0, static_cast<int64_t>(photos.size()) - 1));
+    return photos[i >= bg ? i + 1 : i];
+}
+
 // An object of several materials, as a person (face, clothes, a badge) or a machine is: one photo's texture, often
 // another's beyond a soft line (level at a bust's neck, else at a random angle near the silhouette's centroid),
 // and up to three small elliptic patches (a third texture or a plain colour) near the centroid. Each texture is an
@@ -188,16 +194,12 @@ void paint_beyond_line(Canvas& object, const Canvas& second, double y0, double x
 Canvas object_of_parts(const std::vector<Tensor>& photos, size_t bg, const Canvas& alpha, const Canvas& background,
                        std::optional<double> neck_y, Generator& g) {
     const int64_t s = alpha.size;
-    auto other_photo = [&]() -> const Tensor& {
-        size_t i = static_cast<size_t>(g.randint(0, static_cast<int64_t>(photos.size()) - 1));
-        return photos[i >= bg ? i + 1 : i];
-    };
-    Canvas object = object_texture(other_photo(), background, g);
+    Canvas object = object_texture(other_photo(photos, bg, g), background, g);
     const auto centre = centroid(alpha);
     if (!centre) return object;
     const auto [cy, cx] = *centre;
     if (g.uniform() < 0.6) {
-        const Canvas second = object_texture(other_photo(), background, g);
+        const Canvas second = object_texture(other_photo(photos, bg, g), background, g);
         const double angle = neck_y ? kPi / 2 : 2 * kPi * g.uniform();
         paint_beyond_line(object, second, neck_y ? *neck_y : cy + s * 0.1 * (g.uniform() - 0.5), cx, angle);
     }
@@ -205,7 +207,7 @@ Canvas object_of_parts(const std::vector<Tensor>& photos, size_t bg, const Canva
     for (int64_t k = 0; k < patches; ++k) {
         const bool plain = g.uniform() < 0.5;
         std::optional<Canvas> texture;  // a photo's, or none for a plain colour
-        if (!plain) texture = object_texture(other_photo(), background, g);
+        if (!plain) texture = object_texture(other_photo(photos, bg, g), background, g);
         const float colour[3] = {static_cast<float>(g.uniform()), static_cast<float>(g.uniform()),
                                  static_cast<float>(g.uniform())};
         const double py = cy + s * 0.3 * (g.uniform() - 0.5), px = cx + s * 0.3 * (g.uniform() - 0.5);
@@ -298,8 +300,7 @@ void draw_sky(Canvas& image, Canvas& alpha, Generator& g) {
 void draw_object_scene(Canvas& image, Canvas& alpha, const std::vector<Tensor>& photos, size_t bg,
                        const Tensor& silhouette, Generator& g) {
     const int64_t s = image.size;
-    size_t fg = static_cast<size_t>(g.randint(0, static_cast<int64_t>(photos.size()) - 1));
-    if (fg >= bg) ++fg;                                    // another photo than the background
+    const Tensor& fg = other_photo(photos, bg, g);
     if (g.uniform() < 0.6) blur(image, uniform(g, 1, 5));  // a background out of focus, as in photographs
     const double shape = g.uniform();
     std::optional<double> neck_y;
@@ -309,7 +310,7 @@ void draw_object_scene(Canvas& image, Canvas& alpha, const std::vector<Tensor>& 
         alpha = shape < 0.45 && silhouette.defined() ? silhouette_alpha(silhouette, s, g) : blob_alpha(s, g);
     if (g.uniform() < 0.7) blur(alpha, uniform(g, 0.3, 1.2));  // a matte's soft edge, not a cut-out's
     Canvas object =
-        g.uniform() < 0.5 ? object_texture(photos[fg], image, g) : object_of_parts(photos, bg, alpha, image, neck_y, g);
+        g.uniform() < 0.5 ? object_texture(fg, image, g) : object_of_parts(photos, bg, alpha, image, neck_y, g);
     if (g.uniform() < 0.7) shade_object(object, alpha, g);
     if (g.uniform() < 0.5) cast_shadow(image, alpha, g);
     for (int64_t c = 0; c < 3; ++c)
@@ -354,7 +355,7 @@ void generate_salient_pairs(const std::string& dir, const SalientSynthOptions& o
         const bool sky = g.uniform() < 0.25;
         // An object scene's background is a closer view (a quarter to 3/5 of the short side), so that it seldom
         // holds a photo's whole subject, which a mask that calls it background would teach the network to ignore.
-        Canvas image = sky ? canvas_view(photos[bg], o.size, g) : canvas_view(photos[bg], o.size, g, 0.25, 0.6);
+        Canvas image = canvas_view(photos[bg], o.size, g, sky ? 0.5 : 0.25, sky ? 1.0 : 0.6);
         if (sky) {
             draw_sky(image, alpha, g);
         } else {
