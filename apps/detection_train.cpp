@@ -185,6 +185,7 @@ TrainResult train_detection(DetectionTrainOptions o) {
         {"batch", o.train.batch},
         {"seed", o.train.seed},
         {"sparsity", o.train.sparsity},
+        {"prune_residual", o.train.prune_residual},
         {"weights",
          o.train.weights}}.dump();
     TrainResult r = fit(o.train, task);

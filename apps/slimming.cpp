@@ -386,6 +386,7 @@ std::vector<SlimRound> slim_detector(SlimOptions o) {
     const fs::path dir = o.output.empty() ? fs::path("runs") / "slim" / o.train.model : fs::path(o.output);
     fs::create_directories(dir);
     const int64_t epochs = o.train.train.epochs, finetune_epochs = o.finetune_epochs > 0 ? o.finetune_epochs : epochs;
+    o.train.train.prune_residual = o.prune.prune_residual;  // the L1 term on the groups the cut may take
     std::string weights = o.train.train.weights, control_weights = o.train.train.weights;
     std::vector<SlimRound> rounds;
     for (int64_t r = 1; r <= o.rounds; ++r) {
@@ -522,6 +523,9 @@ void add_prune_commands(CLI::App& app) {
         cmd->add_option("--min-keep", o->prune.min_keep, "Channels every layer keeps at least")->capture_default_str();
         cmd->add_option("--multiple", o->prune.multiple, "Round pruned widths up to a multiple of this")
             ->capture_default_str();
+        cmd->add_flag("--prune-residual", o->prune.prune_residual,
+                      "Sparsity-train and prune the residual groups too, each as one unit (the reference leaves them "
+                      "whole)");
         cmd->add_option("--img-size", o->train.img_size, "Training and validation size (0: 640, 320 for the shapes)")
             ->capture_default_str();
         cmd->add_option("--batch", o->train.train.batch, "Batch size")->capture_default_str();

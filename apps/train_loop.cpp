@@ -116,6 +116,9 @@ void add_train_options(CLI::App* cmd, TrainOptions& o) {
                     "then `nabla prune` (0: off)")
         ->capture_default_str()
         ->check(finite_non_negative());
+    cmd->add_flag("--prune-residual", o.prune_residual,
+                  "With --sparsity: the L1 term (and the |gamma| log) also on the residual groups, which the reference "
+                  "leaves whole; then `nabla prune --prune-residual`");
     cmd->add_flag("--exist-ok", o.exist_ok, "Write into --output even if it already holds a run");
     cmd->add_option("--nproc", o.nproc,
                     "Train data-parallel on this many processes of this machine: runs this command under `mpirun -np "
@@ -249,7 +252,7 @@ private:
     std::optional<std::vector<std::string>> norms_;  // the prunable BatchNorms, traced on the first batch
     // The prunable BatchNorms of the model, traced once on the first example of `images` (nn/prune.h).
     const std::vector<std::string>& prunable_norms(const Tensor& images) {
-        if (!norms_) norms_ = nn::trace_channels(model_, images.narrow(0, 0, 1)).prunable_norms();
+        if (!norms_) norms_ = nn::trace_channels(model_, images.narrow(0, 0, 1), o_.prune_residual).prunable_norms();
         return *norms_;
     }
     // This epoch's sparsity: o.sparsity (1 - 0.9 epoch / epochs), as train_sparity.py.

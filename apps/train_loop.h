@@ -62,6 +62,10 @@ struct TrainOptions {
     // (nn/prune.h, traced on the first batch), γ.grad += sparsity (1 - 0.9 epoch / epochs) sign(γ) and β.grad +=
     // 10 sparsity sign(β); their |γ| are logged every epoch. 0: off. Needs TrainTask::accumulate 1.
     double sparsity = 0;
+    // The sparsity term and the |γ| log also cover the residual groups (the channels an add ties, each BatchNorm of
+    // the group, and the hidden layers of residual branches), for `nabla prune --prune-residual`; the reference
+    // leaves them whole.
+    bool prune_residual = false;
     bool exist_ok = false;  // reuse a run directory that already has results (otherwise an error)
     // A corrupt image stops the run (the data check before training, apps/data_check.h, and the training loader)
     // instead of being left out with a warning (DataLoaderOptions::skip_errors).

@@ -1,5 +1,5 @@
 // tests/apps/test_slimming.cpp — apps/slimming.h: the |γ| log by hand; sparsity training pulls the prunable γ
-// toward 0 against the same run without it; `nabla slim` runs two rounds of sparsity -> prune -> fine-tune end to
+// toward 0 against the same run without it, and the residual groups' γ too with --prune-residual; `nabla slim` runs two rounds of sparsity -> prune -> fine-tune end to
 // end, each round smaller, its files in proportion to the parameters, the pruned checkpoints loadable as they are;
 // and any other model (tinyseg) sparsity-trained, pruned, loaded, fine-tuned and resumed as the narrower network.
 #include <fmt/format.h>
@@ -78,6 +78,23 @@ TEST_CASE("slimming: sparsity training pulls the prunable gammas toward zero", "
     // the median |γ| falls by lr x sr per step (x the momentum's gain) more than without the term
     REQUIRE(lb.column("bn/q50").back() < la.column("bn/q50").back() - 0.01);
     REQUIRE(fs::exists(fs::path(b.run_dir) / "bn_hist" / "epoch_002.png"));
+
+    // --prune-residual: the term also reaches the residual groups (here C3 model.2's: its cv1 and the bottleneck's
+    // cv2, tied by the add), which the reference's term leaves alone
+    DetectionTrainOptions residual = tiny_run(dir.file("shapes"), dir.file("residual"));
+    residual.train.sparsity = 0.2;
+    residual.train.prune_residual = true;
+    const TrainResult c = train_detection(residual);
+    const auto mean_abs_gamma = [](const TrainResult& r, const std::string& norm) {
+        const nn::Checkpoint ck = nn::load_checkpoint((fs::path(r.run_dir) / "weights" / "last.safetensors").string());
+        return mean(abs(ck.model.at(norm + ".weight"))).item<double>();
+    };
+    for (const char* norm : {"model.2.cv1.bn", "model.2.m.0.cv2.bn", "model.2.m.0.cv1.bn"}) {
+        INFO(norm);
+        REQUIRE(mean_abs_gamma(c, norm) < mean_abs_gamma(b, norm) - 0.01);
+    }
+    // a non-residual BatchNorm gets the same term either way
+    REQUIRE(mean_abs_gamma(c, "model.2.cv2.bn") == Approx(mean_abs_gamma(b, "model.2.cv2.bn")).margin(0.01));
 }
 
 TEST_CASE("slimming: two rounds of sparsity, pruning and fine-tuning end to end", "[slimming]") {
