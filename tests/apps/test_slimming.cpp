@@ -1,7 +1,8 @@
 // tests/apps/test_slimming.cpp — apps/slimming.h: the |γ| log by hand; sparsity training pulls the prunable γ
-// toward 0 against the same run without it, and the residual groups' γ too with --prune-residual; `nabla slim` runs two rounds of sparsity -> prune -> fine-tune end to
-// end, each round smaller, its files in proportion to the parameters, the pruned checkpoints loadable as they are;
-// and any other model (tinyseg) sparsity-trained, pruned, loaded, fine-tuned and resumed as the narrower network.
+// toward 0 against the same run without it, and the residual groups' γ too with --prune-residual; `nabla slim` runs
+// two rounds of sparsity -> prune -> fine-tune end to end, each round smaller, its files in proportion to the
+// parameters, the pruned checkpoints loadable as they are; and any other model (tinyseg) sparsity-trained, pruned,
+// loaded, fine-tuned and resumed as the narrower network.
 #include <fmt/format.h>
 
 #include <filesystem>
