@@ -168,13 +168,14 @@ Pruned prune_weights(const PruneOptions& o, nn::Module& model, const Tensor& exa
     const TensorMap state = model.state_dict();
     const nn::ChannelGraph graph = nn::trace_channels(model, example, o.prune_residual);
     check_prunable(o, graph);
-    Pruned p{.plan = nn::plan_slimming(graph, state,
-                                       {.percent = o.percent, .min_keep = o.min_keep, .multiple = o.multiple})};
+    Pruned p{.plan = nn::plan_slimming(
+                 graph, state,
+                 {.percent = o.percent, .min_keep = o.min_keep, .multiple = o.multiple, .normalizer = o.normalizer})};
     fmt::print(
-        "prune {}: {} prunable BatchNorms; threshold |gamma| {:.4g} at {:.0f}%; {} -> {} channels; "
+        "prune {}: {} prunable BatchNorms; threshold {}|gamma| {:.4g} at {:.0f}%; {} -> {} channels; "
         "suggested maximum percent without min_keep: {:.1f}%\n",
-        o.model, graph.prunable_norms().size(), p.plan.threshold, 100 * o.percent, p.plan.channels_before,
-        p.plan.channels_after, 100 * p.plan.max_percent);
+        o.model, graph.prunable_norms().size(), o.normalizer == "none" ? "" : o.normalizer + "-normalized ",
+        p.plan.threshold, 100 * o.percent, p.plan.channels_before, p.plan.channels_after, 100 * p.plan.max_percent);
     p.state = nn::prune_state_dict(graph, p.plan, state, o.compensate);
     return p;
 }
@@ -472,6 +473,12 @@ void add_prune_commands(CLI::App& app) {
         cmd->add_flag("--prune-residual", o->prune_residual,
                       "Also prune residual groups (the channels an add ties), each as one unit; the reference "
                       "keeps them whole");
+        cmd->add_option("--normalizer", o->normalizer,
+                        "Scale each layer's |gamma| before the global threshold: none (network slimming), mean or max "
+                        "(divided by the layer's mean or largest, as Torch-Pruning's normalizer): the cut compares a "
+                        "channel with its own layer's and spreads over the layers")
+            ->capture_default_str()
+            ->check(CLI::IsMember({"none", "mean", "max"}));
         cmd->add_flag("!--no-compensate", o->compensate,
                       "Drop removed channels without folding their constant act(beta) into the next layer");
         cmd->add_option("--output", o->output, "The pruned checkpoint (default: <weights>_pruned.safetensors)");
@@ -523,6 +530,11 @@ void add_prune_commands(CLI::App& app) {
         cmd->add_option("--min-keep", o->prune.min_keep, "Channels every layer keeps at least")->capture_default_str();
         cmd->add_option("--multiple", o->prune.multiple, "Round pruned widths up to a multiple of this")
             ->capture_default_str();
+        cmd->add_option("--normalizer", o->prune.normalizer,
+                        "Scale each layer's |gamma| before the global threshold: none, mean or max (nabla prune "
+                        "--normalizer)")
+            ->capture_default_str()
+            ->check(CLI::IsMember({"none", "mean", "max"}));
         cmd->add_flag("--prune-residual", o->prune.prune_residual,
                       "Sparsity-train and prune the residual groups too, each as one unit (the reference leaves them "
                       "whole)");

@@ -29,6 +29,7 @@ struct PruneOptions {
     double percent = 0.5;
     int64_t min_keep = 8, multiple = 1;  // docs/slimming.md §6: rounding widths up to 8 or 16 measured no faster
     bool prune_residual = false;         // also prune residual groups as one unit (the reference leaves them whole)
+    std::string normalizer = "none";     // scores per group divided by their "mean" or "max" (nn::SlimmingOptions)
     bool compensate = true;              // fold removed channels' act(β) into the next layer
     std::string output;                  // "" : <weights stem>_pruned.safetensors beside the weights
     std::string data;                    // a data.yaml for mAP before and after ("" : the generated shapes if present)

@@ -410,6 +410,16 @@ std::optional<Tensor> removed_contribution(const ChannelGraph& g, const PrunePla
     return matmul(w.detach().to(kFloat64).sum({2, 3}), from_vector(value, {w.size(1)}));
 }
 
+// Divides a group's scores by their mean or maximum ("none": leaves them); an all-zero group stays zero.
+void normalize(std::vector<double>& scores, const std::string& normalizer) {
+    if (normalizer == "none" || scores.empty()) return;
+    const double by = normalizer == "max"
+                          ? *std::max_element(scores.begin(), scores.end())
+                          : std::accumulate(scores.begin(), scores.end(), 0.0) / static_cast<double>(scores.size());
+    if (by > 0)
+        for (double& v : scores) v /= by;
+}
+
 }  // namespace
 
 bool ChannelGraph::prunable(int64_t group) const {
@@ -469,6 +479,8 @@ PrunePlan plan_slimming(const ChannelGraph& g, const TensorMap& state, const Sli
     NB_CHECK_VALUE(o.percent >= 0 && o.percent < 1, "prune: percent must be in [0, 1), got ", o.percent);
     NB_CHECK_VALUE(o.min_keep >= 1 && o.multiple >= 1, "prune: min_keep and multiple must be >= 1, got ", o.min_keep,
                    " and ", o.multiple);
+    NB_CHECK_VALUE(o.normalizer == "none" || o.normalizer == "mean" || o.normalizer == "max",
+                   "prune: normalizer must be none, mean or max, got '", o.normalizer, "'");
     PrunePlan plan;
     std::vector<std::vector<double>> scores(g.groups.size());
     std::vector<double> all;
@@ -491,6 +503,7 @@ PrunePlan plan_slimming(const ChannelGraph& g, const TensorMap& state, const Sli
                 offset += seg.end - seg.begin;
             }
         }
+        normalize(sc, o.normalizer);
         all.insert(all.end(), sc.begin(), sc.end());
         group_max.push_back(*std::max_element(sc.begin(), sc.end()));
     }

@@ -88,19 +88,24 @@ struct SlimmingOptions {
     // `multiple` (1: no rounding).
     int64_t min_keep = 8;
     int64_t multiple = 1;
+    // How each group's scores are scaled before the global threshold, as Torch-Pruning's importance normalizer:
+    // "none" (network slimming: |γ| as it is), "mean" or "max" (divided by the group's mean or largest score, so that
+    // the threshold compares a channel with its own layer's and cuts the layers more evenly).
+    std::string normalizer = "none";
 };
 
 struct PrunePlan {
     std::vector<std::vector<int64_t>> keep;  // per group: the kept channels, ascending (all for an unpruned group)
-    double threshold = 0;                    // the global |γ| threshold
+    double threshold = 0;                    // the global threshold (|γ|, or normalized |γ|)
     // The largest percent at which no prunable layer would be emptied (the reference's percent_limit): the rank of
     // the smallest per-group maximum |γ| over the sorted scores.
     double max_percent = 0;
     int64_t channels_before = 0, channels_after = 0;  // over the prunable groups
 };
 
-// Scores every channel of a prunable group by the largest |γ| of the group's BatchNorms, and keeps the channels at
-// or above the global threshold (the score at rank floor(N · percent) of the N sorted scores).
+// Scores every channel of a prunable group by the largest |γ| of the group's BatchNorms (scaled by the normalizer),
+// and keeps the channels at or above the global threshold (the score at rank floor(N · percent) of the N sorted
+// scores).
 PrunePlan plan_slimming(const ChannelGraph& graph, const TensorMap& state, const SlimmingOptions& options);
 
 // The state dict with every tensor narrowed to the plan: a source conv's weight on dim 0 (its own group) and dim 1
