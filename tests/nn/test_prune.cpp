@@ -140,7 +140,7 @@ TEST_CASE("prune: the pruned network computes what the masked network computed",
     }
 }
 
-TEST_CASE("prune: min_keep, multiple and the suggested maximum percent", "[prune]") {
+TEST_CASE("prune: min_keep, multiple, the suggested maximum percent and the normalizer", "[prune]") {
     manual_seed(2);
     TwoLayer net(8, 6);
     set_vector(net.bn1->weight, {0.01f, 0.02f, 0.03f, 0.04f, 0.05f, 0.06f, 0.07f, 0.08f});
@@ -157,31 +157,27 @@ TEST_CASE("prune: min_keep, multiple and the suggested maximum percent", "[prune
     REQUIRE(even.keep[1].size() == 4);
     REQUIRE_THROWS_WITH(plan_slimming(g, net.state_dict(), {.percent = 1.0}),
                         Catch::Contains("percent must be in [0, 1)"));
-}
-
-TEST_CASE("prune: the normalizer scales each group's scores before the global threshold", "[prune]") {
-    manual_seed(2);
-    TwoLayer net(8, 6);
-    set_vector(net.bn1->weight, {0.01f, 0.02f, 0.03f, 0.04f, 0.05f, 0.06f, 0.07f, 0.08f});
-    set_vector(net.bn2->weight, {0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f});
-    const ChannelGraph g = trace_channels(net, randn({1, 3, 4, 4}));
-    // none: the 7 smallest of 14 go, all in bn1 (threshold 0.08, the 8th smallest)
-    const PrunePlan none = plan_slimming(g, net.state_dict(), {.percent = 0.5, .min_keep = 1});
-    REQUIRE(none.keep[0] == std::vector<int64_t>{7});
-    REQUIRE(none.keep[1] == std::vector<int64_t>{0, 1, 2, 3, 4, 5});
-    // max: bn1 becomes 0.125 ... 1 in steps of 0.125, bn2 0.5 ... 1; sorted, the 8th smallest is bn2's 0.7
-    const PrunePlan max = plan_slimming(g, net.state_dict(), {.percent = 0.5, .min_keep = 1, .normalizer = "max"});
-    REQUIRE(max.threshold == Approx(0.7));
-    REQUIRE(max.keep[0] == std::vector<int64_t>{5, 6, 7});
-    REQUIRE(max.keep[1] == std::vector<int64_t>{2, 3, 4, 5});
-    // mean: bn1 / 0.045 (0.22 ... 1.78), bn2 / 0.75 (0.67 ... 1.33); the 8th smallest is bn2's 0.8 / 0.75
-    const PrunePlan mean = plan_slimming(g, net.state_dict(), {.percent = 0.5, .min_keep = 1, .normalizer = "mean"});
-    REQUIRE(mean.threshold == Approx(0.8 / 0.75));
-    REQUIRE(mean.keep[0] == std::vector<int64_t>{4, 5, 6, 7});
-    REQUIRE(mean.keep[1] == std::vector<int64_t>{3, 4, 5});
-    REQUIRE(mean.channels_after == 7);
-    REQUIRE_THROWS_WITH(plan_slimming(g, net.state_dict(), {.normalizer = "sum"}),
-                        Catch::Contains("normalizer must be none, mean or max") && Catch::Contains("'sum'"));
+    SECTION("the normalizer scales each group's scores before the global threshold") {
+        // none: the 7 smallest of 14 go, all in bn1 (threshold 0.08, the 8th smallest)
+        const PrunePlan none = plan_slimming(g, net.state_dict(), {.percent = 0.5, .min_keep = 1});
+        REQUIRE(none.keep[0] == std::vector<int64_t>{7});
+        REQUIRE(none.keep[1] == std::vector<int64_t>{0, 1, 2, 3, 4, 5});
+        // max: bn1 becomes 0.125 ... 1 in steps of 0.125, bn2 0.5 ... 1; sorted, the 8th smallest is bn2's 0.7
+        const PrunePlan by_max =
+            plan_slimming(g, net.state_dict(), {.percent = 0.5, .min_keep = 1, .normalizer = "max"});
+        REQUIRE(by_max.threshold == Approx(0.7));
+        REQUIRE(by_max.keep[0] == std::vector<int64_t>{5, 6, 7});
+        REQUIRE(by_max.keep[1] == std::vector<int64_t>{2, 3, 4, 5});
+        // mean: bn1 / 0.045 (0.22 ... 1.78), bn2 / 0.75 (0.67 ... 1.33); the 8th smallest is bn2's 0.8 / 0.75
+        const PrunePlan by_mean =
+            plan_slimming(g, net.state_dict(), {.percent = 0.5, .min_keep = 1, .normalizer = "mean"});
+        REQUIRE(by_mean.threshold == Approx(0.8 / 0.75));
+        REQUIRE(by_mean.keep[0] == std::vector<int64_t>{4, 5, 6, 7});
+        REQUIRE(by_mean.keep[1] == std::vector<int64_t>{3, 4, 5});
+        REQUIRE(by_mean.channels_after == 7);
+        REQUIRE_THROWS_WITH(plan_slimming(g, net.state_dict(), {.normalizer = "sum"}),
+                            Catch::Contains("normalizer must be none, mean or max") && Catch::Contains("'sum'"));
+    }
 }
 
 TEST_CASE("prune: an add ties its sources into one residual group; a reduction pins what it reads", "[prune]") {
