@@ -170,24 +170,13 @@ TrainResult train_detection(DetectionTrainOptions o) {
         const auto batch = detection_collate(examples);
         plot_detection_batch(batch[0], batch[1], y.names, path);
     };
-    task.config_json = nlohmann::ordered_json{
-        {"task", "detection"},
-        {"model", o.model},
-        {"data", o.data},
-        {"nc", y.nc},
-        {"names", y.names},
-        {"img_size", o.img_size},
-        {"adam", o.adam},
-        {"linear_lr", o.linear_lr},
-        {"lr0", o.hyp.lr0},
-        {"lrf", o.hyp.lrf},
-        {"epochs", o.train.epochs},
-        {"batch", o.train.batch},
-        {"seed", o.train.seed},
-        {"sparsity", o.train.sparsity},
-        {"prune_residual", o.train.prune_residual},
-        {"weights",
-         o.train.weights}}.dump();
+    task.config_json =
+        nlohmann::ordered_json{{"task", "detection"},  {"model", o.model},          {"data", o.data},
+                               {"nc", y.nc},           {"names", y.names},          {"img_size", o.img_size},
+                               {"adam", o.adam},       {"linear_lr", o.linear_lr},  {"lr0", o.hyp.lr0},
+                               {"lrf", o.hyp.lrf},     {"epochs", o.train.epochs},  {"batch", o.train.batch},
+                               {"seed", o.train.seed}, {"weights", o.train.weights}}
+            .dump();
     TrainResult r = fit(o.train, task);
     fmt::print("train {}: loss {:.4f} -> {:.4f} in {} steps; {}; results in {}\n", o.model, r.first_loss, r.last_loss,
                r.steps, best_text(r, "fitness"), r.run_dir);

@@ -357,6 +357,7 @@ TrainResult train_stage(const SlimOptions& o, const fs::path& round_dir, const c
                         int64_t epochs, bool sparse) {
     DetectionTrainOptions stage = o.train;
     stage.train.sparsity = sparse ? o.train.train.sparsity : 0;
+    stage.train.prune_residual = o.prune.prune_residual;  // the L1 term on the groups the cut may take
     stage.train.weights = from;
     stage.train.epochs = epochs;
     stage.train.output = (round_dir / name).string();
@@ -387,7 +388,6 @@ std::vector<SlimRound> slim_detector(SlimOptions o) {
     const fs::path dir = o.output.empty() ? fs::path("runs") / "slim" / o.train.model : fs::path(o.output);
     fs::create_directories(dir);
     const int64_t epochs = o.train.train.epochs, finetune_epochs = o.finetune_epochs > 0 ? o.finetune_epochs : epochs;
-    o.train.train.prune_residual = o.prune.prune_residual;  // the L1 term on the groups the cut may take
     std::string weights = o.train.train.weights, control_weights = o.train.train.weights;
     std::vector<SlimRound> rounds;
     for (int64_t r = 1; r <= o.rounds; ++r) {
@@ -444,6 +444,27 @@ std::string slim_table(const std::vector<SlimRound>& rounds) {
     return s;
 }
 
+namespace {
+
+// How the cut is planned, the same for `nabla prune` and each round of `nabla slim` (nn::SlimmingOptions).
+void add_cut_options(CLI::App* cmd, PruneOptions& o) {
+    cmd->add_option("--min-keep", o.min_keep,
+                    "Channels every layer keeps at least (its largest |gamma|), instead of emptying it")
+        ->capture_default_str();
+    cmd->add_option("--multiple", o.multiple,
+                    "Round every pruned layer's width up to a multiple of this (1: none; 8 and 16 measured no "
+                    "faster here, 2 cores AVX-512: docs/slimming.md)")
+        ->capture_default_str();
+    cmd->add_option("--normalizer", o.normalizer,
+                    "Scale each layer's |gamma| before the global threshold: none (network slimming), mean or max "
+                    "(divided by the layer's mean or largest, as Torch-Pruning's normalizer): the cut compares a "
+                    "channel with its own layer's and spreads over the layers")
+        ->capture_default_str()
+        ->check(CLI::IsMember(nn::kNormalizers));
+}
+
+}  // namespace
+
 void add_prune_commands(CLI::App& app) {
     auto* prune = app.add_subcommand("prune",
                                      "Prune a network's channels by the |gamma| of its BatchNorms "
@@ -463,22 +484,10 @@ void add_prune_commands(CLI::App& app) {
         cmd->add_option("--percent", o->percent,
                         "Fraction of the prunable channels to remove: one global threshold over |gamma|")
             ->capture_default_str();
-        cmd->add_option("--min-keep", o->min_keep,
-                        "Channels every layer keeps at least (its largest |gamma|), instead of emptying it")
-            ->capture_default_str();
-        cmd->add_option("--multiple", o->multiple,
-                        "Round every pruned layer's width up to a multiple of this (1: none; 8 and 16 measured no "
-                        "faster here, 2 cores AVX-512: docs/slimming.md)")
-            ->capture_default_str();
+        add_cut_options(cmd, *o);
         cmd->add_flag("--prune-residual", o->prune_residual,
                       "Also prune residual groups (the channels an add ties), each as one unit; the reference "
                       "keeps them whole");
-        cmd->add_option("--normalizer", o->normalizer,
-                        "Scale each layer's |gamma| before the global threshold: none (network slimming), mean or max "
-                        "(divided by the layer's mean or largest, as Torch-Pruning's normalizer): the cut compares a "
-                        "channel with its own layer's and spreads over the layers")
-            ->capture_default_str()
-            ->check(CLI::IsMember({"none", "mean", "max"}));
         cmd->add_flag("!--no-compensate", o->compensate,
                       "Drop removed channels without folding their constant act(beta) into the next layer");
         cmd->add_option("--output", o->output, "The pruned checkpoint (default: <weights>_pruned.safetensors)");
@@ -527,14 +536,7 @@ void add_prune_commands(CLI::App& app) {
         cmd->add_flag("--control", o->control,
                       "Also train the unpruned network for each round's sparsity + fine-tune epochs, without the L1 "
                       "term: the baseline of the same total epochs (doubles the time)");
-        cmd->add_option("--min-keep", o->prune.min_keep, "Channels every layer keeps at least")->capture_default_str();
-        cmd->add_option("--multiple", o->prune.multiple, "Round pruned widths up to a multiple of this")
-            ->capture_default_str();
-        cmd->add_option("--normalizer", o->prune.normalizer,
-                        "Scale each layer's |gamma| before the global threshold: none, mean or max (nabla prune "
-                        "--normalizer)")
-            ->capture_default_str()
-            ->check(CLI::IsMember({"none", "mean", "max"}));
+        add_cut_options(cmd, o->prune);
         cmd->add_flag("--prune-residual", o->prune.prune_residual,
                       "Sparsity-train and prune the residual groups too, each as one unit (the reference leaves them "
                       "whole)");

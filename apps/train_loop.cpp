@@ -10,6 +10,7 @@
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
 #include "apps/csv_log.h"
@@ -231,6 +232,7 @@ private:
 
     const TrainOptions& o_;
     TrainTask& task_;
+    const std::string config_;  // the run's options: args.json and every checkpoint's config (run_config)
     nn::Module& model_;
     const bool main_ = dist::is_main_process();       // rank 0 (or a plain run): it alone writes and prints
     std::optional<nn::DistributedDataParallel> ddp_;  // a data-parallel run
@@ -265,9 +267,20 @@ private:
 
 fs::path run_directory(const TrainOptions& o) { return o.output.empty() ? fs::path("runs/train") : fs::path(o.output); }
 
+// The task's options plus the ones fit() itself owns (the sparsity term), so that `--resume` brings them back for
+// every trainer, not only for those whose task lists them.
+std::string run_config(const std::string& task_json, const TrainOptions& o) {
+    if (task_json.empty() || o.sparsity == 0) return task_json;
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(task_json);
+    j["sparsity"] = o.sparsity;
+    if (o.prune_residual) j["prune_residual"] = true;
+    return j.dump();
+}
+
 Loop::Loop(const TrainOptions& o, TrainTask& task)
     : o_(o),
       task_(task),
+      config_(run_config(task.config_json, o)),
       model_(*task.model),
       loader_(*task.loader),
       device_(Device::parse(o.device)),
@@ -292,7 +305,7 @@ Loop::Loop(const TrainOptions& o, TrainTask& task)
     if (main_) {
         fs::create_directories(run_ / "weights");
         fs::create_directories(run_ / "samples");
-        if (!task.config_json.empty()) write_text_file((run_ / "args.json").string(), task.config_json + "\n");
+        if (!config_.empty()) write_text_file((run_ / "args.json").string(), config_ + "\n");
     }
     batches_ = loader_.size();
     result_.run_dir = run_.string();
@@ -312,7 +325,7 @@ nn::Checkpoint Loop::checkpoint(int64_t at_epoch, int64_t at_batch) const {
     c.best_metric = best_;
     if (!task_.best_metric.empty()) c.extra["best_metric_name"] = task_.best_metric;  // what best_metric measures
     c.rng_state = default_generator().state();
-    c.config = task_.config_json;
+    c.config = config_;
     if (pruned_) c.extra[nn::kPrunedKey] = "1";
     // The training time so far, so that a resumed run's "time" column goes on from it rather than from zero.
     c.extra[kElapsedKey] =

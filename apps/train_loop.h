@@ -155,7 +155,7 @@ struct TrainTask {
     bool maximize = true;
     // Writes a picture of the model's current outputs to `png_path` (model in eval mode, no gradients); optional.
     std::function<void(const std::string& png_path)> save_samples;
-    std::string config_json;  // the run's options, stored in every checkpoint
+    std::string config_json;  // the run's options, stored in every checkpoint (fit() adds sparsity, prune_residual)
     // Log the prunable BatchNorms' |γ| every epoch (results.csv columns, bn_hist/ pictures) also without
     // TrainOptions::sparsity (YOLOv5 does, as the reference's trainer).
     bool log_bn_gammas = false;

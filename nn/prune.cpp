@@ -479,7 +479,7 @@ PrunePlan plan_slimming(const ChannelGraph& g, const TensorMap& state, const Sli
     NB_CHECK_VALUE(o.percent >= 0 && o.percent < 1, "prune: percent must be in [0, 1), got ", o.percent);
     NB_CHECK_VALUE(o.min_keep >= 1 && o.multiple >= 1, "prune: min_keep and multiple must be >= 1, got ", o.min_keep,
                    " and ", o.multiple);
-    NB_CHECK_VALUE(o.normalizer == "none" || o.normalizer == "mean" || o.normalizer == "max",
+    NB_CHECK_VALUE(std::find(kNormalizers.begin(), kNormalizers.end(), o.normalizer) != kNormalizers.end(),
                    "prune: normalizer must be none, mean or max, got '", o.normalizer, "'");
     PrunePlan plan;
     std::vector<std::vector<double>> scores(g.groups.size());

@@ -81,6 +81,8 @@ struct ChannelGraph {
 // the hidden layers of residual branches prunable too (network slimming and yolov5prune leave them whole).
 ChannelGraph trace_channels(Module& model, const Tensor& example, bool prune_residual = false);
 
+inline const std::vector<std::string> kNormalizers{"none", "mean", "max"};  // SlimmingOptions::normalizer
+
 struct SlimmingOptions {
     double percent = 0.5;  // the fraction of the prunable channels below the global |γ| threshold
     // Every group keeps at least this many channels (all when it has fewer), the ones with the largest |γ|, instead

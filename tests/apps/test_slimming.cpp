@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "apps/csv_log.h"
 #include "apps/detection.h"
@@ -41,6 +42,11 @@ DetectionTrainOptions tiny_run(const std::string& data, const std::string& outpu
     o.train.epochs = 2, o.train.batch = 8, o.train.workers = 0, o.train.seed = 1;
     o.train.output = output;
     return o;
+}
+
+// The run's last checkpoint.
+nn::Checkpoint last_checkpoint(const TrainResult& r) {
+    return nn::load_checkpoint((fs::path(r.run_dir) / "weights" / "last.safetensors").string());
 }
 
 }  // namespace
@@ -87,8 +93,7 @@ TEST_CASE("slimming: sparsity training pulls the prunable gammas toward zero", "
     residual.train.prune_residual = true;
     const TrainResult c = train_detection(residual);
     const auto mean_abs_gamma = [](const TrainResult& r, const std::string& norm) {
-        const nn::Checkpoint ck = nn::load_checkpoint((fs::path(r.run_dir) / "weights" / "last.safetensors").string());
-        return mean(abs(ck.model.at(norm + ".weight"))).item<double>();
+        return mean(abs(last_checkpoint(r).model.at(norm + ".weight"))).item<double>();
     };
     for (const char* norm : {"model.2.cv1.bn", "model.2.m.0.cv2.bn", "model.2.m.0.cv1.bn"}) {
         INFO(norm);
@@ -96,6 +101,10 @@ TEST_CASE("slimming: sparsity training pulls the prunable gammas toward zero", "
     }
     // a non-residual BatchNorm gets the same term either way
     REQUIRE(mean_abs_gamma(c, "model.2.cv2.bn") == Approx(mean_abs_gamma(b, "model.2.cv2.bn")).margin(0.01));
+    // the checkpoint's config keeps both, so that --resume trains on with them
+    const auto config = nlohmann::json::parse(last_checkpoint(c).config);
+    REQUIRE(config["sparsity"].get<double>() == Approx(0.2));
+    REQUIRE(config["prune_residual"] == true);
 }
 
 TEST_CASE("slimming: two rounds of sparsity, pruning and fine-tuning end to end", "[slimming]") {
@@ -197,6 +206,8 @@ TEST_CASE("slimming: any model prunes; its file loads, fine-tunes and resumes as
     REQUIRE(log.column("sr").size() == 1);
     REQUIRE(log.column("sr")[0] == Approx(0.1));
     REQUIRE(log.column("bn/q50")[0] < 1.0);  // every γ starts at 1
+    // fit() stores the sparsity in every trainer's config (what --resume reads), not only in YOLO's
+    REQUIRE(nlohmann::json::parse(last_checkpoint(s).config)["sparsity"].get<double>() == Approx(0.1));
     REQUIRE(fs::exists(fs::path(s.run_dir) / "bn_hist" / "epoch_001.png"));
 
     o.train.weights = r.output;
