@@ -388,7 +388,8 @@ std::vector<SlimRound> slim_detector(SlimOptions o) {
     const fs::path dir = o.output.empty() ? fs::path("runs") / "slim" / o.train.model : fs::path(o.output);
     fs::create_directories(dir);
     const int64_t epochs = o.train.train.epochs, finetune_epochs = o.finetune_epochs > 0 ? o.finetune_epochs : epochs;
-    std::string weights = o.train.train.weights, control_weights = o.train.train.weights;
+    std::string weights = o.train.train.weights;
+    std::string control_weights = o.control_weights.empty() ? weights : o.control_weights;
     std::vector<SlimRound> rounds;
     for (int64_t r = 1; r <= o.rounds; ++r) {
         const fs::path round_dir = dir / fmt::format("round{}", r);
@@ -536,6 +537,10 @@ void add_prune_commands(CLI::App& app) {
         cmd->add_flag("--control", o->control,
                       "Also train the unpruned network for each round's sparsity + fine-tune epochs, without the L1 "
                       "term: the baseline of the same total epochs (doubles the time)");
+        cmd->add_option("--control-weights", o->control_weights,
+                        "Unpruned weights the first round's control starts from (default: --weights): to add a round "
+                        "to a cycle, start from its last fine-tuned network and its last control")
+            ->check(CLI::ExistingFile);
         add_cut_options(cmd, o->prune);
         cmd->add_flag("--prune-residual", o->prune.prune_residual,
                       "Sparsity-train and prune the residual groups too, each as one unit (the reference leaves them "

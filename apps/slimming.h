@@ -73,6 +73,8 @@ struct SlimOptions {
     int64_t rounds = 2;
     int64_t finetune_epochs = 0;  // 0: train.train.epochs
     bool control = false;         // also train the unpruned network as long as each round, without the L1 term
+    std::string control_weights;  // where the first round's control starts ("": train.train.weights), so that a
+                                  // further round, run later from a fine-tuned network, continues its own control
     PruneOptions prune;           // percent, min_keep, multiple, latency (model, weights, output, data: set per round)
     std::string output;           // "" : runs/slim/<model>
 };
@@ -88,8 +90,9 @@ struct SlimRound {
 // Runs sparsity training -> prune -> fine-tune `rounds` times, each round on the previous round's fine-tuned
 // weights, into <output>/round<r>/{sparsity, pruned.safetensors, finetune}; writes <output>/slim.md and
 // slim.json and prints the table. With `control`, each round also trains the unpruned network from the previous
-// round's control (the first from the same start) for the sparsity plus fine-tune epochs, without the L1 term, into
-// <output>/round<r>/control: the baseline "trained for the same total epochs" that the pruned one is judged by.
+// round's control (the first from control_weights, or the same start) for the sparsity plus fine-tune epochs, without
+// the L1 term, into <output>/round<r>/control: the baseline "trained for the same total epochs" that the pruned one is
+// judged by.
 std::vector<SlimRound> slim_detector(SlimOptions options);
 std::string slim_table(const std::vector<SlimRound>& rounds);  // a Markdown table, one row per round
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "apps/csv_log.h"
@@ -148,6 +149,22 @@ TEST_CASE("slimming: two rounds of sparsity, pruning and fine-tuning end to end"
     const LoadedDetector d = load_detector("yolov5n", (fs::path(o.output) / "round2" / "pruned.safetensors").string());
     REQUIRE(d.model->num_parameters() == rounds[1].prune.params_after);
     REQUIRE(d.names == std::vector<std::string>{"circle", "square"});
+
+    // a round added later: from round 2's fine-tuned network, its control continuing round 2's control
+    SlimOptions more = o;
+    more.rounds = 1;
+    more.train.train.weights = rounds[1].weights;
+    more.control_weights = (fs::path(o.output) / "round2" / "control" / "weights" / "last.safetensors").string();
+    more.output = dir.file("slim3");
+    const std::vector<SlimRound> third = slim_detector(more);
+    REQUIRE(third.size() == 1);
+    REQUIRE(third[0].prune.params_before == rounds[1].prune.params_after);
+    const auto args = [&](const char* run) {
+        std::ifstream f(fs::path(more.output) / "round1" / run / "args.json");
+        return nlohmann::json::parse(f);
+    };
+    REQUIRE(args("sparsity")["weights"] == rounds[1].weights);
+    REQUIRE(args("control")["weights"] == more.control_weights);
 }
 
 TEST_CASE("slimming: any model prunes; its file loads, fine-tunes and resumes as the narrower network", "[slimming]") {
