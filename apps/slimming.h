@@ -72,6 +72,7 @@ struct SlimOptions {
     DetectionTrainOptions train;  // the sparsity runs: model, data, img_size, epochs, batch, sparsity, weights
     int64_t rounds = 2;
     int64_t finetune_epochs = 0;  // 0: train.train.epochs
+    double finetune_lr0 = 0;      // the fine-tunes' initial learning rate (0: train.hyp.lr0, as the other runs)
     bool control = false;         // also train the unpruned network as long as each round, without the L1 term
     std::string control_weights;  // where the first round's control starts ("": train.train.weights), so that a
                                   // further round, run later from a fine-tuned network, continues its own control

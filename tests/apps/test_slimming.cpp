@@ -156,6 +156,7 @@ TEST_CASE("slimming: two rounds of sparsity, pruning and fine-tuning end to end"
     more.train.train.weights = rounds[1].weights;
     more.control_weights = (fs::path(o.output) / "round2" / "control" / "weights" / "last.safetensors").string();
     more.output = dir.file("slim3");
+    more.finetune_lr0 = 0.02;  // the fine-tune alone trains at another learning rate
     const std::vector<SlimRound> third = slim_detector(more);
     REQUIRE(third.size() == 1);
     REQUIRE(third[0].prune.params_before == rounds[1].prune.params_after);
@@ -165,6 +166,8 @@ TEST_CASE("slimming: two rounds of sparsity, pruning and fine-tuning end to end"
     };
     REQUIRE(args("sparsity")["weights"] == rounds[1].weights);
     REQUIRE(args("control")["weights"] == more.control_weights);
+    REQUIRE(args("finetune")["lr0"].get<double>() == Approx(0.02));
+    for (const char* run : {"sparsity", "control"}) REQUIRE(args(run)["lr0"].get<double>() == Approx(o.train.hyp.lr0));
 }
 
 TEST_CASE("slimming: any model prunes; its file loads, fine-tunes and resumes as the narrower network", "[slimming]") {
