@@ -27,7 +27,7 @@ struct PruneOptions {
     std::string model = "yolov5s";
     std::string weights;  // a checkpoint (its EMA when it has one) or a state dict
     double percent = 0.5;
-    int64_t min_keep = 8, multiple = 1;  // docs/slimming.md §6: rounding widths up to 8 or 16 measured no faster
+    int64_t min_keep = 8, multiple = 1;  // docs/slimming.md §3: rounding to 16 costs no latency (1: the reference)
     bool prune_residual = false;         // also prune residual groups as one unit (the reference leaves them whole)
     std::string normalizer = "none";     // scores per group divided by their "mean" or "max" (nn::SlimmingOptions)
     bool compensate = true;              // fold removed channels' act(β) into the next layer
